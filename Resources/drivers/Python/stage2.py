@@ -1,0 +1,242 @@
+# bond Python driver, stage 2 (Python 2.7 and 3.x).
+# Written from the bond protocol description: one frame per line, "VERB" or "VERB <json>".
+# Every name defined here starts with _BOND_ or _BOND_, so user code keeps its globals.
+import os as _BOND_os
+import sys as _BOND_sys
+import json as _BOND_json
+
+try:
+    _BOND_text = unicode  # Python 2
+except NameError:
+    _BOND_text = str
+
+_BOND_GLOBALS = globals()
+_BOND_TRANS_EXCEPT = False
+_BOND_IN = None
+_BOND_OUT = None
+
+
+class _BOND_SerializationException(TypeError):
+    """A value cannot cross the bond."""
+
+
+class _BOND_RemoteException(Exception):
+    """The host answered a call of an exported function with an error; .data holds its payload."""
+
+    def __init__(self, data):
+        Exception.__init__(self, data if isinstance(data, _BOND_text) else _BOND_json.dumps(data))
+        self.data = data
+
+
+def _BOND_encode(value):
+    try:
+        text = _BOND_json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        if isinstance(text, _BOND_text):
+            text = text.encode("utf-8")
+        return text
+    except (TypeError, ValueError, UnicodeError, RecursionError if _BOND_sys.version_info >= (3, 5) else RuntimeError) as error:
+        raise _BOND_SerializationException(_BOND_describe(error))
+
+
+def _BOND_describe(error):
+    try:
+        message = _BOND_text(error)
+    except Exception:
+        message = repr(error)
+    name = type(error).__name__
+    return name + ": " + message if message else name
+
+
+def _BOND_exception_value(error):
+    if not _BOND_TRANS_EXCEPT:
+        return _BOND_describe(error)
+    if isinstance(error, _BOND_RemoteException):
+        return error.data
+    value = {"type": type(error).__name__, "message": _BOND_describe(error)}
+    try:
+        _BOND_encode(list(error.args))
+        value["args"] = list(error.args)
+    except Exception:
+        pass
+    return value
+
+
+class _BOND_Channel(object):
+    """sys.stdout / sys.stderr of user code: text goes to the host as OUTPUT frames,
+    streamed at each end of line and whenever it is flushed."""
+
+    encoding = "utf-8"
+    errors = "strict"
+
+    def __init__(self, name, fd):
+        self.name = name
+        self.fd = fd
+        self.pending = []
+
+    def write(self, text):
+        if isinstance(text, bytes) and not isinstance(text, _BOND_text):
+            text = text.decode("utf-8", "replace")
+        if not text:
+            return 0
+        self.pending.append(text)
+        if "\n" in text:
+            self.flush()
+        return len(text)
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    def flush(self):
+        if self.pending:
+            text = "".join(self.pending)
+            self.pending = []
+            _BOND_write_frame("OUTPUT", _BOND_encode([self.name, text]))
+
+    def isatty(self):
+        return False
+
+    def fileno(self):
+        return self.fd
+
+    def writable(self):
+        return True
+
+    def readable(self):
+        return False
+
+
+def _BOND_write_frame(verb, payload=None):
+    line = verb.encode("ascii")
+    if payload is not None:
+        line += b" " + payload
+    _BOND_OUT.write(line + b"\n")
+    _BOND_OUT.flush()
+
+
+def _BOND_send(verb, payload=None):
+    _BOND_sys.stdout.flush()
+    _BOND_sys.stderr.flush()
+    _BOND_write_frame(verb, payload)
+
+
+def _BOND_reply(state, value):
+    try:
+        payload = _BOND_encode(value)
+    except _BOND_SerializationException as error:
+        state, payload = "ERROR", _BOND_encode(_BOND_text(error))
+    _BOND_send(state, payload)
+
+
+def _BOND_read():
+    """The next frame as (verb, data); (None, None) at end of input."""
+    while True:
+        try:
+            line = _BOND_IN.readline()
+            break
+        except KeyboardInterrupt:
+            continue  # an interrupt while idle is ignored
+    if not line:
+        return None, None
+    line = line.rstrip(b"\n").rstrip(b"\r")
+    parts = line.split(b" ", 1)
+    verb = parts[0].decode("ascii", "replace")
+    data = _BOND_json.loads(parts[1].decode("utf-8")) if len(parts) > 1 else None
+    return verb, data
+
+
+def _BOND_callable(name):
+    return eval(name, _BOND_GLOBALS)
+
+
+def _BOND_export(name):
+    def exported(*args):
+        return _BOND_call(name, list(args))
+    exported.__name__ = str(name)
+    _BOND_GLOBALS[name] = exported
+
+
+def _BOND_call(name, args):
+    """Calls the host's exported function `name`; serves nested requests meanwhile."""
+    _BOND_send("CALL", _BOND_encode([name, args]))
+    verb, data = _BOND_serve(True)
+    if verb == "RETURN":
+        return data
+    if verb == "EXCEPT":
+        raise _BOND_RemoteException(data)
+    raise _BOND_SerializationException(data)
+
+
+def _BOND_execute(verb, data):
+    if verb == "EVAL":
+        return eval(data, _BOND_GLOBALS)
+    if verb == "EVAL_BLOCK":
+        exec(data, _BOND_GLOBALS)
+        return None
+    if verb == "CALL":
+        return _BOND_callable(data[0])(*data[1])
+    if verb == "XCALL":
+        args = [eval(code, _BOND_GLOBALS) if is_ref else code for is_ref, code in data[1]]
+        return _BOND_callable(data[0])(*args)
+    if verb == "EXPORT":
+        if not isinstance(data, _BOND_text) or not data or not (data[0].isalpha() or data[0] == "_") \
+                or not data.replace("_", "a").isalnum():
+            raise NameError("invalid name for an exported function: " + repr(data))
+        _BOND_export(data)
+        return None
+    raise ValueError("unknown request " + repr(verb))
+
+
+def _BOND_serve(nested):
+    """Serves requests; returns the first reply (RETURN/EXCEPT/ERROR) when nested."""
+    while True:
+        try:
+            verb, data = _BOND_read()
+        except ValueError as error:
+            _BOND_reply("ERROR", "cannot read the request: " + _BOND_describe(error))
+            continue
+        if verb is None:
+            _BOND_send("BYE")
+            _BOND_sys.exit(0)
+        if verb in ("RETURN", "EXCEPT", "ERROR"):
+            if nested:
+                return verb, data
+            continue
+        try:
+            value = _BOND_execute(verb, data)
+            state = "RETURN"
+        except SystemExit:
+            _BOND_sys.stdout.flush()
+            _BOND_sys.stderr.flush()
+            raise
+        except BaseException as error:
+            state, value = "EXCEPT", _BOND_exception_value(error)
+        _BOND_reply(state, value)
+
+
+def __BOND_start(proto, trans_except):
+    global _BOND_IN, _BOND_OUT, _BOND_TRANS_EXCEPT
+    _BOND_TRANS_EXCEPT = bool(trans_except)
+    _BOND_sys.stdout.flush()
+    _BOND_sys.stderr.flush()
+    # [ext] Keep the protocol on private descriptors; point fd 1 at fd 2 and fd 0 at
+    # /dev/null, so programs started by user code can neither corrupt nor eat frames.
+    out_fd = _BOND_os.dup(1)
+    in_fd = _BOND_os.dup(0)
+    _BOND_os.dup2(2, 1)
+    null_fd = _BOND_os.open(_BOND_os.devnull, _BOND_os.O_RDONLY)
+    _BOND_os.dup2(null_fd, 0)
+    _BOND_os.close(null_fd)
+    try:
+        import fcntl
+        for fd in (out_fd, in_fd):
+            fcntl.fcntl(fd, fcntl.F_SETFD, fcntl.fcntl(fd, fcntl.F_GETFD) | fcntl.FD_CLOEXEC)
+    except ImportError:
+        pass
+    _BOND_IN = _BOND_os.fdopen(in_fd, "rb")
+    _BOND_OUT = _BOND_os.fdopen(out_fd, "wb")
+    _BOND_sys.stdout = _BOND_Channel("STDOUT", 1)
+    _BOND_sys.stderr = _BOND_Channel("STDERR", 2)
+    _BOND_sys.ps1 = _BOND_sys.ps2 = ""
+    _BOND_write_frame("READY")
+    _BOND_serve(False)

@@ -1,0 +1,440 @@
+import Foundation
+import OrderedCollections
+
+/// The life of a bond, as seen by the host.
+public enum BondState: Sendable, Equatable {
+    case starting
+    case idle
+    /// Serving a request; `depth` counts nested calls (1 = a top-level request).
+    case busy(depth: Int)
+    case terminated(BondExit)
+}
+
+/// A Swift function the interpreter can call.
+public typealias BondFunction = @Sendable ([BondValue]) throws -> BondValue
+
+/// A live interpreter with the bond driver injected: evaluate code, call functions with
+/// arguments converted both ways, export Swift functions to it, proxy functions between bonds.
+///
+/// A `Bond` is safe to use from any thread. Requests to one bond are served one conversation
+/// at a time; calls nest to any depth on the thread that made the outer call (an exported
+/// Swift function may call this bond or any other).
+public final class Bond: @unchecked Sendable {
+    /// The language, as named by its driver (`"Python"`, `"PHP"`, ...).
+    public let language: String
+    /// The bond's name in logs and errors.
+    public let name: String
+    /// The ssh destination when the interpreter runs through ssh, else `nil`.
+    public let remoteHost: String?
+    /// The interpreter's process id (the local `ssh` for a remote bond).
+    public var processID: Int32 { connection.process.pid }
+
+    let connection: Connection
+    private let transparentExceptions: Bool
+    private let timeout: Duration?
+    private let closeGracePeriod: Duration
+    private let conversation = NSRecursiveLock()
+    private let exportsLock = NSLock()
+    private var exports: [String: BondFunction] = [:]
+    private var closed = false
+
+    /// Every language whose driver is found (see `BondOptions.driverDirectories`, `$BOND_DRIVERS`).
+    public static var languages: [String] { DriverCatalog.languages(extra: []) }
+
+    /// Every language found, searching `directories` first.
+    public static func languages(searching directories: [URL]) -> [String] {
+        DriverCatalog.languages(extra: directories)
+    }
+
+    /// Starts an interpreter and injects the driver (python-bond's `make_bond`).
+    ///
+    /// - Parameters:
+    ///   - language: a driver name, matched without regard to case.
+    ///   - command: a shell command line that starts the interpreter (e.g. `"ssh box php"`);
+    ///     `nil` runs the driver's default command.
+    ///   - arguments: more arguments for the interpreter, passed exactly as given (quoted for the
+    ///     shell, twice over ssh).
+    public init(
+        language: String, command: String? = nil, arguments: [String] = [], options: BondOptions = BondOptions(),
+        stateChanged: (@Sendable (BondState) -> Void)? = nil
+    ) throws(BondError) {
+        let driver = try DriverCatalog.find(language, extra: options.driverDirectories)
+        self.language = driver.language
+        self.name = options.name ?? driver.language
+        self.transparentExceptions = options.transparentExceptions
+        self.timeout = options.timeout
+        self.closeGracePeriod = options.closeGracePeriod
+        guard options.serializationProtocol.uppercased() == "JSON" else {
+            throw BondError.usage(language: driver.language, message: "unsupported protocol \(options.serializationProtocol); this host speaks JSON")
+        }
+        guard driver.manifest.proto.contains("JSON") else {
+            throw BondError.startup(language: driver.language, message: "the driver does not offer JSON", output: "")
+        }
+        let launch = try LaunchCommand.make(
+            driver: driver, command: command, arguments: arguments, defaultArguments: options.defaultArguments)
+        self.remoteHost = launch.remoteHost
+        let process: InterpreterProcess
+        do {
+            process = try InterpreterProcess.spawn(
+                argv: launch.argv, environment: options.environment, workingDirectory: options.workingDirectory)
+        } catch {
+            throw BondError.startup(language: driver.language, message: "cannot run \(error)", output: "")
+        }
+        stateChanged?(.starting)
+        connection = Connection(
+            language: driver.language, name: name, process: process, options: options, stateChanged: stateChanged)
+        do {
+            try start(driver)
+        } catch {
+            close()
+            throw error
+        }
+        stateChanged?(.idle)
+    }
+
+    deinit { close() }
+
+    private func start(_ driver: Driver) throws(BondError) {
+        let deadline = timeout.map { Date().addingTimeInterval($0.seconds) } ?? .distantFuture
+        func fail(_ message: String) -> BondError {
+            var text = message
+            if connection.isClosed, connection.waitForExit(deadline: Date().addingTimeInterval(1)) {
+                text += " (\(connection.termination.exit))"
+            } else if Date() >= deadline {
+                text += " within \((timeout?.seconds ?? 0).formatted1) s"
+            }
+            return .startup(language: language, message: text, output: connection.startupNoise)
+        }
+        func regex(_ pattern: String) throws(BondError) -> NSRegularExpression {
+            do { return try NSRegularExpression(pattern: pattern) } catch {
+                throw BondError.startup(language: language, message: "bad pattern \(pattern) in driver", output: "")
+            }
+        }
+        var offset = 0
+        if let wait = driver.manifest.`init`.wait {
+            guard let end = connection.waitForStartupText(try regex(wait), after: offset, deadline: deadline) else {
+                throw fail("the interpreter did not show its prompt")
+            }
+            offset = end
+        }
+        guard connection.sendRaw(driver.manifest.`init`.probe),
+            let afterProbe = connection.waitForStartupText(try regex("STAGE1\r?\n"), after: offset, deadline: deadline)
+        else { throw fail("the interpreter did not answer the probe") }
+        let stage1: String
+        let stage2: String
+        do {
+            stage1 = try driver.stage1Line()
+            stage2 = try driver.stage2Source()
+        } catch {
+            throw BondError.startup(language: language, message: "cannot read the driver: \(error)", output: "")
+        }
+        guard connection.sendRaw(stage1),
+            let afterStage1 = connection.waitForStartupText(try regex("STAGE2\r?\n"), after: afterProbe, deadline: deadline)
+        else { throw fail("stage 1 of the driver did not start") }
+        connection.expectReady(after: afterStage1)
+        let start: BondValue = ["code": .string(stage2), "start": ["JSON", .bool(transparentExceptions)]]
+        guard connection.sendRaw(start.description), connection.waitForReady(deadline: deadline) else {
+            throw fail("stage 2 of the driver did not start")
+        }
+    }
+
+    // MARK: Requests
+
+    /// Evaluates one expression and returns its value (python-bond's `eval`).
+    @discardableResult
+    public func eval(_ code: String) throws(BondError) -> BondValue {
+        try request("EVAL", .string(code))
+    }
+
+    /// Evaluates the code of a ref.
+    @discardableResult
+    public func eval(_ ref: BondRef) throws(BondError) -> BondValue {
+        try eval(try code(of: ref))
+    }
+
+    /// Runs statements at the top level of the interpreter (python-bond's `eval_block`).
+    public func evalBlock(_ code: String) throws(BondError) {
+        _ = try request("EVAL_BLOCK", .string(code))
+    }
+
+    /// Runs the code of a ref as a block.
+    public func evalBlock(_ ref: BondRef) throws(BondError) {
+        try evalBlock(try code(of: ref))
+    }
+
+    /// Calls `name` (any callable expression of the language) with the arguments converted
+    /// (see `BondValue.init(converting:)`); refs among them are evaluated by the interpreter.
+    @discardableResult
+    public func call(_ name: String, _ arguments: Any?...) throws(BondError) -> BondValue {
+        try call(name, arguments: arguments)
+    }
+
+    /// `call` with the arguments as an array.
+    @discardableResult
+    public func call(_ name: String, arguments: [Any?]) throws(BondError) -> BondValue {
+        var converted: [BondArgument] = []
+        converted.reserveCapacity(arguments.count)
+        for argument in arguments {
+            if let ref = argument as? BondRef {
+                guard ref.owner == ObjectIdentifier(self) else {
+                    throw BondError.usage(language: language, message: "\(ref) belongs to another bond")
+                }
+                converted.append(.ref(ref))
+            } else {
+                converted.append(.value(try BondValue(converting: argument, language: language)))
+            }
+        }
+        let hasRefs = converted.contains { if case .ref = $0 { true } else { false } }
+        if hasRefs {
+            let items: [BondValue] = converted.map {
+                switch $0 {
+                case .value(let v): [0, v]
+                case .ref(let r): [1, .string(r.code)]
+                }
+            }
+            return try request("XCALL", [.string(name), .array(items)])
+        }
+        let values: [BondValue] = converted.map { if case .value(let v) = $0 { v } else { .null } }
+        return try request("CALL", [.string(name), .array(values)])
+    }
+
+    /// A function that calls `name` (python-bond's `callable`).
+    public func callable(_ name: String) -> BondCallable { BondCallable(bond: self, name: name) }
+
+    /// A quoted expression of this bond, evaluated remotely where it is used.
+    public func ref(_ code: String) -> BondRef { BondRef(code: code, owner: ObjectIdentifier(self)) }
+
+    /// Makes `function` callable in the interpreter as the global function `name`.
+    /// Exporting a name again replaces the function.
+    public func export(_ name: String, _ function: @escaping BondFunction) throws(BondError) {
+        guard Self.isValidName(name) else {
+            throw BondError.usage(language: language, message: "invalid name for an exported function: \"\(name)\"")
+        }
+        exportsLock.lock()
+        let previous = exports.updateValue(function, forKey: name)
+        exportsLock.unlock()
+        do {
+            _ = try request("EXPORT", .string(name))
+        } catch {
+            exportsLock.lock()
+            exports[name] = previous
+            exportsLock.unlock()
+            throw error
+        }
+    }
+
+    /// Exports this bond's function `name` to `other` as `remoteName` (python-bond's `proxy`):
+    /// calls made there run here.
+    public func proxy(_ name: String, to other: Bond, as remoteName: String? = nil) throws(BondError) {
+        try other.export(remoteName ?? name) { [weak self] arguments in
+            guard let self else {
+                throw BondError.usage(language: other.language, message: "the bond behind \(name) is gone")
+            }
+            return try self.call(name, arguments: arguments)
+        }
+    }
+
+    /// The names exported to this bond, sorted.
+    public var exportedNames: [String] {
+        exportsLock.lock()
+        defer { exportsLock.unlock() }
+        return exports.keys.sorted()
+    }
+
+    // MARK: Life
+
+    /// The current state.
+    public var state: BondState {
+        if connection.isClosed { return .terminated(connection.termination.exit) }
+        let depth = connection.depth
+        return depth == 0 ? .idle : .busy(depth: depth)
+    }
+
+    /// Whether the interpreter is still running.
+    public var isAlive: Bool { !connection.isClosed }
+
+    /// Interrupts the request in progress: the interpreter raises its own interrupt error,
+    /// the call fails with it, and the bond goes on.
+    public func interrupt() {
+        connection.process.signalGroup(SIGINT)
+    }
+
+    /// Ends the interpreter: closes its input, then SIGTERM and SIGKILL to its process group
+    /// after `closeGracePeriod` each. Waiting calls fail with `terminated`. Safe to call twice.
+    public func close() {
+        exportsLock.lock()
+        let wasClosed = closed
+        closed = true
+        exportsLock.unlock()
+        guard !wasClosed else { return }
+        let process = connection.process
+        process.closeInput()
+        let grace = closeGracePeriod.seconds
+        if !connection.waitForExit(deadline: Date().addingTimeInterval(grace)) {
+            process.signalGroup(SIGTERM)
+            if !connection.waitForExit(deadline: Date().addingTimeInterval(grace)) {
+                process.signalGroup(SIGKILL)
+                _ = connection.waitForExit(deadline: Date().addingTimeInterval(5))
+            }
+        }
+        // Whatever the interpreter left behind in its group (background children) goes too.
+        process.signalGroup(SIGKILL)
+    }
+
+    // MARK: The conversation
+
+    private func code(of ref: BondRef) throws(BondError) -> String {
+        guard ref.owner == ObjectIdentifier(self) else {
+            throw BondError.usage(language: language, message: "\(ref) belongs to another bond")
+        }
+        return ref.code
+    }
+
+    private var isClosedByUser: Bool {
+        exportsLock.lock()
+        defer { exportsLock.unlock() }
+        return closed
+    }
+
+    /// Sends a request and serves the interpreter until its reply arrives.
+    private func request(_ verb: String, _ payload: BondValue) throws(BondError) -> BondValue {
+        let bytes: [UInt8]
+        do {
+            bytes = try JSONWriter.encode(payload)
+        } catch {
+            throw BondError.serialization(language: language, side: .local, message: error.message)
+        }
+        conversation.lock()
+        defer { conversation.unlock() }
+        if isClosedByUser && !connection.isClosed {
+            throw BondError.usage(language: language, message: "the bond is closed")
+        }
+        if connection.isClosed { throw terminatedError() }
+        _ = connection.enter()
+        defer { connection.leave() }
+        guard connection.send(verb, bytes) else { throw terminatedError() }
+        return try awaitReply()
+    }
+
+    private func terminatedError() -> BondError {
+        _ = connection.waitForExit(deadline: Date().addingTimeInterval(1))
+        let (exit, stderr) = connection.termination
+        return .terminated(language: language, exit: exit, stderr: stderr)
+    }
+
+    private func awaitReply() throws(BondError) -> BondValue {
+        while true {
+            let deadline = timeout.map { Date().addingTimeInterval($0.seconds) }
+            guard let event = connection.nextEvent(deadline: deadline) else {
+                if connection.isClosed { throw terminatedError() }
+                close()
+                throw BondError.timeout(language: language, seconds: timeout?.seconds ?? 0)
+            }
+            switch event {
+            case .closed:
+                throw terminatedError()
+            case .oversized(let size):
+                throw BondError.protocolViolation(
+                    language: language, message: "a frame of \(size) bytes is over the limit (BondOptions.maximumFrameBytes)")
+            case .frame(let frame):
+                if let value = try handle(frame) { return value }
+            }
+        }
+    }
+
+    /// Handles one frame; returns the reply value when the frame ends the request.
+    private func handle(_ frame: Frame) throws(BondError) -> BondValue? {
+        let payload: BondValue
+        switch frame.payload {
+        case .success(let value):
+            payload = value
+        case .failure(let error):
+            switch frame.verb {
+            case "RETURN", "EXCEPT", "ERROR":
+                throw BondError.serialization(
+                    language: language, side: .remote, message: "cannot read the \(frame.verb) payload: \(error)")
+            case "CALL":
+                _ = connection.send("ERROR", Self.encodeString("cannot read the CALL payload: \(error)"))
+                return nil
+            default:
+                return nil
+            }
+        }
+        switch frame.verb {
+        case "RETURN":
+            return payload
+        case "EXCEPT":
+            throw BondError.remote(language: language, message: payload.stringValue ?? payload.description, data: payload)
+        case "ERROR":
+            throw BondError.serialization(language: language, side: .remote, message: payload.stringValue ?? payload.description)
+        case "BYE":
+            connection.process.closeInput()
+            throw terminatedError()
+        case "CALL":
+            serveCall(payload)
+            return nil
+        default:
+            // A request verb from the driver is not part of the protocol: answer it with an error.
+            _ = connection.send("ERROR", Self.encodeString("the host does not serve \(frame.verb)"))
+            return nil
+        }
+    }
+
+    private func serveCall(_ payload: BondValue) {
+        guard case .array(let parts) = payload, parts.count == 2, case .string(let name) = parts[0],
+            case .array(let arguments) = parts[1]
+        else {
+            _ = connection.send("EXCEPT", Self.encodeString("malformed CALL payload: \(payload)"))
+            return
+        }
+        exportsLock.lock()
+        let function = exports[name]
+        exportsLock.unlock()
+        guard let function else {
+            _ = connection.send("EXCEPT", Self.encodeString("\(name) is not a function exported by the host"))
+            return
+        }
+        let result: BondValue
+        do {
+            result = try function(arguments)
+        } catch {
+            _ = connection.send("EXCEPT", Self.encodeString(String(describing: error)))
+            return
+        }
+        do {
+            _ = connection.send("RETURN", try JSONWriter.encode(result))
+        } catch {
+            _ = connection.send("ERROR", Self.encodeString("cannot serialize the result of \(name): \(error.message)"))
+        }
+    }
+
+    private static func encodeString(_ text: String) -> [UInt8] {
+        var out: [UInt8] = []
+        JSONWriter.writeString(text, into: &out)
+        return out
+    }
+
+    private static func isValidName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic)
+        else { return false }
+        return name.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
+    }
+}
+
+/// A remote function bound to a bond; call it like a Swift function.
+public struct BondCallable: Sendable {
+    public let bond: Bond
+    public let name: String
+
+    @discardableResult
+    public func callAsFunction(_ arguments: Any?...) throws(BondError) -> BondValue {
+        try bond.call(name, arguments: arguments)
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (s, atto) = components
+        return Double(s) + Double(atto) / 1e18
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import OrderedCollections
+
+/// A quoted expression: code that the interpreter evaluates itself when the ref is used
+/// (python-bond's `ref()`). A ref belongs to the bond that made it.
+public struct BondRef: Sendable, Hashable, CustomStringConvertible {
+    /// The code, evaluated in the interpreter when the ref is used.
+    public let code: String
+    let owner: ObjectIdentifier
+
+    public var description: String { "ref(\(code))" }
+}
+
+/// A Swift type that converts itself to a `BondValue` to cross a bond.
+public protocol BondValueConvertible {
+    var bondValue: BondValue { get }
+}
+
+extension BondValue: BondValueConvertible {
+    public var bondValue: BondValue { self }
+}
+
+/// One argument of `call`, after conversion: a value, or a ref evaluated remotely.
+enum BondArgument: Sendable {
+    case value(BondValue)
+    case ref(BondRef)
+}
+
+extension BondValue {
+    /// Converts a Swift value: `BondValue`, `BondValueConvertible`, `nil`, `Bool`, integers,
+    /// floating point, strings, arrays and string-keyed dictionaries of these, and any `Encodable`.
+    /// Throws `BondError.serialization(side: .local)` for anything else.
+    public init(converting value: Any?, language: String = "Swift") throws(BondError) {
+        guard let value = value else { self = .null; return }
+        if let converted = Self.convertDirect(value) { self = converted; return }
+        switch value {
+        case let array as [Any?]:
+            var items: [BondValue] = []
+            items.reserveCapacity(array.count)
+            for item in array { items.append(try BondValue(converting: item, language: language)) }
+            self = .array(items)
+        case let dictionary as [String: Any?]:
+            var members = OrderedDictionary<String, BondValue>()
+            for key in dictionary.keys.sorted() {
+                members[key] = try BondValue(converting: dictionary[key] ?? nil, language: language)
+            }
+            self = .object(members)
+        case let encodable as any Encodable:
+            self = try BondValue(encoding: encodable, language: language)
+        case let ref as BondRef:
+            throw BondError.usage(language: language, message: "\(ref) can only be an immediate argument of call()")
+        default:
+            throw BondError.serialization(
+                language: language, side: .local, message: "cannot serialize a value of type \(type(of: value))")
+        }
+    }
+
+    private static func convertDirect(_ value: Any) -> BondValue? {
+        switch value {
+        case let v as BondValue: v
+        case let v as any BondValueConvertible: v.bondValue
+        case let v as String: .string(v)
+        case let v as Substring: .string(String(v))
+        case let v as Bool: .bool(v)
+        case let v as Int: .int(v)
+        case let v as Int32: .int(Int(v))
+        case let v as Int64: .int(Int(v))
+        case let v as UInt8: .int(Int(v))
+        case let v as Double: .double(v)
+        case let v as Float: .double(Double(v))
+        case is NSNull: .null
+        default: nil
+        }
+    }
+
+    /// Converts any `Encodable` value through its JSON form.
+    public init(encoding value: some Encodable, language: String = "Swift") throws(BondError) {
+        let data: Data
+        do {
+            data = try JSONEncoder().encode(value)
+        } catch {
+            throw BondError.serialization(language: language, side: .local, message: "\(error)")
+        }
+        do {
+            self = try JSONReader.read(data)
+        } catch {
+            throw BondError.serialization(language: language, side: .local, message: "\(error)")
+        }
+    }
+
+    /// Decodes the value into a `Decodable` Swift type.
+    public func decode<T: Decodable>(_ type: T.Type = T.self) throws(BondError) -> T {
+        var bytes: [UInt8] = []
+        JSONWriter.write(self, into: &bytes, lenient: true)
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(bytes))
+        } catch {
+            throw BondError.serialization(
+                language: "Swift", side: .local, message: "cannot decode \(T.self) from \(self): \(error)")
+        }
+    }
+}
+
+extension BondValue: Codable {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let b = try? container.decode(Bool.self) {
+            self = .bool(b)
+        } else if let i = try? container.decode(Int.self) {
+            self = .int(i)
+        } else if let d = try? container.decode(Double.self) {
+            self = .double(d)
+        } else if let s = try? container.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? container.decode([BondValue].self) {
+            self = .array(a)
+        } else {
+            let o = try container.decode([String: BondValue].self)
+            self = .object(OrderedDictionary(uniqueKeysWithValues: o.sorted { $0.key < $1.key }))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case .bool(let b): try container.encode(b)
+        case .int(let i): try container.encode(i)
+        case .double(let d): try container.encode(d)
+        case .string(let s): try container.encode(s)
+        case .array(let a): try container.encode(a)
+        case .object(let o): try container.encode(Dictionary(uniqueKeysWithValues: o.map { ($0.key, $0.value) }))
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+
+/// Where remote output goes: text the evaluated code wrote on either channel.
+public enum BondOutputChannel: String, Sendable, Hashable {
+    case stdout = "STDOUT"
+    case stderr = "STDERR"
+}
+
+/// One raw protocol line, sent or received.
+public struct BondTraffic: Sendable {
+    public enum Direction: String, Sendable {
+        /// Host to interpreter.
+        case sent = ">"
+        /// Interpreter to host.
+        case received = "<"
+    }
+
+    /// The bond's name (`BondOptions.name`, or the language).
+    public let bond: String
+    public let direction: Direction
+    public let time: Date
+    /// The line, without its end of line; for a frame, `VERB` or `VERB payload`.
+    public let line: String
+    /// The nesting depth of the conversation when the line passed (1 = top level).
+    public let depth: Int
+
+    /// The verb of a frame line (the first word).
+    public var verb: Substring { line.prefix { $0 != " " } }
+}
+
+/// Receives remote output.
+public enum BondOutputSink: Sendable {
+    /// Our own standard output and standard error (the default).
+    case standard
+    /// Dropped.
+    case discard
+    /// A closure, called from the bond's reader threads in the order the text arrived.
+    case handler(@Sendable (BondOutputChannel, String) -> Void)
+}
+
+/// Receives every raw protocol line.
+public enum BondLogSink: Sendable {
+    /// Appended to a file, one line each: time, bond, direction, line.
+    case file(FileHandle)
+    /// A closure, called from whichever thread sent or received the line.
+    case handler(@Sendable (BondTraffic) -> Void)
+}
+
+/// Everything `make_bond` of python-bond takes, and more.
+public struct BondOptions: Sendable {
+    /// Working directory of the interpreter (default: ours).
+    public var workingDirectory: String?
+    /// Environment of the interpreter (default: ours).
+    public var environment: [String: String]?
+    /// Append the driver's default arguments (such as `-i`) to the command.
+    public var defaultArguments = true
+    /// How long start-up may take, and how long a request may wait for the interpreter to say
+    /// anything (a frame or output resets the clock). `nil` waits forever. Default 60 s.
+    public var timeout: Duration? = .seconds(60)
+    /// Transparent exceptions: the interpreter sends its error objects rather than their text.
+    public var transparentExceptions = false
+    /// Serialization protocol; only `"JSON"` is spoken by this host.
+    public var serializationProtocol = "JSON"
+    /// Where remote output goes.
+    public var output: BondOutputSink = .standard
+    /// Where raw traffic is logged (none by default).
+    public var log: BondLogSink?
+    /// The bond's name in logs and errors (default: the language).
+    public var name: String?
+    /// More folders holding driver folders (`<Language>/bond.json`), searched first.
+    public var driverDirectories: [URL] = []
+    /// Largest frame accepted from the interpreter, in bytes; larger ones fail the request.
+    public var maximumFrameBytes = 1 << 30
+    /// How long `close()` waits after closing the interpreter's input before SIGTERM, and
+    /// again before SIGKILL.
+    public var closeGracePeriod: Duration = .milliseconds(500)
+
+    public init() {}
+
+    /// Options built by changing the defaults in a closure.
+    public static func with(_ change: (inout BondOptions) -> Void) -> BondOptions {
+        var options = BondOptions()
+        change(&options)
+        return options
+    }
+}

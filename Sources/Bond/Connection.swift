@@ -1,0 +1,352 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import DequeModule
+import Foundation
+
+/// The live link to one interpreter: its process, the threads that read its output,
+/// and the queue of frames waiting for the conversation to take them.
+///
+/// All mutable state is guarded by `condition`; reader threads only append to it.
+final class Connection: @unchecked Sendable {
+    enum Event: Sendable {
+        case frame(Frame)
+        /// A frame longer than the limit was dropped; its length in bytes.
+        case oversized(Int)
+        /// The interpreter's output ended.
+        case closed
+    }
+
+    enum Phase { case startup, ready }
+
+    let language: String
+    let name: String
+    let process: InterpreterProcess
+    private let output: BondOutputSink
+    private let log: BondLogSink?
+    private let maximumFrameBytes: Int
+    private let stateChanged: (@Sendable (BondState) -> Void)?
+
+    private let condition = NSCondition()
+    private var events = Deque<Event>()
+    private var phase = Phase.startup
+    private var startupOutput: [UInt8] = []
+    private var startupErrors: [UInt8] = []
+    private var readySearchStart: Int?
+    private var outputClosed = false
+    private var errorsClosed = false
+    private var exitStatus: BondExit?
+    private var errorTail: [UInt8] = []
+    private var depthValue = 0
+    private static let errorTailBytes = 4096
+
+    init(language: String, name: String, process: InterpreterProcess, options: BondOptions,
+         stateChanged: (@Sendable (BondState) -> Void)?)
+    {
+        self.language = language
+        self.name = name
+        self.process = process
+        self.output = options.output
+        self.log = options.log
+        self.maximumFrameBytes = options.maximumFrameBytes
+        self.stateChanged = stateChanged
+        startThread(name: "bond \(name) stdout") { [self] in readOutput() }
+        startThread(name: "bond \(name) stderr") { [self] in readErrors() }
+        startThread(name: "bond \(name) reaper") { [self] in
+            let status = process.waitForExit()
+            locked { exitStatus = status }
+        }
+    }
+
+    private func locked<R>(_ body: () throws -> R) rethrows -> R {
+        condition.lock()
+        defer { condition.broadcast(); condition.unlock() }
+        return try body()
+    }
+
+    // MARK: Conversation depth
+
+    /// The nesting depth of the conversation (0 when idle).
+    var depth: Int { locked { depthValue } }
+
+    func enter() -> Int {
+        let d = locked { depthValue += 1; return depthValue }
+        stateChanged?(.busy(depth: d))
+        return d
+    }
+
+    func leave() {
+        let d = locked { depthValue -= 1; return depthValue }
+        stateChanged?(d == 0 ? .idle : .busy(depth: d))
+    }
+
+    // MARK: Start-up
+
+    /// Waits until the interpreter's output before READY matches `pattern` after `offset`.
+    /// Returns the end of the match, or `nil` if the output ended or the deadline passed.
+    func waitForStartupText(_ pattern: NSRegularExpression, after offset: Int, deadline: Date) -> Int? {
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            if startupOutput.count > offset {
+                let text = String(decoding: startupOutput[offset...], as: UTF8.self)
+                if let match = pattern.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)),
+                    let range = Range(match.range, in: text)
+                {
+                    return offset + text[..<range.upperBound].utf8.count
+                }
+            }
+            if outputClosed || !condition.wait(until: deadline) { return nil }
+        }
+    }
+
+    /// Tells the reader that `READY` may come after `offset`, before stage 2 is sent.
+    func expectReady(after offset: Int) {
+        locked { readySearchStart = offset }
+    }
+
+    /// Waits for `READY`. Returns `false` if the output ended or the deadline passed.
+    func waitForReady(deadline: Date) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while phase != .ready {
+            if outputClosed || !condition.wait(until: deadline) { return phase == .ready }
+        }
+        return true
+    }
+
+    /// What the interpreter printed before READY, both channels, for start-up errors.
+    var startupNoise: String {
+        locked {
+            let out = String(decoding: startupOutput, as: UTF8.self).trimmingWhitespace()
+            let err = String(decoding: startupErrors, as: UTF8.self).trimmingWhitespace()
+            return [out, err].filter { !$0.isEmpty }.joined(separator: "\n")
+        }
+    }
+
+    // MARK: Events
+
+    /// The next event, or `nil` if `deadline` passes first.
+    func nextEvent(deadline: Date?) -> Event? {
+        condition.lock()
+        defer { condition.unlock() }
+        while events.isEmpty {
+            if let deadline {
+                if !condition.wait(until: deadline) && events.isEmpty { return nil }
+            } else {
+                condition.wait()
+            }
+        }
+        let event = events.removeFirst()
+        if case .closed = event { events.append(.closed) }  // every later wait sees it too
+        return event
+    }
+
+    /// Whether the process has exited (or its output ended).
+    var isClosed: Bool { locked { outputClosed } }
+
+    /// The exit status (once known) and the last lines of standard error.
+    var termination: (exit: BondExit, stderr: String) {
+        locked {
+            let text = String(decoding: errorTail, as: UTF8.self)
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: true).suffix(10)
+            return (exitStatus ?? .unknown, lines.joined(separator: "\n"))
+        }
+    }
+
+    /// Waits until the process has been reaped, up to `deadline`. Returns whether it was.
+    func waitForExit(deadline: Date) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while exitStatus == nil {
+            if !condition.wait(until: deadline) { return exitStatus != nil }
+        }
+        return true
+    }
+
+    // MARK: Sending
+
+    /// Sends one frame line. Returns `false` if the interpreter's input is closed.
+    func send(_ verb: String, _ payload: [UInt8]?) -> Bool {
+        var line = Array(verb.utf8)
+        if let payload {
+            line.reserveCapacity(line.count + payload.count + 2)
+            line.append(0x20)
+            line.append(contentsOf: payload)
+        }
+        record(.sent, line)
+        line.append(0x0A)
+        return process.write(line)
+    }
+
+    /// Sends a raw start-up line (probe, stage 1, stage 2).
+    func sendRaw(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        record(.sent, bytes)
+        return process.write(bytes + [0x0A])
+    }
+
+    // MARK: Reader threads
+
+    private func readOutput() {
+        var splitter = LineSplitter(maximumLineBytes: maximumFrameBytes)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 1)
+        defer { buffer.deallocate() }
+        while true {
+            let n = read(process.outputFD, buffer.baseAddress, buffer.count)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+            var remainder: [UInt8]?
+            condition.lock()
+            if phase == .startup {
+                startupOutput.append(contentsOf: chunk)
+                if let start = readySearchStart, let end = Self.findReady(in: startupOutput, from: start) {
+                    phase = .ready
+                    remainder = Array(startupOutput[end...])
+                    startupOutput.removeSubrange(end...)
+                }
+                condition.broadcast()
+                condition.unlock()
+                guard let remainder else { continue }
+                remainder.withUnsafeBytes { splitter.feed($0, emit: handle) }
+                continue
+            }
+            condition.unlock()
+            splitter.feed(chunk, emit: handle)
+        }
+        if !splitter.remainder.isEmpty { handle(.line(splitter.remainder)) }
+        close(process.outputFD)
+        condition.lock()
+        outputClosed = true
+        condition.broadcast()
+        // Give the reaper and the error reader a moment, so the error carries the status and stderr.
+        let exitDeadline = Date().addingTimeInterval(1)
+        while exitStatus == nil, condition.wait(until: exitDeadline) {}
+        let errorDeadline = Date().addingTimeInterval(0.2)
+        while !errorsClosed, condition.wait(until: errorDeadline) {}
+        events.append(.closed)
+        condition.broadcast()
+        condition.unlock()
+        stateChanged?(.terminated(termination.exit))
+    }
+
+    private static func findReady(in bytes: [UInt8], from start: Int) -> Int? {
+        let marker = Array("READY".utf8)
+        var i = start
+        while i + marker.count < bytes.count {
+            if bytes[i] == 0x52, Array(bytes[i..<i + marker.count]) == marker {
+                var j = i + marker.count
+                if j < bytes.count, bytes[j] == 0x0D { j += 1 }
+                if j < bytes.count, bytes[j] == 0x0A { return j + 1 }
+            }
+            i += 1
+        }
+        return nil
+    }
+
+    private func handle(_ piece: LineSplitter.Piece) {
+        switch piece {
+        case .oversized(let size):
+            record(.received, Array("<frame of \(size) bytes dropped: over the limit of \(maximumFrameBytes)>".utf8))
+            locked { events.append(.oversized(size)) }
+        case .line(let line):
+            record(.received, line)
+            guard let frame = FrameParser.parse(line) else {
+                // [ext] Not a frame: stray output that bypassed the driver.
+                deliver(.stdout, String(decoding: line, as: UTF8.self) + "\n")
+                return
+            }
+            if frame.verb == "OUTPUT" {
+                deliverOutputFrame(frame)
+            } else {
+                locked { events.append(.frame(frame)) }
+            }
+        }
+    }
+
+    private func deliverOutputFrame(_ frame: Frame) {
+        guard case .success(let payload) = frame.payload, case .array(let parts) = payload, parts.count == 2,
+            case .string(let text) = parts[1]
+        else {
+            deliver(.stderr, "[bond: malformed OUTPUT frame from \(language)]\n")
+            return
+        }
+        let channel = parts[0].stringValue.flatMap(BondOutputChannel.init(rawValue:)) ?? .stdout
+        deliver(channel, text)
+    }
+
+    private func readErrors() {
+        var decoder = UTF8ChunkDecoder()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 1)
+        defer { buffer.deallocate() }
+        while true {
+            let n = read(process.errorFD, buffer.baseAddress, buffer.count)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+            let starting: Bool = locked {
+                errorTail.append(contentsOf: chunk)
+                if errorTail.count > Self.errorTailBytes * 2 {
+                    errorTail.removeFirst(errorTail.count - Self.errorTailBytes)
+                }
+                if phase == .startup { startupErrors.append(contentsOf: chunk) }
+                return phase == .startup
+            }
+            let text = decoder.decode(chunk)
+            if !starting, !text.isEmpty { deliver(.stderr, text) }
+        }
+        close(process.errorFD)
+        locked { errorsClosed = true }
+    }
+
+    // MARK: Output and traffic
+
+    func deliver(_ channel: BondOutputChannel, _ text: String) {
+        switch output {
+        case .standard:
+            let handle = channel == .stdout ? FileHandle.standardOutput : FileHandle.standardError
+            handle.write(Data(text.utf8))
+        case .discard:
+            break
+        case .handler(let handler):
+            handler(channel, text)
+        }
+    }
+
+    private func record(_ direction: BondTraffic.Direction, _ line: [UInt8]) {
+        guard let log else { return }
+        let traffic = BondTraffic(
+            bond: name, direction: direction, time: Date(), line: String(decoding: line, as: UTF8.self),
+            depth: max(1, depth))
+        switch log {
+        case .handler(let handler):
+            handler(traffic)
+        case .file(let handle):
+            let stamp = String(format: "%.6f", traffic.time.timeIntervalSince1970)
+            handle.write(Data("\(stamp) \(name) \(direction.rawValue) \(traffic.line)\n".utf8))
+        }
+    }
+}
+
+/// Decodes UTF-8 arriving in chunks, holding back a sequence cut at the end of a chunk.
+struct UTF8ChunkDecoder {
+    private var carry: [UInt8] = []
+
+    mutating func decode(_ chunk: UnsafeRawBufferPointer) -> String {
+        var bytes = carry
+        bytes.append(contentsOf: chunk)
+        var cut = bytes.count
+        // Find the start of a trailing incomplete sequence (at most 3 bytes back).
+        var back = 0
+        while back < 3, cut - back - 1 >= 0 {
+            let byte = bytes[cut - back - 1]
+            if byte & 0xC0 == 0x80 { back += 1; continue }
+            let needed = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1
+            if needed > back + 1 { cut -= back + 1 }
+            break
+        }
+        carry = Array(bytes[cut...])
+        return String(decoding: bytes[..<cut], as: UTF8.self)
+    }
+}

@@ -1,0 +1,83 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A protocol frame received from the driver.
+struct Frame: Sendable {
+    let verb: String
+    /// The decoded payload (`.null` when the frame has none), or why it could not be read.
+    let payload: Result<BondValue, JSONReadError>
+}
+
+/// Splits a byte stream into lines without copying more than once, with a size limit.
+struct LineSplitter {
+    let maximumLineBytes: Int
+    private var pending: [UInt8] = []
+    private var discarding = 0
+
+    init(maximumLineBytes: Int) { self.maximumLineBytes = maximumLineBytes }
+
+    enum Piece {
+        case line([UInt8])
+        /// A line longer than the limit was dropped; its length.
+        case oversized(Int)
+    }
+
+    /// Feeds a chunk; calls `emit` for each complete line (without `\n` or `\r\n`).
+    mutating func feed(_ chunk: UnsafeRawBufferPointer, emit: (Piece) -> Void) {
+        guard let base = chunk.baseAddress else { return }
+        var start = 0
+        while start < chunk.count {
+            let rest = chunk.count - start
+            guard let nl = memchr(base + start, 0x0A, rest) else {
+                append(base + start, count: rest)
+                return
+            }
+            let end = base.distance(to: UnsafeRawPointer(nl))
+            append(base + start, count: end - start)
+            if discarding > 0 {
+                emit(.oversized(discarding))
+                discarding = 0
+            } else {
+                if pending.last == 0x0D { pending.removeLast() }
+                emit(.line(pending))
+            }
+            pending = []
+            start = end + 1
+        }
+    }
+
+    /// The unterminated tail, if any (at end of file).
+    var remainder: [UInt8] { pending }
+
+    private mutating func append(_ pointer: UnsafeRawPointer, count: Int) {
+        guard count > 0 else { return }
+        if discarding > 0 { discarding += count; return }
+        if pending.count + count > maximumLineBytes {
+            discarding = pending.count + count
+            pending = []
+            return
+        }
+        pending.append(contentsOf: UnsafeRawBufferPointer(start: pointer, count: count))
+    }
+}
+
+/// Decodes lines into frames or stray text.
+enum FrameParser {
+    static let verbs: Set<String> = ["OUTPUT", "RETURN", "EXCEPT", "ERROR", "CALL", "BYE",
+                                      "EVAL", "EVAL_BLOCK", "XCALL", "EXPORT"]
+
+    /// A frame, or `nil` if the line is not one (stray output).
+    static func parse(_ line: [UInt8]) -> Frame? {
+        let space = line.firstIndex(of: 0x20) ?? line.count
+        guard space > 0, space <= 10 else { return nil }
+        let verb = String(decoding: line[0..<space], as: UTF8.self)
+        guard verbs.contains(verb) else { return nil }
+        if space == line.count { return Frame(verb: verb, payload: .success(.null)) }
+        do {
+            return Frame(verb: verb, payload: .success(try JSONReader.read(line[(space + 1)...])))
+        } catch {
+            return Frame(verb: verb, payload: .failure(error))
+        }
+    }
+}

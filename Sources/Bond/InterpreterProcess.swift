@@ -1,0 +1,159 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CBondSystem
+import Foundation
+
+/// A child process in its own process group, with its three standard streams on pipes.
+///
+/// Owns the write end of the child's input; the read ends of its output are handed to
+/// the reader threads, which close them at end of file.
+final class InterpreterProcess: @unchecked Sendable {
+    let pid: pid_t
+    let outputFD: Int32
+    let errorFD: Int32
+    private let inputLock = NSLock()
+    private var inputFD: Int32
+
+    private init(pid: pid_t, inputFD: Int32, outputFD: Int32, errorFD: Int32) {
+        self.pid = pid
+        self.inputFD = inputFD
+        self.outputFD = outputFD
+        self.errorFD = errorFD
+    }
+
+    deinit { closeInput() }
+
+    /// Ignore SIGPIPE in this process once: a dead interpreter must give an error, not kill us.
+    private static let ignoreSIGPIPE: Void = { signal(SIGPIPE, SIG_IGN) }()
+
+    /// Starts `argv` (the program is looked up in `PATH`). Fails at once if it cannot be executed.
+    static func spawn(
+        argv: [String], environment: [String: String]?, workingDirectory: String?
+    ) throws(SpawnError) -> InterpreterProcess {
+        _ = ignoreSIGPIPE
+        var input: [Int32] = [-1, -1]
+        var output: [Int32] = [-1, -1]
+        var error: [Int32] = [-1, -1]
+        guard cbond_pipe_cloexec(&input) == 0 else { throw SpawnError(errno: errno, what: "pipe") }
+        guard cbond_pipe_cloexec(&output) == 0 else {
+            let e = errno
+            close(input[0]); close(input[1])
+            throw SpawnError(errno: e, what: "pipe")
+        }
+        guard cbond_pipe_cloexec(&error) == 0 else {
+            let e = errno
+            close(input[0]); close(input[1]); close(output[0]); close(output[1])
+            throw SpawnError(errno: e, what: "pipe")
+        }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, input[0], 0)
+        posix_spawn_file_actions_adddup2(&actions, output[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, error[1], 2)
+        if let workingDirectory {
+            cbond_spawn_addchdir(&actions, workingDirectory)
+        }
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setpgroup(&attributes, 0)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        posix_spawnattr_setsigmask(&attributes, &mask)
+        posix_spawnattr_setflags(
+            &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+
+        let environmentLines = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
+        var pid: pid_t = 0
+        let status = withCStrings(argv) { cArgv in
+            withCStrings(environmentLines) { cEnv in
+                posix_spawnp(&pid, cArgv[0]!, &actions, &attributes, cArgv, cEnv)
+            }
+        }
+        close(input[0]); close(output[1]); close(error[1])
+        guard status == 0 else {
+            close(input[1]); close(output[0]); close(error[0])
+            throw SpawnError(errno: status, what: argv[0])
+        }
+        return InterpreterProcess(pid: pid, inputFD: input[1], outputFD: output[0], errorFD: error[0])
+    }
+
+    /// Writes all of `bytes` to the interpreter's input. Returns `false` if the input is closed.
+    func write(_ bytes: [UInt8]) -> Bool {
+        inputLock.lock()
+        defer { inputLock.unlock() }
+        guard inputFD >= 0 else { return false }
+        return bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(inputFD, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
+                offset += n
+            }
+            return true
+        }
+    }
+
+    /// Closes the interpreter's input: the driver sees end of file and leaves.
+    func closeInput() {
+        inputLock.lock()
+        defer { inputLock.unlock() }
+        if inputFD >= 0 {
+            close(inputFD)
+            inputFD = -1
+        }
+    }
+
+    /// Sends `signal` to the interpreter's whole process group.
+    func signalGroup(_ signal: Int32) {
+        _ = kill(-pid, signal)
+    }
+
+    /// Blocks until the process exits and reaps it.
+    func waitForExit() -> BondExit {
+        var status: Int32 = 0
+        while true {
+            let r = waitpid(pid, &status, 0)
+            if r == pid { break }
+            if r < 0 && errno == EINTR { continue }
+            return .unknown
+        }
+        if status & 0x7f == 0 { return .exited((status >> 8) & 0xff) }
+        return .signaled(status & 0x7f)
+    }
+}
+
+struct SpawnError: Error, CustomStringConvertible {
+    let errno: Int32
+    let what: String
+    var description: String { "\(what): \(String(cString: strerror(errno)))" }
+}
+
+/// Calls `body` with a NULL-terminated C array of the strings.
+func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
+    var pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
+    pointers.append(nil)
+    defer { for p in pointers { free(p) } }
+    return body(pointers)
+}
+
+/// Runs `body` on a new thread with a large stack (deeply nested JSON, user callbacks).
+func startThread(name: String, _ body: @escaping @Sendable () -> Void) {
+    let thread = Thread(block: body)
+    thread.name = name
+    thread.stackSize = 8 << 20
+    thread.start()
+}

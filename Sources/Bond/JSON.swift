@@ -1,0 +1,340 @@
+import OrderedCollections
+
+/// Why a JSON text could not be read.
+struct JSONReadError: Error, Sendable, CustomStringConvertible {
+    let message: String
+    let offset: Int
+    var description: String { "\(message) at byte \(offset)" }
+}
+
+/// Reads one JSON value from UTF-8 bytes into a `BondValue`.
+///
+/// Linear in the input, with a bounded nesting depth so that hostile input cannot
+/// exhaust the stack. Integers that fit `Int` stay integers; other numbers are doubles.
+struct JSONReader {
+    static let maximumDepth = 512
+
+    static func read(_ bytes: some Collection<UInt8>) throws(JSONReadError) -> BondValue {
+        let result: Result<BondValue, JSONReadError> = ContiguousArray(bytes).withUnsafeBufferPointer { buffer in
+            var reader = JSONReader(buffer)
+            do throws(JSONReadError) {
+                reader.skipSpace()
+                let value = try reader.value(depth: 0)
+                reader.skipSpace()
+                guard reader.index == buffer.count else { throw reader.error("trailing data") }
+                return .success(value)
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    private let bytes: UnsafeBufferPointer<UInt8>
+    private var index = 0
+
+    private init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+
+    private func error(_ message: String) -> JSONReadError { JSONReadError(message: message, offset: index) }
+
+    private mutating func skipSpace() {
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D: index += 1
+            default: return
+            }
+        }
+    }
+
+    private mutating func value(depth: Int) throws(JSONReadError) -> BondValue {
+        guard index < bytes.count else { throw error("unexpected end of JSON") }
+        switch bytes[index] {
+        case UInt8(ascii: "{"): return try object(depth: depth + 1)
+        case UInt8(ascii: "["): return try array(depth: depth + 1)
+        case UInt8(ascii: "\""): return .string(try string())
+        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
+        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
+        case UInt8(ascii: "n"): try literal("null"); return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
+        default: throw error("unexpected character")
+        }
+    }
+
+    private mutating func literal(_ word: StaticString) throws(JSONReadError) {
+        let count = word.utf8CodeUnitCount
+        guard index + count <= bytes.count else { throw error("unexpected end of JSON") }
+        for i in 0..<count where bytes[index + i] != word.utf8Start[i] {
+            throw error("invalid literal")
+        }
+        index += count
+    }
+
+    private mutating func array(depth: Int) throws(JSONReadError) -> BondValue {
+        guard depth <= Self.maximumDepth else { throw error("JSON nested deeper than \(Self.maximumDepth)") }
+        index += 1
+        var items: [BondValue] = []
+        skipSpace()
+        if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
+        while true {
+            skipSpace()
+            items.append(try value(depth: depth))
+            skipSpace()
+            guard index < bytes.count else { throw error("unexpected end of JSON") }
+            switch bytes[index] {
+            case UInt8(ascii: ","): index += 1
+            case UInt8(ascii: "]"): index += 1; return .array(items)
+            default: throw error("expected ',' or ']'")
+            }
+        }
+    }
+
+    private mutating func object(depth: Int) throws(JSONReadError) -> BondValue {
+        guard depth <= Self.maximumDepth else { throw error("JSON nested deeper than \(Self.maximumDepth)") }
+        index += 1
+        var members = OrderedDictionary<String, BondValue>()
+        skipSpace()
+        if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
+        while true {
+            skipSpace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a string key") }
+            let key = try string()
+            skipSpace()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
+            index += 1
+            skipSpace()
+            members[key] = try value(depth: depth)
+            skipSpace()
+            guard index < bytes.count else { throw error("unexpected end of JSON") }
+            switch bytes[index] {
+            case UInt8(ascii: ","): index += 1
+            case UInt8(ascii: "}"): index += 1; return .object(members)
+            default: throw error("expected ',' or '}'")
+            }
+        }
+    }
+
+    private mutating func number() throws(JSONReadError) -> BondValue {
+        let start = index
+        var isInteger = true
+        if bytes[index] == UInt8(ascii: "-") { index += 1 }
+        let digitsStart = index
+        while index < bytes.count, Self.isNumberByte(bytes[index]) {
+            switch bytes[index] {
+            case UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"): isInteger = false
+            default: break
+            }
+            index += 1
+        }
+        guard index > digitsStart else { throw error("invalid number") }
+        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+        if isInteger, let int = Int(text) { return .int(int) }
+        guard let double = Double(text), double.isFinite else {
+            index = start
+            throw error("invalid number '\(text)'")
+        }
+        return .double(double)
+    }
+
+    private static func isNumberByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"),
+            UInt8(ascii: "+"), UInt8(ascii: "-"):
+            true
+        default: false
+        }
+    }
+
+    private mutating func string() throws(JSONReadError) -> String {
+        index += 1
+        let start = index
+        // Fast path: no escapes.
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\"") {
+                let raw = UnsafeBufferPointer(rebasing: bytes[start..<index])
+                index += 1
+                guard let text = String(validating: raw, as: UTF8.self) else {
+                    index = start
+                    throw error("invalid UTF-8 in string")
+                }
+                return text
+            }
+            if byte == UInt8(ascii: "\\") { break }
+            if byte < 0x20 { throw error("control character in string") }
+            index += 1
+        }
+        var buffer = [UInt8](UnsafeBufferPointer(rebasing: bytes[start..<index]))
+        while index < bytes.count {
+            let byte = bytes[index]
+            switch byte {
+            case UInt8(ascii: "\""):
+                index += 1
+                guard let text = String(validating: buffer, as: UTF8.self) else {
+                    throw error("invalid UTF-8 in string")
+                }
+                return text
+            case UInt8(ascii: "\\"):
+                index += 1
+                try escape(into: &buffer)
+            case ..<0x20:
+                throw error("control character in string")
+            default:
+                // Copy a run of plain bytes at once.
+                let runStart = index
+                while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\"),
+                    bytes[index] >= 0x20
+                {
+                    index += 1
+                }
+                buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+            }
+        }
+        throw error("unterminated string")
+    }
+
+    private mutating func escape(into buffer: inout [UInt8]) throws(JSONReadError) {
+        guard index < bytes.count else { throw error("unterminated escape") }
+        let byte = bytes[index]
+        index += 1
+        switch byte {
+        case UInt8(ascii: "\""): buffer.append(0x22)
+        case UInt8(ascii: "\\"): buffer.append(0x5C)
+        case UInt8(ascii: "/"): buffer.append(0x2F)
+        case UInt8(ascii: "b"): buffer.append(0x08)
+        case UInt8(ascii: "f"): buffer.append(0x0C)
+        case UInt8(ascii: "n"): buffer.append(0x0A)
+        case UInt8(ascii: "r"): buffer.append(0x0D)
+        case UInt8(ascii: "t"): buffer.append(0x09)
+        case UInt8(ascii: "u"):
+            var scalar = try hex4()
+            if (0xD800..<0xDC00).contains(scalar) {
+                guard index + 6 <= bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u")
+                else { throw error("lone surrogate \\u\(String(scalar, radix: 16)) in string") }
+                index += 2
+                let low = try hex4()
+                guard (0xDC00..<0xE000).contains(low) else {
+                    throw error("lone surrogate \\u\(String(scalar, radix: 16)) in string")
+                }
+                scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+            } else if (0xDC00..<0xE000).contains(scalar) {
+                throw error("lone surrogate \\u\(String(scalar, radix: 16)) in string")
+            }
+            guard let unicode = Unicode.Scalar(scalar) else { throw error("invalid \\u escape") }
+            buffer.append(contentsOf: Array(String(Character(unicode)).utf8))
+        default:
+            throw error("invalid escape")
+        }
+    }
+
+    private mutating func hex4() throws(JSONReadError) -> UInt32 {
+        guard index + 4 <= bytes.count else { throw error("unterminated \\u escape") }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let byte = bytes[index]
+            let digit: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+            default: throw error("invalid \\u escape")
+            }
+            value = value << 4 | UInt32(digit)
+            index += 1
+        }
+        return value
+    }
+}
+
+/// Why a value could not be written as JSON.
+struct JSONWriteError: Error, Sendable {
+    let message: String
+}
+
+/// Writes a `BondValue` as one line of compact JSON (non-ASCII text stays UTF-8).
+enum JSONWriter {
+    /// Writes `value`; throws for non-finite doubles, which JSON cannot carry.
+    static func write(_ value: BondValue, into out: inout [UInt8]) throws(JSONWriteError) {
+        if let bad = firstNonFinite(value) {
+            throw JSONWriteError(message: "\(bad) cannot be represented in JSON")
+        }
+        write(value, into: &out, lenient: true)
+    }
+
+    static func encode(_ value: BondValue) throws(JSONWriteError) -> [UInt8] {
+        var out: [UInt8] = []
+        try write(value, into: &out)
+        return out
+    }
+
+    private static func firstNonFinite(_ value: BondValue) -> Double? {
+        switch value {
+        case .double(let d): return d.isFinite ? nil : d
+        case .array(let items):
+            for item in items { if let bad = firstNonFinite(item) { return bad } }
+            return nil
+        case .object(let members):
+            for item in members.values { if let bad = firstNonFinite(item) { return bad } }
+            return nil
+        default: return nil
+        }
+    }
+
+    /// Writes without checking; non-finite doubles come out as `nan`/`inf` (for descriptions).
+    static func write(_ value: BondValue, into out: inout [UInt8], lenient: Bool) {
+        switch value {
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .int(let i): out.append(contentsOf: String(i).utf8)
+        case .double(let d): out.append(contentsOf: d.description.utf8)
+        case .string(let s): writeString(s, into: &out)
+        case .array(let items):
+            out.append(UInt8(ascii: "["))
+            for (i, item) in items.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                write(item, into: &out, lenient: lenient)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let members):
+            out.append(UInt8(ascii: "{"))
+            var first = true
+            for (key, item) in members {
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
+                writeString(key, into: &out)
+                out.append(UInt8(ascii: ":"))
+                write(item, into: &out, lenient: lenient)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    static func writeString(_ string: String, into out: inout [UInt8]) {
+        var string = string
+        string.withUTF8 { utf8 in
+            out.reserveCapacity(out.count + utf8.count + 2)
+            out.append(UInt8(ascii: "\""))
+            var runStart = 0
+            for i in 0..<utf8.count {
+                let byte = utf8[i]
+                guard byte < 0x20 || byte == 0x22 || byte == 0x5C else { continue }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<i]))
+                runStart = i + 1
+                switch byte {
+                case 0x22: out.append(contentsOf: [0x5C, 0x22])
+                case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
+                case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+                case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+                case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+                default:
+                    out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30])
+                    out.append(hexDigits[Int(byte >> 4)])
+                    out.append(hexDigits[Int(byte & 0xF)])
+                }
+            }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<utf8.count]))
+            out.append(UInt8(ascii: "\""))
+        }
+    }
+}

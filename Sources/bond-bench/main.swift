@@ -1,0 +1,1 @@
+print("bond-bench: not yet")

@@ -1,0 +1,1 @@
+print("bond-workbench: not yet")
