@@ -84,3 +84,15 @@ public struct BondOptions: Sendable {
         return options
     }
 }
+
+extension BondLogSink {
+    /// A log file at `path`, created (or truncated) with mode 0600: traffic may hold secrets.
+    public static func file(path: String) throws(BondError) -> BondLogSink {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw BondError.usage(language: "Swift", message: "cannot open log file \(path): \(String(cString: strerror(errno)))")
+        }
+        fchmod(fd, 0o600)
+        return .file(FileHandle(fileDescriptor: fd, closeOnDealloc: true))
+    }
+}

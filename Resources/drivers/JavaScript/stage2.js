@@ -1,0 +1,281 @@
+// bond JavaScript driver, stage 2 (Node.js 18+).
+// Written from the bond protocol description: one frame per line, "VERB" or "VERB <json>".
+// Requests are served synchronously; the driver's names start with __BOND_ or _BOND_.
+var __BOND = (function () {
+  "use strict";
+  var fs = require("fs");
+  var vm = require("vm");
+
+  var inFd = -1;
+  var outFd = 1;
+  var transExcept = false;
+  var readBuffer = Buffer.alloc(1 << 20);
+  var pending = [];          // bytes read past the last line
+  var channels = {};
+
+  function SerializationError(message) {
+    var error = new TypeError(message);
+    error.name = "_BOND_SerializationException";
+    return error;
+  }
+
+  function encode(value) {
+    var text;
+    try {
+      text = JSON.stringify(value === undefined ? null : value, function (key, x) {
+        if (typeof x === "function") throw SerializationError("cannot serialize a function");
+        if (typeof x === "bigint") throw SerializationError("cannot serialize a BigInt");
+        if (typeof x === "symbol") throw SerializationError("cannot serialize a Symbol");
+        if (typeof x === "number" && !isFinite(x)) throw SerializationError("cannot serialize " + x);
+        return x;
+      });
+    } catch (error) {
+      if (error && error.name === "_BOND_SerializationException") throw error;
+      throw SerializationError(String(error && error.message || error));
+    }
+    return text === undefined ? "null" : text;
+  }
+
+  function describe(error) {
+    if (error instanceof Error) return error.name + ": " + error.message;
+    try { return String(error); } catch (e) { return "unprintable exception"; }
+  }
+
+  function exceptionValue(error) {
+    if (!transExcept) return describe(error);
+    if (error && error.__BOND_data !== undefined) return error.__BOND_data;
+    if (error instanceof Error) {
+      var value = { name: error.name, message: error.message };
+      Object.keys(error).forEach(function (key) { value[key] = error[key]; });
+      return value;
+    }
+    return error;
+  }
+
+  function writeAll(fd, data) {
+    var buffer = Buffer.from(data, "utf8");
+    var offset = 0;
+    while (offset < buffer.length) {
+      try {
+        offset += fs.writeSync(fd, buffer, offset, buffer.length - offset);
+      } catch (error) {
+        if (error.code !== "EAGAIN") throw error;
+      }
+    }
+  }
+
+  function writeFrame(verb, payload) {
+    writeAll(outFd, payload === undefined ? verb + "\n" : verb + " " + payload + "\n");
+  }
+
+  function flushOutput() {
+    channels.STDOUT.flush();
+    channels.STDERR.flush();
+  }
+
+  function send(verb, payload) {
+    flushOutput();
+    writeFrame(verb, payload);
+  }
+
+  function reply(state, value) {
+    var payload;
+    try {
+      payload = encode(value);
+    } catch (error) {
+      state = "ERROR";
+      payload = JSON.stringify(describe(error));
+    }
+    send(state, payload);
+  }
+
+  // Captured output of user code: streamed as OUTPUT frames at each end of line and on flush.
+  function Channel(name) {
+    this.name = name;
+    this.text = "";
+  }
+  Channel.prototype.write = function (chunk, encoding, callback) {
+    if (typeof encoding === "function") { callback = encoding; encoding = undefined; }
+    var text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
+    this.text += text;
+    if (text.indexOf("\n") >= 0) this.flush();
+    if (typeof callback === "function") callback();
+    return true;
+  };
+  Channel.prototype.flush = function () {
+    if (this.text.length) {
+      var text = this.text;
+      this.text = "";
+      writeFrame("OUTPUT", JSON.stringify([this.name, text]));
+    }
+  };
+
+  // `pending` holds the bytes read past the last line; only its last chunk can hold a "\n".
+  function readLine() {
+    for (;;) {
+      var last = pending[pending.length - 1];
+      var index = last === undefined ? -1 : last.indexOf(10);
+      if (index >= 0) {
+        var parts = pending.slice(0, -1);
+        parts.push(last.subarray(0, index));
+        pending = [last.subarray(index + 1)];
+        var line = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+        var end = line.length > 0 && line[line.length - 1] === 13 ? line.length - 1 : line.length;
+        return line.toString("utf8", 0, end);
+      }
+      var n;
+      try {
+        n = fs.readSync(inFd, readBuffer, 0, readBuffer.length, null);
+      } catch (error) {
+        if (error.code === "EAGAIN" || error.code === "EINTR") continue;
+        throw error;
+      }
+      if (n <= 0) return null;
+      pending.push(Buffer.from(readBuffer.subarray(0, n)));
+    }
+  }
+
+  // Evaluation runs through vm with breakOnSigint, so an interrupt becomes an exception.
+  var runOptions = { breakOnSigint: true, displayErrors: false };
+  var invokeScript = new vm.Script("__BOND_invoke()", { filename: "bond" });
+  var invocation = null;
+
+  function run(code) {
+    return vm.runInThisContext(code, runOptions);
+  }
+
+  global.__BOND_invoke = function () {
+    var call = invocation;
+    invocation = null;
+    return call();
+  };
+
+  function invoke(fn) {
+    invocation = fn;
+    return invokeScript.runInThisContext(runOptions);
+  }
+
+  var callers = new Map();
+  function caller(name) {
+    var fn = callers.get(name);
+    if (fn === undefined) {
+      fn = run("(function (__BOND_args) { return (" + name + ")(...__BOND_args); })");
+      if (callers.size > 1000) callers.clear();
+      callers.set(name, fn);
+    }
+    return fn;
+  }
+
+  function callHost(name, args) {
+    var payload;
+    payload = encode([name, args]);
+    send("CALL", payload);
+    var answer = serve(true);
+    if (answer.verb === "RETURN") return answer.data;
+    var error;
+    if (answer.verb === "EXCEPT") {
+      error = new Error(typeof answer.data === "string" ? answer.data : JSON.stringify(answer.data));
+      error.__BOND_data = answer.data;
+    } else {
+      error = SerializationError(String(answer.data));
+    }
+    throw error;
+  }
+
+  function exportFunction(name) {
+    if (typeof name !== "string" || !/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name)) {
+      throw new TypeError("invalid name for an exported function: " + JSON.stringify(name));
+    }
+    global[name] = function () { return callHost(name, Array.prototype.slice.call(arguments)); };
+  }
+
+  function execute(verb, data) {
+    switch (verb) {
+      case "EVAL":
+        return run("(" + data + "\n)");
+      case "EVAL_BLOCK":
+        run(data);
+        return null;
+      case "CALL":
+        var fn = caller(data[0]);
+        return invoke(function () { return fn(data[1]); });
+      case "XCALL":
+        var target = caller(data[0]);
+        var args = data[1].map(function (arg) { return arg[0] ? run("(" + arg[1] + "\n)") : arg[1]; });
+        return invoke(function () { return target(args); });
+      case "EXPORT":
+        exportFunction(data);
+        return null;
+      default:
+        throw new Error("unknown request " + verb);
+    }
+  }
+
+  function serve(nested) {
+    for (;;) {
+      var line = readLine();
+      if (line === null) {
+        send("BYE");
+        process.exit(0);
+      }
+      var space = line.indexOf(" ");
+      var verb = space < 0 ? line : line.substring(0, space);
+      var data = null;
+      try {
+        if (space >= 0) data = JSON.parse(line.substring(space + 1));
+      } catch (error) {
+        reply("ERROR", "cannot read the request: " + describe(error));
+        continue;
+      }
+      if (verb === "RETURN" || verb === "EXCEPT" || verb === "ERROR") {
+        if (nested) return { verb: verb, data: data };
+        continue;
+      }
+      var state = "RETURN", value;
+      try {
+        value = execute(verb, data);
+      } catch (error) {
+        state = "EXCEPT";
+        value = exceptionValue(error);
+      }
+      reply(state, value);
+    }
+  }
+
+  function reopen(path, flags) {
+    try { return fs.openSync(path, flags); } catch (error) { return -1; }
+  }
+
+  function start(fd, proto, trans) {
+    inFd = fd;
+    transExcept = !!trans;
+    // [ext] Keep the protocol on a private descriptor, and make descriptor 1 the standard
+    // error (Node has no dup2: close 1, and the next open takes the lowest free number),
+    // so programs started by user code cannot write frames. Descriptor 0 becomes /dev/null.
+    var privateOut = reopen("/proc/self/fd/1", "w");
+    if (privateOut >= 0) {
+      outFd = privateOut;
+      fs.closeSync(1);
+      var errCopy = reopen("/proc/self/fd/2", "w");
+      if (errCopy !== 1 && errCopy >= 0) fs.closeSync(errCopy);
+      fs.closeSync(0);
+      var nullFd = reopen("/dev/null", "r");
+      if (nullFd !== 0 && nullFd >= 0) fs.closeSync(nullFd);
+    }
+    channels.STDOUT = new Channel("STDOUT");
+    channels.STDERR = new Channel("STDERR");
+    var stdoutWrite = function (c, e, cb) { return channels.STDOUT.write(c, e, cb); };
+    var stderrWrite = function (c, e, cb) { return channels.STDERR.write(c, e, cb); };
+    process.stdout.write = stdoutWrite;
+    process.stderr.write = stderrWrite;
+    process.on("SIGINT", function () {});  // idle interrupts are ignored, not fatal
+    writeFrame("READY");
+    serve(false);
+  }
+
+  return { start: start };
+})();
+
+function __BOND_start(fd, proto, transExcept) {
+  __BOND.start(fd, proto, transExcept);
+}

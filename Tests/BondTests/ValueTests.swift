@@ -1,0 +1,48 @@
+import Bond
+import Foundation
+import Testing
+
+@Suite struct ValueTests {
+    @Test func literalsAndAccessors() {
+        let v: BondValue = ["a": [1, 2.5, "s", nil, true]]
+        #expect(v["a"]?[0]?.intValue == 1)
+        #expect(v["a"]?[1]?.doubleValue == 2.5)
+        #expect(v["a"]?[2]?.stringValue == "s")
+        #expect(v["a"]?[3]?.isNull == true)
+        #expect(v["a"]?[4]?.boolValue == true)
+        #expect(v.description == #"{"a":[1,2.5,"s",null,true]}"#)
+        let two: BondValue = 2
+        #expect(two == 2)
+    }
+
+    @Test func prettyDescriptionIndents() {
+        let v: BondValue = ["k": [1, ["x": nil]], "e": [], "o": [:]]
+        #expect(v.prettyDescription == """
+        {
+          "k": [
+            1,
+            {
+              "x": null
+            }
+          ],
+          "e": [],
+          "o": {}
+        }
+        """)
+    }
+
+    @Test func objectKeyOrderIsKept() throws {
+        let v: BondValue = ["z": 1, "a": 2, "m": 3]
+        #expect(v.objectValue?.keys.elementsEqual(["z", "a", "m"]) == true)
+    }
+
+    @Test func convertingSwiftValues() throws {
+        #expect(try BondValue(converting: nil) == .null)
+        #expect(try BondValue(converting: [1, 2]) == [1, 2])
+        #expect(try BondValue(converting: ["b": 1, "a": "x"]) == ["a": "x", "b": 1])
+        #expect(try BondValue(converting: Float(0.5)) == 0.5)
+        #expect(try BondValue(converting: [Int?.none, 1] as [Int?]) == [nil, 1])
+        struct S: Encodable { let n = 1 }
+        #expect(try BondValue(converting: S()) == ["n": 1])
+    }
+}

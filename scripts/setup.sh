@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what bond for Swift needs that this machine is missing (Debian/Ubuntu, as root or
+# with sudo): the PHP interpreter, ncurses headers, and for the tests tmux and openssh-server.
+set -euo pipefail
+need=()
+command -v php >/dev/null || need+=(php-cli)
+command -v perl >/dev/null || need+=(perl)
+command -v node >/dev/null || need+=(nodejs)
+command -v python3 >/dev/null || need+=(python3)
+command -v tmux >/dev/null || need+=(tmux)
+command -v ps >/dev/null || need+=(procps)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh >/dev/null || need+=(openssh-client)
+[ -e /usr/include/ncursesw/curses.h ] || need+=(libncurses-dev)
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq "${need[@]}"
+fi
