@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "CBondSystem"),
         .target(
             name: "Workbench",
-            dependencies: ["Bond"],
+            dependencies: ["Bond", .product(name: "OrderedCollections", package: "swift-collections")],
             swiftSettings: strict
         ),
         .systemLibrary(

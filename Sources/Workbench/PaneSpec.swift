@@ -1,0 +1,126 @@
+/// `[NAME:]LANGUAGE[=COMMAND]`: how a pane is started.
+public struct PaneSpec: Sendable, Equatable, CustomStringConvertible {
+    public var name: String?
+    /// The language as typed (resolved with `Languages.canonical`).
+    public var language: String
+    public var command: String?
+
+    public init(name: String? = nil, language: String, command: String? = nil) {
+        self.name = name
+        self.language = language
+        self.command = command
+    }
+
+    public static func parse(_ text: String) throws(ParseError) -> PaneSpec {
+        var rest = Substring(text.trimmingSpaces)
+        var command: String?
+        if let eq = rest.firstIndex(of: "=") {
+            command = String(rest[rest.index(after: eq)...]).trimmingSpaces
+            rest = rest[..<eq]
+            if command?.isEmpty == true { throw ParseError("\"\(text)\": empty command after =") }
+        }
+        var name: String?
+        if let colon = rest.firstIndex(of: ":") {
+            name = String(rest[..<colon])
+            rest = rest[rest.index(after: colon)...]
+            guard isValidName(name!) else {
+                throw ParseError("\"\(text)\": a pane name is letters, digits, _ and -, starting with a letter or _")
+            }
+        }
+        let language = String(rest).trimmingSpaces
+        guard !language.isEmpty else { throw ParseError("\"\(text)\": no language (expected [NAME:]LANGUAGE[=COMMAND])") }
+        guard language.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == "+" }) else {
+            throw ParseError("\"\(text)\": \"\(language)\" is not a language name")
+        }
+        return PaneSpec(name: name, language: language, command: command)
+    }
+
+    public static func isValidName(_ name: String) -> Bool {
+        guard let f = name.unicodeScalars.first, f == "_" || (f.isASCII && f.properties.isAlphabetic) else { return false }
+        return name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-") }
+    }
+
+    public var description: String {
+        (name.map { "\($0):" } ?? "") + language + (command.map { "=\($0)" } ?? "")
+    }
+}
+
+/// Language names: short names, canonical driver names, default interpreters, describe expressions.
+public enum Languages {
+    static let aliases: [String: String] = [
+        "py": "python", "python3": "python", "pl": "perl", "js": "javascript", "node": "javascript",
+        "nodejs": "javascript", "php": "php",
+    ]
+
+    /// The driver name for what the user typed: an alias resolved, then matched without regard to
+    /// case against `known` (the languages with drivers). Unknown names are returned as typed.
+    public static func canonical(_ typed: String, known: [String]) -> String {
+        let lower = typed.lowercased()
+        let wanted = aliases[lower] ?? lower
+        if let match = known.first(where: { $0.lowercased() == wanted }) { return match }
+        switch wanted {
+        case "python": return "Python"
+        case "javascript": return "JavaScript"
+        case "perl": return "Perl"
+        case "php": return "PHP"
+        default: return typed
+        }
+    }
+
+    /// Programs that run the language's default interpreter (any one found is enough).
+    public static func interpreters(of language: String) -> [String] {
+        switch language.lowercased() {
+        case "python": ["python3", "python"]
+        case "javascript": ["node", "nodejs"]
+        case "perl": ["perl"]
+        case "php": ["php"]
+        default: []
+        }
+    }
+
+    /// Pane names for specs: the given name, or the language in lower case, numbered when repeated.
+    public static func paneNames(for specs: [(name: String?, language: String)], taken: [String] = []) -> [String] {
+        var used = Set(taken)
+        var names: [String] = []
+        for spec in specs {
+            var name = spec.name ?? spec.language.lowercased()
+            if spec.name == nil || used.contains(name) {
+                let base = name
+                var n = 2
+                while used.contains(name) { name = "\(base)\(n)"; n += 1 }
+            }
+            used.insert(name)
+            names.append(name)
+        }
+        return names
+    }
+
+    /// An expression giving `[type name, description]` of the value of `code`, in the language
+    /// itself, for values that cannot cross the bond as data.
+    public static func describeExpression(language: String, code: String) -> String? {
+        switch language.lowercased() {
+        case "python":
+            return "(lambda v: [type(v).__name__, repr(v)])(\(code))"
+        case "javascript":
+            return "(function (v) { var d; try { d = require('util').inspect(v); } catch (e) { d = String(v); } "
+                + "return [v === null ? 'null' : (typeof v === 'object' && v.constructor && v.constructor.name) "
+                + "? v.constructor.name : typeof v, d]; })(\(code))"
+        case "perl":
+            return "do { require Data::Dumper; local $Data::Dumper::Terse = 1; local $Data::Dumper::Indent = 0; "
+                + "my $v = (\(code)); [ref($v) || (defined $v ? 'SCALAR' : 'undef'), Data::Dumper::Dumper($v)] }"
+        case "php":
+            return "(function ($v) { return [is_object($v) ? get_class($v) : gettype($v), print_r($v, true)]; })(\(code))"
+        default:
+            return nil
+        }
+    }
+}
+
+extension StringProtocol {
+    var trimmingSpaces: String {
+        var s = Substring(self)
+        while let f = s.first, f.isWhitespace { s.removeFirst() }
+        while let l = s.last, l.isWhitespace { s.removeLast() }
+        return String(s)
+    }
+}

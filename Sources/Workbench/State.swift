@@ -1,0 +1,317 @@
+import Bond
+import Foundation
+import OrderedCollections
+
+/// A pane's bond, as the title line shows it.
+public enum PaneStatus: Sendable, Equatable {
+    case starting
+    case idle
+    case busy(depth: Int)
+    /// The interpreter ended; `exit` says how (`exit status 1`, `killed by signal 9 (SIGKILL)`).
+    case dead(exit: String)
+    /// The bond could not start.
+    case failed
+    case closing
+    case closed
+
+    public var isLive: Bool {
+        switch self {
+        case .idle, .busy: true
+        default: false
+        }
+    }
+
+    public var label: String {
+        switch self {
+        case .starting: "starting"
+        case .idle: "idle"
+        case .busy(let depth): "busy depth \(depth)"
+        case .dead(let exit): "dead (\(exit))"
+        case .failed: "failed to start"
+        case .closing: "closing"
+        case .closed: "closed"
+        }
+    }
+}
+
+/// A proxy: `function` of the `source` pane's bond, callable in the `target` pane's bond as `name`.
+public struct Wire: Sendable, Hashable {
+    public var source: Int
+    public var function: String
+    public var target: Int
+    public var name: String
+    public init(source: Int, function: String, target: Int, name: String) {
+        self.source = source
+        self.function = function
+        self.target = target
+        self.name = name
+    }
+}
+
+/// One raw protocol line of a bond (the part of `BondTraffic` the workbench uses).
+public struct TrafficRecord: Sendable, Equatable {
+    public var sent: Bool
+    public var time: Date
+    public var line: String
+    public var depth: Int
+    public init(sent: Bool, time: Date, line: String, depth: Int) {
+        self.sent = sent
+        self.time = time
+        self.line = line
+        self.depth = depth
+    }
+}
+
+/// One line of the log pane.
+public struct LogEntry: Sendable, Hashable {
+    public static let maximumTextBytes = 400
+    public var time: String
+    public var pane: Int
+    public var paneName: String
+    public var sent: Bool
+    public var depth: Int
+    /// The verb and payload, sanitized and cut.
+    public var text: String
+
+    public var plain: String { "\(time) \(paneName) \(sent ? ">" : "<")\(depth) \(text)" }
+}
+
+public struct PaneState: Sendable {
+    public let id: Int
+    public var name: String
+    public var language: String
+    public var command: String?
+    public var generation = 0
+    public var status: PaneStatus = .starting
+    public var location: String
+    public var pid: Int32?
+    public var transcript = Transcript()
+    public var input = InputEditor()
+    public var history = History()
+    /// Ref name -> code.
+    public var refs = OrderedDictionary<String, String>()
+    /// Rows scrolled up from the bottom (0 follows new output).
+    public var scroll = 0
+    /// Requests handed to the worker and not answered yet.
+    public var pending = 0
+    public var colorIndex: Int
+    /// Whether the death of the current bond has been written to the transcript.
+    var deathReported = false
+
+    public var spec: PaneSpec { PaneSpec(name: name, language: language, command: command) }
+}
+
+public enum Focus: Sendable, Equatable {
+    case pane(Int)  // pane id
+    case log
+}
+
+/// A question asked on the status line.
+public enum PromptKind: Sendable, Equatable {
+    case command
+    case refName(code: String)
+    case inspect
+    case proxyFunction
+    case proxyTarget(function: String)
+    case proxyName(function: String, target: Int)
+    case newPane
+    case logSave
+}
+
+public struct Prompt: Sendable, Equatable {
+    public var kind: PromptKind
+    public var label: String
+    public var input: InputEditor
+    /// The pane that asked (actions apply to it).
+    public var pane: Int?
+}
+
+/// What a pane's worker is asked to do.
+public enum Request: Sendable, Equatable {
+    case eval(String)
+    case block(String)
+    /// Arguments: `.value` as is, `.ref(code)` evaluated by the interpreter.
+    case call(name: String, arguments: [CallArgument])
+    /// Shows the value of `code`, or its type and description from `describe`.
+    case inspect(name: String, code: String, describe: String?)
+    /// Exports `function` of the `source` pane to this pane's bond as `name`.
+    case proxy(source: Int, function: String, name: String)
+}
+
+/// How a request ended.
+public enum Outcome: Sendable, Equatable {
+    case value(BondValue)
+    case done
+    case failure(String)
+    case inspected(name: String, type: String?, description: String?, value: BondValue?, error: String?)
+    case proxied(Wire)
+}
+
+/// Everything the loop receives.
+public enum Message: Sendable {
+    case key(Key)
+    case resize(width: Int, height: Int)
+    case started(pane: Int, generation: Int, pid: Int32, remoteHost: String?)
+    case startFailed(pane: Int, generation: Int, message: String)
+    case state(pane: Int, generation: Int, BondState)
+    case output(pane: Int, generation: Int, channel: BondOutputChannel, text: String)
+    case traffic(pane: Int, generation: Int, TrafficRecord)
+    case result(pane: Int, generation: Int, request: Request, outcome: Outcome)
+    /// A line for a pane's transcript (nested calls, notes).
+    case note(pane: Int, kind: LineKind, text: String)
+    /// The bond's interpreter ended; `message` carries its exit status and last stderr.
+    case died(pane: Int, generation: Int, message: String)
+    case closed(pane: Int, generation: Int)
+    case historyLoaded(pane: Int, entries: [String])
+    case logSaved(path: String, error: String?)
+    case allClosed
+}
+
+/// What the loop asks the app layer to do.
+public enum Effect: Sendable, Equatable {
+    case start(pane: Int, generation: Int, name: String, language: String, command: String?)
+    case request(pane: Int, generation: Int, Request)
+    case interrupt(pane: Int, generation: Int)
+    case close(pane: Int, generation: Int)
+    case loadHistory(pane: Int, name: String)
+    case saveHistory(name: String, entries: [String])
+    case saveLog(path: String, lines: [String])
+    /// Close every bond, then post `.allClosed`.
+    case quit
+    /// Leave now.
+    case exit
+}
+
+public struct AppState: Sendable {
+    public var panes: [PaneState] = []
+    public var focus: Focus = .log
+    public var log = RingBuffer<LogEntry>(capacity: 100_000)
+    public var logScroll = 0
+    public var width: Int
+    public var height: Int
+    public var prompt: Prompt?
+    public var showHelp = false
+    public var quitting = false
+    public var done = false
+    /// A message on the status line until the next key.
+    public var flash: String?
+    public var wires: [Wire] = []
+    public var knownLanguages: [String]
+    var nextPaneID = 1
+    var nextColor = 0
+
+    public init(width: Int, height: Int, knownLanguages: [String]) {
+        self.width = width
+        self.height = height
+        self.knownLanguages = knownLanguages
+    }
+
+    public static let palette: [TermColor] = [.cyan, .green, .yellow, .magenta, .blue, .red]
+
+    public func index(of id: Int) -> Int? { panes.firstIndex { $0.id == id } }
+    public func pane(named name: String) -> PaneState? { panes.first { $0.name == name } }
+
+    public var focusedIndex: Int? {
+        if case .pane(let id) = focus { return index(of: id) }
+        return nil
+    }
+
+    public func color(of paneID: Int) -> TermColor {
+        guard let i = index(of: paneID) else { return .default }
+        return Self.palette[panes[i].colorIndex % Self.palette.count]
+    }
+
+    /// Adds panes for `specs`; returns the effects that start them.
+    public mutating func addPanes(_ specs: [PaneSpec]) -> [Effect] {
+        let names = Languages.paneNames(
+            for: specs.map { ($0.name, Languages.canonical($0.language, known: knownLanguages)) },
+            taken: panes.map(\.name))
+        var effects: [Effect] = []
+        for (spec, name) in zip(specs, names) {
+            let language = Languages.canonical(spec.language, known: knownLanguages)
+            let location = spec.command.flatMap(Self.sshHost) ?? "local"
+            let pane = PaneState(
+                id: nextPaneID, name: name, language: language, command: spec.command, location: location,
+                colorIndex: nextColor)
+            nextPaneID += 1
+            nextColor += 1
+            panes.append(pane)
+            effects.append(.loadHistory(pane: pane.id, name: name))
+            effects.append(.start(pane: pane.id, generation: 0, name: name, language: language, command: spec.command))
+            if case .log = focus, panes.count == 1 || focusedIndex == nil { focus = .pane(pane.id) }
+        }
+        return effects
+    }
+
+    /// The ssh destination of a command line (a guess until the bond reports it).
+    static func sshHost(_ command: String) -> String? {
+        let words = command.split(separator: " ").map(String.init)
+        guard let first = words.first, first.hasSuffix("ssh") else { return nil }
+        var i = 1
+        while i < words.count {
+            let w = words[i]
+            if w.hasPrefix("-") {
+                i += w.count == 2 && "BbcDEeFIiJLlmOoPpQRSWw".contains(w.last!) ? 2 : 1
+                continue
+            }
+            return w
+        }
+        return nil
+    }
+}
+
+// MARK: - Geometry shared by update (scroll limits) and view
+
+public struct PaneGeometry: Sendable, Equatable {
+    public var title: Rect
+    public var transcript: Rect
+    public var info: Rect
+    public var input: Rect
+}
+
+extension AppState {
+    public var screenLayout: ScreenLayout { Layout.screen(width: width, height: height, paneCount: panes.count) }
+
+    func infoText(_ pane: PaneState) -> String? {
+        var parts: [String] = []
+        if !pane.refs.isEmpty { parts.append("refs: " + pane.refs.keys.map { "@\($0)" }.joined(separator: " ")) }
+        let out = wires.filter { $0.source == pane.id }.compactMap { w -> String? in
+            guard let t = index(of: w.target) else { return nil }
+            return "\(w.function)→\(panes[t].name).\(w.name)"
+        }
+        let incoming = wires.filter { $0.target == pane.id }.compactMap { w -> String? in
+            guard let s = index(of: w.source) else { return nil }
+            return "\(w.name)←\(panes[s].name).\(w.function)"
+        }
+        if !out.isEmpty || !incoming.isEmpty { parts.append("proxies: " + (out + incoming).joined(separator: " ")) }
+        return parts.isEmpty ? nil : parts.joined(separator: "  ")
+    }
+
+    public func geometry(of index: Int) -> PaneGeometry {
+        let layout = screenLayout
+        guard index < layout.panes.count else {
+            let z = Rect(x: 0, y: 0, width: 0, height: 0)
+            return PaneGeometry(title: z, transcript: z, info: z, input: z)
+        }
+        let area = layout.panes[index]
+        let pane = panes[index]
+        let title = Rect(x: area.x, y: area.y, width: area.width, height: min(1, area.height))
+        let body = max(0, area.height - 1)
+        let inputWidth = max(1, area.width - 2)
+        let inputRows = pane.input.text.split(separator: "\n", omittingEmptySubsequences: false)
+            .reduce(0) { $0 + Wrap.rowCount(Sanitizer.line($1), width: inputWidth) }
+        let maxInput = max(1, body / 3)
+        let inputHeight = min(body, min(max(1, inputRows), maxInput))
+        let infoHeight = infoText(pane) != nil && body - inputHeight >= 3 ? 1 : 0
+        let transcriptHeight = max(0, body - inputHeight - infoHeight)
+        let transcript = Rect(x: area.x, y: area.y + 1, width: area.width, height: transcriptHeight)
+        let info = Rect(x: area.x, y: transcript.bottom, width: area.width, height: infoHeight)
+        let input = Rect(x: area.x, y: info.bottom, width: area.width, height: inputHeight)
+        return PaneGeometry(title: title, transcript: transcript, info: info, input: input)
+    }
+
+    public var logBody: Rect {
+        let l = screenLayout.log
+        return Rect(x: l.x, y: l.y + 1, width: l.width, height: l.height - 1)
+    }
+}
