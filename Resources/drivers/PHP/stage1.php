@@ -1,0 +1,19 @@
+/// PHP bond driver, stage 1 (the loader).
+///
+/// The default command `php -a` reads statements line by line (the
+/// interactive shell needs the readline extension, which the PHP CLI
+/// normally has). The host sends this file as ONE line: the manifest's
+/// "sub" removes these comment lines and every newline, so nothing may rely
+/// on a line break. It announces stage 2, reads the line
+/// {"code": <stage 2>, "start": [<protocol>, <trans_except>]}, evaluates the
+/// code at the top level and calls its start function, which never returns.
+/// `php -a` defines no STDIN constant: then the first php://stdin is fd 0.
+try {
+  echo "STAGE2\n";
+  $_BOND_stdin = defined("STDIN") ? STDIN : fopen("php://stdin", "rb");
+  $_BOND_stage = json_decode(fgets($_BOND_stdin), true);
+  eval("?>" . $_BOND_stage["code"]);
+  _BOND_start($_BOND_stage["start"][0], $_BOND_stage["start"][1], $_BOND_stdin);
+} catch (Throwable $_BOND_error) {
+  fwrite(defined("STDERR") ? STDERR : fopen("php://stderr", "wb"), "bond: cannot start the PHP driver: " . $_BOND_error->getMessage() . "\n");
+}

@@ -1,0 +1,728 @@
+<?php
+// PHP bond driver, stage 2 (the driver itself).
+//
+// Sent by the host as data and evaluated by stage 1 at the top level, then
+// started with _BOND_start($protocol, $trans_except, $stdin). Written from the
+// wire protocol in docs/PROTOCOL.md. PHP 7.4 and 8.x; pcntl and FFI are used
+// when present (interrupts; stray output with `php -r`), never required.
+
+final class _BOND
+{
+    public static $in;              // private duplicate of fd 0 (requests)
+    public static $out;             // private duplicate of fd 1 (frames)
+    public static $trans = false;   // transparent exceptions
+    public static $gone = false;    // BYE was sent
+    public static $buf = array('STDOUT' => '', 'STDERR' => '');
+    public static $keep = array();  // streams that must stay open
+    public static $imports = array();
+    public static $args = array();  // argument values of the CALLs running
+    public static $exports = array();
+    public static $pcntl = false;
+    public static $mask = false;
+    public static $wrapper = false;
+    const JSON = 1344;  // JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_PRESERVE_ZERO_FRACTION
+    const SUPER = array('GLOBALS' => 1, '_SERVER' => 1, '_GET' => 1, '_POST' => 1, '_COOKIE' => 1,
+                        '_FILES' => 1, '_ENV' => 1, '_REQUEST' => 1, '_SESSION' => 1, 'this' => 1);
+}
+
+class _BOND_SerializationException extends Exception
+{
+}
+
+class _BOND_RemoteException extends Exception
+{
+    public $data;
+}
+
+// Raised by an interrupt (SIGINT) while a request runs. Like an engine Error
+// it is not an Exception, so "catch (Exception $e)" does not swallow it.
+class _BOND_Interrupt extends Error
+{
+}
+
+// ---------------------------------------------------------------------------
+// User code runs here, in a function whose local scope mirrors the global
+// one: globals are imported by reference before, and variables created,
+// rebound or unset by the code are written back after. The code is
+// func_get_arg(0); CALL arguments are in _BOND::$args: no driver variable is
+// visible to the evaluated code.
+function _BOND_scope()
+{
+    $__BOND_names = array();
+    foreach (array_keys($GLOBALS) as $__BOND_name) {
+        if (!isset(_BOND::SUPER[$__BOND_name]) && strncmp($__BOND_name, '__BOND_', 7) !== 0) {
+            $$__BOND_name = &$GLOBALS[$__BOND_name];
+            $__BOND_names[] = $__BOND_name;
+        }
+    }
+    _BOND::$imports[] = $__BOND_names;
+    unset($__BOND_name, $__BOND_names);
+    try {
+        return eval(func_get_arg(0));
+    } finally {
+        $__BOND_vars = get_defined_vars();
+        foreach (array_pop(_BOND::$imports) as $__BOND_name) {
+            if (!array_key_exists($__BOND_name, $__BOND_vars)) {
+                unset($GLOBALS[$__BOND_name]);             // unset by the code
+            } elseif (array_key_exists($__BOND_name, $GLOBALS)) {
+                $GLOBALS[$__BOND_name] = &$$__BOND_name;   // keeps rebinding
+            }
+            unset($__BOND_vars[$__BOND_name]);
+        }
+        foreach ($__BOND_vars as $__BOND_name => $__BOND_value) {
+            if (!isset(_BOND::SUPER[$__BOND_name]) && strncmp($__BOND_name, '__BOND_', 7) !== 0) {
+                $GLOBALS[$__BOND_name] = &$$__BOND_name;   // created by the code
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Frames
+
+function _BOND_write($verb, $json = null)
+{
+    if (_BOND::$gone) {
+        return;
+    }
+    $line = $json === null ? "$verb\n" : "$verb $json\n";
+    // an interrupt must never cut a frame in half: hold SIGINT meanwhile
+    if (_BOND::$mask) {
+        pcntl_sigprocmask(SIG_BLOCK, array(SIGINT), $old);
+    }
+    $len = strlen($line);
+    $done = 0;
+    while ($done < $len) {
+        $n = @fwrite(_BOND::$out, $done ? substr($line, $done) : $line);
+        if ($n === false || $n === 0) {
+            _BOND::$gone = true;   // the host is gone
+            exit(1);
+        }
+        $done += $n;
+    }
+    if (_BOND::$mask) {
+        pcntl_sigprocmask(SIG_SETMASK, $old);
+    }
+}
+
+function _BOND_bye()
+{
+    _BOND_flush();
+    _BOND_write('BYE');
+    _BOND::$gone = true;
+    exit(0);
+}
+
+// Finds a value json_encode would silently turn into "{}".
+function _BOND_unencodable($v, $depth = 0)
+{
+    if ($depth > 512) {
+        return null;
+    }
+    if (is_object($v)) {
+        if ($v instanceof Closure || $v instanceof Generator) {
+            return get_class($v);
+        }
+        if ($v instanceof JsonSerializable) {
+            return null;
+        }
+        $v = get_object_vars($v);
+    }
+    if (is_array($v)) {
+        foreach ($v as $item) {
+            if (is_array($item) || is_object($item)) {
+                $bad = _BOND_unencodable($item, $depth + 1);
+                if ($bad !== null) {
+                    return $bad;
+                }
+            }
+        }
+    }
+    return null;
+}
+
+// Returns the JSON text of $v, or throws _BOND_SerializationException.
+function _BOND_encode($v)
+{
+    $json = json_encode($v, _BOND::JSON);
+    if ($json === false) {
+        throw new _BOND_SerializationException(json_last_error_msg());
+    }
+    if (strpos($json, '{}') !== false && ($bad = _BOND_unencodable($v)) !== null) {
+        throw new _BOND_SerializationException("a $bad cannot be serialized");
+    }
+    return $json;
+}
+
+function _BOND_send_value($verb, $value)
+{
+    _BOND_flush();
+    try {
+        $json = _BOND_encode($value);
+    } catch (_BOND_SerializationException $e) {
+        $what = $verb === 'EXCEPT' ? 'exception' : 'result';
+        _BOND_write('ERROR', json_encode("cannot serialize the $what: " . $e->getMessage(), _BOND::JSON | JSON_INVALID_UTF8_SUBSTITUTE));
+        return;
+    }
+    _BOND_write($verb, $json);
+}
+
+function _BOND_send_error($message)
+{
+    _BOND_flush();
+    _BOND_write('ERROR', json_encode($message, _BOND::JSON | JSON_INVALID_UTF8_SUBSTITUTE));
+}
+
+function _BOND_send_exception($e)
+{
+    if (_BOND::$trans && $e instanceof JsonSerializable) {
+        _BOND_send_value('EXCEPT', $e);
+    } elseif (_BOND::$trans && $e instanceof _BOND_RemoteException) {
+        _BOND_send_value('EXCEPT', $e->data);
+    } else {
+        _BOND_send_value('EXCEPT', $e->getMessage());
+    }
+}
+
+// Reads one request: array($verb, $value, $error); leaves on EOF.
+function _BOND_read()
+{
+    $line = fgets(_BOND::$in);
+    if ($line === false || substr($line, -1) !== "\n") {
+        _BOND_bye();   // EOF; an unterminated last line is dropped
+    }
+    $end = strlen($line) - 1;
+    if ($end > 0 && $line[$end - 1] === "\r") {
+        $end--;
+    }
+    $sp = strpos($line, ' ');
+    if ($sp === false || $sp > $end) {
+        $verb = substr($line, 0, $end);
+        $payload = null;
+    } else {
+        $verb = substr($line, 0, $sp);
+        $payload = substr($line, $sp + 1, $end - $sp - 1);
+    }
+    $line = null;
+    if (!preg_match('/^[A-Z_]+$/', $verb)) {
+        return array($verb, null, 'malformed frame: not a verb');
+    }
+    if ($payload === null) {
+        return array($verb, null, null);
+    }
+    $value = json_decode($payload, true, 10000);
+    if (json_last_error() !== JSON_ERROR_NONE) {
+        return array($verb, null, "cannot decode the $verb payload: " . json_last_error_msg());
+    }
+    return array($verb, $value, null);
+}
+
+// ---------------------------------------------------------------------------
+// Output capture: echo/print (an output buffer), the STDOUT and STDERR
+// streams (write filters), php://stdout and php://stderr (a wrapper) and
+// errors (a handler) all end up here, and are sent as OUTPUT frames at each
+// line end, and before any other frame.
+
+function _BOND_output($channel, $data)
+{
+    if ($data === '' || _BOND::$gone) {
+        return;
+    }
+    $other = $channel === 'STDOUT' ? 'STDERR' : 'STDOUT';
+    if (_BOND::$buf[$other] !== '') {
+        _BOND_send_output($other, _BOND::$buf[$other]);   // keeps the order
+        _BOND::$buf[$other] = '';
+    }
+    _BOND::$buf[$channel] .= $data;
+    if (strpos($data, "\n") !== false) {
+        $buf = _BOND::$buf[$channel];
+        $nl = strrpos($buf, "\n");
+        _BOND::$buf[$channel] = (string)substr($buf, $nl + 1);
+        _BOND_send_output($channel, substr($buf, 0, $nl + 1));
+    } elseif (strlen(_BOND::$buf[$channel]) >= 65536) {
+        // a long line without end: send it, keeping an incomplete UTF-8 tail
+        $buf = _BOND::$buf[$channel];
+        $cut = strlen($buf);
+        for ($i = 1; $i <= 3 && $i <= $cut; $i++) {
+            $c = ord($buf[$cut - $i]);
+            if ($c < 0x80) {
+                break;
+            }
+            if ($c >= 0xC0) {
+                $need = $c >= 0xF0 ? 4 : ($c >= 0xE0 ? 3 : 2);
+                if ($need > $i) {
+                    $cut -= $i;
+                }
+                break;
+            }
+        }
+        _BOND::$buf[$channel] = (string)substr($buf, $cut);
+        _BOND_send_output($channel, substr($buf, 0, $cut));
+    }
+}
+
+function _BOND_send_output($channel, $text)
+{
+    $json = json_encode(array($channel, $text), _BOND::JSON | JSON_INVALID_UTF8_SUBSTITUTE);
+    _BOND_write('OUTPUT', $json);
+}
+
+function _BOND_flush()
+{
+    foreach (array('STDOUT', 'STDERR') as $channel) {
+        if (_BOND::$buf[$channel] !== '') {
+            $text = _BOND::$buf[$channel];
+            _BOND::$buf[$channel] = '';
+            _BOND_send_output($channel, $text);
+        }
+    }
+}
+
+function _BOND_ob($buffer, $phase)
+{
+    _BOND_output('STDOUT', $buffer);
+    if ($phase & (PHP_OUTPUT_HANDLER_FLUSH | PHP_OUTPUT_HANDLER_FINAL)) {
+        _BOND_flush();
+    }
+    return '';
+}
+
+class _BOND_Capture extends php_user_filter
+{
+    public function filter($in, $out, &$consumed, $closing): int
+    {
+        while ($bucket = stream_bucket_make_writeable($in)) {
+            $consumed += $bucket->datalen;
+            _BOND_output($this->params, $bucket->data);
+        }
+        return PSFS_PASS_ON;
+    }
+}
+
+// php://stdout and php://stderr write to the OUTPUT channels; any other php://
+// stream is opened by the original wrapper and used through this one.
+class _BOND_PhpStream
+{
+    public $context;
+    private $channel = null;
+    private $h = null;
+
+    private static function native($fn)
+    {
+        stream_wrapper_restore('php');
+        try {
+            return $fn();
+        } finally {
+            stream_wrapper_unregister('php');
+            stream_wrapper_register('php', '_BOND_PhpStream');
+        }
+    }
+
+    public function stream_open($path, $mode, $options, &$opened)
+    {
+        $what = strtolower(substr($path, 6));
+        if ($what === 'stdout' || $what === 'stderr') {
+            $this->channel = strtoupper($what);
+            return true;
+        }
+        $context = $this->context;
+        $this->h = self::native(function () use ($path, $mode, $options, $context) {
+            $use = ($options & STREAM_USE_PATH) !== 0;
+            return $context ? fopen($path, $mode, $use, $context) : fopen($path, $mode, $use);
+        });
+        return $this->h !== false;
+    }
+
+    public function stream_write($data)
+    {
+        if ($this->channel !== null) {
+            _BOND_output($this->channel, $data);
+            return strlen($data);
+        }
+        return fwrite($this->h, $data);
+    }
+
+    public function stream_read($count)
+    {
+        return $this->channel !== null ? '' : fread($this->h, $count);
+    }
+
+    public function stream_eof()
+    {
+        return $this->channel !== null ? true : feof($this->h);
+    }
+
+    public function stream_flush()
+    {
+        return $this->channel !== null ? true : fflush($this->h);
+    }
+
+    public function stream_close()
+    {
+        if ($this->h) {
+            fclose($this->h);
+        }
+    }
+
+    public function stream_tell()
+    {
+        return $this->channel !== null ? 0 : ftell($this->h);
+    }
+
+    public function stream_seek($offset, $whence)
+    {
+        return $this->channel !== null ? false : fseek($this->h, $offset, $whence) === 0;
+    }
+
+    public function stream_stat()
+    {
+        return $this->channel !== null ? array() : fstat($this->h);
+    }
+
+    public function stream_truncate($size)
+    {
+        return $this->channel !== null ? false : ftruncate($this->h, $size);
+    }
+
+    public function stream_lock($operation)
+    {
+        return $this->channel !== null ? false : flock($this->h, $operation);
+    }
+
+    public function stream_set_option($option, $arg1, $arg2)
+    {
+        if ($this->channel !== null) {
+            return false;
+        }
+        switch ($option) {
+            case STREAM_OPTION_BLOCKING:
+                return stream_set_blocking($this->h, (bool)$arg1);
+            case STREAM_OPTION_READ_TIMEOUT:
+                return stream_set_timeout($this->h, $arg1, $arg2);
+            case STREAM_OPTION_WRITE_BUFFER:
+                return stream_set_write_buffer($this->h, $arg2) === 0;
+        }
+        return false;
+    }
+
+    public function stream_cast($as)
+    {
+        return $this->channel !== null ? false : $this->h;
+    }
+
+    public function url_stat($path, $flags)
+    {
+        return self::native(function () use ($path, $flags) {
+            return ($flags & STREAM_URL_STAT_QUIET) ? @stat($path) : stat($path);
+        });
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Errors and warnings: "PHP[E_WARNING]: message" on STDERR when the error
+// level (error_reporting(), or _BOND_error_reporting()) and display_errors
+// allow it.
+
+function _BOND_error_reporting($level = null)
+{
+    return $level === null ? error_reporting() : error_reporting($level);
+}
+
+function _BOND_error($errno, $errstr, $errfile = '', $errline = 0)
+{
+    if (!(error_reporting() & $errno)) {
+        return false;   // masked, or silenced with "@"
+    }
+    $display = strtolower(trim((string)ini_get('display_errors')));
+    if (!in_array($display, array('', '0', 'off', 'no', 'false', 'none'), true)) {
+        static $names = array(
+            E_ERROR => 'E_ERROR', E_WARNING => 'E_WARNING', E_PARSE => 'E_PARSE',
+            E_NOTICE => 'E_NOTICE', E_CORE_ERROR => 'E_CORE_ERROR',
+            E_CORE_WARNING => 'E_CORE_WARNING', E_COMPILE_ERROR => 'E_COMPILE_ERROR',
+            E_COMPILE_WARNING => 'E_COMPILE_WARNING', E_USER_ERROR => 'E_USER_ERROR',
+            E_USER_WARNING => 'E_USER_WARNING', E_USER_NOTICE => 'E_USER_NOTICE',
+            2048 => 'E_STRICT', E_RECOVERABLE_ERROR => 'E_RECOVERABLE_ERROR',
+            E_DEPRECATED => 'E_DEPRECATED', E_USER_DEPRECATED => 'E_USER_DEPRECATED');
+        $name = isset($names[$errno]) ? $names[$errno] : "E_$errno";
+        _BOND_output('STDERR', "PHP[$name]: $errstr\n");
+    }
+    if ($errno & (E_USER_ERROR | E_RECOVERABLE_ERROR)) {
+        throw new ErrorException($errstr, 0, $errno, $errfile, $errline);
+    }
+    return true;
+}
+
+// ---------------------------------------------------------------------------
+// Interrupts (pcntl): SIGINT raises _BOND_Interrupt while a request runs and
+// is ignored otherwise.
+
+function _BOND_sigint()
+{
+    throw new _BOND_Interrupt('interrupted');
+}
+
+function _BOND_signals($on)
+{
+    if (_BOND::$pcntl) {
+        pcntl_signal(SIGINT, $on ? '_BOND_sigint' : SIG_IGN);
+    }
+}
+
+// Runs $fn with interrupts on; returns array(true, value) or array(false, Throwable).
+function _BOND_run($fn)
+{
+    try {
+        _BOND_signals(true);
+        try {
+            $value = $fn();
+        } finally {
+            _BOND_signals(false);
+        }
+        return array(true, $value);
+    } catch (Throwable $e) {
+        return array(false, $e);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Exported functions: forward the call to the host, then serve its requests
+// until it answers.
+
+function _BOND_call_host($name, $args)
+{
+    try {
+        $json = _BOND_encode(array($name, $args));
+    } catch (_BOND_SerializationException $e) {
+        throw new _BOND_SerializationException("cannot serialize the arguments of $name: " . $e->getMessage());
+    }
+    $handler = _BOND::$pcntl ? pcntl_signal_get_handler(SIGINT) : null;
+    _BOND_signals(false);
+    try {
+        _BOND_flush();
+        _BOND_write('CALL', $json);
+        list($verb, $value, $error) = _BOND_serve(true);
+    } finally {
+        if (_BOND::$pcntl) {
+            pcntl_signal(SIGINT, $handler);
+        }
+    }
+    if ($error !== null) {
+        throw new _BOND_SerializationException($error);
+    }
+    if ($verb === 'RETURN') {
+        return $value;
+    }
+    if ($verb === 'EXCEPT') {
+        $e = new _BOND_RemoteException(is_string($value) ? $value : (string)json_encode($value, _BOND::JSON));
+        $e->data = $value;
+        throw $e;
+    }
+    throw new _BOND_SerializationException(is_string($value) ? $value : 'serialization error');
+}
+
+function _BOND_export($name)
+{
+    $parts = explode('\\', ltrim($name, '\\'));
+    $short = array_pop($parts);
+    $full = strtolower(ltrim($name, '\\'));
+    if (function_exists($full)) {
+        if (isset(_BOND::$exports[$full])) {
+            return;   // exported before: still forwards to the host
+        }
+        throw new Exception("cannot export $name: a function with this name exists");
+    }
+    $code = 'function ' . $short . '() { return _BOND_call_host(' . var_export($name, true) . ', func_get_args()); }';
+    if ($parts) {
+        $code = 'namespace ' . implode('\\', $parts) . '; ' . $code;
+    }
+    eval($code);
+    _BOND::$exports[$full] = true;
+}
+
+// ---------------------------------------------------------------------------
+// The request loop: at the top it serves forever; nested (inside an exported
+// function) it returns the host's reply array($verb, $value, $error).
+
+function _BOND_serve($nested)
+{
+    while (true) {
+        list($verb, $value, $error) = _BOND_read();
+        if ($verb === 'RETURN' || $verb === 'EXCEPT' || $verb === 'ERROR') {
+            if ($nested) {
+                return array($verb, $value, $error);
+            }
+            _BOND_bye();   // a reply with no call pending ends the top level loop
+        }
+        if ($error !== null) {
+            _BOND_send_error($error);
+            continue;
+        }
+        _BOND_handle($verb, $value);
+    }
+}
+
+const _BOND_NAME = '/^\\\\?[A-Za-z_\x80-\xff][A-Za-z0-9_\x80-\xff]*(\\\\[A-Za-z_\x80-\xff][A-Za-z0-9_\x80-\xff]*)*$/';
+
+function _BOND_handle($verb, $value)
+{
+    switch ($verb) {
+        case 'EVAL':
+        case 'EVAL_BLOCK':
+            if (!is_string($value)) {
+                _BOND_send_error("malformed $verb request: expected a code string");
+                return;
+            }
+            $code = $verb === 'EVAL' ? "return $value\n;" : "$value\n;";
+            list($ok, $result) = _BOND_run(function () use ($code) {
+                return _BOND_scope($code);
+            });
+            if (!$ok) {
+                _BOND_send_exception($result);
+            } else {
+                _BOND_send_value('RETURN', $verb === 'EVAL' ? $result : null);
+            }
+            return;
+
+        case 'CALL':
+        case 'XCALL':
+            if (!is_array($value) || count($value) !== 2 || !is_string($value[0] ?? null) || !is_array($value[1] ?? null)) {
+                _BOND_send_error("malformed $verb request: expected [name, [args...]]");
+                return;
+            }
+            list($name, $args) = $value;
+            $args = array_values($args);
+            if ($verb === 'CALL' && preg_match(_BOND_NAME, trim($name))) {
+                // a plain function name is called directly
+                $name = trim($name);
+                $fn = function () use ($name, $args) {
+                    return $name(...$args);
+                };
+            } else {
+                $list = array();
+                $values = array();
+                $slot = count(_BOND::$args);
+                foreach ($args as $i => $arg) {
+                    if ($verb === 'XCALL') {
+                        if (!is_array($arg) || count($arg) !== 2 || ($arg[0] && !is_string($arg[1]))) {
+                            _BOND_send_error('malformed XCALL argument: expected [is_ref, value]');
+                            return;
+                        }
+                        $values[] = $arg[0] ? null : $arg[1];
+                        $list[] = $arg[0] ? '(' . $arg[1] . ')' : "_BOND::\$args[$slot][$i]";
+                    } else {
+                        $values[] = $arg;
+                        $list[] = "_BOND::\$args[$slot][$i]";
+                    }
+                }
+                $code = 'return ' . $name . '(' . implode(', ', $list) . ");";
+                $fn = function () use ($code, $values, $slot) {
+                    _BOND::$args[$slot] = $values;
+                    try {
+                        return _BOND_scope($code);
+                    } finally {
+                        unset(_BOND::$args[$slot]);
+                    }
+                };
+            }
+            list($ok, $result) = _BOND_run($fn);
+            if (!$ok) {
+                _BOND_send_exception($result);
+            } else {
+                _BOND_send_value('RETURN', $result);
+            }
+            return;
+
+        case 'EXPORT':
+            if (!is_string($value)) {
+                _BOND_send_error('malformed EXPORT request: expected a name');
+            } elseif (!preg_match(_BOND_NAME, $value)) {
+                _BOND_send_value('EXCEPT', "invalid name for an exported function: $value");
+            } else {
+                list($ok, $result) = _BOND_run(function () use ($value) {
+                    _BOND_export($value);
+                });
+                if ($ok) {
+                    _BOND_send_value('RETURN', null);
+                } else {
+                    _BOND_send_exception($result);
+                }
+            }
+            return;
+    }
+    _BOND_send_error("unknown request: $verb");
+}
+
+// ---------------------------------------------------------------------------
+
+function _BOND_start($protocol, $trans, $stdin)
+{
+    foreach (array('_BOND_stdin', '_BOND_stage', '_BOND_error', '_BOND_l', '_BOND_e') as $name) {
+        unset($GLOBALS[$name]);
+    }
+    if ($protocol !== 'JSON') {
+        throw new Exception("unsupported protocol $protocol");
+    }
+    _BOND::$trans = (bool)$trans;
+
+    // The protocol stays on private duplicates of fd 0 and fd 1. Children of
+    // the evaluated code get /dev/null and the interpreter's stderr, so they
+    // can neither eat requests nor forge frames.
+    _BOND::$out = fopen('php://fd/1', 'wb');
+    _BOND::$in = fopen('php://fd/0', 'rb');
+    if (!_BOND::$out || !_BOND::$in) {
+        throw new Exception('cannot duplicate the standard descriptors');
+    }
+    if (!defined('STDOUT')) {
+        // `php -a` defines no STDIN/STDOUT/STDERR: the first php://stdout
+        // and php://stdin own fd 1 and fd 0; closing them frees the numbers
+        // for the next opens.
+        fclose(fopen('php://stdout', 'wb'));
+        _BOND::$keep[] = fopen('php://fd/2', 'wb');
+        fclose($stdin);
+        _BOND::$keep[] = fopen('/dev/null', 'rb');
+        define('STDIN', fopen('/dev/null', 'rb'));
+        define('STDOUT', fopen('php://memory', 'wb'));
+        define('STDERR', fopen('php://memory', 'wb'));
+    } else {
+        // `php -r`/script: the constants own fd 0 and 1; without dup2 (FFI)
+        // only stdin can move, and a child that inherits fd 1 can write
+        // into the protocol stream.
+        $ffi = null;
+        if (class_exists('FFI', false)) {
+            try {
+                $ffi = FFI::cdef('int dup2(int oldfd, int newfd); int open(const char *path, int flags); int close(int fd);');
+            } catch (Throwable $e) {
+                $ffi = null;
+            }
+        }
+        if ($ffi) {
+            $fd = $ffi->open('/dev/null', 0);
+            if ($fd >= 0) {
+                $ffi->dup2($fd, 0);
+                $ffi->close($fd);
+            }
+            $ffi->dup2(2, 1);
+        } else {
+            fclose(STDIN);
+            _BOND::$keep[] = fopen('/dev/null', 'rb');
+        }
+    }
+    stream_filter_register('_BOND.capture', '_BOND_Capture');
+    stream_filter_append(STDOUT, '_BOND.capture', STREAM_FILTER_WRITE, 'STDOUT');
+    stream_filter_append(STDERR, '_BOND.capture', STREAM_FILTER_WRITE, 'STDERR');
+    if (in_array('php', stream_get_wrappers(), true) && @stream_wrapper_unregister('php')) {
+        stream_wrapper_register('php', '_BOND_PhpStream');
+    }
+    ob_start('_BOND_ob', 1, PHP_OUTPUT_HANDLER_CLEANABLE | PHP_OUTPUT_HANDLER_FLUSHABLE);
+    set_error_handler('_BOND_error');
+
+    if (function_exists('pcntl_async_signals') && function_exists('pcntl_signal')) {
+        pcntl_async_signals(true);
+        _BOND::$pcntl = true;
+        _BOND::$mask = function_exists('pcntl_sigprocmask');
+        pcntl_signal(SIGINT, SIG_IGN);
+    }
+
+    _BOND_write('READY');
+    _BOND_serve(false);
+}

@@ -1,0 +1,620 @@
+# Perl bond driver, stage 2 (the driver itself).
+#
+# Sent by the host as data and evaluated by stage 1 at the top level, then
+# started with __BOND::start($protocol, $trans_except). Written from the wire
+# protocol in docs/PROTOCOL.md. Core modules only (JSON::PP for booleans, B,
+# Scalar::Util, POSIX), so a bare Perl >= 5.14 on a remote host is enough.
+
+# User code is compiled here, first, in package main, with no pragma in effect
+# and before any of the driver's lexicals exist: evaluated code sees neither
+# the driver's variables nor its "use strict". The first argument is the code,
+# the rest stays in @_ (CALL builds "sub { NAME($_[0], ...) }" through it).
+sub __BOND_eval { eval(shift) }
+
+package __BOND;
+
+use strict;
+use warnings;
+no warnings qw(recursion once surrogate nonchar non_unicode utf8);
+use B ();
+use POSIX ();
+use Scalar::Util ();
+require JSON::PP;
+
+my $IN;                 # private duplicate of the original stdin (requests)
+my $OUT;                # private duplicate of the original stdout (frames)
+my $TRANS = 0;          # transparent exceptions
+my $MAX_DEPTH = 10000;  # nesting limit of encoded/decoded data
+my $HAS_IS_BOOL = defined &builtin::is_bool;  # Perl >= 5.36 core booleans
+my $GONE = 0;           # BYE was sent
+our %TIED;              # channel name => tied handle object
+my $SIGSET_INT = POSIX::SigSet->new(POSIX::SIGINT());
+my $INT_HANDLER = sub { die "interrupted\n" };
+
+# ---------------------------------------------------------------------------
+# JSON encoding (Perl data -> JSON text as characters)
+
+my %ESC = (map({ chr($_) => sprintf('\u%04x', $_) } 0 .. 0x1f),
+           '"' => '\"', '\\' => '\\\\', "\n" => '\n', "\r" => '\r',
+           "\t" => '\t', "\f" => '\f', "\b" => '\b');
+
+sub enc_str {
+  my $s = $_[0];
+  if (!utf8::is_utf8($s) && $s =~ /[\x80-\xff]/) {
+    # A byte string: UTF-8 text when it decodes as such, Latin-1 otherwise.
+    my $c = $s;
+    $s = $c if utf8::decode($c);
+  }
+  $s =~ s/([\x00-\x1f"\\])/$ESC{$1}/g;
+  if (utf8::is_utf8($s) && $s =~ /[^\x{0}-\x{D7FF}\x{E000}-\x{10FFFF}]/) {
+    die "cannot serialize a string with a code point beyond U+10FFFF\n"
+      if $s =~ /[^\x{0}-\x{10FFFF}]/;
+    $s =~ s/([\x{D800}-\x{DFFF}])/sprintf('\u%04x', ord($1))/ge;
+  }
+  return '"' . $s . '"';
+}
+
+sub enc_num {
+  my ($v, $flags) = @_;
+  if ($flags & B::SVf_IOK) {
+    return "$v";
+  }
+  die "cannot serialize NaN\n" if $v != $v;
+  die "cannot serialize Infinity\n" if $v == 9**9**9 || $v == -9**9**9;
+  my $s = sprintf('%.15g', $v);
+  $s = sprintf('%.17g', $v) if $s + 0 != $v;
+  return $s;
+}
+
+sub enc {
+  my ($v, $depth, $path) = @_;
+  return 'null' unless defined $v;
+  my $ref = ref($v);
+  if ($ref eq '') {
+    return $v ? 'true' : 'false' if $HAS_IS_BOOL && builtin::is_bool($v);
+    my $obj = B::svref_2object(\$v);
+    if (ref($obj) ne 'B::SPECIAL') {
+      my $flags = $obj->FLAGS;
+      return enc_num($v, $flags)
+        if ($flags & (B::SVf_IOK | B::SVf_NOK)) && !($flags & B::SVf_POK);
+    }
+    return enc_str($v);
+  }
+  die "cannot serialize data nested deeper than $MAX_DEPTH levels\n" if $depth >= $MAX_DEPTH;
+  my $addr = Scalar::Util::refaddr($v);
+  die "cannot serialize a cyclic structure\n" if $path->{$addr};
+  local $path->{$addr} = 1;
+  if (defined(my $class = Scalar::Util::blessed($v))) {
+    return $$v ? 'true' : 'false' if $v->isa('JSON::PP::Boolean');
+    if (my $to_json = $v->can('TO_JSON')) {
+      return enc($v->$to_json(), $depth + 1, $path);
+    }
+    die "cannot serialize an object of class $class (it has no TO_JSON method)\n";
+  }
+  if ($ref eq 'ARRAY') {
+    return '[' . join(',', map { enc($_, $depth + 1, $path) } @$v) . ']';
+  }
+  if ($ref eq 'HASH') {
+    return '{' . join(',', map { enc_str($_) . ':' . enc($v->{$_}, $depth + 1, $path) } keys %$v) . '}';
+  }
+  if ($ref eq 'SCALAR' && defined $$v && !ref $$v) {
+    return 'true' if $$v eq '1';
+    return 'false' if $$v eq '0';
+  }
+  die "cannot serialize a $ref reference\n";
+}
+
+sub encode {
+  return enc($_[0], 0, {});
+}
+
+# ---------------------------------------------------------------------------
+# JSON decoding (JSON text as characters -> Perl data). Regular expressions
+# anchored with \G walk the text in place, so big strings cost linear time.
+
+our $J;   # aliased to the text being decoded
+
+my %UNESC = ('"' => '"', '\\' => '\\', '/' => '/', b => "\b", f => "\f",
+             n => "\n", r => "\r", t => "\t");
+
+sub dec_fail {
+  my ($what) = @_;
+  my $at = pos($J) // 0;
+  die "invalid JSON ($what) at offset $at\n";
+}
+
+sub dec_str {
+  # the opening quote is consumed
+  return $1 if $J =~ /\G([^"\\]*)"/gc;
+  my $start = pos($J);
+  my $from = $start;
+  my $end;
+  while (1) {
+    my $q = index($J, '"', $from);
+    dec_fail('unterminated string') if $q < 0;
+    my $k = $q - 1;
+    $k-- while $k >= $start && substr($J, $k, 1) eq '\\';
+    if ((($q - 1 - $k) % 2) == 0) { $end = $q; last }
+    $from = $q + 1;
+  }
+  my $s = substr($J, $start, $end - $start);
+  pos($J) = $end + 1;
+  if (index($s, '\\u') < 0 && $s !~ /\\(?:[^"\\\/bfnrt]|\z)/) {
+    $s =~ s{\\(["\\/bfnrt])}{$UNESC{$1}}g;   # no \u escape: no /e, faster
+  } else {
+    $s =~ s{\\(?:(["\\/bfnrt])|u([0-9a-fA-F]{4})|(.|\z))}{
+      defined $1 ? $UNESC{$1} : defined $2 ? chr(hex($2)) : dec_fail('bad escape')
+    }gse;
+  }
+  if ($s =~ /[\x{D800}-\x{DBFF}][\x{DC00}-\x{DFFF}]/) {
+    $s =~ s/([\x{D800}-\x{DBFF}])([\x{DC00}-\x{DFFF}])/
+      chr(0x10000 + ((ord($1) - 0xD800) << 10) + (ord($2) - 0xDC00))/ge;
+  }
+  return $s;
+}
+
+sub dec_val {
+  my ($depth) = @_;
+  $J =~ /\G[ \t\r\n]*/gc;
+  if ($J =~ /\G"/gc) {
+    return dec_str();
+  }
+  if ($J =~ /\G(-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?)/gc) {
+    return defined($2) || defined($3) ? 0.0 + $1 : 0 + $1;
+  }
+  if ($J =~ /\G([\[\{])/gc) {
+    my $open = $1;
+    dec_fail('nested too deep') if $depth >= $MAX_DEPTH;
+    if ($open eq '[') {
+      my @a;
+      $J =~ /\G[ \t\r\n]*/gc;
+      return \@a if $J =~ /\G\]/gc;
+      while (1) {
+        push @a, dec_val($depth + 1);
+        $J =~ /\G[ \t\r\n]*/gc;
+        next if $J =~ /\G,/gc;
+        return \@a if $J =~ /\G\]/gc;
+        dec_fail('expected "," or "]"');
+      }
+    }
+    my %h;
+    $J =~ /\G[ \t\r\n]*/gc;
+    return \%h if $J =~ /\G\}/gc;
+    while (1) {
+      $J =~ /\G[ \t\r\n]*/gc;
+      $J =~ /\G"/gc or dec_fail('expected a string key');
+      my $k = dec_str();
+      $J =~ /\G[ \t\r\n]*:/gc or dec_fail('expected ":"');
+      $h{$k} = dec_val($depth + 1);
+      $J =~ /\G[ \t\r\n]*/gc;
+      next if $J =~ /\G,/gc;
+      return \%h if $J =~ /\G\}/gc;
+      dec_fail('expected "," or "}"');
+    }
+  }
+  return $JSON::PP::true if $J =~ /\Gtrue/gc;
+  return $JSON::PP::false if $J =~ /\Gfalse/gc;
+  return undef if $J =~ /\Gnull/gc;
+  dec_fail('unexpected character');
+}
+
+sub decode {
+  local *J = \$_[0];
+  pos($J) = 0;
+  my $v = dec_val(0);
+  $J =~ /\G[ \t\r\n]*/gc;
+  dec_fail('trailing characters') if pos($J) != length($J);
+  return $v;
+}
+
+# ---------------------------------------------------------------------------
+# Frames
+
+sub write_frame {
+  my ($verb, $json) = @_;
+  return if $GONE;
+  my $line = defined($json) ? "$verb $json\n" : "$verb\n";
+  utf8::encode($line);
+  # An interrupt must never cut a frame in half: hold SIGINT meanwhile.
+  my $old = POSIX::SigSet->new;
+  POSIX::sigprocmask(POSIX::SIG_BLOCK(), $SIGSET_INT, $old);
+  my ($off, $len) = (0, length($line));
+  while ($off < $len) {
+    my $n = syswrite($OUT, $line, $len - $off, $off);
+    if (!defined $n) {
+      next if $!{EINTR} || $!{EAGAIN};
+      POSIX::_exit(1);   # the host is gone
+    }
+    $off += $n;
+  }
+  POSIX::sigprocmask(POSIX::SIG_SETMASK(), $old);
+}
+
+sub bye {
+  flush_output();
+  write_frame('BYE');
+  $GONE = 1;
+  exit(0);
+}
+
+# Buffered reads with sysread: linear in the line size, and independent of
+# $/, PerlIO layers and the "<FH> line N" note that readline adds to errors.
+my $RBUF = '';
+my $RSCAN = 0;
+
+sub read_line {
+  while (1) {
+    my $i = index($RBUF, "\n", $RSCAN);
+    if ($i >= 0) {
+      $RSCAN = 0;
+      return substr($RBUF, 0, $i + 1, '');
+    }
+    $RSCAN = length($RBUF);
+    my $n = sysread($IN, $RBUF, 1 << 20, length($RBUF));
+    if (!defined $n) {
+      next if $!{EINTR} || $!{EAGAIN};
+      return undef;
+    }
+    return undef if $n == 0;   # EOF; an unterminated last line is dropped
+  }
+}
+
+# Reads one request; returns ($verb, $value, $error), or leaves on EOF.
+sub read_frame {
+  local $SIG{__DIE__};
+  my $line = read_line();
+  bye() unless defined $line;
+  chop($line);
+  chop($line) if substr($line, -1) eq "\r";
+  my $sp = index($line, ' ');
+  my $verb = $sp < 0 ? $line : substr($line, 0, $sp);
+  return ($verb, undef, "malformed frame: not a verb") if $verb !~ /\A[A-Z_]+\z/;
+  return ($verb, undef, undef) if $sp < 0;
+  my $payload = substr($line, $sp + 1);
+  undef $line;
+  return ($verb, undef, "cannot decode the $verb payload: invalid UTF-8")
+    unless utf8::decode($payload);
+  my $value = eval { decode($payload) };
+  return ($verb, undef, "cannot decode the $verb payload: $@") unless defined($value) || $@ eq '';
+  return ($verb, $value, undef);
+}
+
+sub chomped {
+  my $s = "$_[0]";
+  $s =~ s/\n\z//;
+  return $s;
+}
+
+sub send_value {
+  my ($verb, $value) = @_;
+  flush_output();
+  local $SIG{__DIE__};
+  my $json = eval { encode($value) };
+  if (!defined $json) {
+    my $what = $verb eq 'EXCEPT' ? 'exception' : 'result';
+    write_frame('ERROR', enc_str("cannot serialize the $what: " . chomped($@)));
+    return;
+  }
+  write_frame($verb, $json);
+}
+
+sub send_error {
+  my ($message) = @_;
+  flush_output();
+  write_frame('ERROR', enc_str(chomped($message)));
+}
+
+sub send_exception {
+  my ($error) = @_;
+  if ($TRANS) {
+    send_value('EXCEPT', ref($error) ? $error : chomped($error));
+  } else {
+    send_value('EXCEPT', chomped($error));
+  }
+}
+
+# ---------------------------------------------------------------------------
+# Output capture: STDOUT and STDERR are tied; text is sent as OUTPUT frames
+# at each line end, and before any other frame.
+
+sub bytes_to_text {
+  my ($b) = @_;
+  my $t = $b;
+  if (!utf8::decode($t)) {
+    # invalid UTF-8: keep the valid runs, show other bytes as Latin-1
+    $t = $b;
+    $t =~ s/((?:[\x00-\x7f]|[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2})+)|([\x00-\xff])/
+      defined($1) ? do { my $v = $1; utf8::decode($v); $v } : $2/ge;
+  }
+  $t =~ tr/\x{D800}-\x{DFFF}/\x{FFFD}/ if utf8::is_utf8($t);
+  return $t;
+}
+
+sub send_output {
+  my ($channel, $bytes) = @_;
+  return if $GONE || $bytes eq '';
+  write_frame('OUTPUT', '[' . enc_str($channel) . ',' . enc_str(bytes_to_text($bytes)) . ']');
+}
+
+sub flush_output {
+  $_->flush() for grep { defined } @TIED{qw(STDOUT STDERR)};
+}
+
+package __BOND::Handle;
+
+sub TIEHANDLE {
+  my ($class, $channel) = @_;
+  return bless { channel => $channel, buf => '', utf8 => 0 }, $class;
+}
+
+sub flush {
+  my ($self) = @_;
+  return if $self->{buf} eq '';
+  my $b = $self->{buf};
+  $self->{buf} = '';
+  __BOND::send_output($self->{channel}, $b);
+}
+
+sub add {
+  my ($self, $s) = @_;
+  return if !defined($s) || $s eq '';
+  if ($self->{utf8} || (utf8::is_utf8($s) && $s =~ /[^\x00-\x7f]/)) {
+    utf8::encode($s);   # text: send it as UTF-8
+  }
+  # keep the order of both channels: flush the other one's partial line
+  my $other = $__BOND::TIED{$self->{channel} eq 'STDOUT' ? 'STDERR' : 'STDOUT'};
+  $other->flush() if $other && $other->{buf} ne '';
+  $self->{buf} .= $s;
+  my $nl = rindex($self->{buf}, "\n");
+  if ($nl >= 0) {
+    my $line = substr($self->{buf}, 0, $nl + 1, '');
+    __BOND::send_output($self->{channel}, $line);
+  } elsif (length($self->{buf}) >= 65536) {
+    # a long line without end: send it, keeping an incomplete UTF-8 tail
+    my $tail = $self->{buf} =~ /([\xc0-\xff][\x80-\xbf]{0,2})\z/ ? length($1) : 0;
+    my $part = substr($self->{buf}, 0, length($self->{buf}) - $tail, '');
+    __BOND::send_output($self->{channel}, $part);
+  }
+}
+
+sub PRINT {
+  my $self = shift;
+  my $s = join(defined($,) ? $, : '', map { defined($_) ? $_ : '' } @_);
+  $s .= $\ if defined $\;
+  $self->add($s);
+  return 1;
+}
+
+sub PRINTF {
+  my $self = shift;
+  my $format = shift;
+  $self->add(sprintf($format, @_));
+  return 1;
+}
+
+sub WRITE {
+  my ($self, $buf, $len, $off) = @_;
+  $off = 0 unless defined $off;
+  $off += length($buf) if $off < 0;
+  $len = length($buf) - $off unless defined $len;
+  my $s = substr($buf, $off, $len);
+  $self->add($s);
+  return length($s);
+}
+
+sub BINMODE {
+  my ($self, $layer) = @_;
+  $self->{utf8} = (defined($layer) && $layer =~ /utf-?8/i) ? 1 : 0;
+  return 1;
+}
+
+sub FILENO { return $_[0]->{channel} eq 'STDOUT' ? 1 : 2 }
+sub CLOSE { $_[0]->flush(); return 1 }
+sub EOF { return 1 }
+sub READ { return 0 }
+sub READLINE { return wantarray ? () : undef }
+sub GETC { return undef }
+sub SEEK { return 0 }
+sub TELL { return -1 }
+sub OPEN { die "cannot reopen $_[0]->{channel} inside a bond\n" }
+sub UNTIE { }
+sub DESTROY { }
+
+package _BOND_SerializationException;
+
+use overload '""' => sub { $_[0]->{message} }, fallback => 1;
+
+sub new {
+  my ($class, $message) = @_;
+  $message = '' unless defined $message;
+  $message .= "\n" unless $message =~ /\n\z/;
+  return bless { message => $message }, $class;
+}
+
+sub message { return $_[0]->{message} }
+sub TO_JSON { my $m = $_[0]->{message}; $m =~ s/\n\z//; return $m }
+
+package __BOND;
+
+# ---------------------------------------------------------------------------
+# Running user code
+
+# Runs $code (a closure around main::__BOND_eval) with interrupts enabled.
+# Returns (1, @values) or (0, $error).
+sub run_user {
+  my ($code) = @_;
+  my (@r, $done);
+  my $ok = eval {
+    local $SIG{INT} = $INT_HANDLER;
+    # the bare block catches a stray "last"/"next" in the evaluated code
+    { @r = $code->(); $done = 1; }
+    die "Can't \"last\" or \"next\" outside a loop block\n" unless $done;
+    1;
+  };
+  return (1, @r) if $ok;
+  my $err = $@;
+  $err = "unknown error\n" if !ref($err) && (!defined($err) || $err eq '');
+  return (0, $err);
+}
+
+sub evaluate {
+  my ($code, $want) = @_;
+  return run_user(sub {
+    if ($want) {
+      my @v = main::__BOND_eval($code);
+      die $@ if ref($@) || $@ ne '';
+      return @v;
+    }
+    main::__BOND_eval($code);
+    die $@ if ref($@) || $@ ne '';
+    return;
+  });
+}
+
+# CALL and XCALL compile "sub { NAME(ARG, ...) }" and apply it to the values,
+# so that prototypes, builtins and blocks ("map { ... }") work as written.
+sub call {
+  my ($name, $args, $refs) = @_;
+  my @list = map { $refs->[$_] ? "($args->[$_])" : "\$_[$_]" } 0 .. $#$args;
+  my @values = map { $refs->[$_] ? undef : $args->[$_] } 0 .. $#$args;
+  my $list = join(', ', @list);
+  return run_user(sub {
+    my ($sub) = main::__BOND_eval("sub { $name($list) }");
+    if (!$sub) {
+      my $err = $@;
+      die $err if ref($err) || $err !~ /syntax error/;
+      # "sub { ... }", "$code_ref", "$h->{f}": call the value itself
+      ($sub) = main::__BOND_eval("sub { ($name)->($list) }");
+      die $err unless $sub;
+    }
+    return $sub->(@values);
+  });
+}
+
+sub list_value {
+  my @r = @_;
+  return @r == 1 ? $r[0] : @r == 0 ? undef : \@r;
+}
+
+sub export {
+  my ($name) = @_;
+  no strict 'refs';
+  no warnings 'redefine';
+  my $full = $name =~ /::/ ? $name : "main::$name";
+  *{$full} = sub { return call_host($name, @_) };
+}
+
+# An exported function: forward the call to the host, then serve its
+# requests until it answers.
+sub call_host {
+  my ($name, @args) = @_;
+  my $json = eval { encode([$name, \@args]) };
+  die _BOND_SerializationException->new("cannot serialize the arguments of $name: " . chomped($@))
+    unless defined $json;
+  local $SIG{INT} = 'IGNORE';
+  flush_output();
+  write_frame('CALL', $json);
+  my ($verb, $value, $error) = serve(1);
+  die _BOND_SerializationException->new($error) if defined $error;
+  return $value if $verb eq 'RETURN';
+  if ($verb eq 'EXCEPT') {
+    die $value if ref($value);
+    $value = 'remote exception' unless defined $value;
+    die($value =~ /\n\z/ ? $value : "$value\n");
+  }
+  die _BOND_SerializationException->new(defined($value) && !ref($value) ? $value : 'serialization error');
+}
+
+# ---------------------------------------------------------------------------
+# The request loop: at depth 0 it serves forever; nested (inside an exported
+# function) it returns the host's reply ($verb, $value, $error).
+
+sub serve {
+  my ($nested) = @_;
+  while (1) {
+    my ($verb, $value, $error) = read_frame();
+    if ($verb eq 'RETURN' || $verb eq 'EXCEPT' || $verb eq 'ERROR') {
+      return ($verb, $value, $error) if $nested;
+      bye();   # a reply with no call pending ends the top level loop
+    }
+    if (defined $error) {
+      send_error($error);
+      next;
+    }
+    handle($verb, $value);
+  }
+}
+
+sub is_code { defined($_[0]) && !ref($_[0]) }
+
+sub handle {
+  my ($verb, $value) = @_;
+  if ($verb eq 'EVAL' || $verb eq 'EVAL_BLOCK') {
+    return send_error("malformed $verb request: expected a code string") unless is_code($value);
+    my $want = $verb eq 'EVAL';
+    my ($ok, @r) = evaluate($value, $want);
+    return send_exception($r[0]) unless $ok;
+    return send_value('RETURN', $want ? list_value(@r) : undef);
+  }
+  if ($verb eq 'CALL' || $verb eq 'XCALL') {
+    return send_error("malformed $verb request: expected [name, [args...]]")
+      unless ref($value) eq 'ARRAY' && is_code($value->[0]) && ref($value->[1]) eq 'ARRAY';
+    my ($name, $args) = @$value;
+    my (@values, @refs);
+    if ($verb eq 'XCALL') {
+      for my $a (@$args) {
+        return send_error("malformed XCALL argument: expected [is_ref, value]")
+          unless ref($a) eq 'ARRAY' && @$a == 2;
+        my $is_ref = $a->[0] ? 1 : 0;
+        return send_error("malformed XCALL argument: a reference must be a code string")
+          if $is_ref && !is_code($a->[1]);
+        push @refs, $is_ref;
+        push @values, $a->[1];
+      }
+    } else {
+      @values = @$args;
+    }
+    my ($ok, @r) = call($name, \@values, \@refs);
+    return send_exception($r[0]) unless $ok;
+    return send_value('RETURN', list_value(@r));
+  }
+  if ($verb eq 'EXPORT') {
+    return send_error("malformed EXPORT request: expected a name") unless is_code($value);
+    return send_value('EXCEPT', "invalid name for an exported function: $value")
+      unless $value =~ /\A[A-Za-z_][A-Za-z0-9_]*(?:::[A-Za-z_][A-Za-z0-9_]*)*\z/;
+    export($value);
+    return send_value('RETURN', undef);
+  }
+  return send_error("unknown request: $verb");
+}
+
+# ---------------------------------------------------------------------------
+
+sub start {
+  my ($protocol, $trans) = @_;
+  die "unsupported protocol " . ($protocol // 'undef') . "\n" if ($protocol // '') ne 'JSON';
+  $TRANS = $trans ? 1 : 0;
+  $SIG{INT} = 'IGNORE';
+
+  # Keep the protocol on private duplicates of fd 0 and 1 (close-on-exec);
+  # children of the evaluated code get /dev/null and the stderr of the
+  # interpreter, so they can neither eat requests nor forge frames.
+  open($IN, '<&', \*STDIN) or die "cannot duplicate stdin: $!\n";
+  open($OUT, '>&', \*STDOUT) or die "cannot duplicate stdout: $!\n";
+  binmode($IN);
+  binmode($OUT);
+  open(STDIN, '<', '/dev/null') or die "cannot redirect stdin: $!\n";
+  open(STDOUT, '>&', \*STDERR) or die "cannot redirect stdout: $!\n";
+  $| = 1;
+
+  $TIED{STDOUT} = tie(*STDOUT, '__BOND::Handle', 'STDOUT');
+  $TIED{STDERR} = tie(*STDERR, '__BOND::Handle', 'STDERR');
+  select(STDOUT);
+
+  write_frame('READY');
+  serve(0);
+}
+
+END { flush_output() unless $GONE }
+
+1;
