@@ -165,14 +165,15 @@ public final class Bond: @unchecked Sendable {
     /// Calls `name` (any callable expression of the language) with the arguments converted
     /// (see `BondValue.init(converting:)`); refs among them are evaluated by the interpreter.
     @discardableResult
-    public func call(_ name: String, _ arguments: Any?...) throws(BondError) -> BondValue {
-        try call(name, arguments: arguments)
+    public func call(_ name: String, _ arguments: (any BondArgument)?...) throws(BondError) -> BondValue {
+        try call(name, arguments: arguments.map { $0 as Any? })
     }
 
-    /// `call` with the arguments as an array.
+    /// `call` with the arguments as an array of any values that `BondValue(converting:)` takes
+    /// (and refs of this bond).
     @discardableResult
     public func call(_ name: String, arguments: [Any?]) throws(BondError) -> BondValue {
-        var converted: [BondArgument] = []
+        var converted: [ConvertedArgument] = []
         converted.reserveCapacity(arguments.count)
         for argument in arguments {
             if let ref = argument as? BondRef {
@@ -254,8 +255,9 @@ public final class Bond: @unchecked Sendable {
     public var isAlive: Bool { !connection.isClosed }
 
     /// Interrupts the request in progress: the interpreter raises its own interrupt error,
-    /// the call fails with it, and the bond goes on.
+    /// the call fails with it, and the bond goes on. Does nothing while the bond is idle.
     public func interrupt() {
+        guard connection.depth > 0, !connection.isClosed else { return }
         connection.process.signalGroup(SIGINT)
     }
 
@@ -427,8 +429,8 @@ public struct BondCallable: Sendable {
     public let name: String
 
     @discardableResult
-    public func callAsFunction(_ arguments: Any?...) throws(BondError) -> BondValue {
-        try bond.call(name, arguments: arguments)
+    public func callAsFunction(_ arguments: (any BondArgument)?...) throws(BondError) -> BondValue {
+        try bond.call(name, arguments: arguments.map { $0 as Any? })
     }
 }
 

@@ -11,17 +11,38 @@ public struct BondRef: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "ref(\(code))" }
 }
 
+/// A Swift value that `Bond.call` accepts as an argument: `BondValue`, refs, `nil`, booleans,
+/// numbers, strings, and arrays, string-keyed dictionaries and optionals of these.
+///
+/// Your own `Encodable` types take part by declaring the conformance (`extension Point:
+/// BondArgument {}`); they travel as their JSON encoding. A heterogeneous array literal does
+/// not type-check as an argument: write it as a `BondValue` (`[1, "a", nil] as BondValue`).
+public protocol BondArgument {}
+
 /// A Swift type that converts itself to a `BondValue` to cross a bond.
-public protocol BondValueConvertible {
+public protocol BondValueConvertible: BondArgument {
     var bondValue: BondValue { get }
 }
+
+extension BondRef: BondArgument {}
+extension String: BondArgument {}
+extension Substring: BondArgument {}
+extension Bool: BondArgument {}
+extension Int: BondArgument {}
+extension Int32: BondArgument {}
+extension Int64: BondArgument {}
+extension Double: BondArgument {}
+extension Float: BondArgument {}
+extension Optional: BondArgument where Wrapped: BondArgument {}
+extension Array: BondArgument where Element: BondArgument {}
+extension Dictionary: BondArgument where Key == String, Value: BondArgument {}
 
 extension BondValue: BondValueConvertible {
     public var bondValue: BondValue { self }
 }
 
 /// One argument of `call`, after conversion: a value, or a ref evaluated remotely.
-enum BondArgument: Sendable {
+enum ConvertedArgument: Sendable {
     case value(BondValue)
     case ref(BondRef)
 }

@@ -184,7 +184,7 @@ import Testing
     }
 
     @Test func codableBridgeBothWays() throws {
-        struct Point: Codable, Equatable { var x: Int; var label: String; var tags: [String] }
+        struct Point: Codable, Equatable, BondArgument { var x: Int; var label: String; var tags: [String] }
         let (bond, _) = try makeBond("JavaScript")
         defer { bond.close() }
         try bond.evalBlock(Snippets.javaScript.defineIdent)
@@ -226,7 +226,7 @@ import Testing
         defer { bond.close() }
         let input = Pipe()
         let output = Pipe()
-        input.fileHandleForWriting.write(Data("x = 20 + \\\n1\nprint(x * 2)\n!x\n!1/0\n".utf8))
+        input.fileHandleForWriting.write(Data("def f(x):\\\n    return x * 2\nprint(f(21))\n!f(10.5)\n!1/0\n".utf8))
         input.fileHandleForWriting.closeFile()
         bond.interact(prompt: "> ", input: input.fileHandleForReading, output: output.fileHandleForWriting)
         output.fileHandleForWriting.closeFile()

@@ -66,8 +66,14 @@ func makeBond(
 }
 
 /// The BondError thrown by `body`, or nil.
-func bondError(_ body: () throws(BondError) -> Void) -> BondError? {
-    do { try body() } catch { return error }
+func bondError(_ body: () throws -> Void) -> BondError? {
+    do {
+        try body()
+    } catch let error as BondError {
+        return error
+    } catch {
+        Issue.record("not a BondError: \(error)")
+    }
     return nil
 }
 

@@ -232,6 +232,8 @@ var __BOND = (function () {
         continue;
       }
       var state = "RETURN", value;
+      // While user code runs, vm's breakOnSigint turns an interrupt into an exception (it only
+      // works with no SIGINT listener installed). The host signals only while a request runs.
       try {
         value = execute(verb, data);
       } catch (error) {
@@ -268,7 +270,6 @@ var __BOND = (function () {
     var stderrWrite = function (c, e, cb) { return channels.STDERR.write(c, e, cb); };
     process.stdout.write = stdoutWrite;
     process.stderr.write = stderrWrite;
-    process.on("SIGINT", function () {});  // idle interrupts are ignored, not fatal
     writeFrame("READY");
     serve(false);
   }

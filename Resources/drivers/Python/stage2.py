@@ -14,6 +14,12 @@ _BOND_GLOBALS = globals()
 _BOND_TRANS_EXCEPT = False
 _BOND_IN = None
 _BOND_OUT = None
+_BOND_RUNNING = [False]  # whether user code runs now: only then does an interrupt raise
+
+
+def _BOND_on_interrupt(signum, frame):
+    if _BOND_RUNNING[0]:
+        raise KeyboardInterrupt
 
 
 class _BOND_SerializationException(TypeError):
@@ -130,12 +136,7 @@ def _BOND_reply(state, value):
 
 def _BOND_read():
     """The next frame as (verb, data); (None, None) at end of input."""
-    while True:
-        try:
-            line = _BOND_IN.readline()
-            break
-        except KeyboardInterrupt:
-            continue  # an interrupt while idle is ignored
+    line = _BOND_IN.readline()
     if not line:
         return None, None
     line = line.rstrip(b"\n").rstrip(b"\r")
@@ -159,7 +160,12 @@ def _BOND_export(name):
 def _BOND_call(name, args):
     """Calls the host's exported function `name`; serves nested requests meanwhile."""
     _BOND_send("CALL", _BOND_encode([name, args]))
-    verb, data = _BOND_serve(True)
+    running = _BOND_RUNNING[0]
+    _BOND_RUNNING[0] = False  # no interrupt may cut the conversation while the host answers
+    try:
+        verb, data = _BOND_serve(True)
+    finally:
+        _BOND_RUNNING[0] = running
     if verb == "RETURN":
         return data
     if verb == "EXCEPT":
@@ -202,7 +208,9 @@ def _BOND_serve(nested):
             if nested:
                 return verb, data
             continue
+        outer = _BOND_RUNNING[0]
         try:
+            _BOND_RUNNING[0] = True
             value = _BOND_execute(verb, data)
             state = "RETURN"
         except SystemExit:
@@ -211,12 +219,19 @@ def _BOND_serve(nested):
             raise
         except BaseException as error:
             state, value = "EXCEPT", _BOND_exception_value(error)
+        finally:
+            _BOND_RUNNING[0] = outer
         _BOND_reply(state, value)
 
 
 def __BOND_start(proto, trans_except):
     global _BOND_IN, _BOND_OUT, _BOND_TRANS_EXCEPT
     _BOND_TRANS_EXCEPT = bool(trans_except)
+    try:
+        import signal
+        signal.signal(signal.SIGINT, _BOND_on_interrupt)
+    except (ImportError, ValueError):
+        pass
     _BOND_sys.stdout.flush()
     _BOND_sys.stderr.flush()
     # [ext] Keep the protocol on private descriptors; point fd 1 at fd 2 and fd 0 at
