@@ -78,7 +78,9 @@ var __BOND = (function () {
     writeFrame(verb, payload);
   }
 
-  function reply(state, value) {
+  // The reply line of a request: encoded first, so that an interrupt arriving while it is
+  // written can no longer reach this request (see `start`).
+  function replyLine(state, value) {
     var payload;
     try {
       payload = encode(value);
@@ -86,7 +88,12 @@ var __BOND = (function () {
       state = "ERROR";
       payload = JSON.stringify(describe(error));
     }
-    send(state, payload);
+    return state + " " + payload + "\n";
+  }
+
+  function reply(state, value) {
+    flushOutput();
+    writeAll(outFd, replyLine(state, value));
   }
 
   // Captured output of user code: streamed as OUTPUT frames at each end of line and on flush.
@@ -135,24 +142,8 @@ var __BOND = (function () {
     }
   }
 
-  // Evaluation runs through vm with breakOnSigint, so an interrupt becomes an exception.
-  var runOptions = { breakOnSigint: true, displayErrors: false };
-  var invokeScript = new vm.Script("__BOND_invoke()", { filename: "bond" });
-  var invocation = null;
-
   function run(code) {
-    return vm.runInThisContext(code, runOptions);
-  }
-
-  global.__BOND_invoke = function () {
-    var call = invocation;
-    invocation = null;
-    return call();
-  };
-
-  function invoke(fn) {
-    invocation = fn;
-    return invokeScript.runInThisContext(runOptions);
+    return vm.runInThisContext(code, { filename: "bond", displayErrors: false });
   }
 
   var callers = new Map();
@@ -197,12 +188,10 @@ var __BOND = (function () {
         run(data);
         return null;
       case "CALL":
-        var fn = caller(data[0]);
-        return invoke(function () { return fn(data[1]); });
+        return caller(data[0])(data[1]);
       case "XCALL":
         var target = caller(data[0]);
-        var args = data[1].map(function (arg) { return arg[0] ? run("(" + arg[1] + "\n)") : arg[1]; });
-        return invoke(function () { return target(args); });
+        return target(data[1].map(function (arg) { return arg[0] ? run("(" + arg[1] + "\n)") : arg[1]; }));
       case "EXPORT":
         exportFunction(data);
         return null;
@@ -210,6 +199,8 @@ var __BOND = (function () {
         throw new Error("unknown request " + verb);
     }
   }
+
+  var depth = 0;  // requests of the host being served, nested
 
   function serve(nested) {
     for (;;) {
@@ -232,15 +223,17 @@ var __BOND = (function () {
         continue;
       }
       var state = "RETURN", value;
-      // While user code runs, vm's breakOnSigint turns an interrupt into an exception (it only
-      // works with no SIGINT listener installed). The host signals only while a request runs.
+      depth++;
       try {
         value = execute(verb, data);
       } catch (error) {
         state = "EXCEPT";
         value = exceptionValue(error);
       }
-      reply(state, value);
+      var line = replyLine(state, value);
+      flushOutput();
+      depth--;
+      writeAll(outFd, line);
     }
   }
 
@@ -271,7 +264,22 @@ var __BOND = (function () {
     process.stdout.write = stdoutWrite;
     process.stderr.write = stderrWrite;
     writeFrame("READY");
-    serve(false);
+    // The whole loop runs under one vm watchdog with breakOnSigint (starting one per request
+    // costs more than the request): an interrupt unwinds the JavaScript stack to here, and
+    // every request in progress is answered with the interrupt error. The host only sends
+    // SIGINT while it waits for a reply.
+    var loop = new vm.Script("__BOND_serveTop()", { filename: "bond" });
+    global.__BOND_serveTop = function () { serve(false); };
+    for (;;) {
+      try {
+        loop.runInThisContext({ breakOnSigint: true });
+        return;
+      } catch (error) {
+        var line = replyLine("EXCEPT", exceptionValue(error));
+        flushOutput();
+        for (; depth > 0; depth--) writeAll(outFd, line);
+      }
+    }
   }
 
   return { start: start };
