@@ -95,13 +95,13 @@ public final class Bond: @unchecked Sendable {
     deinit { close() }
 
     private func start(_ driver: Driver) throws(BondError) {
-        let deadline = timeout.map { Date().addingTimeInterval($0.seconds) } ?? .distantFuture
+        let deadline = timeout.map { Date().addingTimeInterval($0.seconds) } ?? Date().addingTimeInterval(100 * 365 * 86_400)
         func fail(_ message: String) -> BondError {
             var text = message
-            if connection.isClosed, connection.waitForExit(deadline: Date().addingTimeInterval(1)) {
-                text += " (\(connection.termination.exit))"
-            } else if Date() >= deadline {
+            if Date() >= deadline {
                 text += " within \((timeout?.seconds ?? 0).formatted1) s"
+            } else if connection.waitUntilFinished(deadline: Date().addingTimeInterval(2)) {
+                text += " (\(connection.termination.exit))"
             }
             return .startup(language: language, message: text, output: connection.startupNoise)
         }
@@ -281,6 +281,9 @@ public final class Bond: @unchecked Sendable {
         }
         // Whatever the interpreter left behind in its group (background children) goes too.
         process.signalGroup(SIGKILL)
+        let deadline = Date().addingTimeInterval(2)
+        while process.groupExists, Date() < deadline { usleep(5_000) }
+        _ = connection.waitUntilFinished(deadline: deadline)
     }
 
     // MARK: The conversation
@@ -319,7 +322,7 @@ public final class Bond: @unchecked Sendable {
     }
 
     private func terminatedError() -> BondError {
-        _ = connection.waitForExit(deadline: Date().addingTimeInterval(1))
+        _ = connection.waitUntilFinished(deadline: Date().addingTimeInterval(2))
         let (exit, stderr) = connection.termination
         return .terminated(language: language, exit: exit, stderr: stderr)
     }

@@ -35,6 +35,7 @@ final class Connection: @unchecked Sendable {
     private var readySearchStart: Int?
     private var outputClosed = false
     private var errorsClosed = false
+    private var finished = false
     private var exitStatus: BondExit?
     private var errorTail: [UInt8] = []
     private var depthValue = 0
@@ -154,6 +155,17 @@ final class Connection: @unchecked Sendable {
         }
     }
 
+    /// Waits until the output has ended and the termination is known (status and the last
+    /// of stderr), up to `deadline`. Returns whether it has.
+    func waitUntilFinished(deadline: Date) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while !finished {
+            if !condition.wait(until: deadline) { return finished }
+        }
+        return true
+    }
+
     /// Waits until the process has been reaped, up to `deadline`. Returns whether it was.
     func waitForExit(deadline: Date) -> Bool {
         condition.lock()
@@ -226,6 +238,7 @@ final class Connection: @unchecked Sendable {
         let errorDeadline = Date().addingTimeInterval(0.2)
         while !errorsClosed, condition.wait(until: errorDeadline) {}
         events.append(.closed)
+        finished = true
         condition.broadcast()
         condition.unlock()
         stateChanged?(.terminated(termination.exit))

@@ -122,6 +122,22 @@ final class InterpreterProcess: @unchecked Sendable {
         _ = kill(-pid, signal)
     }
 
+    /// Whether any process of the group is still running (zombies aside).
+    var groupExists: Bool {
+        guard kill(-pid, 0) == 0 else { return false }
+        // kill succeeds for zombies too: look for a live member.
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        for entry in entries {
+            guard let member = Int32(entry),
+                let stat = try? String(contentsOfFile: "/proc/\(member)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { continue }
+            let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
+            if fields.count > 3, Int32(fields[2]) == pid, fields[0] != "Z" { return true }
+        }
+        return false
+    }
+
     /// Blocks until the process exits and reaps it.
     func waitForExit() -> BondExit {
         var status: Int32 = 0

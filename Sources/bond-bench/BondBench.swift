@@ -1,0 +1,244 @@
+import ArgumentParser
+import Bond
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct BondBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bond-bench",
+        abstract: "Measures the bond engine against the physical limit (a minimal pipe loop in each language).",
+        discussion: "Build in release mode: swift run -c release bond-bench")
+
+    @Option(name: .long, parsing: .upToNextOption, help: "Languages to measure (default: every driver found).")
+    var languages: [String] = []
+
+    @Option(help: "Round trips per call/callback measurement.")
+    var calls = 5000
+
+    @Option(help: "Runs of each measurement; the median is reported.")
+    var runs = 5
+
+    @Option(name: .long, parsing: .upToNextOption, help: "Payload sizes in MiB.")
+    var payloads: [Int] = [1, 8, 64]
+
+    @Flag(help: "A short smoke run (few calls, small payloads, one run).")
+    var quick = false
+
+    @Flag(help: "Write every figure as JSON.")
+    var json = false
+
+    mutating func run() throws {
+        if quick { calls = 200; runs = 1; payloads = [1] }
+        let chosen = languages.isEmpty ? Bond.languages : languages
+        var report = Report(machine: Machine.describe(), calls: calls, runs: runs)
+        for language in chosen {
+            FileHandle.standardError.write(Data("measuring \(language)...\n".utf8))
+            do {
+                report.languages.append(try measure(language))
+            } catch {
+                FileHandle.standardError.write(Data("\(language): \(error)\n".utf8))
+            }
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            print(report.table)
+        }
+    }
+
+    func measure(_ language: String) throws -> LanguageFigures {
+        var figures = LanguageFigures(language: language)
+        let startup = median(runs) { () throws -> Double in
+            let t = now()
+            let bond = try Bond(language: language, options: .with { $0.output = .discard })
+            _ = try bond.eval("1")
+            let elapsed = now() - t
+            bond.close()
+            return elapsed
+        }
+        figures.startupSeconds = startup
+        figures.bareStartupSeconds = median(runs) { Machine.bareStartup(language) }
+
+        let bond = try Bond(language: language, options: .with { $0.output = .discard; $0.timeout = nil })
+        defer { bond.close() }
+        try bond.evalBlock(Snippet.ident[language]!)
+        try bond.export("cb") { args in args.first ?? nil }
+        try bond.evalBlock(Snippet.callbackLoop[language]!)
+
+        let calls = self.calls
+        var cpu = [Double]()
+        figures.callMicros = median(runs) { () throws -> Double in
+            let c0 = Machine.cpuSeconds()
+            let t = now()
+            for i in 0..<calls { _ = try bond.call("ident", i) }
+            let elapsed = now() - t
+            cpu.append((Machine.cpuSeconds() - c0) / Double(calls) * 1e6)
+            return elapsed / Double(calls) * 1e6
+        }
+        figures.hostCPUMicrosPerCall = cpu.sorted()[cpu.count / 2]
+        figures.callbackMicros = median(runs) { () throws -> Double in
+            let t = now()
+            _ = try bond.call("_bond_bench_loop", calls)
+            return (now() - t) / Double(calls) * 1e6
+        }
+
+        if var loop = PipeLoop(language: language) {
+            let line = Array("[\"ident\",[1]]".utf8)
+            _ = loop.roundTrip(line)
+            figures.limitCallMicros = median(runs) {
+                let t = now()
+                for _ in 0..<calls { _ = loop.roundTrip(line) }
+                return (now() - t) / Double(calls) * 1e6
+            }
+            for mib in payloads {
+                let text = String(repeating: "0123456789abcdef", count: (mib << 20) / 16)
+                var encoded = Array("\"".utf8)
+                encoded.append(contentsOf: text.utf8)
+                encoded.append(contentsOf: "\"".utf8)
+                let payloadRuns = mib >= 64 ? min(runs, 3) : runs
+                let limit = median(payloadRuns) { () -> Double in
+                    let t = now()
+                    let n = loop.roundTrip(encoded)
+                    precondition(n == encoded.count, "pipe loop echoed \(n) bytes of \(encoded.count)")
+                    return now() - t
+                }
+                let engine = median(payloadRuns) { () throws -> Double in
+                    let t = now()
+                    let back = try bond.call("ident", text)
+                    precondition(back.stringValue?.utf8.count == text.utf8.count)
+                    return now() - t
+                }
+                figures.payloads.append(.init(mebibytes: mib, seconds: engine, limitSeconds: limit))
+            }
+            loop.stop()
+        }
+        return figures
+    }
+}
+
+func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// The median of `runs` measurements (NaN if a run fails).
+func median(_ runs: Int, _ body: () throws -> Double) -> Double {
+    var values: [Double] = []
+    for _ in 0..<max(1, runs) {
+        guard let v = try? body() else { return .nan }
+        values.append(v)
+    }
+    values.sort()
+    return values[values.count / 2]
+}
+
+enum Snippet {
+    static let ident: [String: String] = [
+        "Python": "def ident(x):\n    return x\n",
+        "JavaScript": "function ident(x) { return x; }",
+        "Perl": "sub ident { return $_[0]; }",
+        "PHP": "function ident($x) { return $x; }",
+    ]
+    static let callbackLoop: [String: String] = [
+        "Python": "def _bond_bench_loop(n):\n    for i in range(n):\n        cb(i)\n",
+        "JavaScript": "function _bond_bench_loop(n) { for (var i = 0; i < n; i++) cb(i); }",
+        "Perl": "sub _bond_bench_loop { my $n = shift; for my $i (1 .. $n) { cb($i); } return undef; }",
+        "PHP": "function _bond_bench_loop($n) { for ($i = 0; $i < $n; $i++) cb($i); }",
+    ]
+}
+
+enum Machine {
+    static func describe() -> String {
+        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+            .split(separator: "\n").first { $0.hasPrefix("model name") }
+            .map { $0.split(separator: ":", maxSplits: 1)[1].trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
+        return "\(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores"
+    }
+
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+            + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+    }
+
+    static let bareCommands: [String: [String]] = [
+        "Python": ["python3", "-c", "pass"], "JavaScript": ["node", "-e", "0"],
+        "Perl": ["perl", "-e", "1"], "PHP": ["php", "-r", ""],
+    ]
+
+    /// The time to start and end the bare interpreter.
+    static func bareStartup(_ language: String) -> Double {
+        guard let argv = bareCommands[language] else { return .nan }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = argv
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        let t = now()
+        guard (try? p.run()) != nil else { return .nan }
+        p.waitUntilExit()
+        return now() - t
+    }
+}
+
+struct PayloadFigure: Codable {
+    var mebibytes: Int
+    var seconds: Double
+    var limitSeconds: Double
+    var ratio: Double { seconds / limitSeconds }
+}
+
+struct LanguageFigures: Codable {
+    var language: String
+    var callMicros = Double.nan
+    var limitCallMicros = Double.nan
+    var callbackMicros = Double.nan
+    var hostCPUMicrosPerCall = Double.nan
+    var startupSeconds = Double.nan
+    var bareStartupSeconds = Double.nan
+    var payloads: [PayloadFigure] = []
+}
+
+struct Report: Codable {
+    var machine: String
+    var calls: Int
+    var runs: Int
+    var languages: [LanguageFigures] = []
+
+    var table: String {
+        func f(_ v: Double, _ digits: Int = 1) -> String { v.isNaN ? "-" : String(format: "%.\(digits)f", v) }
+        var lines = ["machine: \(machine); \(calls) round trips per run, median of \(runs) runs", ""]
+        lines.append("language    call us  limit us  ratio  callback us  ratio  host CPU us/call  startup ms  bare ms  +ms")
+        for l in languages {
+            lines.append([
+                l.language.padding(toLength: 10, withPad: " ", startingAt: 0),
+                f(l.callMicros).leftPad(8), f(l.limitCallMicros).leftPad(9), f(l.callMicros / l.limitCallMicros, 2).leftPad(6),
+                f(l.callbackMicros).leftPad(12), f(l.callbackMicros / l.limitCallMicros, 2).leftPad(6),
+                f(l.hostCPUMicrosPerCall).leftPad(17), f(l.startupSeconds * 1000).leftPad(11),
+                f(l.bareStartupSeconds * 1000).leftPad(8), f((l.startupSeconds - l.bareStartupSeconds) * 1000).leftPad(5),
+            ].joined(separator: " "))
+        }
+        lines.append("")
+        lines.append("language    payload  engine s  limit s  ratio")
+        for l in languages {
+            for p in l.payloads {
+                lines.append([
+                    l.language.padding(toLength: 10, withPad: " ", startingAt: 0), "\(p.mebibytes) MiB".leftPad(8),
+                    f(p.seconds, 3).leftPad(9), f(p.limitSeconds, 3).leftPad(8), f(p.ratio, 2).leftPad(6),
+                ].joined(separator: " "))
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension String {
+    func leftPad(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}

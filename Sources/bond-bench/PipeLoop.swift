@@ -1,0 +1,110 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The physical limit: a minimal JSON echo loop written directly in the language, driven
+/// over plain pipes by this process (read a line, decode it, encode it back, write a line).
+struct PipeLoop {
+    let process: Process
+    let input: FileHandle
+    let output: FileHandle
+    private var buffer: [UInt8] = []
+
+    static func program(for language: String) -> [String]? {
+        switch language {
+        case "Python":
+            return ["python3", "-c", """
+                import sys, json
+                out = sys.stdout.buffer
+                for line in sys.stdin.buffer:
+                    out.write(json.dumps(json.loads(line), ensure_ascii=False).encode("utf-8") + b"\\n")
+                    out.flush()
+                """]
+        case "JavaScript":
+            return ["node", "-e", """
+                const fs = require("fs"); let pending = []; const buf = Buffer.alloc(1 << 20);
+                for (;;) {
+                  let last = pending[pending.length - 1], i = last ? last.indexOf(10) : -1;
+                  if (i >= 0) {
+                    const parts = pending.slice(0, -1); parts.push(last.subarray(0, i)); pending = [last.subarray(i + 1)];
+                    const line = Buffer.concat(parts).toString("utf8");
+                    fs.writeSync(1, JSON.stringify(JSON.parse(line)) + "\\n"); continue;
+                  }
+                  let n; try { n = fs.readSync(0, buf, 0, buf.length, null); } catch (e) { if (e.code === "EAGAIN") continue; throw e; }
+                  if (n <= 0) break; pending.push(Buffer.from(buf.subarray(0, n)));
+                }
+                """]
+        case "Perl":
+            return ["perl", "-e", """
+                use JSON::PP; $| = 1; my $j = JSON::PP->new->utf8->allow_nonref;
+                while (my $l = <STDIN>) { print $j->encode($j->decode($l)), "\\n"; }
+                """]
+        case "PHP":
+            return ["php", "-r", """
+                while (($l = fgets(STDIN)) !== false) { echo json_encode(json_decode($l), JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES), "\\n"; fflush(STDOUT); }
+                """]
+        default:
+            return nil
+        }
+    }
+
+    init?(language: String) {
+        guard let argv = Self.program(for: language) else { return nil }
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = argv
+        let inPipe = Pipe(), outPipe = Pipe()
+        process.standardInput = inPipe
+        process.standardOutput = outPipe
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return nil }
+        input = inPipe.fileHandleForWriting
+        output = outPipe.fileHandleForReading
+    }
+
+    /// Sends one line and reads the answer line; returns its length.
+    mutating func roundTrip(_ line: [UInt8]) -> Int {
+        var data = line
+        data.append(0x0A)
+        // Write from another thread for big lines, so reading and writing overlap.
+        if data.count > 1 << 16 {
+            let handle = input
+            let payload = data
+            let done = DispatchSemaphore(value: 0)
+            DispatchQueue.global().async { handle.write(Data(payload)); done.signal() }
+            let n = readLine()
+            done.wait()
+            return n
+        }
+        data.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = write(input.fileDescriptor, raw.baseAddress! + offset, raw.count - offset)
+                if n <= 0 { break }
+                offset += n
+            }
+        }
+        return readLine()
+    }
+
+    private mutating func readLine() -> Int {
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        var scanned = 0
+        while true {
+            if let nl = buffer[scanned...].firstIndex(of: 0x0A) {
+                buffer.removeSubrange(...nl)
+                return nl
+            }
+            scanned = buffer.count
+            let n = chunk.withUnsafeMutableBytes { read(output.fileDescriptor, $0.baseAddress, $0.count) }
+            if n <= 0 { return -1 }
+            buffer.append(contentsOf: chunk[0..<n])
+        }
+    }
+
+    func stop() {
+        try? input.close()
+        process.waitUntilExit()
+    }
+}

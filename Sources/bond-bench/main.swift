@@ -1,1 +1,0 @@
-print("bond-bench: not yet")
