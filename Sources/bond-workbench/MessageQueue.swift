@@ -6,11 +6,13 @@ import Workbench
 final class MessageQueue: @unchecked Sendable {
     private let condition = NSCondition()
     private var items: [Message] = []
+    /// Messages waiting per pane: a flood from one pane holds back only that pane's threads.
+    private var waiting: [Int: Int] = [:]
     let readFD: Int32
     private let writeFD: Int32
-    /// Above this many waiting messages, posting threads (never the UI thread) wait: the
-    /// interpreters are slowed down rather than memory growing.
-    private let highWater = 20_000
+    /// Above this many waiting messages of one pane, that pane's posting threads (never the UI
+    /// thread) wait: a flooding interpreter is slowed down rather than memory growing.
+    private let highWater = 5_000
 
     init() {
         var fds: [Int32] = [0, 0]
@@ -25,8 +27,11 @@ final class MessageQueue: @unchecked Sendable {
 
     func post(_ message: Message) {
         condition.lock()
-        let onMain = Thread.isMainThread
-        while !onMain && items.count >= highWater { condition.wait() }
+        let pane = Self.pane(of: message)
+        if let pane, !Thread.isMainThread {
+            while waiting[pane, default: 0] >= highWater { condition.wait() }
+        }
+        if let pane { waiting[pane, default: 0] += 1 }
         let wasEmpty = items.isEmpty
         // Streamed output of one pane and channel arriving back to back becomes one message.
         if case .output(let pane, let gen, let channel, let text) = message,
@@ -43,6 +48,13 @@ final class MessageQueue: @unchecked Sendable {
         }
     }
 
+    private static func pane(of message: Message) -> Int? {
+        switch message {
+        case .output(let pane, _, _, _), .traffic(let pane, _, _), .state(let pane, _, _): pane
+        default: nil
+        }
+    }
+
     /// Everything waiting, oldest first.
     func drain() -> [Message] {
         var buffer = [UInt8](repeating: 0, count: 256)
@@ -50,6 +62,7 @@ final class MessageQueue: @unchecked Sendable {
         condition.lock()
         let taken = items
         items.removeAll(keepingCapacity: true)
+        waiting.removeAll(keepingCapacity: true)
         condition.broadcast()
         condition.unlock()
         return taken
