@@ -349,7 +349,7 @@ def common_checks(c, lang):
         d.request("EXPORT", "fail")
         c.check("host exception", d.eval("fail()"), lambda r: r[0] == "EXCEPT" and "boom" in r[1])
         c.check("unknown host function", d.request("EXPORT", "nothere"), ("RETURN", None))
-        c.check("host ERROR", d.eval("nothere()"), lambda r: r[0] == "EXCEPT" and "no such" in r[1])
+        c.check("host ERROR", d.eval("nothere()"), lambda r: r[0] == "ERROR" and "no such" in r[1])
         c.check("depth back to 1", d.eval("5"), ("RETURN", 5))
         d.close()
 
@@ -414,6 +414,196 @@ def common_checks(c, lang):
     return tests
 
 
+def perl_checks(c):
+    def values_and_context():
+        d = c.new()
+        for code, want in [("(1, 2, 3)", [1, 2, 3]), ("scalar(my @a = (4, 5))", 2), ("()", None),
+                           ("undef", None), ("0.1 + 0.2", 0.30000000000000004), ("42", 42), ('"42"', "42"),
+                           ("1e20", 1e20), ("18446744073709551615", 18446744073709551615),
+                           ('"caf\\xc3\\xa9"', "caf\u00e9"), ("chr(233)", "\u00e9"), ('"\\xff\\xfe"', "\u00ff\u00fe"),
+                           ('"\\x{263a}"', "\u263a"), ("JSON::PP::true", True), ("1 == 1", True),
+                           ("{ a => [1, undef] }", {"a": [1, None]}), ("\\1", True)]:
+            c.check("eval %s" % code, d.eval(code), ("RETURN", want))
+        for code in ["9**9**9", "-sin(9**9**9)", "sub { 1 }", "\\*STDOUT", "bless {}, 'Foo'",
+                     "my $x = []; push @$x, $x; $x"]:
+            c.check("unserializable %s" % code, d.eval(code)[0], "ERROR")
+        d.eval_block("package WithJson; sub new { bless { v => $_[1] }, $_[0] } sub TO_JSON { { value => $_[0]{v} } }")
+        c.check("TO_JSON", d.eval("WithJson->new(7)"), ("RETURN", {"value": 7}))
+        c.check("still usable", d.eval("1"), ("RETURN", 1))
+        d.close()
+
+    def call_forms():
+        d = c.new()
+        d.eval_block("sub ident { $_[0] } sub p0() { 'p0' } our $cr = sub { $_[0] * 2 };"
+                     "package Obj; sub new { bless {}, shift } sub twice { $_[1] * 2 } package main; our $obj = Obj->new;")
+        for name, args, want in [("map { $_ + 1 }", [1, 2, 3], [2, 3, 4]), ("&$cr", [21], 42),
+                                 ("&{ \\&ident }", ["x"], "x"), ("$obj->twice", [4], 8),
+                                 ("scalar split", [" ", "a b c"], 3), ("split", [" ", "a b"], ["a", "b"]),
+                                 ("sprintf", ["%s-%s", "a", "b"], "a-b"), ("sub { $_[0] + 1 }", [1], 2),
+                                 ("$cr", [5], 10), ("Obj->new->twice", [3], 6), ("p0", [], "p0"),
+                                 ("join", [",", 1, 2], "1,2"), ("reverse", [1, 2], [2, 1])]:
+            c.check("CALL %s" % name, d.call(name, *args), ("RETURN", want))
+        c.check("prototype () with an argument", d.call("p0", 1)[0], "EXCEPT")
+        c.check("print", d.call("print", "printed"), ("RETURN", 1))
+        c.check("print output", d.take_output(), "printed")
+        c.check("undefined sub", d.call("nosuch", 1)[0], "EXCEPT")
+        d.eval_block('open($fd, ">", "/tmp/bond-perl-harness.txt") or die')
+        d.send("XCALL", ["syswrite", [[1, "$fd"], [0, "Hello"]]])
+        c.check("XCALL syswrite", d.reply(), ("RETURN", 5))
+        d.eval_block("close($fd)")
+        with open("/tmp/bond-perl-harness.txt") as f:
+            c.check("file written", f.read(), "Hello")
+        os.unlink("/tmp/bond-perl-harness.txt")
+        d.close()
+
+    def scopes():
+        d = c.new()
+        d.eval_block("my $y = 1; our $z = 2; $w = 3;")
+        c.check("my does not survive", d.eval("defined($y) ? 1 : 0"), ("RETURN", 0))
+        c.check("our survives", d.eval("$z"), ("RETURN", 2))
+        c.check("package var survives", d.eval("$main::w"), ("RETURN", 3))
+        for name in ["$IN", "$OUT", "$TRANS", "$RBUF", "%TIED", "%ESC", "$J", "$GONE"]:
+            c.check("driver variable %s invisible" % name, d.eval("use strict; %s" % name)[0], "EXCEPT")
+        c.check("no strict by default", d.eval("$undeclared_thing"), ("RETURN", None))
+        c.check("last outside a loop", d.eval_block("last;")[0], "EXCEPT")
+        c.check("after last", d.eval("1"), ("RETURN", 1))
+        c.check("STDIN is empty", d.eval("defined(scalar <STDIN>) ? 1 : 0"), ("RETURN", 0))
+        d.eval_block("$/ = undef; $, = '-'; $\\ = '!';")
+        c.check("$/ changed", d.eval("2"), ("RETURN", 2))
+        d.eval_block("print 'a', 'b';")
+        c.check("$, and $\\ honoured", d.take_output(), "a-b!")
+        d.close()
+
+    def errors_and_output():
+        d = c.new()
+        r = d.eval("die 'boom'")
+        c.check("die string", r, lambda r: r[0] == "EXCEPT" and r[1].startswith("boom at "))
+        c.check("die object", d.eval("die { a => 1 }"), lambda r: r[0] == "EXCEPT" and r[1].startswith("HASH("))
+        d.eval_block('use warnings; my $u; my $s = "$u";')
+        c.check("warning on STDERR", d.take_output("STDERR"), lambda t: "uninitialized" in t)
+        d.eval_block('warn "careful\\n"; print STDERR "err\\n"; printf("%03d\\n", 7); syswrite(STDOUT, "sys\\n");')
+        c.check("warn/STDERR/printf/syswrite", d.take_output(), "careful\nerr\n007\nsys\n")
+        d.eval_block('binmode(STDOUT, ":utf8"); print chr(0x263a), chr(233), "\\n"; binmode(STDOUT);')
+        c.check("binmode utf8", d.take_output(), "\u263a\u00e9\n")
+        d.eval_block('print "caf\\xc3\\xa9 ", chr(233), "\\n";')
+        c.check("bytes and Latin-1 output", d.take_output(), "caf\u00e9 \u00e9\n")
+        d.close()
+        t = c.new(trans_except=True)
+        c.check("trans die object", t.eval("die { a => 1 }"), ("EXCEPT", {"a": 1}))
+        c.check("trans die string", t.eval("die \"plain\\n\""), ("EXCEPT", "plain"))
+        c.check("trans die code ref", t.eval("die sub { 1 }")[0], "ERROR")
+        t.eval_block("package Err; sub TO_JSON { { error => $_[0]{m} } } package main;")
+        c.check("trans die TO_JSON", t.eval("die bless { m => 'x' }, 'Err'"), ("EXCEPT", {"error": "x"}))
+        c.check("trans usable", t.eval("1"), ("RETURN", 1))
+        t.close()
+
+    def exit_status():
+        d = c.new()
+        d.send("EVAL_BLOCK", "print 'bye'; exit 3;")
+        try:
+            r = d.reply(timeout=5)
+        except DriverError:
+            r = None
+        c.check("exit 3 output", d.take_output(), "bye")
+        c.check("exit status 3", d.close(), 3)
+
+    return [values_and_context, call_forms, scopes, errors_and_output, exit_status]
+
+
+def php_checks(c):
+    def values():
+        d = c.new()
+        for code, want in [("1.0", 1.0), ("42", 42), ("'x'", "x"), ("[1, 2]", [1, 2]), ("['a' => 1]", {"a": 1}),
+                           ("[]", []), ("null", None), ("true", True), ("0.1 + 0.2", 0.30000000000000004),
+                           ("PHP_INT_MAX", 2**63 - 1), ("\"caf\\u{e9}\"", "caf\u00e9")]:
+            c.check("eval %s" % code, d.eval(code), ("RETURN", want))
+        for code, what in [('"\\xff"', "UTF-8"), ("NAN", "NaN"), ("INF", "Inf"), ("function () {}", "Closure"),
+                           ("[1, function () {}]", "Closure"), ("fopen('php://memory', 'r')", "not supported")]:
+            r = d.eval(code)
+            c.check("unserializable %s" % code, r, lambda r, w=what: r[0] == "ERROR" and w.lower() in r[1].lower())
+        d.eval_block("class JS implements JsonSerializable { function jsonSerialize(): mixed { return ['js' => 1]; } }")
+        c.check("JsonSerializable", d.eval("new JS"), ("RETURN", {"js": 1}))
+        d.close()
+
+    def scope_and_calls():
+        d = c.new()
+        d.eval_block("$x = 1; function getx() { global $x; return $x; } class K { function m($a) { return $a * 2; }"
+                     " static function s($a) { return $a + 1; } } $o = new K; $f = function ($a) { return -$a; };")
+        c.check("global", d.eval("$x"), ("RETURN", 1))
+        c.check("function sees global", d.call("getx"), ("RETURN", 1))
+        d.eval_block("$x = 2; $new = 3;")
+        c.check("block vars are global", d.call("getx"), ("RETURN", 2))
+        c.check("new global", d.eval("$GLOBALS['new']"), ("RETURN", 3))
+        d.eval_block("unset($x);")
+        c.check("unset global", d.eval("isset($x)"), ("RETURN", False))
+        d.eval_block("$a1 = 1; $b1 = &$a1; $b1 = 5;")
+        c.check("references", d.eval("$a1"), ("RETURN", 5))
+        for name, args, want in [("$o->m", [4], 8), ("K::s", [1], 2), ("$f", [3], -3), ("strtoupper", ["a"], "A"),
+                                 ("(function ($a) { return $a . '!'; })", ["x"], "x!"), ("\\strlen", ["abc"], 3),
+                                 ("_BOND_error_reporting", [], lambda v: v != 0)]:
+            c.check("CALL %s" % name, d.call(name, *args), lambda r, w=want: r[0] == "RETURN" and (w(r[1]) if callable(w) else r[1] == w))
+        c.check("undefined function", d.call("nosuch"), lambda r: r[0] == "EXCEPT" and "undefined function" in r[1])
+        c.check("undefined in block", d.eval_block("nosuch();")[0], "EXCEPT")
+        c.check("TypeError", d.call("strlen", [1])[0], "EXCEPT")
+        c.check("parse error", d.eval('"')[0], "EXCEPT")
+        d.send("XCALL", ["str_repeat", [[1, "strtoupper('ab')"], [0, 2]]])
+        c.check("XCALL", d.reply(), ("RETURN", "ABAB"))
+        c.check("no driver locals", d.eval("array_filter(array_keys(get_defined_vars()), function ($k) { return strpos($k, 'BOND') !== false; })"), ("RETURN", []))
+        d.close()
+
+    def errors_and_output():
+        d = c.new()
+        d.eval_block("echo $undefined1;")
+        c.check("warning", d.take_output("STDERR"), "PHP[E_WARNING]: Undefined variable $undefined1\n")
+        d.eval_block("echo @$undefined2;")
+        c.check("@ silences", d.take_output(), "")
+        d.call("_BOND_error_reporting", 0)
+        d.eval_block("echo $undefined3;")
+        c.check("level 0 silences", d.take_output(), "")
+        d.call("_BOND_error_reporting", 32767)
+        d.eval_block("ini_set('display_errors', '0'); echo $undefined4; ini_set('display_errors', 'stderr');")
+        c.check("display_errors off", d.take_output(), "")
+        d.eval_block("trigger_error('note');")
+        c.check("user notice", d.take_output(), "PHP[E_USER_NOTICE]: note\n")
+        c.check("user error", d.eval_block("trigger_error('fatal', E_USER_ERROR); echo 'not reached';"),
+                lambda r: r[0] == "EXCEPT" and "fatal" in r[1])
+        d.take_output()
+        d.eval_block("echo 'a'; print 'b'; fwrite(STDOUT, 'c'); file_put_contents('php://stdout', 'd');"
+                     "file_put_contents('php://output', 'e'); fwrite(STDERR, \"E\\n\"); error_log('logged');")
+        c.check("all stdout ways", d.take_output("STDOUT"), "abcde")
+        d.eval_block("ob_start(); echo 'hidden'; $got = ob_get_clean(); ob_end_clean(); echo \"after\\n\";")
+        c.check("user output buffers", (d.eval("$got"), d.take_output("STDOUT")), (("RETURN", "hidden"), "after\n"))
+        d.eval_block("$m = fopen('php://memory', 'w+'); fwrite($m, 'mem'); rewind($m); $mem = stream_get_contents($m);"
+                     "$t = new SplTempFileObject(); $t->fwrite('tmp'); $t->rewind(); $tmp = $t->fgets();")
+        c.check("php://memory and temp", d.eval("[$mem, $tmp]"), ("RETURN", ["mem", "tmp"]))
+        c.check("stdin is empty", d.eval("[fgets(STDIN), file_get_contents('php://stdin')]"), ("RETURN", [False, ""]))
+        d.close()
+        t = c.new(trans_except=True)
+        t.eval_block("class MyEx extends Exception implements JsonSerializable { function jsonSerialize(): mixed { return ['my' => $this->getMessage()]; } }")
+        c.check("trans JsonSerializable", t.eval_block("throw new MyEx('m');"), ("EXCEPT", {"my": "m"}))
+        c.check("trans plain", t.eval_block("throw new Exception('plain');"), ("EXCEPT", "plain"))
+        t.close()
+
+    def fatal_and_exit():
+        d = c.new()
+        d.send("EVAL_BLOCK", "ini_set('memory_limit', '16M'); $s = str_repeat('x', 64 << 20);")
+        try:
+            r = d.reply(timeout=10)
+        except DriverError:
+            r = None
+        c.check("memory limit ends the process", (r, d.close() != 0, "memory" in d.stderr), (None, True, True))
+        d = c.new()
+        d.send("EVAL_BLOCK", "echo 'bye'; exit(3);")
+        try:
+            d.reply(timeout=5)
+        except DriverError:
+            pass
+        c.check("exit output", d.take_output(), "bye")
+        c.check("exit status 3", d.close(), 3)
+
+    return [values, scope_and_calls, errors_and_output, fatal_and_exit]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("lang")
@@ -427,7 +617,8 @@ def main():
 
     if args.check:
         c = Checker(args.lang, args)
-        for t in common_checks(c, args.lang):
+        specific = {"Perl": perl_checks, "PHP": php_checks}.get(args.lang, lambda c: [])
+        for t in common_checks(c, args.lang) + specific(c):
             c.run(t)
         print("%s: %d checks, %d failures" % (args.lang, c.count, c.failures))
         sys.exit(1 if c.failures else 0)

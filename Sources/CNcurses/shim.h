@@ -4,5 +4,48 @@
 #define NCURSES_WIDECHAR 1
 #include <locale.h>
 #include <wchar.h>
+#include <langinfo.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
 #include <ncursesw/curses.h>
+
+/* Macros of curses as functions, for Swift (which imports no function-like or attribute macros). */
+static inline attr_t cn_a_normal(void) { return A_NORMAL; }
+static inline attr_t cn_a_bold(void) { return A_BOLD; }
+static inline attr_t cn_a_dim(void) { return A_DIM; }
+static inline attr_t cn_a_reverse(void) { return A_REVERSE; }
+static inline attr_t cn_a_underline(void) { return A_UNDERLINE; }
+static inline int cn_color_pair(int n) { return (int)COLOR_PAIR(n); }
+static inline int cn_key_f(int n) { return KEY_F(n); }
+static inline int cn_key_code_yes(void) { return KEY_CODE_YES; }
+static inline int cn_err(void) { return ERR; }
+static inline int cn_ok(void) { return OK; }
+static inline int cn_getmaxy(WINDOW *w) { int y, x; getmaxyx(w, y, x); (void)x; return y; }
+static inline int cn_getmaxx(WINDOW *w) { int y, x; getmaxyx(w, y, x); (void)y; return x; }
+static inline int cn_colors(void) { return COLORS; }
+static inline int cn_color_pairs(void) { return COLOR_PAIRS; }
+static inline WINDOW *cn_stdscr(void) { return stdscr; }
+
+/* Draws one cell: a spacing character and its combining characters (a NUL-terminated wide string). */
+static inline int cn_put_cell(WINDOW *w, int y, int x, const wchar_t *text, attr_t attrs, short pair) {
+    cchar_t c;
+    if (setcchar(&c, text, attrs, pair, NULL) == ERR) {
+        wchar_t blank[2] = { L'?', 0 };
+        setcchar(&c, blank, attrs, pair, NULL);
+    }
+    return mvwadd_wch(w, y, x, &c);
+}
+
+/* The terminal size from the tty, for resizes. */
+static inline int cn_tty_size(int fd, int *rows, int *cols) {
+    struct winsize ws;
+    if (ioctl(fd, TIOCGWINSZ, &ws) != 0 || ws.ws_row == 0 || ws.ws_col == 0) return -1;
+    *rows = ws.ws_row;
+    *cols = ws.ws_col;
+    return 0;
+}
+
+static inline const char *cn_codeset(void) { return nl_langinfo(CODESET); }
 #endif

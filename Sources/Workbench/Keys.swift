@@ -68,14 +68,16 @@ public struct KeyDecoder: Sendable {
             let raw = batch[i]
             if !raw.isKeyCode && raw.code == 27 && i + 1 < batch.count {
                 let next = batch[i + 1]
-                if !next.isKeyCode {
+                // Alt: ESC then Enter, Backspace or a printable character. ESC then another
+                // control key is two keys.
+                if !next.isKeyCode && (next.code == 13 || next.code == 10 || next.code == 127 || next.code == 8) {
+                    keys.append(next.code == 13 || next.code == 10 ? .altEnter : .alt("\u{7F}"))
                     i += 2
-                    switch next.code {
-                    case 13, 10: keys.append(.altEnter)
-                    case 27: keys.append(.escape); i -= 1
-                    default:
-                        if let s = UnicodeScalar(UInt32(next.code)) { keys.append(.alt(Character(s))) }
-                    }
+                    continue
+                }
+                if !next.isKeyCode && next.code >= 0x20, let s = UnicodeScalar(UInt32(next.code)) {
+                    keys.append(.alt(Character(s)))
+                    i += 2
                     continue
                 }
             }

@@ -502,6 +502,7 @@ extension AppState {
             return []
         case .proxyName(let function, let target):
             guard let s = paneIndex else { return [] }
+            if panes[s].input.text.trimmingSpaces == function { panes[s].input.clear() }
             return proxy(s, function: function, target: target, name: text.isEmpty ? function : text)
         case .logSave:
             return saveLog(text)

@@ -143,6 +143,10 @@ import Testing
         #expect(decoder.decode([RawKey(isKeyCode: false, code: 27), .ch("\r")]) == [.altEnter])
         #expect(decoder.decode([RawKey(isKeyCode: false, code: 27), .ch("x")]) == [.alt("x")])
         #expect(decoder.decode([RawKey(isKeyCode: false, code: 27)]) == [.escape])
+        // ESC then a control key: two keys (a help overlay closed, then a command prompt).
+        #expect(decoder.decode([RawKey(isKeyCode: false, code: 27), RawKey(isKeyCode: false, code: 24)]) == [.escape, .ctrl("x")])
+        #expect(decoder.decode([RawKey(isKeyCode: false, code: 27), RawKey(isKeyCode: false, code: 27)]) == [.escape, .escape])
+        #expect(decoder.decode([RawKey(isKeyCode: false, code: 27), RawKey(isKeyCode: false, code: 127)]) == [.alt("\u{7F}")])
     }
 
     @Test func keyCodes() {

@@ -175,7 +175,9 @@ function _BOND_send_error($message)
 
 function _BOND_send_exception($e)
 {
-    if (_BOND::$trans && $e instanceof JsonSerializable) {
+    if ($e instanceof _BOND_SerializationException) {
+        _BOND_send_error($e->getMessage());   // stays a serialization error
+    } elseif (_BOND::$trans && $e instanceof JsonSerializable) {
         _BOND_send_value('EXCEPT', $e);
     } elseif (_BOND::$trans && $e instanceof _BOND_RemoteException) {
         _BOND_send_value('EXCEPT', $e->data);
@@ -412,9 +414,7 @@ class _BOND_PhpStream
 
     public function url_stat($path, $flags)
     {
-        return self::native(function () use ($path, $flags) {
-            return ($flags & STREAM_URL_STAT_QUIET) ? @stat($path) : stat($path);
-        });
+        return false;   // as the native php:// wrapper, which cannot stat
     }
 }
 

@@ -306,6 +306,10 @@ sub send_error {
 
 sub send_exception {
   my ($error) = @_;
+  # an uncaught serialization failure stays one: ERROR, not EXCEPT
+  if (Scalar::Util::blessed($error) && $error->isa('_BOND_SerializationException')) {
+    return send_error($error->message);
+  }
   if ($TRANS) {
     send_value('EXCEPT', ref($error) ? $error : chomped($error));
   } else {

@@ -1,0 +1,112 @@
+import ArgumentParser
+import Bond
+import CNcurses
+import Foundation
+import Workbench
+
+@main
+struct BondWorkbench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bond-workbench",
+        abstract: "A terminal workbench for bonds: live interpreters side by side, with the raw protocol log.",
+        discussion: """
+            Each PANE is [NAME:]LANGUAGE[=COMMAND]:
+              LANGUAGE  Python, JavaScript, Perl, PHP (any case; also py, js, node, pl)
+              NAME      the pane's name (default: the language in lower case,
+                        numbered when repeated: python, python2)
+              COMMAND   a shell command line that starts the interpreter,
+                        e.g. "ssh host php"
+            With no PANE, one pane opens per language whose driver and interpreter
+            are found on this machine.
+
+            Examples:
+              bond-workbench
+              bond-workbench python js
+              bond-workbench Python Perl 'far:PHP=ssh localhost php'
+              bond-workbench a:py b:py=python3.12
+
+            Keys (F1 shows them in the program):
+              Enter       evaluate the input as an expression and show its value
+              Alt-Enter   new line in the input
+              Ctrl-B      run the input as a block (statements)
+              Ctrl-K      call: the input is NAME ARG ..., each ARG a JSON value or @ref
+              Ctrl-R      make a ref from the input (asks its name); Ctrl-T inspects a ref
+              Ctrl-P      proxy a function of this pane's bond into another pane's bond
+              Ctrl-C      interrupt the running request; when idle, clear the input
+              Up/Down     input history of the pane (kept between runs)
+              Tab         next pane (Shift-Tab previous), the log pane included
+              PgUp/PgDn   scroll the transcript or log; Home/End top/bottom (End follows)
+              Ctrl-N      new pane; Ctrl-W close the bond (again: remove the pane)
+              F5          restart the bond; Ctrl-X command prompt; F1 help; Ctrl-Q quit
+
+            Commands (Ctrl-X): eval CODE, block CODE, call NAME ARG..., ref NAME CODE,
+              inspect REF, proxy SRC.FUNC to PANE [as NAME], new SPEC, close [PANE],
+              restart [PANE], interrupt [PANE], focus PANE|log, log save FILE, help, quit.
+
+            History is kept in $XDG_STATE_HOME/bond-workbench (default
+            ~/.local/state/bond-workbench), one file per pane name; anything the program
+            itself writes to standard error goes to stderr.log there.
+            """,
+        version: "bond-workbench 0.1.0"
+    )
+
+    @Argument(help: ArgumentHelp("Panes to open: [NAME:]LANGUAGE[=COMMAND].", valueName: "PANE"))
+    var panes: [String] = []
+
+    @Option(help: ArgumentHelp(
+        "Seconds a start or a request may go without any word from the interpreter before the bond is closed (0: no limit).",
+        valueName: "SECONDS"))
+    var timeout: Double = 0
+
+    @Option(help: ArgumentHelp("Where history is kept (default: $XDG_STATE_HOME/bond-workbench).", valueName: "DIR"))
+    var stateDir: String?
+
+    @Flag(help: "Keep no history on disk.")
+    var noHistory = false
+
+    func validate() throws {
+        for pane in panes {
+            do { _ = try PaneSpec.parse(pane) } catch { throw ValidationError(error.message) }
+        }
+        guard timeout >= 0 else { throw ValidationError("--timeout must be 0 or more") }
+    }
+
+    func run() throws {
+        var specs = try panes.map { try PaneSpec.parse($0) }
+        let known = Bond.languages
+        if specs.isEmpty {
+            specs = known.filter { language in
+                let programs = Languages.interpreters(of: language)
+                return programs.isEmpty || programs.contains { Self.findInPath($0) }
+            }.map { PaneSpec(language: $0) }
+        }
+        guard isatty(STDIN_FILENO) != 0, isatty(STDOUT_FILENO) != 0 else {
+            throw ValidationError("bond-workbench needs a terminal")
+        }
+        let directory: URL? = noHistory ? nil : Self.stateDirectory(stateDir)
+        let loop = EventLoop(
+            specs: specs, knownLanguages: known, timeout: timeout > 0 ? .milliseconds(Int64(timeout * 1000)) : Self.noLimit,
+            stateDirectory: directory)
+        let status = loop.run()
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    /// "No limit": 30 years. (`BondOptions.timeout = nil` waits on `Date.distantFuture`, which
+    /// traps in Foundation's `NSCondition.wait(until:)` on Linux.)
+    static let noLimit: Duration = .seconds(30 * 365 * 24 * 3600)
+
+    static func findInPath(_ program: String) -> Bool {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        return path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(program)") }
+    }
+
+    static func stateDirectory(_ given: String?) -> URL {
+        if let given { return URL(fileURLWithPath: given) }
+        let env = ProcessInfo.processInfo.environment
+        if let xdg = env["XDG_STATE_HOME"], !xdg.isEmpty {
+            return URL(fileURLWithPath: xdg).appendingPathComponent("bond-workbench")
+        }
+        let home = env["HOME"] ?? NSHomeDirectory()
+        return URL(fileURLWithPath: home).appendingPathComponent(".local/state/bond-workbench")
+    }
+}

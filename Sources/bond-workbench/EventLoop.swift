@@ -1,0 +1,149 @@
+import Bond
+import CNcurses
+import Foundation
+import Workbench
+
+/// The one loop that owns curses and the state (bubbletea's program): it waits in poll(2) on
+/// the terminal, the message pipe and the signal pipe, applies messages to the state, runs the
+/// effects, and draws at most one frame per wake-up (and per 1/60 s under a flood).
+final class EventLoop {
+    private let specs: [PaneSpec]
+    private let knownLanguages: [String]
+    private let queue = MessageQueue()
+    private let executor: Executor
+    private let stateDirectory: URL?
+    private var savedStderr: Int32 = -1
+
+    init(specs: [PaneSpec], knownLanguages: [String], timeout: Duration?, stateDirectory: URL?) {
+        self.specs = specs
+        self.knownLanguages = knownLanguages
+        self.stateDirectory = stateDirectory
+        executor = Executor(queue: queue, timeout: timeout, stateDirectory: stateDirectory)
+    }
+
+    func run() -> Int32 {
+        setlocale(LC_ALL, "")
+        let codeset = String(cString: cn_codeset()).lowercased()
+        if !codeset.contains("utf-8") && !codeset.contains("utf8") { setlocale(LC_CTYPE, "C.UTF-8") }
+        TextWidth.ensureUTF8Locale()
+        let signalFD = Signals.install()
+        redirectStderr()
+        let terminal = Terminal()
+        atexit {
+            if cursesActive != 0 {
+                cursesActive = 0
+                endwin()
+            }
+        }
+        let size = terminal.size
+        var state = AppState(width: size.width, height: size.height, knownLanguages: knownLanguages)
+        execute(state.addPanes(specs))
+        if specs.isEmpty { state.flash = "no language found: Ctrl-N opens a pane, Ctrl-Q quits" }
+        terminal.draw(state.render())
+
+        var exitStatus: Int32 = 0
+        var quitDeadline: Date?
+        var lastDraw = Date.distantPast
+        var dirty = false
+        let frameInterval = 1.0 / 60
+        var running = true
+        while running {
+            var timeoutMS: Int32 = -1
+            if dirty { timeoutMS = max(0, Int32((frameInterval - Date().timeIntervalSince(lastDraw)) * 1000)) }
+            if quitDeadline != nil { timeoutMS = timeoutMS < 0 ? 100 : min(timeoutMS, 100) }
+            var fds = [
+                pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: queue.readFD, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0),
+            ]
+            let n = poll(&fds, nfds_t(fds.count), timeoutMS)
+            var messages: [Message] = []
+            var keysArrived = false
+            if n > 0 && fds[2].revents != 0 {
+                var bytes = [UInt8](repeating: 0, count: 64)
+                let got = read(signalFD, &bytes, bytes.count)
+                for sig in bytes.prefix(max(0, got)).map(Int32.init) {
+                    if sig == SIGWINCH {
+                        let s = terminal.resize()
+                        messages.append(.resize(width: s.width, height: s.height))
+                    } else {
+                        // SIGTERM, SIGHUP, SIGINT, SIGQUIT: close every bond and leave.
+                        exitStatus = 128 + sig
+                        if quitDeadline != nil || state.quitting {
+                            running = false
+                        } else {
+                            state.quitting = true
+                            quitDeadline = Date().addingTimeInterval(8)
+                            execute([.quit])
+                        }
+                    }
+                }
+            }
+            if n > 0 && fds[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
+                if fds[0].revents & Int16(POLLHUP | POLLERR) != 0 && fds[0].revents & Int16(POLLIN) == 0 {
+                    // The terminal is gone: leave as after SIGHUP.
+                    exitStatus = 128 + SIGHUP
+                    if !state.quitting {
+                        state.quitting = true
+                        quitDeadline = Date().addingTimeInterval(8)
+                        execute([.quit])
+                    }
+                }
+                for key in terminal.readKeys() {
+                    keysArrived = true
+                    if key == .resize {
+                        let s = terminal.resize()
+                        messages.append(.resize(width: s.width, height: s.height))
+                    } else {
+                        messages.append(.key(key))
+                    }
+                }
+            }
+            messages += queue.drain()
+            for message in messages {
+                let effects = state.update(message)
+                if effects.contains(.exit) { running = false }
+                if effects.contains(.quit) && quitDeadline == nil { quitDeadline = Date().addingTimeInterval(8) }
+                execute(effects.filter { $0 != .exit })
+                dirty = true
+            }
+            if let deadline = quitDeadline, Date() >= deadline { running = false }
+            if dirty && (keysArrived || Date().timeIntervalSince(lastDraw) >= frameInterval || !running) {
+                terminal.draw(state.render())
+                lastDraw = Date()
+                dirty = false
+            }
+        }
+        terminal.end()
+        executor.killEverything()
+        restoreStderr()
+        return exitStatus
+    }
+
+    private func execute(_ effects: [Effect]) {
+        for effect in effects { executor.run(effect) }
+    }
+
+    /// Stray writes to standard error would scribble over the screen: they go to a file.
+    private func redirectStderr() {
+        var path = "/dev/null"
+        if let dir = stateDirectory {
+            try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true,
+                                                     attributes: [.posixPermissions: 0o700])
+            path = dir.appendingPathComponent("stderr.log").path
+        }
+        var fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        if fd < 0 { fd = open("/dev/null", O_WRONLY | O_CLOEXEC) }
+        guard fd >= 0 else { return }
+        savedStderr = dup(STDERR_FILENO)
+        dup2(fd, STDERR_FILENO)
+        close(fd)
+    }
+
+    private func restoreStderr() {
+        guard savedStderr >= 0 else { return }
+        dup2(savedStderr, STDERR_FILENO)
+        close(savedStderr)
+        savedStderr = -1
+    }
+}

@@ -1,0 +1,291 @@
+import Bond
+import Foundation
+import Workbench
+
+/// Runs effects: each pane's bond lives on its own serial queue (one per start, so a restart
+/// does not wait behind a stuck request); results come back to the loop as messages.
+final class Executor: @unchecked Sendable {
+    private struct Key: Hashable { let pane: Int, generation: Int }
+
+    private let queue: MessageQueue
+    private let lock = NSLock()
+    private var bonds: [Int: (generation: Int, bond: Bond)] = [:]
+    private var workers: [Key: DispatchQueue] = [:]
+    private var names: [Int: String] = [:]
+    /// Generations closed (or restarted) before their start finished.
+    private var abandoned: Set<Key> = []
+    private var closing: Set<Key> = []
+    private var quitting = false
+    private let lifecycle = DispatchGroup()
+    private let files = DispatchQueue(label: "bond-workbench.files")
+    let timeout: Duration?
+    let stateDirectory: URL?
+
+    init(queue: MessageQueue, timeout: Duration?, stateDirectory: URL?) {
+        self.queue = queue
+        self.timeout = timeout
+        self.stateDirectory = stateDirectory
+    }
+
+    private func post(_ m: Message) { queue.post(m) }
+
+    private func bond(_ pane: Int, _ generation: Int) -> Bond? {
+        lock.withLock {
+            guard let entry = bonds[pane], entry.generation == generation else { return nil }
+            return entry.bond
+        }
+    }
+
+    private func currentBond(_ pane: Int) -> Bond? { lock.withLock { bonds[pane]?.bond } }
+    private func name(_ pane: Int) -> String { lock.withLock { names[pane] ?? "pane \(pane)" } }
+
+    private func worker(_ pane: Int, _ generation: Int) -> DispatchQueue {
+        lock.withLock {
+            let key = Key(pane: pane, generation: generation)
+            if let q = workers[key] { return q }
+            let q = DispatchQueue(label: "bond-workbench.pane\(pane).\(generation)")
+            workers[key] = q
+            return q
+        }
+    }
+
+    func run(_ effect: Effect) {
+        switch effect {
+        case .start(let pane, let gen, let name, let language, let command):
+            start(pane: pane, generation: gen, name: name, language: language, command: command)
+        case .request(let pane, let gen, let request):
+            worker(pane, gen).async { [self] in
+                let outcome = perform(request, pane: pane, generation: gen)
+                post(.result(pane: pane, generation: gen, request: request, outcome: outcome))
+            }
+        case .interrupt(let pane, let gen):
+            bond(pane, gen)?.interrupt()
+        case .close(let pane, let gen):
+            close(pane: pane, generation: gen)
+        case .loadHistory(let pane, let name):
+            guard let url = historyFile(name) else { return }
+            files.async { [self] in
+                let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
+                post(.historyLoaded(pane: pane, entries: History.decode(text)))
+            }
+        case .saveHistory(let name, let entries):
+            guard let url = historyFile(name) else { return }
+            files.async {
+                try? FileManager.default.createDirectory(
+                    at: url.deletingLastPathComponent(), withIntermediateDirectories: true,
+                    attributes: [.posixPermissions: 0o700])
+                try? Data(History.encode(entries).utf8).write(to: url, options: .atomic)
+                _ = chmod(url.path, 0o600)
+            }
+        case .saveLog(let path, let lines):
+            files.async { [self] in
+                let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+                guard fd >= 0 else {
+                    post(.logSaved(path: path, error: String(cString: strerror(errno))))
+                    return
+                }
+                let data = Array((lines.joined(separator: "\n") + "\n").utf8)
+                var written = 0
+                while written < data.count {
+                    let n = data[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                    if n <= 0 { break }
+                    written += n
+                }
+                Foundation.close(fd)
+                post(.logSaved(path: path, error: written == data.count ? nil : "short write"))
+            }
+        case .quit:
+            quitAll()
+        case .exit:
+            break
+        }
+    }
+
+    private func historyFile(_ name: String) -> URL? {
+        let safe = String(name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
+        return stateDirectory?.appendingPathComponent("history-\(safe)")
+    }
+
+    // MARK: Life of a bond
+
+    private func start(pane: Int, generation: Int, name: String, language: String, command: String?) {
+        lock.withLock { names[pane] = name }
+        lifecycle.enter()
+        let key = Key(pane: pane, generation: generation)
+        worker(pane, generation).async { [self] in
+            defer { lifecycle.leave() }
+            var options = BondOptions()
+            options.name = name
+            options.timeout = timeout
+            let queue = self.queue
+            options.output = .handler { channel, text in
+                queue.post(.output(pane: pane, generation: generation, channel: channel, text: text))
+            }
+            options.log = .handler { t in
+                let line = t.line.utf8.count > 2000 ? String(t.line.prefix(1000)) : t.line
+                queue.post(.traffic(pane: pane, generation: generation, TrafficRecord(
+                    sent: t.direction == .sent, time: t.time, line: line, depth: t.depth)))
+            }
+            let stateChanged: @Sendable (BondState) -> Void = { [weak self] state in
+                queue.post(.state(pane: pane, generation: generation, state))
+                if case .terminated = state { self?.reportDeath(pane: pane, generation: generation) }
+            }
+            let bond: Bond
+            do {
+                bond = try Bond(language: language, command: command, options: options, stateChanged: stateChanged)
+            } catch {
+                post(.startFailed(pane: pane, generation: generation, message: String(describing: error)))
+                return
+            }
+            Signals.remember(pid: bond.processID)
+            let drop = lock.withLock { () -> Bool in
+                if quitting || abandoned.contains(key) { return true }
+                bonds[pane] = (generation, bond)
+                return false
+            }
+            if drop {
+                bond.close()
+                Signals.forget(pid: bond.processID)
+                post(.closed(pane: pane, generation: generation))
+                return
+            }
+            post(.started(pane: pane, generation: generation, pid: bond.processID, remoteHost: bond.remoteHost))
+        }
+    }
+
+    /// After the interpreter ended by itself: its exit status and last stderr, from the error
+    /// that any request now fails with at once.
+    private func reportDeath(pane: Int, generation: Int) {
+        DispatchQueue.global().async { [self] in
+            guard let bond = bond(pane, generation) else { return }
+            if lock.withLock({ closing.contains(Key(pane: pane, generation: generation)) }) { return }
+            do {
+                try bond.evalBlock("")
+            } catch {
+                post(.died(pane: pane, generation: generation, message: String(describing: error)))
+            }
+        }
+    }
+
+    private func close(pane: Int, generation: Int) {
+        let key = Key(pane: pane, generation: generation)
+        let bond = lock.withLock { () -> Bond? in
+            closing.insert(key)
+            guard let entry = bonds[pane], entry.generation == generation else {
+                abandoned.insert(key)
+                return nil
+            }
+            bonds[pane] = nil
+            return entry.bond
+        }
+        guard let bond else { return }  // still starting: closed when the start ends
+        lifecycle.enter()
+        DispatchQueue.global().async { [self] in
+            bond.close()
+            Signals.forget(pid: bond.processID)
+            post(.closed(pane: pane, generation: generation))
+            lifecycle.leave()
+        }
+    }
+
+    /// Closes every bond (in parallel); bonds still starting are closed when their start ends.
+    /// Posts `.allClosed` when all are gone.
+    private func quitAll() {
+        let all = lock.withLock { () -> [(Int, Int, Bond)] in
+            quitting = true
+            let list = bonds.map { ($0.key, $0.value.generation, $0.value.bond) }
+            for (pane, gen, _) in list { closing.insert(Key(pane: pane, generation: gen)) }
+            bonds.removeAll()
+            return list
+        }
+        for (_, _, bond) in all {
+            lifecycle.enter()
+            DispatchQueue.global().async { [self] in
+                bond.close()
+                Signals.forget(pid: bond.processID)
+                lifecycle.leave()
+            }
+        }
+        lifecycle.notify(queue: .global()) { [self] in post(.allClosed) }
+    }
+
+    /// Last resort when leaving without waiting: kill every interpreter's process group.
+    func killEverything() {
+        Signals.killAll()
+    }
+
+    // MARK: Requests
+
+    private func perform(_ request: Request, pane: Int, generation: Int) -> Outcome {
+        guard let bond = bond(pane, generation) else {
+            return .failure("\(name(pane)) has no running bond (it did not start, or was closed)")
+        }
+        do {
+            switch request {
+            case .eval(let code):
+                return .value(try bond.eval(code))
+            case .block(let code):
+                try bond.evalBlock(code)
+                return .done
+            case .call(let function, let arguments):
+                let values: [Any?] = arguments.map {
+                    switch $0 {
+                    case .value(let v): v
+                    case .ref(let code): bond.ref(code)
+                    }
+                }
+                return .value(try bond.call(function, arguments: values))
+            case .inspect(let label, let code, let describe):
+                do throws(BondError) {
+                    return .inspected(name: label, type: nil, description: nil, value: try bond.eval(code), error: nil)
+                } catch {
+                    guard case .serialization = error, let describe else { throw error }
+                    do {
+                        let d = try bond.eval(describe)
+                        return .inspected(
+                            name: label, type: d[0]?.stringValue, description: d[1]?.stringValue ?? d[1]?.description,
+                            value: nil, error: String(describing: error))
+                    } catch let describeError {
+                        return .inspected(name: label, type: nil, description: nil, value: nil,
+                                          error: "\(String(describing: error))\n\(String(describing: describeError))")
+                    }
+                }
+            case .proxy(let source, let function, let remoteName):
+                try export(function, of: source, to: bond, pane: pane, as: remoteName)
+                return .proxied(Wire(source: source, function: function, target: pane, name: remoteName))
+            }
+        } catch {
+            return .failure(String(describing: error))
+        }
+    }
+
+    /// `Bond.proxy`, with notes in both panes so nested calls show where they run. The source
+    /// bond is looked up at each call, so the wire survives a restart of the source pane.
+    private func export(_ function: String, of source: Int, to target: Bond, pane: Int, as remoteName: String) throws(BondError) {
+        let targetName = name(pane)
+        let sourceName = name(source)
+        try target.export(remoteName) { [weak self] arguments in
+            guard let self else { throw BondError.usage(language: target.language, message: "the workbench is gone") }
+            let shown = Self.brief(arguments.map(\.description).joined(separator: ", "))
+            self.post(.note(pane: pane, kind: .nested, text: "\(remoteName)(\(shown)) → \(sourceName).\(function)"))
+            guard let bond = self.currentBond(source) else {
+                let error = BondError.usage(language: target.language, message: "\(sourceName) has no running bond")
+                self.post(.note(pane: source, kind: .error, text: "called from \(targetName): \(String(describing: error))"))
+                throw error
+            }
+            self.post(.note(pane: source, kind: .nested, text: "\(function)(\(shown)) ← called from \(targetName)"))
+            do {
+                let result = try bond.call(function, arguments: arguments)
+                self.post(.note(pane: source, kind: .nested, text: "\(function) returned \(Self.brief(result.description))"))
+                return result
+            } catch {
+                self.post(.note(pane: source, kind: .error, text: "\(function) failed: \(String(describing: error))"))
+                throw error
+            }
+        }
+    }
+
+    static func brief(_ s: String) -> String {
+        s.count > 120 ? String(s.prefix(119)) + "…" : s
+    }
+}

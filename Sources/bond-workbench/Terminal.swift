@@ -1,0 +1,138 @@
+import CNcurses
+import Foundation
+import Workbench
+
+/// The curses screen. Only the UI thread touches it.
+final class Terminal {
+    private let window: UnsafeMutablePointer<WINDOW>
+    private var previous: CellBuffer?
+    private var pairs: [Int: Int16] = [:]
+    private var nextPair: Int16 = 1
+    private let hasColors: Bool
+    private var cursorVisible: Int32 = -1
+    let keyDecoder: KeyDecoder
+
+    init() {
+        guard let w = initscr() else {
+            FileHandle.standardError.write(Data("bond-workbench: cannot initialise the terminal\n".utf8))
+            exit(1)
+        }
+        window = w
+        cursesActive = 1
+        raw()
+        noecho()
+        nonl()
+        keypad(window, true)
+        set_escdelay(25)
+        intrflush(window, false)
+        wtimeout(window, 0)  // reads never block: the loop polls stdin itself
+        hasColors = has_colors()
+        if hasColors {
+            start_color()
+            use_default_colors()
+        }
+        keyDecoder = KeyDecoder(codes: KeyCodes(
+            up: KEY_UP, down: KEY_DOWN, left: KEY_LEFT, right: KEY_RIGHT, home: KEY_HOME, end: KEY_END,
+            pageUp: KEY_PPAGE, pageDown: KEY_NPAGE, backspace: KEY_BACKSPACE, delete: KEY_DC, insert: KEY_IC,
+            enter: KEY_ENTER, backTab: KEY_BTAB, resize: KEY_RESIZE, f0: cn_key_f(0)))
+    }
+
+    var size: (width: Int, height: Int) { (Int(cn_getmaxx(window)), Int(cn_getmaxy(window))) }
+
+    /// Gives the terminal back (safe to call twice).
+    func end() {
+        guard cursesActive != 0 else { return }
+        cursesActive = 0
+        curs_set(1)
+        endwin()
+    }
+
+    /// Reads every key waiting (never blocks).
+    func readKeys() -> [Key] {
+        var batch: [RawKey] = []
+        while batch.count < 4096 {
+            var ch: wint_t = 0
+            let r = wget_wch(window, &ch)
+            if r == cn_err() { break }
+            batch.append(RawKey(isKeyCode: r == cn_key_code_yes(), code: Int32(bitPattern: ch)))
+        }
+        return keyDecoder.decode(batch)
+    }
+
+    /// Follows a new terminal size (after SIGWINCH); returns it.
+    func resize() -> (width: Int, height: Int) {
+        var rows: Int32 = 0, cols: Int32 = 0
+        if cn_tty_size(STDOUT_FILENO, &rows, &cols) == 0 || cn_tty_size(STDIN_FILENO, &rows, &cols) == 0 {
+            resizeterm(rows, cols)
+        }
+        previous = nil
+        return size
+    }
+
+    /// Draws the cells that changed since the last frame, then moves the cursor.
+    func draw(_ frame: Frame) {
+        let buffer = frame.buffer
+        let full = previous == nil || previous!.width != buffer.width || previous!.height != buffer.height
+        if full {
+            werase(window)
+            clearok(window, true)
+        }
+        for y in 0..<buffer.height {
+            for x in 0..<buffer.width {
+                let cell = buffer[x, y]
+                if !full, let p = previous, p[x, y] == cell { continue }
+                if cell.isContinuation { continue }
+                put(cell, x: x, y: y)
+            }
+        }
+        previous = buffer
+        if let c = frame.cursor {
+            setCursor(1)
+            wmove(window, Int32(c.y), Int32(c.x))
+        } else {
+            setCursor(0)
+        }
+        wnoutrefresh(window)
+        doupdate()
+    }
+
+    func forceRedraw() { previous = nil }
+
+    private func setCursor(_ v: Int32) {
+        if v != cursorVisible {
+            curs_set(v)
+            cursorVisible = v
+        }
+    }
+
+    private func put(_ cell: Cell, x: Int, y: Int) {
+        var attrs = cn_a_normal()
+        let s = cell.style
+        if s.bold { attrs |= cn_a_bold() }
+        if s.dim { attrs |= cn_a_dim() }
+        if s.reverse { attrs |= cn_a_reverse() }
+        if s.underline { attrs |= cn_a_underline() }
+        let pair = colorPair(s.fg, s.bg)
+        // A last guard: nothing that a terminal would take as a control reaches it.
+        var wide: [wchar_t] = []
+        for scalar in cell.symbol.unicodeScalars {
+            let v = scalar.value
+            if v < 0x20 || (v >= 0x7F && v < 0xA0) { wide.append(wchar_t(UInt8(ascii: "?"))) } else { wide.append(wchar_t(bitPattern: v)) }
+        }
+        if wide.isEmpty { wide = [wchar_t(UInt8(ascii: " "))] }
+        wide.append(0)
+        _ = cn_put_cell(window, Int32(y), Int32(x), wide, attrs, pair)
+    }
+
+    private func colorPair(_ fg: TermColor, _ bg: TermColor) -> Int16 {
+        guard hasColors, fg != .default || bg != .default else { return 0 }
+        let key = (fg.rawValue + 1) * 16 + (bg.rawValue + 1)
+        if let p = pairs[key] { return p }
+        guard Int32(nextPair) < cn_color_pairs() else { return 0 }
+        let p = nextPair
+        nextPair += 1
+        init_pair(p, Int16(fg.rawValue), Int16(bg.rawValue))
+        pairs[key] = p
+        return p
+    }
+}

@@ -1,1 +1,0 @@
-print("bond-workbench: not yet")
