@@ -1,6 +1,6 @@
 #ifndef CNCURSES_SHIM_H
 #define CNCURSES_SHIM_H
-#define _XOPEN_SOURCE 600
+/* No _XOPEN_SOURCE here: glibc headers must see the same feature macros as the Glibc module. */
 #define NCURSES_WIDECHAR 1
 #include <locale.h>
 #include <wchar.h>
