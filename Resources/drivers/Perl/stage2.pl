@@ -95,7 +95,8 @@ sub enc {
     return '[' . join(',', map { enc($_, $depth + 1, $path) } @$v) . ']';
   }
   if ($ref eq 'HASH') {
-    return '{' . join(',', map { enc_str($_) . ':' . enc($v->{$_}, $depth + 1, $path) } keys %$v) . '}';
+    # sorted keys: the same hash always gives the same text
+    return '{' . join(',', map { enc_str($_) . ':' . enc($v->{$_}, $depth + 1, $path) } sort keys %$v) . '}';
   }
   if ($ref eq 'SCALAR' && defined $$v && !ref $$v) {
     return 'true' if $$v eq '1';
