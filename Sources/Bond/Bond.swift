@@ -30,6 +30,9 @@ public final class Bond: @unchecked Sendable {
     public var processID: Int32 { connection.process.pid }
 
     let connection: Connection
+    private let remotePrefix: [String]?
+    /// The interpreter's process id on the remote machine, for a bond through ssh.
+    public private(set) var remoteProcessID: Int32?
     private let transparentExceptions: Bool
     private let timeout: Duration?
     private let closeGracePeriod: Duration
@@ -73,6 +76,7 @@ public final class Bond: @unchecked Sendable {
         let launch = try LaunchCommand.make(
             driver: driver, command: command, arguments: arguments, defaultArguments: options.defaultArguments)
         self.remoteHost = launch.remoteHost
+        self.remotePrefix = launch.remotePrefix
         let process: InterpreterProcess
         do {
             process = try InterpreterProcess.spawn(
@@ -85,9 +89,18 @@ public final class Bond: @unchecked Sendable {
             language: driver.language, name: name, process: process, options: options, stateChanged: stateChanged)
         do {
             try start(driver)
+            if remotePrefix != nil, let pid = driver.manifest.pid {
+                remoteProcessID = try eval(pid).intValue.map(Int32.init)
+            }
         } catch {
             close()
             throw error
+        }
+        connection.onTermination = { [remotePrefix, weak self] in
+            // The link died (the local ssh was killed, the connection dropped): make sure the
+            // remote interpreter does not linger, as far as the remote machine can be reached.
+            guard let remotePrefix, let self, !self.isClosedByUser, let pid = self.remoteProcessID else { return }
+            RemoteCommand.run(remotePrefix + ["kill", "-KILL", String(pid)])
         }
         stateChanged?(.idle)
     }
@@ -258,7 +271,13 @@ public final class Bond: @unchecked Sendable {
     /// the call fails with it, and the bond goes on. Does nothing while the bond is idle.
     public func interrupt() {
         guard connection.depth > 0, !connection.isClosed else { return }
-        connection.process.signalGroup(SIGINT)
+        if let remotePrefix {
+            // Over ssh, signal the remote interpreter through a second connection.
+            guard let pid = remoteProcessID else { return }
+            RemoteCommand.run(remotePrefix + ["kill", "-INT", String(pid)])
+        } else {
+            connection.process.signalGroup(SIGINT)
+        }
     }
 
     /// Ends the interpreter: closes its input, then SIGTERM and SIGKILL to its process group
@@ -273,6 +292,10 @@ public final class Bond: @unchecked Sendable {
         process.closeInput()
         let grace = closeGracePeriod.seconds
         if !connection.waitForExit(deadline: Date().addingTimeInterval(grace)) {
+            if let remotePrefix, let pid = remoteProcessID {
+                RemoteCommand.run(remotePrefix + ["kill", "-TERM", String(pid), ";", "sleep", String(grace), ";",
+                                                   "kill", "-KILL", String(pid)], wait: grace * 2 + 5)
+            }
             process.signalGroup(SIGTERM)
             if !connection.waitForExit(deadline: Date().addingTimeInterval(grace)) {
                 process.signalGroup(SIGKILL)
@@ -441,5 +464,24 @@ extension Duration {
     var seconds: Double {
         let (s, atto) = components
         return Double(s) + Double(atto) / 1e18
+    }
+}
+
+/// Runs a command on the remote machine of a bond, through its own ssh command.
+enum RemoteCommand {
+    /// Starts `argv` (an ssh command line) without a shell; waits up to `wait` seconds if given.
+    static func run(_ argv: [String], wait: Double? = nil) {
+        guard let process = try? InterpreterProcess.spawn(argv: argv, environment: nil, workingDirectory: nil) else {
+            return
+        }
+        process.closeInput()
+        let done = DispatchSemaphore(value: 0)
+        startThread(name: "bond remote command") {
+            _ = process.waitForExit()
+            close(process.outputFD)
+            close(process.errorFD)
+            done.signal()
+        }
+        if let wait { _ = done.wait(timeout: .now() + wait) }
     }
 }

@@ -27,6 +27,13 @@ final class Connection: @unchecked Sendable {
     private let maximumFrameBytes: Int
     private let stateChanged: (@Sendable (BondState) -> Void)?
 
+    /// Called once when the output ends (the interpreter or its link is gone).
+    var onTermination: (@Sendable () -> Void)? {
+        get { locked { terminationHandler } }
+        set { locked { terminationHandler = newValue } }
+    }
+    private var terminationHandler: (@Sendable () -> Void)?
+
     private let condition = NSCondition()
     private var events = Deque<Event>()
     private var phase = Phase.startup
@@ -77,7 +84,23 @@ final class Connection: @unchecked Sendable {
     }
 
     func leave() {
-        let d = locked { depthValue -= 1; return depthValue }
+        var stale = 0
+        let d = locked { () -> Int in
+            depthValue -= 1
+            if depthValue == 0 {
+                // Replies still queued when the conversation ends answer nothing: drop them.
+                let before = events.count
+                events.removeAll { event in
+                    if case .frame(let frame) = event { return ["RETURN", "EXCEPT", "ERROR"].contains(frame.verb) }
+                    return false
+                }
+                stale = before - events.count
+            }
+            return depthValue
+        }
+        if stale > 0 {
+            deliver(.stderr, "[bond: \(language) sent \(stale) reply frame(s) with no request waiting; dropped]\n")
+        }
         stateChanged?(d == 0 ? .idle : .busy(depth: d))
     }
 
@@ -227,7 +250,12 @@ final class Connection: @unchecked Sendable {
             condition.unlock()
             splitter.feed(chunk, emit: handle)
         }
-        if !splitter.remainder.isEmpty { handle(.line(splitter.remainder)) }
+        if !splitter.remainder.isEmpty {
+            // A truncated last line is never a frame: show it as output.
+            let tail = splitter.remainder
+            record(.received, tail)
+            deliver(.stdout, String(decoding: tail, as: UTF8.self) + "\n")
+        }
         close(process.outputFD)
         condition.lock()
         outputClosed = true
@@ -240,7 +268,9 @@ final class Connection: @unchecked Sendable {
         events.append(.closed)
         finished = true
         condition.broadcast()
+        let handler = terminationHandler
         condition.unlock()
+        handler?()
         stateChanged?(.terminated(termination.exit))
     }
 
@@ -270,9 +300,19 @@ final class Connection: @unchecked Sendable {
                 deliver(.stdout, String(decoding: line, as: UTF8.self) + "\n")
                 return
             }
-            if frame.verb == "OUTPUT" {
+            switch frame.verb {
+            case "OUTPUT":
                 deliverOutputFrame(frame)
-            } else {
+            case "RETURN", "EXCEPT", "ERROR":
+                // A reply with no request waiting can only be stale: never let a later request take it.
+                let waiting = locked { () -> Bool in
+                    if depthValue > 0 { events.append(.frame(frame)) }
+                    return depthValue > 0
+                }
+                if !waiting {
+                    deliver(.stderr, "[bond: \(language) sent \(frame.verb) with no request waiting; dropped]\n")
+                }
+            default:
                 locked { events.append(.frame(frame)) }
             }
         }

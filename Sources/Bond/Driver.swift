@@ -17,6 +17,9 @@ struct Driver: Sendable {
         let command: [[String]]
         let proto: [String]
         let `init`: Init
+        /// [ext] An expression that evaluates to the interpreter's process id (used to interrupt
+        /// and clean up interpreters that run through ssh).
+        let pid: String?
     }
 
     let manifest: Manifest
@@ -101,6 +104,8 @@ struct LaunchCommand: Sendable, Equatable {
     let argv: [String]
     /// The ssh destination when the command runs the interpreter through ssh.
     let remoteHost: String?
+    /// The ssh command up to its destination (`ssh -F cfg host`), to run more commands there.
+    var remotePrefix: [String]? = nil
 
     /// Builds the command of python-bond's `make_bond(lang, cmd, args, def_args)`.
     static func make(driver: Driver, command: String?, arguments: [String], defaultArguments: Bool)
@@ -119,11 +124,14 @@ struct LaunchCommand: Sendable, Equatable {
         }
         let extra = (defaultArguments ? Array(driver.manifest.command.first?.dropFirst() ?? []) : []) + arguments
         let words = ShellQuoting.split(command)
-        let remoteHost = ShellQuoting.sshDestination(words)
+        let destination = ShellQuoting.sshDestinationIndex(words)
+        let remoteHost = destination.map { words[$0] }
         // Over ssh the remote shell parses the line again: quote the data twice.
         let quoted = extra.map { remoteHost == nil ? ShellQuoting.quote($0) : ShellQuoting.quote(ShellQuoting.quote($0)) }
         let line = ([command] + quoted).joined(separator: " ")
-        return LaunchCommand(argv: ["/bin/sh", "-c", "exec " + line], remoteHost: remoteHost)
+        return LaunchCommand(
+            argv: ["/bin/sh", "-c", "exec " + line], remoteHost: remoteHost,
+            remotePrefix: destination.map { Array(words[...$0]) })
     }
 }
 
@@ -174,18 +182,23 @@ enum ShellQuoting {
 
     /// The destination of an `ssh [options] destination command...` line, if it is one.
     static func sshDestination(_ words: [String]) -> String? {
+        sshDestinationIndex(words).map { words[$0] }
+    }
+
+    /// The index of the destination word of an `ssh [options] destination command...` line.
+    static func sshDestinationIndex(_ words: [String]) -> Int? {
         guard let first = words.first, (first as NSString).lastPathComponent == "ssh" else { return nil }
         let optionsWithValue = Set("BbcDEeFIiJLlmOoPpQRSWw".map { $0 })
         var i = 1
         while i < words.count {
             let word = words[i]
-            if word == "--" { return i + 1 < words.count ? words[i + 1] : nil }
+            if word == "--" { return i + 1 < words.count ? i + 1 : nil }
             if word.hasPrefix("-"), word.count >= 2 {
                 let flag = word[word.index(after: word.startIndex)]
                 if optionsWithValue.contains(flag) && word.count == 2 { i += 2 } else { i += 1 }
                 continue
             }
-            return word
+            return i
         }
         return nil
     }

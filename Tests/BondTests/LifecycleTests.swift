@@ -1,0 +1,109 @@
+import Bond
+import Foundation
+import Testing
+
+/// RELIABILITY.md, "Process life" and "Time": interrupts, kills, stubborn interpreters, ssh drops.
+@Suite(.timeLimit(.minutes(3))) struct LifecycleTests {
+    @Test(arguments: LanguageTests.cases)
+    func interruptALongCallLocallyAndOverSSH(_ s: Snippets, _ place: Place) throws {
+        let (bond, _) = try makeBond(s.language, place)
+        defer { bond.close() }
+        if place == .ssh { #expect(bond.remoteProcessID != nil) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.7) { bond.interrupt() }
+        let start = Date()
+        let error = bondError { try bond.evalBlock(s.busyLoop) }
+        guard case .remote(_, let message, _) = error else { Issue.record("got \(String(describing: error))"); return }
+        #expect(message.contains("KeyboardInterrupt") || message.contains("SIGINT"), "\(message)")
+        #expect(Date().timeIntervalSince(start) < 10)
+        #expect(bond.state == .idle)
+        #expect(try bond.eval("6 * 7") == 42)
+    }
+
+    @Test(arguments: Snippets.engine)
+    func interruptWhileInsideACallbackIntoSwift(_ s: Snippets) throws {
+        let (bond, _) = try makeBond(s.language)
+        defer { bond.close() }
+        try bond.export("slow") { _ in
+            bond.interrupt()  // arrives while the interpreter waits for this callback
+            Thread.sleep(forTimeInterval: 0.2)
+            return 1
+        }
+        try bond.evalBlock(s.language == "Python"
+            ? "def spin():\n    slow()\n    while True:\n        pass\n"
+            : "function spin() { slow(); for (;;) {} }")
+        DispatchQueue.global().asyncAfter(deadline: .now() + 1.5) { bond.interrupt() }
+        let error = bondError { _ = try bond.call("spin") }
+        guard case .remote = error else { Issue.record("got \(String(describing: error))"); return }
+        #expect(bond.state == .idle)
+        #expect(try bond.eval("1 + 1") == 2)
+    }
+
+    @Test func killedDuringANestedCallbackFailsEveryLevelAtOnce() throws {
+        for s in Snippets.engine {
+            let (bond, _) = try makeBond(s.language)
+            let pid = bond.processID
+            try bond.export("die") { _ in
+                kill(pid, SIGKILL)
+                Thread.sleep(forTimeInterval: 0.3)
+                return 1
+            }
+            let start = Date()
+            let error = bondError { _ = try bond.eval("die()") }
+            guard case .terminated(_, let exit, _) = error else { Issue.record("\(s.language): got \(String(describing: error))"); continue }
+            #expect(exit == .signaled(SIGKILL))
+            #expect(Date().timeIntervalSince(start) < 5)
+            bond.close()
+        }
+    }
+
+    @Test func idleKillIsSeenByTheNextCall() throws {
+        let (bond, _) = try makeBond("Python")
+        kill(bond.processID, SIGKILL)
+        #expect(bondError { _ = try bond.eval("1") }.map { if case .terminated = $0 { true } else { false } } == true)
+        bond.close()
+    }
+
+    @Test func stubbornInterpreterIsKilledAfterTheGracePeriods() throws {
+        let (bond, _) = try makeBond("Python") { $0.closeGracePeriod = .milliseconds(300) }
+        try bond.evalBlock("import signal\nfor s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):\n    signal.signal(s, signal.SIG_IGN)\nimport os\nos.system('sleep 1000 &')")
+        let pid = bond.processID
+        let start = Date()
+        DispatchQueue.global().async { _ = try? bond.evalBlock("while True:\n    pass\n") }
+        Thread.sleep(forTimeInterval: 0.3)
+        bond.close()
+        let elapsed = Date().timeIntervalSince(start)
+        #expect(!processExists(pid))
+        #expect(elapsed < 5, "close took \(elapsed) s")
+    }
+
+    @Test(.enabled(if: testSSH != nil))
+    func droppedSSHConnectionIsTerminatedAndLeavesNothingRemote() throws {
+        for s in Snippets.engine {
+            let (bond, _) = try makeBond(s.language, .ssh)
+            let remote = try #require(bond.remoteProcessID)
+            #expect(processExists(remote))  // the "remote" machine is this one
+            let ssh = bond.processID
+            DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) { kill(ssh, SIGKILL) }
+            let start = Date()
+            let error = bondError { try bond.evalBlock(s.busyLoop) }
+            guard case .terminated = error else { Issue.record("\(s.language): got \(String(describing: error))"); continue }
+            #expect(Date().timeIntervalSince(start) < 5)
+            let deadline = Date().addingTimeInterval(10)
+            while processExists(remote), Date() < deadline { usleep(50_000) }
+            #expect(!processExists(remote), "\(s.language): the remote interpreter is still running")
+            bond.close()
+        }
+    }
+
+    @Test(.enabled(if: testSSH != nil))
+    func closingABusyRemoteBondLeavesNothingRemote() throws {
+        let (bond, _) = try makeBond("Python", .ssh) { $0.closeGracePeriod = .milliseconds(300) }
+        let remote = try #require(bond.remoteProcessID)
+        DispatchQueue.global().async { _ = try? bond.evalBlock("while True:\n    pass\n") }
+        Thread.sleep(forTimeInterval: 0.3)
+        bond.close()
+        let deadline = Date().addingTimeInterval(10)
+        while processExists(remote), Date() < deadline { usleep(50_000) }
+        #expect(!processExists(remote))
+    }
+}
