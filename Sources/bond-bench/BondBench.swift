@@ -173,17 +173,21 @@ enum Machine {
         "Perl": ["perl", "-e", "1"], "PHP": ["php", "-r", ""],
     ]
 
-    /// The time to start and end the bare interpreter.
+    /// The time to start and end the bare interpreter (posix_spawnp through PATH, as the engine does).
     static func bareStartup(_ language: String) -> Double {
         guard let argv = bareCommands[language] else { return .nan }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = argv
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
+        var pointers: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { for p in pointers { free(p) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        var pid: pid_t = 0
         let t = now()
-        guard (try? p.run()) != nil else { return .nan }
-        p.waitUntilExit()
+        guard posix_spawnp(&pid, pointers[0]!, &actions, nil, &pointers, environ) == 0 else { return .nan }
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
         return now() - t
     }
 }
