@@ -127,7 +127,13 @@ struct JSONReader {
         }
         guard index > digitsStart else { throw error("invalid number") }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-        if isInteger, let int = Int(text) { return .int(int) }
+        if isInteger {
+            guard let int = Int(text) else {
+                index = start
+                throw error("integer \(text) does not fit in 64 bits")
+            }
+            return .int(int)
+        }
         guard let double = Double(text), double.isFinite else {
             index = start
             throw error("invalid number '\(text)'")

@@ -40,3 +40,71 @@ import Testing
         #expect(made.stringValue?.utf8.count == 64 << 20)
     }
 }
+
+/// RELIABILITY.md 13–15: payloads under concurrent output, text edge cases, unserializable values.
+@Suite(.timeLimit(.minutes(3))) struct PayloadEdgeTests {
+    @Test(arguments: LanguageTests.cases)
+    func roundTripWhileTheInterpreterFloodsOutput(_ s: Snippets, _ place: Place) throws {
+        let (bond, collected) = try makeBond(s.language, place)
+        defer { bond.close() }
+        try bond.evalBlock(s.language == "Python"
+            ? "import sys\ndef noisy(x):\n    line = 'o' * 1023 + '\\n'\n    for i in range(10240):\n        sys.stdout.write(line)\n    return x\n"
+            : "function noisy(x) { var line = 'o'.repeat(1023) + '\\n'; for (var i = 0; i < 10240; i++) process.stdout.write(line); return x; }")
+        let text = PayloadTests.payload(8 << 20)
+        #expect(try bond.call("noisy", text).stringValue == text)
+        #expect(collected.stdout.utf8.count == 10 << 20)
+    }
+
+    @Test(arguments: Snippets.engine)
+    func textEdgeCasesRoundTripExactly(_ s: Snippets) throws {
+        let (bond, _) = try makeBond(s.language)
+        defer { bond.close() }
+        try bond.evalBlock(s.defineIdent)
+        for text in ["𝄞 astral 😀", "e\u{301} combining", "👩‍👩‍👧‍👦 zwj", "🇫🇷 flags", "\u{202E}bidi", "\u{0}\u{1}\u{1F}\u{7F}",
+                     "\u{FEFF}bom", "\u{2028}\u{2029}", "\u{10FFFF}"] {
+            #expect(try bond.call("ident", text) == .string(text), "\(text.unicodeScalars.map { String($0.value, radix: 16) })")
+        }
+    }
+
+    @Test(arguments: Snippets.engine)
+    func loneSurrogatesAndBadTextAreRemoteSerializationErrors(_ s: Snippets) throws {
+        let (bond, _) = try makeBond(s.language)
+        defer { bond.close() }
+        let code = s.language == "Python" ? "'a\\ud800b'" : "'a\\ud800b'"
+        guard case .serialization(_, .remote, _) = bondError({ _ = try bond.eval(code) }) else {
+            Issue.record("lone surrogate"); return
+        }
+        if s.language == "Python" {
+            guard case .serialization(_, .remote, _) = bondError({ _ = try bond.eval("b'\\xff'") }) else {
+                Issue.record("bytes"); return
+            }
+        }
+        #expect(try bond.eval("1") == 1)
+    }
+
+    @Test(arguments: Snippets.engine)
+    func unserializableValuesAreErrorsAndTheBondGoesOn(_ s: Snippets) throws {
+        let (bond, _) = try makeBond(s.language)
+        defer { bond.close() }
+        let cases = s.language == "Python"
+            ? ["lambda: 1", "float('nan')", "float('inf')", "2 ** 70", "-(2 ** 64)", "(lambda l: l.append(l) or l)([])", "{1: 2}.keys()"]
+            : ["function () {}", "NaN", "Infinity", "10n ** 30n", "(function () { var a = []; a.push(a); return a; })()", "Symbol('s')"]
+        for code in cases {
+            guard case .serialization(_, .remote, let message) = bondError({ _ = try bond.eval(code) }) else {
+                Issue.record("\(s.language) \(code): expected a remote serialization error"); continue
+            }
+            #expect(!message.isEmpty)
+            #expect(try bond.eval("1 + 1") == 2)
+        }
+        // The largest integers that fit both sides exactly.
+        #expect(try bond.eval(s.language == "Python" ? "2 ** 62" : "2 ** 52") == .int(s.language == "Python" ? 1 << 62 : 1 << 52))
+    }
+
+    @Test func dataShapedLikeObjectsStaysData() throws {
+        let (bond, _) = try makeBond("Python")
+        defer { bond.close() }
+        let value = try bond.eval("{'__class__': 'os.system', 'py/object': 'subprocess.Popen', '__reduce__': ['rm', '-rf']}")
+        #expect(value["__class__"] == "os.system")
+        #expect(value["__reduce__"] == ["rm", "-rf"])
+    }
+}
