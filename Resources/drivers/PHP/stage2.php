@@ -12,6 +12,8 @@ final class _BOND
     public static $out;             // private duplicate of fd 1 (frames)
     public static $trans = false;   // transparent exceptions
     public static $gone = false;    // BYE was sent
+    public static $pid;             // a child forked by evaluated code must not speak the protocol
+    public static $err;             // the interpreter's stderr, for such a child
     public static $buf = array('STDOUT' => '', 'STDERR' => '');
     public static $keep = array();  // streams that must stay open
     public static $imports = array();
@@ -82,7 +84,7 @@ function _BOND_scope()
 
 function _BOND_write($verb, $json = null)
 {
-    if (_BOND::$gone) {
+    if (_BOND::$gone || getmypid() !== _BOND::$pid) {
         return;
     }
     $line = $json === null ? "$verb\n" : "$verb $json\n";
@@ -265,6 +267,10 @@ function _BOND_output($channel, $data)
 
 function _BOND_send_output($channel, $text)
 {
+    if (getmypid() !== _BOND::$pid) {   // in a forked child: plain text on stderr
+        fwrite(_BOND::$err, $text);
+        return;
+    }
     $json = json_encode(array($channel, $text), _BOND::JSON | JSON_INVALID_UTF8_SUBSTITUTE);
     _BOND_write('OUTPUT', $json);
 }
@@ -477,6 +483,10 @@ function _BOND_run($fn)
             $value = $fn();
         } finally {
             _BOND_signals(false);
+            if (getmypid() !== _BOND::$pid) {   // a forked child came back here: it ends
+                _BOND_flush();
+                exit(0);
+            }
         }
         return array(true, $value);
     } catch (Throwable $e) {
@@ -667,8 +677,10 @@ function _BOND_start($protocol, $trans, $stdin)
     // The protocol stays on private duplicates of fd 0 and fd 1. Children of
     // the evaluated code get /dev/null and the interpreter's stderr, so they
     // can neither eat requests nor forge frames.
+    _BOND::$pid = getmypid();
     _BOND::$out = fopen('php://fd/1', 'wb');
     _BOND::$in = fopen('php://fd/0', 'rb');
+    _BOND::$err = fopen('php://fd/2', 'wb');
     if (!_BOND::$out || !_BOND::$in) {
         throw new Exception('cannot duplicate the standard descriptors');
     }

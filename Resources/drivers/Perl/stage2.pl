@@ -27,6 +27,7 @@ my $TRANS = 0;          # transparent exceptions
 my $MAX_DEPTH = 10000;  # nesting limit of encoded/decoded data
 my $HAS_IS_BOOL = defined &builtin::is_bool;  # Perl >= 5.36 core booleans
 my $GONE = 0;           # BYE was sent
+my $PID = $$;           # a child forked by evaluated code must not speak the protocol
 our %TIED;              # channel name => tied handle object
 my $SIGSET_INT = POSIX::SigSet->new(POSIX::SIGINT());
 my $INT_HANDLER = sub { die "interrupted\n" };
@@ -213,7 +214,7 @@ sub decode {
 
 sub write_frame {
   my ($verb, $json) = @_;
-  return if $GONE;
+  return if $GONE || $$ != $PID;
   my $line = defined($json) ? "$verb $json\n" : "$verb\n";
   utf8::encode($line);
   # An interrupt must never cut a frame in half: hold SIGINT meanwhile.
@@ -338,6 +339,10 @@ sub bytes_to_text {
 sub send_output {
   my ($channel, $bytes) = @_;
   return if $GONE || $bytes eq '';
+  if ($$ != $PID) {   # in a forked child: plain text on the interpreter's stderr
+    POSIX::write(2, $bytes, length($bytes));
+    return;
+  }
   write_frame('OUTPUT', '[' . enc_str($channel) . ',' . enc_str(bytes_to_text($bytes)) . ']');
 }
 
@@ -374,12 +379,22 @@ sub add {
   if ($nl >= 0) {
     my $line = substr($self->{buf}, 0, $nl + 1, '');
     __BOND::send_output($self->{channel}, $line);
-  } elsif (length($self->{buf}) >= 65536) {
-    # a long line without end: send it, keeping an incomplete UTF-8 tail
+  }
+  return if $self->{buf} eq '';
+  if ($self->{channel} eq 'STDERR' || length($self->{buf}) >= 65536 || $self->autoflush()) {
+    # STDERR is unbuffered, STDOUT with $| set too; a long line goes anyway.
+    # An incomplete UTF-8 sequence at the end waits for the next write.
     my $tail = $self->{buf} =~ /([\xc0-\xff][\x80-\xbf]{0,2})\z/ ? length($1) : 0;
     my $part = substr($self->{buf}, 0, length($self->{buf}) - $tail, '');
     __BOND::send_output($self->{channel}, $part);
   }
+}
+
+sub autoflush {
+  my $old = select(STDOUT);
+  my $on = $|;
+  select($old);
+  return $on;
 }
 
 sub PRINT {
@@ -456,6 +471,10 @@ sub run_user {
     die "Can't \"last\" or \"next\" outside a loop block\n" unless $done;
     1;
   };
+  if ($$ != $PID) {   # a forked child came back here: it ends
+    flush_output();
+    POSIX::_exit(0);
+  }
   return (1, @r) if $ok;
   my $err = $@;
   $err = "unknown error\n" if !ref($err) && (!defined($err) || $err eq '');
@@ -615,6 +634,7 @@ sub start {
   $TIED{STDOUT} = tie(*STDOUT, '__BOND::Handle', 'STDOUT');
   $TIED{STDERR} = tie(*STDERR, '__BOND::Handle', 'STDERR');
   select(STDOUT);
+  $| = 0;   # line buffered, like a terminal; "$| = 1" sends every print at once
 
   write_frame('READY');
   serve(0);
