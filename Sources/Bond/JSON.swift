@@ -46,17 +46,70 @@ struct JSONReader {
         }
     }
 
-    private mutating func value(depth: Int) throws(JSONReadError) -> BondValue {
-        guard index < bytes.count else { throw error("unexpected end of JSON") }
-        switch bytes[index] {
-        case UInt8(ascii: "{"): return try object(depth: depth + 1)
-        case UInt8(ascii: "["): return try array(depth: depth + 1)
-        case UInt8(ascii: "\""): return .string(try string())
-        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-        case UInt8(ascii: "n"): try literal("null"); return .null
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
-        default: throw error("unexpected character")
+    /// An array or object being read, waiting for its next member.
+    private enum OpenContainer {
+        case array([BondValue])
+        case object(OrderedDictionary<String, BondValue>, key: String)
+    }
+
+    /// Reads one value without recursion: nesting lives in an explicit stack, so the depth
+    /// limit, not the thread's stack size, bounds what can be read.
+    private mutating func value(depth _: Int) throws(JSONReadError) -> BondValue {
+        var stack: [OpenContainer] = []
+        while true {
+            skipSpace()
+            guard index < bytes.count else { throw error("unexpected end of JSON") }
+            var value: BondValue
+            switch bytes[index] {
+            case UInt8(ascii: "["):
+                index += 1
+                skipSpace()
+                if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+                    index += 1
+                    value = .array([])
+                } else {
+                    guard stack.count < Self.maximumDepth else { throw error("JSON nested deeper than \(Self.maximumDepth)") }
+                    stack.append(.array([]))
+                    continue
+                }
+            case UInt8(ascii: "{"):
+                index += 1
+                skipSpace()
+                if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+                    index += 1
+                    value = .object([:])
+                } else {
+                    guard stack.count < Self.maximumDepth else { throw error("JSON nested deeper than \(Self.maximumDepth)") }
+                    stack.append(.object([:], key: try memberKey()))
+                    continue
+                }
+            case UInt8(ascii: "\""): value = .string(try string())
+            case UInt8(ascii: "t"): try literal("true"); value = .bool(true)
+            case UInt8(ascii: "f"): try literal("false"); value = .bool(false)
+            case UInt8(ascii: "n"): try literal("null"); value = .null
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): value = try number()
+            default: throw error("unexpected character")
+            }
+            // Hand the value to the enclosing containers, closing those that end here.
+            closing: while true {
+                guard let top = stack.popLast() else { return value }
+                skipSpace()
+                guard index < bytes.count else { throw error("unexpected end of JSON") }
+                let next = bytes[index]
+                index += 1
+                switch top {
+                case .array(var items):
+                    items.append(value)
+                    if next == UInt8(ascii: ",") { stack.append(.array(items)); break closing }
+                    guard next == UInt8(ascii: "]") else { index -= 1; throw error("expected ',' or ']'") }
+                    value = .array(items)
+                case .object(var members, let key):
+                    members[key] = value
+                    if next == UInt8(ascii: ",") { stack.append(.object(members, key: try memberKey())); break closing }
+                    guard next == UInt8(ascii: "}") else { index -= 1; throw error("expected ',' or '}'") }
+                    value = .object(members)
+                }
+            }
         }
     }
 
@@ -69,48 +122,15 @@ struct JSONReader {
         index += count
     }
 
-    private mutating func array(depth: Int) throws(JSONReadError) -> BondValue {
-        guard depth <= Self.maximumDepth else { throw error("JSON nested deeper than \(Self.maximumDepth)") }
-        index += 1
-        var items: [BondValue] = []
+    /// Reads `"key" :` of an object member.
+    private mutating func memberKey() throws(JSONReadError) -> String {
         skipSpace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
-        while true {
-            skipSpace()
-            items.append(try value(depth: depth))
-            skipSpace()
-            guard index < bytes.count else { throw error("unexpected end of JSON") }
-            switch bytes[index] {
-            case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "]"): index += 1; return .array(items)
-            default: throw error("expected ',' or ']'")
-            }
-        }
-    }
-
-    private mutating func object(depth: Int) throws(JSONReadError) -> BondValue {
-        guard depth <= Self.maximumDepth else { throw error("JSON nested deeper than \(Self.maximumDepth)") }
-        index += 1
-        var members = OrderedDictionary<String, BondValue>()
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a string key") }
+        let key = try string()
         skipSpace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
-        while true {
-            skipSpace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a string key") }
-            let key = try string()
-            skipSpace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
-            index += 1
-            skipSpace()
-            members[key] = try value(depth: depth)
-            skipSpace()
-            guard index < bytes.count else { throw error("unexpected end of JSON") }
-            switch bytes[index] {
-            case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "}"): index += 1; return .object(members)
-            default: throw error("expected ',' or '}'")
-            }
-        }
+        guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
+        index += 1
+        return key
     }
 
     private mutating func number() throws(JSONReadError) -> BondValue {
