@@ -25,7 +25,7 @@ my $IN;                 # private duplicate of the original stdin (requests)
 my $OUT;                # private duplicate of the original stdout (frames)
 my $TRANS = 0;          # transparent exceptions
 my $MAX_DEPTH = 10000;  # nesting limit of encoded/decoded data
-my $HAS_IS_BOOL = defined &builtin::is_bool;  # Perl >= 5.36 core booleans
+my $IS_BOOL = defined(&builtin::is_bool) ? \&builtin::is_bool : undef;  # Perl >= 5.36 booleans
 my $GONE = 0;           # BYE was sent
 my $PID = $$;           # a child forked by evaluated code must not speak the protocol
 our %TIED;              # channel name => tied handle object
@@ -67,12 +67,17 @@ sub enc_num {
   return $s;
 }
 
+sub is_bool {
+  no warnings;   # builtin::is_bool is "experimental" in 5.36
+  return $IS_BOOL->($_[0]);
+}
+
 sub enc {
   my ($v, $depth, $path) = @_;
   return 'null' unless defined $v;
   my $ref = ref($v);
   if ($ref eq '') {
-    return $v ? 'true' : 'false' if $HAS_IS_BOOL && builtin::is_bool($v);
+    return $v ? 'true' : 'false' if $IS_BOOL && is_bool($v);
     my $obj = B::svref_2object(\$v);
     if (ref($obj) ne 'B::SPECIAL') {
       my $flags = $obj->FLAGS;
@@ -129,18 +134,12 @@ sub dec_str {
   # the opening quote is consumed
   return $1 if $J =~ /\G([^"\\]*)"/gc;
   my $start = pos($J);
-  my $from = $start;
-  my $end;
-  while (1) {
-    my $q = index($J, '"', $from);
-    dec_fail('unterminated string') if $q < 0;
-    my $k = $q - 1;
-    $k-- while $k >= $start && substr($J, $k, 1) eq '\\';
-    if ((($q - 1 - $k) % 2) == 0) { $end = $q; last }
-    $from = $q + 1;
-  }
+  # Find the closing quote in bounded steps: one regex over the whole string
+  # would exceed Perl's limit on repeated groups (65534).
+  1 while $J =~ /\G(?:[^"\\]++|\\.){1,30000}+/gcs;
+  $J =~ /\G"/gc or dec_fail('unterminated string');
+  my $end = pos($J) - 1;
   my $s = substr($J, $start, $end - $start);
-  pos($J) = $end + 1;
   if (index($s, '\\u') < 0 && $s !~ /\\(?:[^"\\\/bfnrt]|\z)/) {
     $s =~ s{\\(["\\/bfnrt])}{$UNESC{$1}}g;   # no \u escape: no /e, faster
   } else {
