@@ -92,8 +92,8 @@ alive() { kill -0 "$1" 2>/dev/null; }
 # --------------------------------------------------------------------------------------------
 echo "== two panes, Python and JavaScript, 160x48"
 start 160 48 python js
-check "both panes start" wait_for "javascript · JavaScript · local · idle" 15
-check "python pane idle" wait_for "▶ python · Python · local · idle" 15
+check "both panes start" wait_for "javascript · JavaScript · local · idle" 30
+check "python pane idle" wait_for "▶ python · Python · local · idle" 30
 PY=$(pane_pid python)
 JS=$(pane_pid javascript)
 check "interpreter pids shown" test -n "$PY" -a -n "$JS"
@@ -185,7 +185,7 @@ kill -9 "$PY"
 check "dead with exit status" wait_for "python · Python · local · dead (killed by signal 9 (SIGKILL))"
 check "death reported in the transcript" wait_for "✗ Python interpreter terminated (killed by signal 9 (SIGKILL))"
 keys F5
-check "F5 restarts" wait_for "▶ python · Python · local · idle" 15
+check "F5 restarts" wait_for "▶ python · Python · local · idle" 30
 PY2=$(pane_pid python)
 check "new interpreter" test -n "$PY2" -a "$PY2" != "$PY"
 check "proxy re-exported into javascript is kept" wait_for "proxies: add→javascript.add"
@@ -228,7 +228,7 @@ check "no node left" bash -c "! kill -0 $JS 2>/dev/null"
 # --------------------------------------------------------------------------------------------
 echo "== SIGTERM closes every bond and restores the terminal"
 start 120 40 py
-check "started" wait_for "▶ python · Python · local · idle" 15
+check "started" wait_for "▶ python · Python · local · idle" 30
 PY=$(pane_pid python)
 SH=$("${T[@]}" list-panes -t "$SESSION" -F '#{pane_pid}')
 WB=$(pgrep -P "$SH" -x bond-workbench)
@@ -238,13 +238,39 @@ check "interpreter gone after SIGTERM" bash -c "! kill -0 $PY 2>/dev/null"
 
 echo "== SIGHUP"
 start 120 40 py
-check "started" wait_for "▶ python · Python · local · idle" 15
+check "started" wait_for "▶ python · Python · local · idle" 30
 PY=$(pane_pid python)
 SH=$("${T[@]}" list-panes -t "$SESSION" -F '#{pane_pid}')
 WB=$(pgrep -P "$SH" -x bond-workbench)
 kill -HUP "$WB"
 check "exit status 129" wait_for "EXIT=129" 15
 check "interpreter gone after SIGHUP" bash -c "! kill -0 $PY 2>/dev/null"
+
+# --------------------------------------------------------------------------------------------
+echo "== flood of output and a storm of resizes"
+start 160 48 py js
+check "started" wait_for "javascript · JavaScript · local · idle" 30
+SH=$("${T[@]}" list-panes -t "$SESSION" -F '#{pane_pid}')
+WB=$(pgrep -P "$SH" -x bond-workbench)
+typed 'for i in range(300000): print("flood", i, "日本語 e\u0301 🙂\x1b[2J" * (i % 3))'; keys C-b
+check "flooding" wait_for "python · Python · local · busy depth 1"
+RSS1=$(ps -o rss= -p "$WB")
+for ((i = 0; i < 100; i++)); do
+    "${T[@]}" resize-window -t "$SESSION" -x $((80 + i % 7 * 11)) -y $((24 + i % 5 * 5))
+    sleep 0.01
+done
+"${T[@]}" resize-window -t "$SESSION" -x 160 -y 48
+keys Tab; typed '"keys still answered"'; keys Enter
+check "keys answered during the flood" wait_for '= "keys still answered"' 10
+check "layout right after the last resize" wait_for "▶ javascript · JavaScript · local · idle · pid" 5
+check "escapes in flooded text stay escaped" wait_for "^[[2J"
+keys BTab; keys C-c
+check "flood interrupted" wait_for "KeyboardInterrupt" 15
+RSS2=$(ps -o rss= -p "$WB")
+echo "     rss before ${RSS1} KiB, after ${RSS2} KiB"
+check "memory stays bounded (< 300 MiB)" test "$RSS2" -lt 307200
+keys C-q
+check "quit after the flood" wait_for "EXIT=0" 15
 
 # --------------------------------------------------------------------------------------------
 echo "== every language found, 160x48"
