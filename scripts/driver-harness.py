@@ -175,7 +175,7 @@ class Driver:
         elif payload is None:
             self.send_line(verb)
         else:
-            self.send_line(verb + " " + json.dumps(payload))
+            self.send_line(verb + " " + json.dumps(payload, ensure_ascii=False))
 
     def reply(self, timeout=None, on_call=None):
         """Reads frames until RETURN/EXCEPT/ERROR/BYE; answers CALLs."""
@@ -353,6 +353,11 @@ def common_checks(c, lang):
         c.check("host exception", d.eval("fail()"), lambda r: r[0] == "EXCEPT" and "boom" in r[1])
         c.check("unknown host function", d.request("EXPORT", "nothere"), ("RETURN", None))
         c.check("host ERROR", d.eval("nothere()"), lambda r: r[0] == "ERROR" and "no such" in r[1])
+        seen = []
+        d.exports["peek"] = lambda: seen.append(d.eval({"Perl": "$fresh", "PHP": "$fresh"}[lang])) or 0
+        d.request("EXPORT", "peek")
+        d.eval_block({"Perl": "$fresh = 7; peek();", "PHP": "$fresh = 7; peek();"}[lang])
+        c.check("a nested EVAL sees the globals of the running block", seen, [("RETURN", 7)])
         c.check("depth back to 1", d.eval("5"), ("RETURN", 5))
         d.close()
 

@@ -435,7 +435,16 @@ sub READLINE { return wantarray ? () : undef }
 sub GETC { return undef }
 sub SEEK { return 0 }
 sub TELL { return -1 }
-sub OPEN { die "cannot reopen $_[0]->{channel} inside a bond\n" }
+# open(STDOUT, ...) by evaluated code: the handle stops being captured and
+# becomes what the code opened (a later print goes there, not to the host).
+sub OPEN {
+  my $self = shift;
+  $self->flush();
+  my $glob = $self->{channel} eq 'STDOUT' ? \*STDOUT : \*STDERR;
+  delete $__BOND::TIED{$self->{channel}};
+  { no warnings; untie *$glob; }
+  return @_ > 1 ? open($glob, shift, @_) : open($glob, $_[0]);
+}
 sub UNTIE { }
 sub DESTROY { }
 
