@@ -30,7 +30,7 @@ my $GONE = 0;           # BYE was sent
 my $PID = $$;           # a child forked by evaluated code must not speak the protocol
 our %TIED;              # channel name => tied handle object
 my $SIGSET_INT = POSIX::SigSet->new(POSIX::SIGINT());
-my $INT_HANDLER = sub { die "interrupted\n" };
+my $INT_HANDLER = sub { die "interrupted by SIGINT\n" };
 
 # ---------------------------------------------------------------------------
 # JSON encoding (Perl data -> JSON text as characters)
