@@ -47,10 +47,9 @@ sub enc_str {
     $s = $c if utf8::decode($c);
   }
   $s =~ s/([\x00-\x1f"\\])/$ESC{$1}/g;
-  if (utf8::is_utf8($s) && $s =~ /[^\x{0}-\x{D7FF}\x{E000}-\x{10FFFF}]/) {
-    die "cannot serialize a string with a code point beyond U+10FFFF\n"
-      if $s =~ /[^\x{0}-\x{10FFFF}]/;
-    $s =~ s/([\x{D800}-\x{DFFF}])/sprintf('\u%04x', ord($1))/ge;
+  if (utf8::is_utf8($s) && $s =~ /([^\x{0}-\x{D7FF}\x{E000}-\x{10FFFF}])/) {
+    # not Unicode text: a UTF-16 surrogate or a code point above U+10FFFF
+    die sprintf("cannot serialize a string with the code point U+%04X (not a Unicode scalar value)\n", ord($1));
   }
   return '"' . $s . '"';
 }
@@ -635,6 +634,7 @@ sub start {
   open($OUT, '>&', \*STDOUT) or die "cannot duplicate stdout: $!\n";
   binmode($IN);
   binmode($OUT);
+  close(STDIN);   # also resets "$.", which error messages would quote
   open(STDIN, '<', '/dev/null') or die "cannot redirect stdin: $!\n";
   open(STDOUT, '>&', \*STDERR) or die "cannot redirect stdout: $!\n";
   $| = 1;
