@@ -10,6 +10,7 @@ waits for READY, then exchanges frames.
   driver-harness.py Perl --cmd 'ssh box perl'
   driver-harness.py Perl --check          # run the built-in checks
   driver-harness.py PHP --check --big     # ... with the 64 MiB round trip
+  driver-harness.py PHP --check --no-def-args --no-wait --cmd "php -r '...'"
 
 In the interactive mode every driver CALL is answered by the harness: the
 function "echo" returns its arguments, "fail" answers EXCEPT, anything else
@@ -37,7 +38,7 @@ class DriverError(Exception):
 
 class Driver:
     def __init__(self, lang, trans_except=False, command=None, def_args=True,
-                 drivers=DRIVERS, timeout=10.0, env=None):
+                 drivers=DRIVERS, timeout=10.0, env=None, wait=True):
         self.lang = lang
         self.trans_except = trans_except
         self.timeout = timeout
@@ -51,6 +52,7 @@ class Driver:
         else:
             argv = ["/bin/sh", "-c", " ".join([command] + [shlex.quote(a) for a in extra])]
         self.argv = argv
+        self.use_wait = wait
         self.outputs = []          # [channel, text] of OUTPUT frames
         self.exports = {}          # name -> python function, for driver CALLs
         self.stray = []            # lines that are not frames
@@ -142,7 +144,7 @@ class Driver:
 
     def _startup(self):
         init = self.manifest["init"]
-        if "wait" in init:
+        if "wait" in init and self.use_wait:
             rx = re.compile(init["wait"].encode())
 
             def pred():
@@ -173,7 +175,7 @@ class Driver:
         elif payload is None:
             self.send_line(verb)
         else:
-            self.send_line(verb + " " + json.dumps(payload))
+            self.send_line(verb + " " + json.dumps(payload, ensure_ascii=False))
 
     def reply(self, timeout=None, on_call=None):
         """Reads frames until RETURN/EXCEPT/ERROR/BYE; answers CALLs."""
@@ -262,7 +264,8 @@ class Checker:
         self.count = 0
 
     def new(self, **kw):
-        return Driver(self.lang, command=self.args.cmd, def_args=not self.args.no_def_args, **kw)
+        return Driver(self.lang, command=self.args.cmd, def_args=not self.args.no_def_args,
+                      wait=not self.args.no_wait, **kw)
 
     def check(self, what, got, want):
         self.count += 1
@@ -350,6 +353,11 @@ def common_checks(c, lang):
         c.check("host exception", d.eval("fail()"), lambda r: r[0] == "EXCEPT" and "boom" in r[1])
         c.check("unknown host function", d.request("EXPORT", "nothere"), ("RETURN", None))
         c.check("host ERROR", d.eval("nothere()"), lambda r: r[0] == "ERROR" and "no such" in r[1])
+        seen = []
+        d.exports["peek"] = lambda: seen.append(d.eval({"Perl": "$fresh", "PHP": "$fresh"}[lang])) or 0
+        d.request("EXPORT", "peek")
+        d.eval_block({"Perl": "$fresh = 7; peek();", "PHP": "$fresh = 7; peek();"}[lang])
+        c.check("a nested EVAL sees the globals of the running block", seen, [("RETURN", 7)])
         c.check("depth back to 1", d.eval("5"), ("RETURN", 5))
         d.close()
 
@@ -610,6 +618,7 @@ def main():
     ap.add_argument("--trans", action="store_true", help="transparent exceptions")
     ap.add_argument("--cmd", help="shell command to run instead of the manifest's program")
     ap.add_argument("--no-def-args", action="store_true")
+    ap.add_argument("--no-wait", action="store_true", help="do not wait for init.wait (a command without banner)")
     ap.add_argument("--check", action="store_true", help="run the built-in checks")
     ap.add_argument("--big", action="store_true", help="with --check: 1/16/64 MiB payloads")
     ap.add_argument("-v", "--verbose", action="store_true")
@@ -623,7 +632,8 @@ def main():
         print("%s: %d checks, %d failures" % (args.lang, c.count, c.failures))
         sys.exit(1 if c.failures else 0)
 
-    d = Driver(args.lang, trans_except=args.trans, command=args.cmd, def_args=not args.no_def_args)
+    d = Driver(args.lang, trans_except=args.trans, command=args.cmd, def_args=not args.no_def_args,
+               wait=not args.no_wait)
     d.exports["echo"] = lambda *a: list(a)
 
     def fail(*a):

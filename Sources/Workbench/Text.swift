@@ -7,12 +7,11 @@ import Darwin
 /// Display width of text, measured the way ncurses measures it: `wcwidth` of the C library,
 /// in a UTF-8 locale.
 public enum TextWidth {
-    /// Makes sure `wcwidth` works on Unicode: a UTF-8 `LC_CTYPE`. Called once, lazily.
-    nonisolated(unsafe) private static var localeReady = false
+    /// Makes sure `wcwidth` works on Unicode: a UTF-8 `LC_CTYPE` (set once, thread-safely,
+    /// before the first measurement).
+    public static func ensureUTF8Locale() { _ = cWcwidth }
 
-    public static func ensureUTF8Locale() {
-        if localeReady { return }
-        localeReady = true
+    private static func setUTF8Locale() {
         if let current = setlocale(LC_CTYPE, nil), isUTF8(String(cString: current)) { return }
         if let set = setlocale(LC_CTYPE, ""), isUTF8(String(cString: set)) { return }
         if setlocale(LC_CTYPE, "C.UTF-8") != nil { return }
@@ -29,12 +28,12 @@ public enum TextWidth {
     public static func of(_ scalar: Unicode.Scalar) -> Int {
         let v = scalar.value
         if v >= 0x20 && v < 0x7F { return 1 }
-        if !localeReady { ensureUTF8Locale() }
         return Int(cWcwidth(Int32(bitPattern: v)))
     }
 
     /// glibc's `wcwidth` (not exported by the Glibc module without `_XOPEN_SOURCE`), looked up once.
     private static let cWcwidth: @convention(c) (Int32) -> Int32 = {
+        setUTF8Locale()
         guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "wcwidth") else {
             return { c in c < 0x20 || (c >= 0x7F && c < 0xA0) ? -1 : 1 }
         }

@@ -12,10 +12,13 @@ final class _BOND
     public static $out;             // private duplicate of fd 1 (frames)
     public static $trans = false;   // transparent exceptions
     public static $gone = false;    // BYE was sent
+    public static $pid;             // a child forked by evaluated code must not speak the protocol
+    public static $err;             // the interpreter's stderr, for such a child
     public static $buf = array('STDOUT' => '', 'STDERR' => '');
     public static $keep = array();  // streams that must stay open
     public static $imports = array();
     public static $args = array();  // argument values of the CALLs running
+    public static $job = null;      // the top level request being evaluated
     public static $exports = array();
     public static $pcntl = false;
     public static $mask = false;
@@ -82,7 +85,7 @@ function _BOND_scope()
 
 function _BOND_write($verb, $json = null)
 {
-    if (_BOND::$gone) {
+    if (_BOND::$gone || getmypid() !== _BOND::$pid) {
         return;
     }
     $line = $json === null ? "$verb\n" : "$verb $json\n";
@@ -265,6 +268,10 @@ function _BOND_output($channel, $data)
 
 function _BOND_send_output($channel, $text)
 {
+    if (getmypid() !== _BOND::$pid) {   // in a forked child: plain text on stderr
+        fwrite(_BOND::$err, $text);
+        return;
+    }
     $json = json_encode(array($channel, $text), _BOND::JSON | JSON_INVALID_UTF8_SUBSTITUTE);
     _BOND_write('OUTPUT', $json);
 }
@@ -477,6 +484,10 @@ function _BOND_run($fn)
             $value = $fn();
         } finally {
             _BOND_signals(false);
+            if (getmypid() !== _BOND::$pid) {   // a forked child came back here: it ends
+                _BOND_flush();
+                exit(0);
+            }
         }
         return array(true, $value);
     } catch (Throwable $e) {
@@ -500,7 +511,7 @@ function _BOND_call_host($name, $args)
     try {
         _BOND_flush();
         _BOND_write('CALL', $json);
-        list($verb, $value, $error) = _BOND_serve(true);
+        list($verb, $value, $error) = _BOND_serve();
     } finally {
         if (_BOND::$pcntl) {
             pcntl_signal(SIGINT, $handler);
@@ -540,97 +551,62 @@ function _BOND_export($name)
 }
 
 // ---------------------------------------------------------------------------
-// The request loop: at the top it serves forever; nested (inside an exported
-// function) it returns the host's reply array($verb, $value, $error).
-
-function _BOND_serve($nested)
-{
-    while (true) {
-        list($verb, $value, $error) = _BOND_read();
-        if ($verb === 'RETURN' || $verb === 'EXCEPT' || $verb === 'ERROR') {
-            if ($nested) {
-                return array($verb, $value, $error);
-            }
-            _BOND_bye();   // a reply with no call pending ends the top level loop
-        }
-        if ($error !== null) {
-            _BOND_send_error($error);
-            continue;
-        }
-        _BOND_handle($verb, $value);
-    }
-}
+// Requests. At the top level, stage 1 runs the loop
+//     while (true) { try { _BOND_result(eval(_BOND_request())); }
+//                    catch (Throwable $_BOND_e) { _BOND_failure($_BOND_e); } }
+// in the global scope, so evaluated code runs exactly as a script's top level.
+// Nested requests (inside an exported function) run in _BOND_scope().
 
 const _BOND_NAME = '/^\\\\?[A-Za-z_\x80-\xff][A-Za-z0-9_\x80-\xff]*(\\\\[A-Za-z_\x80-\xff][A-Za-z0-9_\x80-\xff]*)*$/';
 
-function _BOND_handle($verb, $value)
+// Answers a request that needs no user code (returns null), or returns the
+// code to evaluate: array($code, $wants_value, $argument_slot).
+function _BOND_prepare($verb, $value)
 {
     switch ($verb) {
         case 'EVAL':
         case 'EVAL_BLOCK':
             if (!is_string($value)) {
                 _BOND_send_error("malformed $verb request: expected a code string");
-                return;
+                return null;
             }
-            $code = $verb === 'EVAL' ? "return $value\n;" : "$value\n;";
-            list($ok, $result) = _BOND_run(function () use ($code) {
-                return _BOND_scope($code);
-            });
-            if (!$ok) {
-                _BOND_send_exception($result);
-            } else {
-                _BOND_send_value('RETURN', $verb === 'EVAL' ? $result : null);
-            }
-            return;
+            return $verb === 'EVAL' ? array("return $value\n;", true, null) : array("$value\n;", false, null);
 
         case 'CALL':
         case 'XCALL':
             if (!is_array($value) || count($value) !== 2 || !is_string($value[0] ?? null) || !is_array($value[1] ?? null)) {
                 _BOND_send_error("malformed $verb request: expected [name, [args...]]");
-                return;
+                return null;
             }
             list($name, $args) = $value;
             $args = array_values($args);
             if ($verb === 'CALL' && preg_match(_BOND_NAME, trim($name))) {
                 // a plain function name is called directly
                 $name = trim($name);
-                $fn = function () use ($name, $args) {
+                list($ok, $result) = _BOND_run(function () use ($name, $args) {
                     return $name(...$args);
-                };
-            } else {
-                $list = array();
-                $values = array();
-                $slot = count(_BOND::$args);
-                foreach ($args as $i => $arg) {
-                    if ($verb === 'XCALL') {
-                        if (!is_array($arg) || count($arg) !== 2 || ($arg[0] && !is_string($arg[1]))) {
-                            _BOND_send_error('malformed XCALL argument: expected [is_ref, value]');
-                            return;
-                        }
-                        $values[] = $arg[0] ? null : $arg[1];
-                        $list[] = $arg[0] ? '(' . $arg[1] . ')' : "_BOND::\$args[$slot][$i]";
-                    } else {
-                        $values[] = $arg;
-                        $list[] = "_BOND::\$args[$slot][$i]";
+                });
+                _BOND_reply($ok, $result, true);
+                return null;
+            }
+            $list = array();
+            $values = array();
+            $slot = count(_BOND::$args);
+            foreach ($args as $i => $arg) {
+                if ($verb === 'XCALL') {
+                    if (!is_array($arg) || count($arg) !== 2 || ($arg[0] && !is_string($arg[1]))) {
+                        _BOND_send_error('malformed XCALL argument: expected [is_ref, value]');
+                        return null;
                     }
+                    $values[] = $arg[0] ? null : $arg[1];
+                    $list[] = $arg[0] ? '(' . $arg[1] . ')' : "_BOND::\$args[$slot][$i]";
+                } else {
+                    $values[] = $arg;
+                    $list[] = "_BOND::\$args[$slot][$i]";
                 }
-                $code = 'return ' . $name . '(' . implode(', ', $list) . ");";
-                $fn = function () use ($code, $values, $slot) {
-                    _BOND::$args[$slot] = $values;
-                    try {
-                        return _BOND_scope($code);
-                    } finally {
-                        unset(_BOND::$args[$slot]);
-                    }
-                };
             }
-            list($ok, $result) = _BOND_run($fn);
-            if (!$ok) {
-                _BOND_send_exception($result);
-            } else {
-                _BOND_send_value('RETURN', $result);
-            }
-            return;
+            _BOND::$args[$slot] = $values;
+            return array('return ' . $name . '(' . implode(', ', $list) . ");", true, $slot);
 
         case 'EXPORT':
             if (!is_string($value)) {
@@ -641,15 +617,102 @@ function _BOND_handle($verb, $value)
                 list($ok, $result) = _BOND_run(function () use ($value) {
                     _BOND_export($value);
                 });
-                if ($ok) {
-                    _BOND_send_value('RETURN', null);
-                } else {
-                    _BOND_send_exception($result);
-                }
+                _BOND_reply($ok, $result, false);
             }
-            return;
+            return null;
     }
     _BOND_send_error("unknown request: $verb");
+    return null;
+}
+
+function _BOND_reply($ok, $result, $want)
+{
+    if (!$ok) {
+        _BOND_send_exception($result);
+    } else {
+        _BOND_send_value('RETURN', $want ? $result : null);
+    }
+}
+
+// Nested: serves until the host answers the pending CALL; returns
+// array($verb, $value, $error).
+function _BOND_serve()
+{
+    while (true) {
+        list($verb, $value, $error) = _BOND_read();
+        if ($verb === 'RETURN' || $verb === 'EXCEPT' || $verb === 'ERROR') {
+            return array($verb, $value, $error);
+        }
+        if ($error !== null) {
+            _BOND_send_error($error);
+            continue;
+        }
+        $job = _BOND_prepare($verb, $value);
+        if ($job === null) {
+            continue;
+        }
+        list($code, $want, $slot) = $job;
+        list($ok, $result) = _BOND_run(function () use ($code) {
+            return _BOND_scope($code);
+        });
+        if ($slot !== null) {
+            unset(_BOND::$args[$slot]);
+        }
+        _BOND_reply($ok, $result, $want);
+    }
+}
+
+// Top level: returns the code of the next request to evaluate globally.
+function _BOND_request()
+{
+    while (true) {
+        list($verb, $value, $error) = _BOND_read();
+        if ($verb === 'RETURN' || $verb === 'EXCEPT' || $verb === 'ERROR') {
+            _BOND_bye();   // a reply with no call pending ends the top level loop
+        }
+        if ($error !== null) {
+            _BOND_send_error($error);
+            continue;
+        }
+        $job = _BOND_prepare($verb, $value);
+        if ($job !== null) {
+            _BOND::$job = $job;
+            _BOND_signals(true);
+            return $job[0];
+        }
+    }
+}
+
+function _BOND_finish()
+{
+    _BOND_signals(false);
+    $job = _BOND::$job;
+    _BOND::$job = null;
+    if ($job !== null && $job[2] !== null) {
+        unset(_BOND::$args[$job[2]]);
+    }
+    if (getmypid() !== _BOND::$pid) {   // a forked child came back here: it ends
+        _BOND_flush();
+        exit(0);
+    }
+    return $job;
+}
+
+function _BOND_result($value)
+{
+    $job = _BOND_finish();
+    if ($job !== null) {
+        _BOND_send_value('RETURN', $job[1] ? $value : null);
+    }
+}
+
+function _BOND_failure($e)
+{
+    unset($GLOBALS['_BOND_e']);
+    $job = _BOND_finish();
+    if ($job !== null) {
+        _BOND_send_exception($e);
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -667,8 +730,10 @@ function _BOND_start($protocol, $trans, $stdin)
     // The protocol stays on private duplicates of fd 0 and fd 1. Children of
     // the evaluated code get /dev/null and the interpreter's stderr, so they
     // can neither eat requests nor forge frames.
+    _BOND::$pid = getmypid();
     _BOND::$out = fopen('php://fd/1', 'wb');
     _BOND::$in = fopen('php://fd/0', 'rb');
+    _BOND::$err = fopen('php://fd/2', 'wb');
     if (!_BOND::$out || !_BOND::$in) {
         throw new Exception('cannot duplicate the standard descriptors');
     }
@@ -724,5 +789,4 @@ function _BOND_start($protocol, $trans, $stdin)
     }
 
     _BOND_write('READY');
-    _BOND_serve(false);
 }

@@ -25,8 +25,9 @@ my $IN;                 # private duplicate of the original stdin (requests)
 my $OUT;                # private duplicate of the original stdout (frames)
 my $TRANS = 0;          # transparent exceptions
 my $MAX_DEPTH = 10000;  # nesting limit of encoded/decoded data
-my $HAS_IS_BOOL = defined &builtin::is_bool;  # Perl >= 5.36 core booleans
+my $IS_BOOL = defined(&builtin::is_bool) ? \&builtin::is_bool : undef;  # Perl >= 5.36 booleans
 my $GONE = 0;           # BYE was sent
+my $PID = $$;           # a child forked by evaluated code must not speak the protocol
 our %TIED;              # channel name => tied handle object
 my $SIGSET_INT = POSIX::SigSet->new(POSIX::SIGINT());
 my $INT_HANDLER = sub { die "interrupted\n" };
@@ -66,12 +67,17 @@ sub enc_num {
   return $s;
 }
 
+sub is_bool {
+  no warnings;   # builtin::is_bool is "experimental" in 5.36
+  return $IS_BOOL->($_[0]);
+}
+
 sub enc {
   my ($v, $depth, $path) = @_;
   return 'null' unless defined $v;
   my $ref = ref($v);
   if ($ref eq '') {
-    return $v ? 'true' : 'false' if $HAS_IS_BOOL && builtin::is_bool($v);
+    return $v ? 'true' : 'false' if $IS_BOOL && is_bool($v);
     my $obj = B::svref_2object(\$v);
     if (ref($obj) ne 'B::SPECIAL') {
       my $flags = $obj->FLAGS;
@@ -128,18 +134,12 @@ sub dec_str {
   # the opening quote is consumed
   return $1 if $J =~ /\G([^"\\]*)"/gc;
   my $start = pos($J);
-  my $from = $start;
-  my $end;
-  while (1) {
-    my $q = index($J, '"', $from);
-    dec_fail('unterminated string') if $q < 0;
-    my $k = $q - 1;
-    $k-- while $k >= $start && substr($J, $k, 1) eq '\\';
-    if ((($q - 1 - $k) % 2) == 0) { $end = $q; last }
-    $from = $q + 1;
-  }
+  # Find the closing quote in bounded steps: one regex over the whole string
+  # would exceed Perl's limit on repeated groups (65534).
+  1 while $J =~ /\G(?:[^"\\]++|\\.){1,30000}+/gcs;
+  $J =~ /\G"/gc or dec_fail('unterminated string');
+  my $end = pos($J) - 1;
   my $s = substr($J, $start, $end - $start);
-  pos($J) = $end + 1;
   if (index($s, '\\u') < 0 && $s !~ /\\(?:[^"\\\/bfnrt]|\z)/) {
     $s =~ s{\\(["\\/bfnrt])}{$UNESC{$1}}g;   # no \u escape: no /e, faster
   } else {
@@ -213,7 +213,7 @@ sub decode {
 
 sub write_frame {
   my ($verb, $json) = @_;
-  return if $GONE;
+  return if $GONE || $$ != $PID;
   my $line = defined($json) ? "$verb $json\n" : "$verb\n";
   utf8::encode($line);
   # An interrupt must never cut a frame in half: hold SIGINT meanwhile.
@@ -338,6 +338,10 @@ sub bytes_to_text {
 sub send_output {
   my ($channel, $bytes) = @_;
   return if $GONE || $bytes eq '';
+  if ($$ != $PID) {   # in a forked child: plain text on the interpreter's stderr
+    POSIX::write(2, $bytes, length($bytes));
+    return;
+  }
   write_frame('OUTPUT', '[' . enc_str($channel) . ',' . enc_str(bytes_to_text($bytes)) . ']');
 }
 
@@ -374,12 +378,22 @@ sub add {
   if ($nl >= 0) {
     my $line = substr($self->{buf}, 0, $nl + 1, '');
     __BOND::send_output($self->{channel}, $line);
-  } elsif (length($self->{buf}) >= 65536) {
-    # a long line without end: send it, keeping an incomplete UTF-8 tail
+  }
+  return if $self->{buf} eq '';
+  if ($self->{channel} eq 'STDERR' || length($self->{buf}) >= 65536 || $self->autoflush()) {
+    # STDERR is unbuffered, STDOUT with $| set too; a long line goes anyway.
+    # An incomplete UTF-8 sequence at the end waits for the next write.
     my $tail = $self->{buf} =~ /([\xc0-\xff][\x80-\xbf]{0,2})\z/ ? length($1) : 0;
     my $part = substr($self->{buf}, 0, length($self->{buf}) - $tail, '');
     __BOND::send_output($self->{channel}, $part);
   }
+}
+
+sub autoflush {
+  my $old = select(STDOUT);
+  my $on = $|;
+  select($old);
+  return $on;
 }
 
 sub PRINT {
@@ -421,7 +435,16 @@ sub READLINE { return wantarray ? () : undef }
 sub GETC { return undef }
 sub SEEK { return 0 }
 sub TELL { return -1 }
-sub OPEN { die "cannot reopen $_[0]->{channel} inside a bond\n" }
+# open(STDOUT, ...) by evaluated code: the handle stops being captured and
+# becomes what the code opened (a later print goes there, not to the host).
+sub OPEN {
+  my $self = shift;
+  $self->flush();
+  my $glob = $self->{channel} eq 'STDOUT' ? \*STDOUT : \*STDERR;
+  delete $__BOND::TIED{$self->{channel}};
+  { no warnings; untie *$glob; }
+  return @_ > 1 ? open($glob, shift, @_) : open($glob, $_[0]);
+}
 sub UNTIE { }
 sub DESTROY { }
 
@@ -456,6 +479,10 @@ sub run_user {
     die "Can't \"last\" or \"next\" outside a loop block\n" unless $done;
     1;
   };
+  if ($$ != $PID) {   # a forked child came back here: it ends
+    flush_output();
+    POSIX::_exit(0);
+  }
   return (1, @r) if $ok;
   my $err = $@;
   $err = "unknown error\n" if !ref($err) && (!defined($err) || $err eq '');
@@ -615,6 +642,7 @@ sub start {
   $TIED{STDOUT} = tie(*STDOUT, '__BOND::Handle', 'STDOUT');
   $TIED{STDERR} = tie(*STDERR, '__BOND::Handle', 'STDERR');
   select(STDOUT);
+  $| = 0;   # line buffered, like a terminal; "$| = 1" sends every print at once
 
   write_frame('READY');
   serve(0);

@@ -1,0 +1,297 @@
+#!/usr/bin/env bash
+# End-to-end tests of bond-workbench against real interpreters, driven through tmux.
+#
+#   scripts/workbench-e2e.sh [path/to/bond-workbench]
+#
+# Builds the program (swift build --scratch-path .build-wb) unless a binary is given. Runs in
+# a private tmux server (its own socket), so no other tmux session is touched. Every wait is a
+# bounded poll of capture-pane. Prints "N passed, N failed" and exits non-zero on failure.
+# Set CAPTURE_DIR to keep screen captures (used for docs/workbench.md).
+set -u
+cd "$(dirname "$0")/.."
+
+BIN=${1:-}
+if [[ -z "$BIN" ]]; then
+    swift build --scratch-path .build-wb --product bond-workbench >/dev/null || { echo "build failed"; exit 2; }
+    BIN="$(swift build --scratch-path .build-wb --show-bin-path)/bond-workbench"
+fi
+command -v tmux >/dev/null || { echo "tmux is needed"; exit 2; }
+
+SOCKET="bond-wb-e2e-$$"
+T=(tmux -L "$SOCKET")
+STATE=$(mktemp -d)
+CAPTURES=${CAPTURE_DIR:-}
+PASSED=0
+FAILED=0
+SESSION=wb
+
+cleanup() {
+    "${T[@]}" kill-server 2>/dev/null
+    rm -rf "$STATE"
+}
+trap cleanup EXIT
+
+screen() { "${T[@]}" capture-pane -p -t "$SESSION" 2>/dev/null; }
+keys() { "${T[@]}" send-keys -t "$SESSION" "$@"; }
+typed() { "${T[@]}" send-keys -t "$SESSION" -l "$1"; }
+
+# wait_for TEXT [SECONDS]: polls the screen until TEXT (fixed string) shows.
+wait_for() {
+    local text=$1 limit=${2:-8} i
+    for ((i = 0; i < limit * 10; i++)); do
+        screen | grep -qF -- "$text" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# wait_gone TEXT [SECONDS]
+wait_gone() {
+    local text=$1 limit=${2:-8} i
+    for ((i = 0; i < limit * 10; i++)); do
+        screen | grep -qF -- "$text" || return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+check() {
+    local name=$1
+    shift
+    if "$@"; then
+        PASSED=$((PASSED + 1))
+        echo "ok   $name"
+    else
+        FAILED=$((FAILED + 1))
+        echo "FAIL $name"
+        screen | sed 's/^/     | /' | head -60
+    fi
+}
+
+capture() {
+    [[ -n "$CAPTURES" ]] || return 0
+    mkdir -p "$CAPTURES"
+    screen | sed -e 's/[[:space:]]*$//' > "$CAPTURES/$1.txt"
+}
+
+start() {
+    local width=$1 height=$2
+    shift 2
+    "${T[@]}" kill-session -t "$SESSION" 2>/dev/null
+    "${T[@]}" new-session -d -s "$SESSION" -x "$width" -y "$height" \
+        "XDG_STATE_HOME='$STATE' '$BIN' $*; echo EXIT=\$?; sleep 600"
+}
+
+# The pid shown in a pane's title: pane_pid NAME
+pane_pid() {
+    screen | grep -oE "$1 · [A-Za-z]+ · local · [a-z ]+[0-9]* · pid [0-9]+" | head -1 | grep -oE '[0-9]+$'
+}
+
+alive() { kill -0 "$1" 2>/dev/null; }
+
+# --------------------------------------------------------------------------------------------
+echo "== two panes, Python and JavaScript, 160x48"
+start 160 48 python js
+check "both panes start" wait_for "javascript · JavaScript · local · idle" 30
+check "python pane idle" wait_for "▶ python · Python · local · idle" 30
+PY=$(pane_pid python)
+JS=$(pane_pid javascript)
+check "interpreter pids shown" test -n "$PY" -a -n "$JS"
+
+typed '6*7'; keys Enter
+check "eval shows the value" wait_for "= 42"
+
+typed 'print("out"); import sys; sys.stderr.write("warn\n")'; keys C-b
+check "block: stdout" wait_for "  out"
+check "block: stderr told apart" wait_for "! warn"
+
+typed 'x = {"a": [1, 2], "b": "日本語 e'"$(printf '\u0301')"'"}'; keys C-b
+typed 'x'; keys Enter
+check "pretty-printed value" wait_for '    "b": "日本語'
+check "wide and combining text" wait_for "\"日本語 e$(printf '\u0301')\""
+
+typed 'max 3 9 4'; keys C-k
+check "call with JSON arguments" wait_for "= 9"
+
+typed '[10, 20, 30]'; keys C-r
+check "ref asks a name" wait_for "ref name for [10, 20, 30]:"
+keys C-u; typed 'nums'; keys Enter
+check "ref made" wait_for "· ref @nums = [10, 20, 30]"
+check "refs listed" wait_for "refs: @nums"
+typed 'sum @nums'; keys C-k
+check "call with a ref argument" wait_for "= 60"
+
+typed 'open'; keys C-r; keys C-u; typed 'op'; keys Enter
+keys C-t
+check "inspect asks the ref" wait_for "inspect ref (or expression): op"
+keys Enter
+check "inspect an unserializable ref: type" wait_for "· inspect @op: builtin_function_or_method"
+check "inspect: description" wait_for "<built-in function open>"
+
+typed 'print("\x1b]52;c;SGVsbG8=\x07\x1b[6n\x1bc\u202e\x9b2J")'; keys Enter
+check "control characters shown escaped" wait_for '^[]52;c;SGVsbG8=^G^[[6n^[c<U+202E>\x9b2J'
+
+# Proxy: python's add becomes callable in javascript; a nested call through it.
+typed 'def add(a, b):'; keys M-Enter; typed '    print("adding", a, b)'; keys M-Enter; typed '    return a + b'
+keys C-b
+check "multi-line block" wait_for "      return a + b"
+typed 'add'; keys C-p
+check "proxy asks the function" wait_for "proxy function of python: add"
+keys Enter
+check "proxy asks the target pane" wait_for "proxy add to pane (Tab cycles): javascript"
+keys Enter
+check "proxy asks the name" wait_for "name of add in javascript: add"
+keys Enter
+check "wiring listed" wait_for "proxies: add→javascript.add"
+keys Tab
+check "Tab focuses javascript" wait_for "▶ javascript"
+typed 'add(2, 40) + 1'; keys Enter
+check "call through the proxy" wait_for "= 43"
+check "nested call shown in the caller" wait_for "↳ add(2, 40) → python.add"
+check "nested call shown in the callee" wait_for "↳ add(2, 40) ← called from javascript"
+check "nested output in the callee" wait_for "  adding 2 40"
+check "log shows the CALL" wait_for 'python     >1 CALL ["add",[2,40]]'
+capture proxy
+
+keys Tab; keys Tab
+check "Tab cycles back to python" wait_for "▶ python"
+
+# Interrupt a running loop; the other pane keeps working meanwhile.
+typed 'while True: pass'; keys C-b
+check "busy with depth" wait_for "python · Python · local · busy depth 1"
+keys Tab
+typed '"still " + "working"'; keys Enter
+check "other pane answers while one is busy" wait_for '= "still working"'
+keys BTab
+keys C-c
+check "interrupt" wait_for "Python exception: KeyboardInterrupt"
+check "idle after interrupt" wait_for "▶ python · Python · local · idle"
+
+keys Up
+check "history: Up recalls the last input" wait_for "› while True: pass"
+keys C-c
+check "Ctrl-C clears the input when idle" wait_gone "› while True: pass" 3
+
+# Command prompt.
+keys C-x; typed 'eval 2**10'; keys Enter
+check "command prompt: eval" wait_for "= 1024"
+keys C-x; typed "log save $STATE/traffic.log"; keys Enter
+check "command prompt: log save" wait_for "log saved to $STATE/traffic.log"
+check "log file has mode 0600" test "$(stat -c %a "$STATE/traffic.log" 2>/dev/null)" = 600
+check "log file holds the frames" grep -q 'EVAL "2\*\*10"' "$STATE/traffic.log"
+
+# Kill the interpreter: the pane shows it dead; F5 restarts it.
+kill -9 "$PY"
+check "dead with exit status" wait_for "python · Python · local · dead (killed by signal 9 (SIGKILL))"
+check "death reported in the transcript" wait_for "✗ Python interpreter terminated (killed by signal 9 (SIGKILL))"
+keys F5
+check "F5 restarts" wait_for "▶ python · Python · local · idle" 30
+PY2=$(pane_pid python)
+check "new interpreter" test -n "$PY2" -a "$PY2" != "$PY"
+check "proxy re-exported into javascript is kept" wait_for "proxies: add→javascript.add"
+typed '1+1'; keys Enter
+check "eval after restart" wait_for "= 2"
+
+# New pane whose interpreter cannot start; the others keep working.
+keys C-n; typed 'bad:Python=nonexistent-interpreter-xyz'; keys Enter
+check "failing pane shows the reason" wait_for "exec: nonexistent-interpreter-xyz: not" 10
+check "failing pane state" wait_for "bad · Python · local · failed to start"
+keys C-w
+check "Ctrl-W removes a failed pane" wait_gone "bad · Python" 3
+keys C-x; typed 'focus python'; keys Enter
+check "focus command" wait_for "▶ python"
+
+# Help overlay.
+keys F1
+check "help overlay" wait_for "proxy SRC.FUNC to PANE [as NAME]"
+capture help
+keys Escape
+check "help closes" wait_gone "bond-workbench keys" 3
+
+# Resize down to 80x24 and back.
+"${T[@]}" resize-window -t "$SESSION" -x 80 -y 24
+check "80x24 after resize" wait_for "▶ python · Python · local · idle  "
+capture small
+"${T[@]}" resize-window -t "$SESSION" -x 160 -y 48
+check "160x48 after resize" wait_for "▶ python · Python · local · idle · pid"
+capture main
+
+# Quit: every interpreter ends, the terminal comes back.
+PY2=$(pane_pid python)
+JS=$(pane_pid javascript)
+keys C-q
+check "Ctrl-Q exits with status 0" wait_for "EXIT=0" 15
+check "terminal restored (no pane titles left)" wait_gone "▶ python" 2
+check "no python left" bash -c "! kill -0 $PY2 2>/dev/null"
+check "no node left" bash -c "! kill -0 $JS 2>/dev/null"
+
+# --------------------------------------------------------------------------------------------
+echo "== SIGTERM closes every bond and restores the terminal"
+start 120 40 py
+check "started" wait_for "▶ python · Python · local · idle" 30
+PY=$(pane_pid python)
+SH=$("${T[@]}" list-panes -t "$SESSION" -F '#{pane_pid}')
+WB=$(pgrep -P "$SH" -x bond-workbench)
+kill -TERM "$WB"
+check "exit status 143" wait_for "EXIT=143" 15
+check "interpreter gone after SIGTERM" bash -c "! kill -0 $PY 2>/dev/null"
+
+echo "== SIGHUP"
+start 120 40 py
+check "started" wait_for "▶ python · Python · local · idle" 30
+PY=$(pane_pid python)
+SH=$("${T[@]}" list-panes -t "$SESSION" -F '#{pane_pid}')
+WB=$(pgrep -P "$SH" -x bond-workbench)
+kill -HUP "$WB"
+check "exit status 129" wait_for "EXIT=129" 15
+check "interpreter gone after SIGHUP" bash -c "! kill -0 $PY 2>/dev/null"
+
+# --------------------------------------------------------------------------------------------
+echo "== flood of output and a storm of resizes"
+start 160 48 py js
+check "started" wait_for "javascript · JavaScript · local · idle" 30
+SH=$("${T[@]}" list-panes -t "$SESSION" -F '#{pane_pid}')
+WB=$(pgrep -P "$SH" -x bond-workbench)
+typed 'for i in range(300000): print("flood", i, "日本語 e\u0301 🙂\x1b[2J" * (i % 3))'; keys C-b
+check "flooding" wait_for "python · Python · local · busy depth 1"
+RSS1=$(ps -o rss= -p "$WB")
+for ((i = 0; i < 100; i++)); do
+    "${T[@]}" resize-window -t "$SESSION" -x $((80 + i % 7 * 11)) -y $((24 + i % 5 * 5))
+    sleep 0.01
+done
+"${T[@]}" resize-window -t "$SESSION" -x 160 -y 48
+keys Tab; typed '"keys still answered"'; keys Enter
+check "keys answered during the flood" wait_for '= "keys still answered"' 10
+check "layout right after the last resize" wait_for "▶ javascript · JavaScript · local · idle · pid" 5
+check "escapes in flooded text stay escaped" wait_for "^[[2J"
+keys BTab; keys C-c
+check "flood interrupted" wait_for "KeyboardInterrupt" 15
+RSS2=$(ps -o rss= -p "$WB")
+echo "     rss before ${RSS1} KiB, after ${RSS2} KiB"
+check "memory stays bounded (< 300 MiB)" test "$RSS2" -lt 307200
+keys C-q
+check "quit after the flood" wait_for "EXIT=0" 15
+
+# --------------------------------------------------------------------------------------------
+echo "== every language found, 160x48"
+start 160 48
+check "panes open without arguments" wait_for "python · Python · local · idle" 20
+for lang in perl:Perl php:PHP; do
+    name=${lang%%:*}
+    title=${lang##*:}
+    if screen | grep -qF "$name · $title"; then
+        check "$title pane starts" wait_for "$name · $title · local · idle" 20
+        keys C-x; typed "focus $name"; keys Enter
+        case $name in
+            perl) typed 'my @a = (1, 2, 3); print "from perl\n"; [map { $_ * 2 } @a]'; keys Enter ;;
+            php) typed 'array_map(function ($x) { echo "from php\n"; return $x * 3; }, [1, 2])'; keys Enter ;;
+        esac
+        check "$title output" wait_for "  from $name"
+    fi
+done
+capture all
+keys C-q
+check "quit" wait_for "EXIT=0" 15
+
+echo "$PASSED passed, $FAILED failed"
+[[ $FAILED -eq 0 ]]
