@@ -88,7 +88,7 @@ public final class Bond: @unchecked Sendable {
         connection = Connection(
             language: driver.language, name: name, process: process, options: options, stateChanged: stateChanged)
         do {
-            try start(driver)
+            try start(driver, within: options.startupTimeout ?? options.timeout)
             if remotePrefix != nil, let pid = driver.manifest.pid {
                 remoteProcessID = try eval(pid).intValue.map(Int32.init)
             }
@@ -107,12 +107,12 @@ public final class Bond: @unchecked Sendable {
 
     deinit { close() }
 
-    private func start(_ driver: Driver) throws(BondError) {
-        let deadline = timeout.map { Date().addingTimeInterval($0.seconds) } ?? Date().addingTimeInterval(100 * 365 * 86_400)
+    private func start(_ driver: Driver, within limit: Duration?) throws(BondError) {
+        let deadline = limit.map { Date().addingTimeInterval($0.seconds) } ?? Date().addingTimeInterval(100 * 365 * 86_400)
         func fail(_ message: String) -> BondError {
             var text = message
             if Date() >= deadline {
-                text += " within \((timeout?.seconds ?? 0).formatted1) s"
+                text += " within \((limit?.seconds ?? 0).formatted1) s"
             } else if connection.waitUntilFinished(deadline: Date().addingTimeInterval(2)) {
                 text += " (\(connection.termination.exit))"
             }
@@ -266,6 +266,20 @@ public final class Bond: @unchecked Sendable {
 
     /// Whether the interpreter is still running.
     public var isAlive: Bool { !connection.isClosed }
+
+    /// The `.terminated` error (exit status and last lines of stderr) once the interpreter is
+    /// gone, else `nil`.
+    public var terminationError: BondError? {
+        guard connection.isClosed else { return nil }
+        return terminatedError()
+    }
+
+    /// The command the driver of `language` would run by default (its first command whose
+    /// program is found in `PATH`), or `nil` when none is installed or there is no such driver.
+    public static func defaultCommand(language: String, searching directories: [URL] = []) -> [String]? {
+        guard let driver = try? DriverCatalog.find(language, extra: directories) else { return nil }
+        return try? LaunchCommand.make(driver: driver, command: nil, arguments: [], defaultArguments: true).argv
+    }
 
     /// Interrupts the request in progress: the interpreter raises its own interrupt error,
     /// the call fails with it, and the bond goes on. Does nothing while the bond is idle.

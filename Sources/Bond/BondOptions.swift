@@ -57,6 +57,9 @@ public struct BondOptions: Sendable {
     /// How long start-up may take, and how long a request may wait for the interpreter to say
     /// anything (a frame or output resets the clock). `nil` waits forever. Default 60 s.
     public var timeout: Duration? = .seconds(60)
+    /// How long start-up may take, when it should differ from `timeout` (an interactive tool
+    /// may want no limit on requests but a bounded start). `nil`: `timeout`.
+    public var startupTimeout: Duration?
     /// Transparent exceptions: the interpreter sends its error objects rather than their text.
     public var transparentExceptions = false
     /// Serialization protocol; only `"JSON"` is spoken by this host.

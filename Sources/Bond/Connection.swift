@@ -225,6 +225,7 @@ final class Connection: @unchecked Sendable {
 
     private func readOutput() {
         var splitter = LineSplitter(maximumLineBytes: maximumFrameBytes)
+        var startupLines = LineSplitter(maximumLineBytes: 1 << 16)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 1)
         defer { buffer.deallocate() }
         while true {
@@ -243,6 +244,11 @@ final class Connection: @unchecked Sendable {
                 }
                 condition.broadcast()
                 condition.unlock()
+                if log != nil {
+                    // Start-up noise reaches the log too (the part before READY, line by line).
+                    let noise = remainder.map { UnsafeRawBufferPointer(rebasing: chunk[..<max(0, chunk.count - $0.count)]) } ?? chunk
+                    startupLines.feed(noise) { if case .line(let line) = $0 { record(.received, line) } }
+                }
                 guard let remainder else { continue }
                 remainder.withUnsafeBytes { splitter.feed($0, emit: handle) }
                 continue
@@ -367,11 +373,12 @@ final class Connection: @unchecked Sendable {
         }
     }
 
-    private func record(_ direction: BondTraffic.Direction, _ line: [UInt8]) {
+    /// Logs one line; `depth` must be given by callers that hold the lock.
+    private func record(_ direction: BondTraffic.Direction, _ line: [UInt8], depth known: Int? = nil) {
         guard let log else { return }
         let traffic = BondTraffic(
             bond: name, direction: direction, time: Date(), line: String(decoding: line, as: UTF8.self),
-            depth: max(1, depth))
+            depth: max(1, known ?? depth))
         switch log {
         case .handler(let handler):
             handler(traffic)

@@ -67,17 +67,6 @@ public enum Languages {
         }
     }
 
-    /// Programs that run the language's default interpreter (any one found is enough).
-    public static func interpreters(of language: String) -> [String] {
-        switch language.lowercased() {
-        case "python": ["python3", "python"]
-        case "javascript": ["node", "nodejs"]
-        case "perl": ["perl"]
-        case "php": ["php"]
-        default: []
-        }
-    }
-
     /// Pane names for specs: the given name, or the language in lower case, numbered when repeated.
     public static func paneNames(for specs: [(name: String?, language: String)], taken: [String] = []) -> [String] {
         var used = Set(taken)

@@ -76,8 +76,7 @@ struct BondWorkbench: ParsableCommand {
         let known = Bond.languages
         if specs.isEmpty {
             specs = known.filter { language in
-                let programs = Languages.interpreters(of: language)
-                return programs.isEmpty || programs.contains { Self.findInPath($0) }
+                Bond.defaultCommand(language: language) != nil
             }.map { PaneSpec(language: $0) }
         }
         guard isatty(STDIN_FILENO) != 0, isatty(STDOUT_FILENO) != 0 else {
@@ -85,19 +84,10 @@ struct BondWorkbench: ParsableCommand {
         }
         let directory: URL? = noHistory ? nil : Self.stateDirectory(stateDir)
         let loop = EventLoop(
-            specs: specs, knownLanguages: known, timeout: timeout > 0 ? .milliseconds(Int64(timeout * 1000)) : Self.noLimit,
+            specs: specs, knownLanguages: known, timeout: timeout > 0 ? .milliseconds(Int64(timeout * 1000)) : nil,
             stateDirectory: directory)
         let status = loop.run()
         if status != 0 { throw ExitCode(status) }
-    }
-
-    /// "No limit": 30 years. (`BondOptions.timeout = nil` waits on `Date.distantFuture`, which
-    /// traps in Foundation's `NSCondition.wait(until:)` on Linux.)
-    static let noLimit: Duration = .seconds(30 * 365 * 24 * 3600)
-
-    static func findInPath(_ program: String) -> Bool {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        return path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(program)") }
     }
 
     static func stateDirectory(_ given: String?) -> URL {

@@ -117,6 +117,7 @@ final class Executor: @unchecked Sendable {
             var options = BondOptions()
             options.name = name
             options.timeout = timeout
+            options.startupTimeout = timeout ?? .seconds(60)  // a start that hangs (an ssh password prompt) ends
             let queue = self.queue
             options.output = .handler { channel, text in
                 queue.post(.output(pane: pane, generation: generation, channel: channel, text: text))
@@ -159,11 +160,8 @@ final class Executor: @unchecked Sendable {
         DispatchQueue.global().async { [self] in
             guard let bond = bond(pane, generation) else { return }
             if lock.withLock({ closing.contains(Key(pane: pane, generation: generation)) }) { return }
-            do {
-                try bond.evalBlock("")
-            } catch {
-                post(.died(pane: pane, generation: generation, message: String(describing: error)))
-            }
+            let error = bond.terminationError ?? .terminated(language: bond.language, exit: .unknown, stderr: "")
+            post(.died(pane: pane, generation: generation, message: String(describing: error)))
         }
     }
 
