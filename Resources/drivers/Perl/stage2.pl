@@ -504,19 +504,33 @@ sub evaluate {
 
 # CALL and XCALL compile "sub { NAME(ARG, ...) }" and apply it to the values,
 # so that prototypes, builtins and blocks ("map { ... }") work as written.
+# Compiled calls of plain names ("ident/2" => sub { ident($_[0], $_[1]) }),
+# reused until the next EVAL, EVAL_BLOCK or EXPORT (which may change a
+# prototype): compiling costs more than the call itself.
+my %CALLS;
+
 sub call {
   my ($name, $args, $refs) = @_;
   my @list = map { $refs->[$_] ? "($args->[$_])" : "\$_[$_]" } 0 .. $#$args;
   my @values = map { $refs->[$_] ? undef : $args->[$_] } 0 .. $#$args;
   my $list = join(', ', @list);
+  my $key = (!grep { $_ } @$refs) && $name =~ /\A[A-Za-z_][A-Za-z0-9_]*(?:::[A-Za-z_][A-Za-z0-9_]*)*\z/
+    ? "$name/" . scalar(@$args) : undef;
   return run_user(sub {
-    my ($sub) = main::__BOND_eval("sub { $name($list) }");
+    my $sub = defined($key) ? $CALLS{$key} : undef;
     if (!$sub) {
-      my $err = $@;
-      die $err if ref($err) || $err !~ /syntax error/;
-      # "sub { ... }", "$code_ref", "$h->{f}": call the value itself
-      ($sub) = main::__BOND_eval("sub { ($name)->($list) }");
-      die $err unless $sub;
+      ($sub) = main::__BOND_eval("sub { $name($list) }");
+      if (!$sub) {
+        my $err = $@;
+        die $err if ref($err) || $err !~ /syntax error/;
+        # "sub { ... }", "$code_ref", "$h->{f}": call the value itself
+        ($sub) = main::__BOND_eval("sub { ($name)->($list) }");
+        die $err unless $sub;
+      }
+      if (defined $key) {
+        %CALLS = () if keys(%CALLS) >= 1000;
+        $CALLS{$key} = $sub;
+      }
     }
     return $sub->(@values);
   });
@@ -582,6 +596,7 @@ sub handle {
   my ($verb, $value) = @_;
   if ($verb eq 'EVAL' || $verb eq 'EVAL_BLOCK') {
     return send_error("malformed $verb request: expected a code string") unless is_code($value);
+    %CALLS = ();
     my $want = $verb eq 'EVAL';
     my ($ok, @r) = evaluate($value, $want);
     return send_exception($r[0]) unless $ok;
@@ -614,6 +629,7 @@ sub handle {
     return send_value('EXCEPT', "invalid name for an exported function: $value")
       unless $value =~ /\A[A-Za-z_][A-Za-z0-9_]*(?:::[A-Za-z_][A-Za-z0-9_]*)*\z/;
     export($value);
+    %CALLS = ();
     return send_value('RETURN', undef);
   }
   return send_error("unknown request: $verb");
