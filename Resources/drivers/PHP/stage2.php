@@ -24,7 +24,7 @@ final class _BOND
     public static $mask = false;
     public static $wrapper = false;
     const JSON = 1344;  // JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_PRESERVE_ZERO_FRACTION
-    const SUPER = array('GLOBALS' => 1, '_SERVER' => 1, '_GET' => 1, '_POST' => 1, '_COOKIE' => 1,
+    public static $super = array('GLOBALS' => 1, '_SERVER' => 1, '_GET' => 1, '_POST' => 1, '_COOKIE' => 1,
                         '_FILES' => 1, '_ENV' => 1, '_REQUEST' => 1, '_SESSION' => 1, 'this' => 1);
 }
 
@@ -53,7 +53,7 @@ function _BOND_scope()
 {
     $__BOND_names = array();
     foreach (array_keys($GLOBALS) as $__BOND_name) {
-        if (!isset(_BOND::SUPER[$__BOND_name]) && strncmp($__BOND_name, '__BOND_', 7) !== 0) {
+        if (!isset(_BOND::$super[$__BOND_name]) && strncmp($__BOND_name, '__BOND_', 7) !== 0) {
             $$__BOND_name = &$GLOBALS[$__BOND_name];
             $__BOND_names[] = $__BOND_name;
         }
@@ -73,7 +73,7 @@ function _BOND_scope()
             unset($__BOND_vars[$__BOND_name]);
         }
         foreach ($__BOND_vars as $__BOND_name => $__BOND_value) {
-            if (!isset(_BOND::SUPER[$__BOND_name]) && strncmp($__BOND_name, '__BOND_', 7) !== 0) {
+            if (!isset(_BOND::$super[$__BOND_name]) && strncmp($__BOND_name, '__BOND_', 7) !== 0) {
                 $GLOBALS[$__BOND_name] = &$$__BOND_name;   // created by the code
             }
         }
