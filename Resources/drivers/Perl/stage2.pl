@@ -325,9 +325,10 @@ sub bytes_to_text {
   my ($b) = @_;
   my $t = $b;
   if (!utf8::decode($t)) {
-    # invalid UTF-8: keep the valid runs, show other bytes as Latin-1
+    # invalid UTF-8: keep the valid runs (in bounded steps), show other
+    # bytes as Latin-1
     $t = $b;
-    $t =~ s/((?:[\x00-\x7f]|[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2})+)|([\x00-\xff])/
+    $t =~ s/((?:[\x00-\x7f]|[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}|\xf4[\x80-\x8f][\x80-\xbf]{2}){1,30000})|([\x00-\xff])/
       defined($1) ? do { my $v = $1; utf8::decode($v); $v } : $2/ge;
   }
   $t =~ tr/\x{D800}-\x{DFFF}/\x{FFFD}/ if utf8::is_utf8($t);
