@@ -393,6 +393,15 @@ def common_checks(c, lang):
         d.interrupt()
         c.check("interrupt busy loop", d.reply(timeout=5)[0], "EXCEPT")
         c.check("usable after interrupt", d.eval("2"), ("RETURN", 2))
+        noisy = {'Perl': 'while (1) { print "x" x 100, "\\n"; print STDERR "e\\n" }',
+                 'PHP': 'while (true) { echo str_repeat("x", 100), "\\n"; fwrite(STDERR, "e\\n"); }'}[lang]
+        for _ in range(3):
+            d.send("EVAL_BLOCK", noisy)
+            time.sleep(0.4)
+            d.interrupt()
+            c.check("interrupt while printing", d.reply(timeout=10)[0], "EXCEPT")
+            c.check("frames intact", (d.stray, d.eval("3")), ([], ("RETURN", 3)))
+            d.outputs = []
         d.close()
 
     def big(size):

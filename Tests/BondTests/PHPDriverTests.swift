@@ -233,16 +233,18 @@ extension Snippets {
         #expect(collected.traffic.allSatisfy { $0.depth == 1 })
     }
 
-    @Test func interruptIsAnExceptionOfItsOwn() throws {
-        let (bond, _) = try makeBond("PHP")
+    @Test(arguments: places)
+    func interruptIsAnExceptionOfItsOwn(_ place: Place) throws {
+        let (bond, _) = try makeBond("PHP", place)
         defer { bond.close() }
+        if place == .ssh { #expect(bond.remoteProcessID != nil) }
         for code in [Self.s.busyLoop, "sleep(30);"] {
             DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) { bond.interrupt() }
             let started = Date()
             guard case .remote(_, let message, _) = bondError({ try bond.evalBlock(code) }) else {
                 Issue.record("interrupt of \(code)"); continue
             }
-            #expect(message == "interrupted")
+            #expect(message == "interrupted by SIGINT")
             #expect(Date().timeIntervalSince(started) < 5)
             #expect(try bond.eval("6 * 7") == 42)
         }
@@ -252,6 +254,21 @@ extension Snippets {
         DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) { bond.interrupt() }
         try bond.evalBlock("try { sleep(30); } catch (Throwable $t) { $why = get_class($t); }")
         #expect(try bond.eval("$why") == "_BOND_Interrupt")
+    }
+
+    @Test func interruptWhileInsideACallbackIntoSwift() throws {
+        let (bond, _) = try makeBond("PHP")
+        defer { bond.close() }
+        try bond.export("slow") { _ in
+            bond.interrupt()  // arrives while the interpreter waits for this callback: ignored
+            Thread.sleep(forTimeInterval: 0.2)
+            return 1
+        }
+        try bond.evalBlock("function spin() { slow(); while (true) {} }")
+        DispatchQueue.global().asyncAfter(deadline: .now() + 1.5) { bond.interrupt() }
+        guard case .remote = bondError({ _ = try bond.call("spin") }) else { Issue.record("spin"); return }
+        #expect(bond.state == .idle)
+        #expect(try bond.eval("1 + 1") == 2)
     }
 
     @Test func fatalErrorsAndExitTerminateTheBond() throws {

@@ -250,9 +250,11 @@ extension Snippets {
         #expect(bond.state == .idle)
     }
 
-    @Test func interruptIsAnOrdinaryDie() throws {
-        let (bond, _) = try makeBond("Perl")
+    @Test(arguments: places)
+    func interruptIsAnOrdinaryDie(_ place: Place) throws {
+        let (bond, _) = try makeBond("Perl", place)
         defer { bond.close() }
+        if place == .ssh { #expect(bond.remoteProcessID != nil) }
         for code in [Self.s.busyLoop, "sleep 30;"] {
             DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) { bond.interrupt() }
             let started = Date()
@@ -266,7 +268,22 @@ extension Snippets {
         }
         // Code can catch it, as any die.
         DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) { bond.interrupt() }
-        #expect(try bond.eval("eval { sleep 30 }; \"caught: $@\"") == "caught: interrupted\n")
+        #expect(try bond.eval("eval { sleep 30 }; \"caught: $@\"") == "caught: interrupted by SIGINT\n")
+    }
+
+    @Test func interruptWhileInsideACallbackIntoSwift() throws {
+        let (bond, _) = try makeBond("Perl")
+        defer { bond.close() }
+        try bond.export("slow") { _ in
+            bond.interrupt()  // arrives while the interpreter waits for this callback: ignored
+            Thread.sleep(forTimeInterval: 0.2)
+            return 1
+        }
+        try bond.evalBlock("sub spin { my $r = slow(); my $i = 0; while (1) { $i++ } }")
+        DispatchQueue.global().asyncAfter(deadline: .now() + 1.5) { bond.interrupt() }
+        guard case .remote = bondError({ _ = try bond.call("spin") }) else { Issue.record("spin"); return }
+        #expect(bond.state == .idle)
+        #expect(try bond.eval("1 + 1") == 2)
     }
 
     @Test func exitAndKillTerminateTheBond() throws {

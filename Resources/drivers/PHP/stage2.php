@@ -465,7 +465,7 @@ function _BOND_error($errno, $errstr, $errfile = '', $errline = 0)
 
 function _BOND_sigint()
 {
-    throw new _BOND_Interrupt('interrupted');
+    throw new _BOND_Interrupt('interrupted by SIGINT');
 }
 
 function _BOND_signals($on)

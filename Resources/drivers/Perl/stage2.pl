@@ -30,7 +30,7 @@ my $GONE = 0;           # BYE was sent
 my $PID = $$;           # a child forked by evaluated code must not speak the protocol
 our %TIED;              # channel name => tied handle object
 my $SIGSET_INT = POSIX::SigSet->new(POSIX::SIGINT());
-my $INT_HANDLER = sub { die "interrupted\n" };
+my $INT_HANDLER = sub { die "interrupted by SIGINT\n" };
 
 # ---------------------------------------------------------------------------
 # JSON encoding (Perl data -> JSON text as characters)
@@ -47,10 +47,9 @@ sub enc_str {
     $s = $c if utf8::decode($c);
   }
   $s =~ s/([\x00-\x1f"\\])/$ESC{$1}/g;
-  if (utf8::is_utf8($s) && $s =~ /[^\x{0}-\x{D7FF}\x{E000}-\x{10FFFF}]/) {
-    die "cannot serialize a string with a code point beyond U+10FFFF\n"
-      if $s =~ /[^\x{0}-\x{10FFFF}]/;
-    $s =~ s/([\x{D800}-\x{DFFF}])/sprintf('\u%04x', ord($1))/ge;
+  if (utf8::is_utf8($s) && $s =~ /([^\x{0}-\x{D7FF}\x{E000}-\x{10FFFF}])/) {
+    # not Unicode text: a UTF-16 surrogate or a code point above U+10FFFF
+    die sprintf("cannot serialize a string with the code point U+%04X (not a Unicode scalar value)\n", ord($1));
   }
   return '"' . $s . '"';
 }
@@ -505,19 +504,33 @@ sub evaluate {
 
 # CALL and XCALL compile "sub { NAME(ARG, ...) }" and apply it to the values,
 # so that prototypes, builtins and blocks ("map { ... }") work as written.
+# Compiled calls of plain names ("ident/2" => sub { ident($_[0], $_[1]) }),
+# reused until the next EVAL, EVAL_BLOCK or EXPORT (which may change a
+# prototype): compiling costs more than the call itself.
+my %CALLS;
+
 sub call {
   my ($name, $args, $refs) = @_;
   my @list = map { $refs->[$_] ? "($args->[$_])" : "\$_[$_]" } 0 .. $#$args;
   my @values = map { $refs->[$_] ? undef : $args->[$_] } 0 .. $#$args;
   my $list = join(', ', @list);
+  my $key = (!grep { $_ } @$refs) && $name =~ /\A[A-Za-z_][A-Za-z0-9_]*(?:::[A-Za-z_][A-Za-z0-9_]*)*\z/
+    ? "$name/" . scalar(@$args) : undef;
   return run_user(sub {
-    my ($sub) = main::__BOND_eval("sub { $name($list) }");
+    my $sub = defined($key) ? $CALLS{$key} : undef;
     if (!$sub) {
-      my $err = $@;
-      die $err if ref($err) || $err !~ /syntax error/;
-      # "sub { ... }", "$code_ref", "$h->{f}": call the value itself
-      ($sub) = main::__BOND_eval("sub { ($name)->($list) }");
-      die $err unless $sub;
+      ($sub) = main::__BOND_eval("sub { $name($list) }");
+      if (!$sub) {
+        my $err = $@;
+        die $err if ref($err) || $err !~ /syntax error/;
+        # "sub { ... }", "$code_ref", "$h->{f}": call the value itself
+        ($sub) = main::__BOND_eval("sub { ($name)->($list) }");
+        die $err unless $sub;
+      }
+      if (defined $key) {
+        %CALLS = () if keys(%CALLS) >= 1000;
+        $CALLS{$key} = $sub;
+      }
     }
     return $sub->(@values);
   });
@@ -583,6 +596,7 @@ sub handle {
   my ($verb, $value) = @_;
   if ($verb eq 'EVAL' || $verb eq 'EVAL_BLOCK') {
     return send_error("malformed $verb request: expected a code string") unless is_code($value);
+    %CALLS = ();
     my $want = $verb eq 'EVAL';
     my ($ok, @r) = evaluate($value, $want);
     return send_exception($r[0]) unless $ok;
@@ -615,6 +629,7 @@ sub handle {
     return send_value('EXCEPT', "invalid name for an exported function: $value")
       unless $value =~ /\A[A-Za-z_][A-Za-z0-9_]*(?:::[A-Za-z_][A-Za-z0-9_]*)*\z/;
     export($value);
+    %CALLS = ();
     return send_value('RETURN', undef);
   }
   return send_error("unknown request: $verb");
@@ -635,6 +650,7 @@ sub start {
   open($OUT, '>&', \*STDOUT) or die "cannot duplicate stdout: $!\n";
   binmode($IN);
   binmode($OUT);
+  close(STDIN);   # also resets "$.", which error messages would quote
   open(STDIN, '<', '/dev/null') or die "cannot redirect stdin: $!\n";
   open(STDOUT, '>&', \*STDERR) or die "cannot redirect stdout: $!\n";
   $| = 1;
