@@ -47,7 +47,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "bond-bench",
-            dependencies: ["Bond", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Bond", "Workbench", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
         .testTarget(name: "BondTests", dependencies: ["Bond"], swiftSettings: strict),

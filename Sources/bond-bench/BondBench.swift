@@ -24,6 +24,9 @@ struct BondBench: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: "Payload sizes in MiB.")
     var payloads: [Int] = [1, 8, 64]
 
+    @Option(help: "Log lines fed to the workbench core for its figures (0 skips them).")
+    var logLines = 1_000_000
+
     @Flag(help: "A short smoke run (few calls, small payloads, one run).")
     var quick = false
 
@@ -31,9 +34,13 @@ struct BondBench: ParsableCommand {
     var json = false
 
     mutating func run() throws {
-        if quick { calls = 200; runs = 1; payloads = [1] }
+        if quick { calls = 200; runs = 1; payloads = [1]; logLines = min(logLines, 20_000) }
         let chosen = languages.isEmpty ? Bond.languages : languages
         var report = Report(machine: Machine.describe(), calls: calls, runs: runs)
+        if logLines > 0 {
+            FileHandle.standardError.write(Data("measuring the workbench core...\n".utf8))
+            report.workbench = WorkbenchFigures.measure(logLines: logLines, runs: runs)
+        }
         for language in chosen {
             FileHandle.standardError.write(Data("measuring \(language)...\n".utf8))
             do {
@@ -215,6 +222,7 @@ struct Report: Codable {
     var calls: Int
     var runs: Int
     var languages: [LanguageFigures] = []
+    var workbench: WorkbenchFigures?
 
     var table: String {
         func f(_ v: Double, _ digits: Int = 1) -> String { v.isNaN ? "-" : String(format: "%.\(digits)f", v) }
@@ -238,6 +246,14 @@ struct Report: Codable {
                     f(p.seconds, 3).leftPad(9), f(p.limitSeconds, 3).leftPad(8), f(p.ratio, 2).leftPad(6),
                 ].joined(separator: " "))
             }
+        }
+        if let w = workbench {
+            lines.append("")
+            lines.append("workbench core (160x48, 4 busy panes, \(w.logLinesFed) log lines fed; the log keeps 100 000):")
+            lines.append("  frame render        \(f(w.frameMillis, 2)) ms")
+            lines.append("  update per log line \(f(w.updateMicrosPerLogLine, 2)) us")
+            lines.append("  key to screen while a pane streams 100 000 lines/s  \(f(w.keyToScreenMillis, 2)) ms")
+            lines.append("  peak RSS of the process  \(f(w.peakRSSMebibytes, 0)) MiB")
         }
         return lines.joined(separator: "\n")
     }

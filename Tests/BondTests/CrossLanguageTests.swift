@@ -1,0 +1,162 @@
+import Bond
+import Foundation
+import Testing
+
+/// The four languages together: every pair proxied, chains across three and four languages,
+/// and the seed's own examples translated to Swift.
+@Suite(.timeLimit(.minutes(3))) struct CrossLanguageTests {
+    static let all: [Snippets] = [.python, .javaScript, .perl, .php]
+
+    static let defineMix: [String: String] = [
+        "Python": "def mix(*a):\n    return list(a)\n",
+        "JavaScript": "function mix() { return Array.prototype.slice.call(arguments); }",
+        "Perl": "sub mix { return [@_]; }",
+        "PHP": "function mix(...$a) { return $a; }",
+    ]
+    static let callMix: [String: String] = [
+        "Python": "mix(1, 'two', [3, 3.5], {'four': 4}, None, True)",
+        "JavaScript": "mix(1, 'two', [3, 3.5], {four: 4}, null, true)",
+        "Perl": "mix(1, 'two', [3, 3.5], {four => 4}, undef, JSON::PP::true)",
+        "PHP": "mix(1, 'two', [3, 3.5], ['four' => 4], null, true)",
+    ]
+
+    static let pairs: [(Snippets, Snippets)] = all.flatMap { a in all.filter { $0.language != a.language }.map { (a, $0) } }
+
+    @Test(arguments: pairs)
+    func everyLanguageProxiedToEveryOther(_ source: Snippets, _ target: Snippets) throws {
+        let (a, _) = try makeBond(source.language)
+        defer { a.close() }
+        let (b, _) = try makeBond(target.language)
+        defer { b.close() }
+        try a.evalBlock(Self.defineMix[source.language]!)
+        try a.proxy("mix", to: b)
+        let back = try b.eval(Self.callMix[target.language]!)
+        #expect(back == [1, "two", [3, 3.5], ["four": 4], nil, true], "\(source.language) -> \(target.language): \(back)")
+        // And called from Swift through the target, with Swift values.
+        #expect(try b.call("mix", "é", [1, 2], ["k": "v"] as BondValue) == ["é", [1, 2], ["k": "v"]])
+    }
+
+    @Test func chainsAcrossThreeAndFourLanguages() throws {
+        let (py, _) = try makeBond("Python")
+        let (js, _) = try makeBond("JavaScript")
+        let (pl, _) = try makeBond("Perl")
+        let (php, _) = try makeBond("PHP")
+        defer { py.close(); js.close(); pl.close(); php.close() }
+        try pl.evalBlock("sub inner { return $_[0] + 100; }")
+        try pl.proxy("inner", to: js)
+        try js.evalBlock("function middle(x) { return inner(x) * 2; }")
+        try js.proxy("middle", to: py)
+        try py.evalBlock("def outer(x):\n    return middle(x) + 1\n")
+        #expect(try py.call("outer", 1) == 203)  // Python -> JavaScript -> Perl, through Swift
+        try py.proxy("outer", to: php)
+        try php.evalBlock("function top($x) { return outer($x) * 10; }")
+        #expect(try php.call("top", 1) == 2030)  // PHP -> Python -> JavaScript -> Perl
+        // And back into the first language of the chain.
+        try php.proxy("top", to: pl)
+        #expect(try pl.eval("top(2)") == 2050)
+    }
+
+    // MARK: The seed's examples
+
+    @Test func seedOverview() throws {
+        let (php, collected) = try makeBond("PHP")
+        defer { php.close() }
+        try php.evalBlock("echo \"Hello world!\\n\";")
+        #expect(collected.stdout == "Hello world!\n")
+        let split = php.callable("explode")
+        #expect(try split(" ", "Hello world splitted by PHP!") == ["Hello", "world", "splitted", "by", "PHP!"])
+        try php.export("call_me") { _ in
+            collected.add(.stdout, "Hi, this is Swift talking!\n")
+            return nil
+        }
+        try php.eval("call_me()")
+        #expect(collected.stdout.hasSuffix("Hi, this is Swift talking!\n"))
+        let (perl, _) = try makeBond("Perl")
+        defer { perl.close() }
+        try php.proxy("explode", to: perl)
+        #expect(try perl.eval("explode(\"=\", \"Mind=blown!\")") == ["Mind", "blown!"])
+        if places.contains(.ssh) {
+            let (remote, _) = try makeBond("PHP", .ssh)
+            defer { remote.close() }
+            try remote.evalBlock("function call_me() { return 'Hi from ' . gethostname() . '!'; }")
+            #expect(try remote.eval("call_me()").stringValue?.hasPrefix("Hi from ") == true)
+        }
+    }
+
+    @Test func seedIncrementalMigration() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bond-migration-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try """
+        <?php
+        // The original program; function_to_be_replaced() now lives in Swift.
+        function helper($x) { return $x * 2; }
+        function main($argv) {
+            $total = 0;
+            foreach ($argv as $arg) { $total += function_to_be_replaced(helper((int)$arg)); }
+            echo "total: $total\\n";
+            return $total;
+        }
+        """.write(to: dir.appendingPathComponent("my_original_program.php"), atomically: true, encoding: .utf8)
+        let (php, collected) = try makeBond("PHP") { $0.workingDirectory = dir.path }
+        defer { php.close() }
+        try php.evalBlock("include(\"my_original_program.php\");")
+        try php.export("function_to_be_replaced") { args in .int((args[0].intValue ?? 0) + 1) }
+        #expect(try php.call("main", ["1", "2", "3"]) == 15)  // (2+1) + (4+1) + (6+1)
+        #expect(collected.stdout == "total: 15\n")
+    }
+
+    @Test func seedPerlFileHandlesThroughRefs() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bond-perlfd-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (pl, _) = try makeBond("Perl") { $0.workingDirectory = dir.path }
+        defer { pl.close() }
+        try pl.evalBlock("open($fd, \">file.txt\");")
+        let fd = pl.ref("$fd")
+        try pl.call("syswrite", fd, "Hello world!")
+        try pl.call("close", fd)
+        #expect(try String(contentsOf: dir.appendingPathComponent("file.txt"), encoding: .utf8) == "Hello world!")
+        try pl.evalBlock("open($fd, \">file2.txt\");")
+        try pl.call("sub { syswrite($fd, shift()); }", "Hello again!")
+        try pl.eval("close($fd)")
+        #expect(try String(contentsOf: dir.appendingPathComponent("file2.txt"), encoding: .utf8) == "Hello again!")
+    }
+
+    @Test func seedParallelWorkersFromThreads() throws {
+        let results = Collected()
+        DispatchQueue.concurrentPerform(iterations: 8) { i in
+            let s = Self.all[i % 4]
+            do {
+                let (bond, _) = try makeBond(s.language)
+                defer { bond.close() }
+                try bond.evalBlock(s.defineInc)
+                var n: BondValue = 0
+                for _ in 0..<100 { n = try bond.call("inc", n) }
+                results.add(.stdout, "\(s.language)=\(n)\n")
+            } catch {
+                results.add(.stderr, "\(s.language): \(error)\n")
+            }
+        }
+        #expect(results.stderr == "")
+        #expect(results.stdout.split(separator: "\n").count == 8)
+        #expect(results.stdout.split(separator: "\n").allSatisfy { $0.hasSuffix("=100") })
+    }
+
+    @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/runuser")
+        && FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")))
+    func seedPrivilegeSeparation() throws {
+        let py = try Bond(
+            language: "Python", command: "runuser -u nobody -- /usr/bin/python3",
+            options: .with { $0.serializationProtocol = "JSON"; $0.transparentExceptions = false; $0.workingDirectory = "/tmp"; $0.output = .discard })
+        defer { py.close() }
+        let identity = try py.eval("[__import__('os').getuid(), __import__('pwd').getpwuid(__import__('os').getuid()).pw_name]")
+        #expect(identity[1] == "nobody")
+        #expect(identity[0] != 0)
+        let decode = py.callable("lambda s: {'kind': 'decoded', 'length': len(s), 'pickle': \"cos\\nsystem\\n(S'id'\\ntR.\"}")
+        let data = try decode("payload")
+        #expect(data["length"] == 7)
+        #expect(data["pickle"]?.stringValue?.hasPrefix("cos") == true, "a pickle stays a string: nothing is unpickled here")
+        guard case .remote = bondError({ try py.evalBlock("open('/root/secret', 'w')") }) else { Issue.record("nobody wrote to /root"); return }
+    }
+}
