@@ -2,9 +2,10 @@
 // PHP bond driver, stage 2 (the driver itself).
 //
 // Sent by the host as data and evaluated by stage 1 at the top level, then
-// started with _BOND_start($protocol, $trans_except, $stdin). Written from the
-// wire protocol in docs/PROTOCOL.md. PHP 7.4 and 8.x; pcntl and FFI are used
-// when present (interrupts; stray output with `php -r`), never required.
+// started with _BOND_start($protocol, $trans_except, $stdin); stage 1 then
+// serves the requests (see _BOND_request). Written from the wire protocol in
+// docs/PROTOCOL.md. PHP 7.4 and 8.x; pcntl and FFI are used when present
+// (interrupts; stray output with `php -r`), never required.
 
 final class _BOND
 {
@@ -22,10 +23,9 @@ final class _BOND
     public static $exports = array();
     public static $pcntl = false;
     public static $mask = false;
-    public static $wrapper = false;
-    const JSON = 1344;  // JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_PRESERVE_ZERO_FRACTION
     public static $super = array('GLOBALS' => 1, '_SERVER' => 1, '_GET' => 1, '_POST' => 1, '_COOKIE' => 1,
-                        '_FILES' => 1, '_ENV' => 1, '_REQUEST' => 1, '_SESSION' => 1, 'this' => 1);
+                                 '_FILES' => 1, '_ENV' => 1, '_REQUEST' => 1, '_SESSION' => 1, 'this' => 1);
+    const JSON = 1344;  // JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_PRESERVE_ZERO_FRACTION
 }
 
 class _BOND_SerializationException extends Exception
@@ -44,8 +44,8 @@ class _BOND_Interrupt extends Error
 }
 
 // ---------------------------------------------------------------------------
-// User code runs here, in a function whose local scope mirrors the global
-// one: globals are imported by reference before, and variables created,
+// Nested requests (made while an exported function waits for the host) run
+// here, in a function whose local scope mirrors the global one: globals are imported by reference before, and variables created,
 // rebound or unset by the code are written back after. The code is
 // func_get_arg(0); CALL arguments are in _BOND::$args: no driver variable is
 // visible to the evaluated code.
