@@ -10,9 +10,14 @@
 /// requests here, in the global scope, so that evaluated code runs as the
 /// top level of a script: _BOND_request() returns the code of the next one.
 /// `php -a` defines no STDIN constant: then the first php://stdin is fd 0.
+/// Under a terminal (a pty host), readline may have put it back in cooked
+/// mode, which would turn "\n" into "\r\n": switch it to raw first.
 try {
-  echo "STAGE2\n";
   $_BOND_stdin = defined("STDIN") ? STDIN : fopen("php://stdin", "rb");
+  if (stream_isatty($_BOND_stdin)) {
+    @exec("stty raw -echo 2>/dev/null");
+  }
+  echo "STAGE2\n";
   $_BOND_stage = json_decode(fgets($_BOND_stdin), true);
   eval("?>" . $_BOND_stage["code"]);
   _BOND_start($_BOND_stage["start"][0], $_BOND_stage["start"][1], $_BOND_stdin);
