@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CBondSystem
 import DequeModule
 import Foundation
 
@@ -48,6 +49,19 @@ final class Connection: @unchecked Sendable {
     private var depthValue = 0
     private static let errorTailBytes = 4096
 
+    // Reading the interpreter's output. One thread at a time reads and decodes (`readLock`):
+    // the background reader while the bond is starting or idle, and the calling thread itself
+    // while a conversation runs, so that a reply wakes the caller directly, with no hand-off
+    // between threads. `callerReads` (guarded by `condition`) says which.
+    private let readLock = NSLock()
+    private var callerReads = false
+    private var outputEnded = false  // guarded by readLock
+    private var splitter: LineSplitter  // guarded by readLock
+    private var startupLines = LineSplitter(maximumLineBytes: 1 << 16)  // guarded by readLock
+    private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 1)
+    /// A pipe that wakes the background reader out of `poll`.
+    private let wake: (read: Int32, write: Int32)
+
     init(language: String, name: String, process: InterpreterProcess, options: BondOptions,
          stateChanged: (@Sendable (BondState) -> Void)?)
     {
@@ -58,15 +72,29 @@ final class Connection: @unchecked Sendable {
         self.log = options.log
         self.maximumFrameBytes = options.maximumFrameBytes
         self.stateChanged = stateChanged
-        startThread(name: "bond \(name) stdout") { [self] in readOutput() }
+        self.splitter = LineSplitter(maximumLineBytes: options.maximumFrameBytes)
+        var fds: [Int32] = [-1, -1]
+        _ = cbond_pipe_cloexec(&fds)
+        wake = (fds[0], fds[1])
+        _ = fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK)
+        _ = fcntl(process.outputFD, F_SETFL, fcntl(process.outputFD, F_GETFL) | O_NONBLOCK)
+        startThread(name: "bond \(name) stdout") { [self] in readInBackground() }
         startThread(name: "bond \(name) stderr") { [self] in readErrors() }
         startThread(name: "bond \(name) reaper") { [self] in
             let status = process.waitForExit()
-            locked { exitStatus = status }
+            changing { exitStatus = status }
         }
     }
 
+    /// Runs `body` with the state locked.
     private func locked<R>(_ body: () throws -> R) rethrows -> R {
+        condition.lock()
+        defer { condition.unlock() }
+        return try body()
+    }
+
+    /// Runs `body` with the state locked, then wakes every thread waiting for a change.
+    private func changing<R>(_ body: () throws -> R) rethrows -> R {
         condition.lock()
         defer { condition.broadcast(); condition.unlock() }
         return try body()
@@ -77,17 +105,24 @@ final class Connection: @unchecked Sendable {
     /// The nesting depth of the conversation (0 when idle).
     var depth: Int { locked { depthValue } }
 
+    /// A request begins; the first level also makes the calling thread the reader.
     func enter() -> Int {
-        let d = locked { depthValue += 1; return depthValue }
+        let d = locked { () -> Int in
+            depthValue += 1
+            if depthValue == 1 { callerReads = true }
+            return depthValue
+        }
+        if d == 1 { wakeBackgroundReader() }
         stateChanged?(.busy(depth: d))
         return d
     }
 
     func leave() {
         var stale = 0
-        let d = locked { () -> Int in
+        let d = changing { () -> Int in
             depthValue -= 1
             if depthValue == 0 {
+                callerReads = false
                 // Replies still queued when the conversation ends answer nothing: drop them.
                 let before = events.count
                 events.removeAll { event in
@@ -150,21 +185,44 @@ final class Connection: @unchecked Sendable {
 
     // MARK: Events
 
-    /// The next event, or `nil` if `deadline` passes first.
+    /// The next event, or `nil` if `deadline` passes first. During a conversation the calling
+    /// thread reads the interpreter's output itself.
     func nextEvent(deadline: Date?) -> Event? {
-        condition.lock()
-        defer { condition.unlock() }
-        while events.isEmpty {
-            if let deadline {
-                if !condition.wait(until: deadline) && events.isEmpty { return nil }
-            } else {
-                condition.wait()
+        while true {
+            condition.lock()
+            if let event = events.first {
+                events.removeFirst()
+                if case .closed = event { events.append(.closed) }  // every later wait sees it too
+                condition.unlock()
+                return event
             }
+            if !callerReads || outputClosed {
+                // The background reader is reading (start-up, or a request made without enter()).
+                let woke = deadline.map { condition.wait(until: $0) } ?? { condition.wait(); return true }()
+                condition.unlock()
+                if !woke && deadline.map({ Date() >= $0 }) == true && !hasEvents { return nil }
+                continue
+            }
+            condition.unlock()
+            readLock.lock()
+            if outputEnded || hasEvents {
+                readLock.unlock()
+                continue
+            }
+            var fd = pollfd(fd: process.outputFD, events: Int16(POLLIN), revents: 0)
+            let timeout = deadline.map { Int32(clamping: max(0, Int(($0.timeIntervalSinceNow * 1000).rounded(.up)))) } ?? -1
+            let ready = poll(&fd, 1, timeout)
+            if ready == 0 {
+                readLock.unlock()
+                if hasEvents { continue }
+                return nil
+            }
+            readAvailableLocked()
+            readLock.unlock()
         }
-        let event = events.removeFirst()
-        if case .closed = event { events.append(.closed) }  // every later wait sees it too
-        return event
     }
+
+    private var hasEvents: Bool { locked { !events.isEmpty } }
 
     /// Whether the process has exited (or its output ended).
     var isClosed: Bool { locked { outputClosed } }
@@ -211,6 +269,19 @@ final class Connection: @unchecked Sendable {
         }
         record(.sent, line)
         line.append(0x0A)
+        guard line.count > 1 << 16 else { return process.write(line) }
+        // While a big payload is written, the interpreter may write too: let the background
+        // reader drain its output meanwhile, so neither side can block the other.
+        let callerWasReading = changing { () -> Bool in
+            defer { callerReads = false }
+            return callerReads
+        }
+        defer {
+            if callerWasReading {
+                locked { callerReads = true }
+                wakeBackgroundReader()
+            }
+        }
         return process.write(line)
     }
 
@@ -223,46 +294,93 @@ final class Connection: @unchecked Sendable {
 
     // MARK: Reader threads
 
-    private func readOutput() {
-        var splitter = LineSplitter(maximumLineBytes: maximumFrameBytes)
-        var startupLines = LineSplitter(maximumLineBytes: 1 << 16)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 1)
-        defer { buffer.deallocate() }
+    private func wakeBackgroundReader() {
+        var byte: UInt8 = 1
+        _ = write(wake.write, &byte, 1)
+    }
+
+    /// The background reader: reads while the bond starts or is idle, and parks while a
+    /// conversation's calling thread reads for itself.
+    private func readInBackground() {
+        var fds = [pollfd(fd: process.outputFD, events: Int16(POLLIN), revents: 0),
+                   pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0)]
+        var scratch = [UInt8](repeating: 0, count: 64)
         while true {
-            let n = read(process.outputFD, buffer.baseAddress, buffer.count)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
-            var remainder: [UInt8]?
             condition.lock()
-            if phase == .startup {
-                startupOutput.append(contentsOf: chunk)
-                if let start = readySearchStart, let end = Self.findReady(in: startupOutput, from: start) {
-                    phase = .ready
-                    remainder = Array(startupOutput[end...])
-                    startupOutput.removeSubrange(end...)
-                }
-                condition.broadcast()
-                condition.unlock()
-                if log != nil {
-                    // Start-up noise reaches the log too (the part before READY, line by line).
-                    let noise = remainder.map { UnsafeRawBufferPointer(rebasing: chunk[..<max(0, chunk.count - $0.count)]) } ?? chunk
-                    startupLines.feed(noise) { if case .line(let line) = $0 { record(.received, line) } }
-                }
-                guard let remainder else { continue }
-                remainder.withUnsafeBytes { splitter.feed($0, emit: handle) }
+            while callerReads && !outputClosed { condition.wait() }
+            let closed = outputClosed
+            condition.unlock()
+            if closed { break }
+            fds[0].revents = 0
+            fds[1].revents = 0
+            if poll(&fds, 2, -1) < 0 && errno != EINTR { break }
+            if fds[1].revents != 0 { while read(wake.read, &scratch, scratch.count) > 0 {} }
+            if locked({ callerReads }) { continue }
+            if fds[0].revents != 0 {
+                readLock.lock()
+                readAvailableLocked()
+                readLock.unlock()
+            }
+        }
+        readLock.lock()
+        close(process.outputFD)
+        readLock.unlock()
+        close(wake.read)
+        close(wake.write)
+        readBuffer.deallocate()
+    }
+
+    /// Reads and decodes everything available now; handles the end of the output. Needs `readLock`.
+    private func readAvailableLocked() {
+        guard !outputEnded else { return }
+        while true {
+            let n = read(process.outputFD, readBuffer.baseAddress, readBuffer.count)
+            if n > 0 {
+                process(UnsafeRawBufferPointer(rebasing: readBuffer[0..<n]))
+                if n < readBuffer.count { return }
                 continue
             }
-            condition.unlock()
-            splitter.feed(chunk, emit: handle)
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
+            if n < 0 && errno == EINTR { continue }
+            outputEnded = true
+            finishOutput()
+            return
         }
+    }
+
+    /// Decodes one chunk of the interpreter's output. Needs `readLock`.
+    private func process(_ chunk: UnsafeRawBufferPointer) {
+        var remainder: [UInt8]?
+        condition.lock()
+        if phase == .startup {
+            startupOutput.append(contentsOf: chunk)
+            if let start = readySearchStart, let end = Self.findReady(in: startupOutput, from: start) {
+                phase = .ready
+                remainder = Array(startupOutput[end...])
+                startupOutput.removeSubrange(end...)
+            }
+            condition.broadcast()
+            condition.unlock()
+            if log != nil {
+                // Start-up noise reaches the log too (the part before READY, line by line).
+                let noise = remainder.map { UnsafeRawBufferPointer(rebasing: chunk[..<max(0, chunk.count - $0.count)]) } ?? chunk
+                startupLines.feed(noise) { if case .line(let line) = $0 { record(.received, line) } }
+            }
+            remainder?.withUnsafeBytes { splitter.feed($0, emit: handle) }
+            return
+        }
+        condition.unlock()
+        splitter.feed(chunk, emit: handle)
+    }
+
+    /// The output ended: the interpreter (or its link) is gone. Needs `readLock`.
+    private func finishOutput() {
         if !splitter.remainder.isEmpty {
             // A truncated last line is never a frame: show it as output.
             let tail = splitter.remainder
             record(.received, tail)
             deliver(.stdout, String(decoding: tail, as: UTF8.self) + "\n")
         }
-        close(process.outputFD)
         condition.lock()
         outputClosed = true
         condition.broadcast()
@@ -276,6 +394,7 @@ final class Connection: @unchecked Sendable {
         condition.broadcast()
         let handler = terminationHandler
         condition.unlock()
+        wakeBackgroundReader()
         handler?()
         stateChanged?(.terminated(termination.exit))
     }
@@ -298,7 +417,7 @@ final class Connection: @unchecked Sendable {
         switch piece {
         case .oversized(let size):
             record(.received, Array("<frame of \(size) bytes dropped: over the limit of \(maximumFrameBytes)>".utf8))
-            locked { events.append(.oversized(size)) }
+            changing { events.append(.oversized(size)) }
         case .line(let line):
             record(.received, line)
             guard let frame = FrameParser.parse(line) else {
@@ -311,7 +430,7 @@ final class Connection: @unchecked Sendable {
                 deliverOutputFrame(frame)
             case "RETURN", "EXCEPT", "ERROR":
                 // A reply with no request waiting can only be stale: never let a later request take it.
-                let waiting = locked { () -> Bool in
+                let waiting = changing { () -> Bool in
                     if depthValue > 0 { events.append(.frame(frame)) }
                     return depthValue > 0
                 }
@@ -319,7 +438,7 @@ final class Connection: @unchecked Sendable {
                     deliver(.stderr, "[bond: \(language) sent \(frame.verb) with no request waiting; dropped]\n")
                 }
             default:
-                locked { events.append(.frame(frame)) }
+                changing { events.append(.frame(frame)) }
             }
         }
     }
@@ -344,7 +463,7 @@ final class Connection: @unchecked Sendable {
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
             let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
-            let starting: Bool = locked {
+            let starting: Bool = changing {
                 errorTail.append(contentsOf: chunk)
                 if errorTail.count > Self.errorTailBytes * 2 {
                     errorTail.removeFirst(errorTail.count - Self.errorTailBytes)
@@ -356,7 +475,7 @@ final class Connection: @unchecked Sendable {
             if !starting, !text.isEmpty { deliver(.stderr, text) }
         }
         close(process.errorFD)
-        locked { errorsClosed = true }
+        changing { errorsClosed = true }
     }
 
     // MARK: Output and traffic
