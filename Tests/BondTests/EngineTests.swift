@@ -251,6 +251,19 @@ import Testing
         #expect(try py2.eval("1 + 1") == 2)
     }
 
+    @Test(.enabled(if: oldestPython3 != nil)) func oldestSupportedPython3() throws {
+        let py = try Bond(language: "Python", command: oldestPython3!, options: .with { $0.output = .discard })
+        defer { py.close() }
+        #expect(try py.eval("__import__('sys').version_info[:2]") == [3, 6])
+        try py.evalBlock(Snippets.python.defineDown)
+        try py.export("down") { args in
+            let n = args[0].intValue ?? 0
+            return .int(n == 0 ? 0 : 1 + (try py.call("down_remote", n - 1).intValue ?? 0))
+        }
+        #expect(try py.call("down_remote", 6) == 6)
+        #expect(try py.call("lambda s: s[::-1]", "héllo 🎉") == "🎉 olléh")
+    }
+
     @Test func sshTestHostIsConfiguredInCI() {
         if ProcessInfo.processInfo.environment["CI"] != nil {
             #expect(testSSH != nil, "CI must run the tests through scripts/test.sh, which starts the test sshd")
@@ -268,6 +281,14 @@ let python2: String? = {
         if FileManager.default.isExecutableFile(atPath: path) { return path }
     }
     return ExecutableLookup.python2
+}()
+
+/// Python 3.6, the oldest Python 3 the driver supports, if this machine has it (pyenv here).
+let oldestPython3: String? = {
+    let root = ProcessInfo.processInfo.environment["PYENV_ROOT"] ?? NSHomeDirectory() + "/.pyenv"
+    let versions = (try? FileManager.default.contentsOfDirectory(atPath: root + "/versions")) ?? []
+    return versions.sorted().first { $0.hasPrefix("3.6.") }.map { "\(root)/versions/\($0)/bin/python3.6" }
+        .flatMap { FileManager.default.isExecutableFile(atPath: $0) ? $0 : nil }
 }()
 
 enum ExecutableLookup {
