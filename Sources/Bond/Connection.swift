@@ -355,18 +355,21 @@ final class Connection: @unchecked Sendable {
         if phase == .startup {
             startupOutput.append(contentsOf: chunk)
             if let start = readySearchStart, let end = Self.findReady(in: startupOutput, from: start) {
-                phase = .ready
                 remainder = Array(startupOutput[end...])
                 startupOutput.removeSubrange(end...)
+            } else {
+                condition.broadcast()
             }
-            condition.broadcast()
             condition.unlock()
             if log != nil {
-                // Start-up noise reaches the log too (the part before READY, line by line).
+                // Start-up noise reaches the log too (up to READY, line by line), before the
+                // bond is declared ready so that it precedes every frame in the log.
                 let noise = remainder.map { UnsafeRawBufferPointer(rebasing: chunk[..<max(0, chunk.count - $0.count)]) } ?? chunk
                 startupLines.feed(noise) { if case .line(let line) = $0 { record(.received, line) } }
             }
-            remainder?.withUnsafeBytes { splitter.feed($0, emit: handle) }
+            guard let remainder else { return }
+            changing { phase = .ready }
+            remainder.withUnsafeBytes { splitter.feed($0, emit: handle) }
             return
         }
         condition.unlock()
