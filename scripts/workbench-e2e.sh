@@ -6,7 +6,9 @@
 # Builds the program (swift build --scratch-path .build-wb) unless a binary is given. Runs in
 # a private tmux server (its own socket), so no other tmux session is touched. Every wait is a
 # bounded poll of capture-pane. Prints "N passed, N failed" and exits non-zero on failure.
-# Set CAPTURE_DIR to keep screen captures (used for docs/workbench.md).
+# Set CAPTURE_DIR to keep screen captures (used for docs/workbench.md). Set ONLY to a list of
+# sections to run some of them: main signals flood languages inspector wiring session config
+# mouse completion replay.
 set -u
 cd "$(dirname "$0")/.."
 
@@ -44,6 +46,20 @@ wait_for() {
     done
     return 1
 }
+
+# wait_re REGEX [SECONDS]: as wait_for, with an extended regular expression.
+wait_re() {
+    local re=$1 limit=${2:-8} i
+    for ((i = 0; i < limit * 10; i++)); do
+        screen | grep -qE -- "$re" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+absent() { ! screen | grep -qF -- "$1"; }
+
+want() { [[ -z "${ONLY:-}" || " $ONLY " == *" $1 "* ]]; }
 
 # wait_gone TEXT [SECONDS]
 wait_gone() {
@@ -90,6 +106,7 @@ pane_pid() {
 alive() { kill -0 "$1" 2>/dev/null; }
 
 # --------------------------------------------------------------------------------------------
+if want main; then
 echo "== two panes, Python and JavaScript, 160x48"
 start 160 48 python js
 check "both panes start" wait_for "javascript · JavaScript · local · idle" 30
@@ -150,7 +167,7 @@ check "call through the proxy" wait_for "= 43"
 check "nested call shown in the caller" wait_for "↳ add(2, 40) → python.add"
 check "nested call shown in the callee" wait_for "↳ add(2, 40) ← called from javascript"
 check "nested output in the callee" wait_for "  adding 2 40"
-check "log shows the CALL" wait_for 'python     >1 CALL ["add",[2,40]]'
+check "log shows the CALL" wait_re 'python     >1 +[0-9]+B +[0-9.]+m?s +CALL \["add",\[2,40\]\]'
 capture proxy
 
 keys Tab; keys Tab
@@ -176,9 +193,9 @@ check "Ctrl-C clears the input when idle" wait_gone "› while True: pass" 3
 keys C-x; typed 'eval 2**10'; keys Enter
 check "command prompt: eval" wait_for "= 1024"
 keys C-x; typed "log save $STATE/traffic.log"; keys Enter
-check "command prompt: log save" wait_for "log saved to $STATE/traffic.log"
+check "command prompt: log save" wait_for "saved to $STATE/traffic.log"
 check "log file has mode 0600" test "$(stat -c %a "$STATE/traffic.log" 2>/dev/null)" = 600
-check "log file holds the frames" grep -q 'EVAL "2\*\*10"' "$STATE/traffic.log"
+check "log file holds the frames" grep -qF '"verb":"EVAL","bytes":12,"pair":' "$STATE/traffic.log"
 
 # Kill the interpreter: the pane shows it dead; F5 restarts it.
 kill -9 "$PY"
@@ -224,8 +241,10 @@ check "Ctrl-Q exits with status 0" wait_for "EXIT=0" 15
 check "terminal restored (no pane titles left)" wait_gone "▶ python" 2
 check "no python left" bash -c "! kill -0 $PY2 2>/dev/null"
 check "no node left" bash -c "! kill -0 $JS 2>/dev/null"
+fi
 
 # --------------------------------------------------------------------------------------------
+if want signals; then
 echo "== SIGTERM closes every bond and restores the terminal"
 start 120 40 py
 check "started" wait_for "▶ python · Python · local · idle" 30
@@ -245,8 +264,10 @@ WB=$(pgrep -P "$SH" -x bond-workbench)
 kill -HUP "$WB"
 check "exit status 129" wait_for "EXIT=129" 15
 check "interpreter gone after SIGHUP" bash -c "! kill -0 $PY 2>/dev/null"
+fi
 
 # --------------------------------------------------------------------------------------------
+if want flood; then
 echo "== flood of output and a storm of resizes"
 start 160 48 py js
 check "started" wait_for "javascript · JavaScript · local · idle" 30
@@ -271,8 +292,10 @@ echo "     rss before ${RSS1} KiB, after ${RSS2} KiB"
 check "memory stays bounded (< 300 MiB)" test "$RSS2" -lt 307200
 keys C-q
 check "quit after the flood" wait_for "EXIT=0" 15
+fi
 
 # --------------------------------------------------------------------------------------------
+if want languages; then
 echo "== every language found, 160x48"
 start 160 48
 check "panes open without arguments" wait_for "python · Python · local · idle" 20
@@ -292,6 +315,138 @@ done
 capture all
 keys C-q
 check "quit" wait_for "EXIT=0" 15
+fi
+
+# --------------------------------------------------------------------------------------------
+if want inspector; then
+echo "== traffic inspector"
+start 160 48 python js
+check "started" wait_for "javascript · JavaScript · local · idle" 30
+typed 'def add(a, b):'; keys M-Enter; typed '    print("adding", a, b)'; keys M-Enter; typed '    return a + b'; keys C-b
+keys C-x; typed 'proxy python.add to javascript'; keys Enter
+check "proxied" wait_for "proxies: add→javascript.add"
+keys C-x; typed 'focus javascript'; keys Enter
+typed 'add(2, 40) + add(1, 1)'; keys Enter
+check "nested calls ran" wait_for "= 44"
+keys C-x; typed 'focus log'; keys Enter
+check "nested CALL indented under the interpreter's CALL" wait_re 'python     >1 +19B +[0-9.]+m?s     CALL \["add",\[2,40\]\]'
+capture inspector
+keys C-x; typed 'log filter pane:javascript'; keys Enter
+check "request row: size and time" wait_re 'javascript >1 +[0-9]+B +[0-9.]+m?s EVAL "add\(2, 40\) \+ add\(1, 1\)"'
+check "interpreter's CALL in the caller" wait_re 'javascript <1 +[0-9]+B +[0-9.]+m?s   CALL \["add",\[2,40\]\]'
+keys C-x; typed 'log filter'; keys Enter
+check "reply paired with its time" wait_re 'python     <1 +9B +[0-9.]+m?s     RETURN 42'
+check "output inside the nested call" wait_re 'python     <1 +[0-9]+B +      OUTPUT \["STDOUT","adding 1 1\\n"\]'
+keys f; typed 'verb:CALL pane:python'; keys Enter
+check "filter by verb and pane" wait_for "filter verb:CALL pane:python · 2 shown"
+check "filter hides the rest" wait_gone 'EVAL "add(2, 40)' 3
+keys c
+check "filter cleared" wait_gone "filter verb:CALL" 3
+keys /; typed 'RETURN 4'
+check "incremental search" wait_for "search log: RETURN 4"
+keys Enter
+check "search remembered" wait_for "/RETURN 4"
+keys Enter
+check "detail view of the found frame" wait_re 'frame #[0-9]+ · javascript \(JavaScript\) · received from the interpreter \(<\) · depth 1'
+check "detail: paired with its request" wait_re 'RETURN · reply to #[0-9]+ EVAL after [0-9.]+m?s'
+check "detail: payload as JSON" wait_for "payload as JSON (r: exact bytes)"
+capture inspector-detail
+keys r
+check "raw view: hex of the exact bytes" wait_for "000000  52 45 54 55 52 4e 20 34 34 0a"
+check "raw view: the line" wait_for "line: RETURN 44"
+keys Left
+check "detail: previous frame" wait_re 'frame #[0-9]+ · (javascript|python)'
+keys Escape
+check "detail closes" wait_gone "frame detail" 3
+keys p
+check "pause" wait_re "paused · 0 new"
+keys Tab; typed '"after pause"'; keys Enter
+check "paused: new frames counted" wait_re "paused · [1-9][0-9]* new"
+check "paused: new frames not shown" absent 'EVAL "\"after pause'
+keys C-x; typed 'log follow'; keys Enter
+check "follow shows them" wait_for 'EVAL "\"after pause\""'
+keys C-x; typed 'log filter verb:CALL,RETURN'; keys Enter
+keys C-x; typed "log save --shown $STATE/shown.jsonl"; keys Enter
+check "saved what the filter shows" wait_for "saved to $STATE/shown.jsonl"
+keys C-x; typed "log save $STATE/all.jsonl"; keys Enter
+check "saved everything" wait_for "saved to $STATE/all.jsonl"
+check "JSON lines, each frame paired and timed" python3 - "$STATE/shown.jsonl" "$STATE/all.jsonl" <<'PY'
+import json, sys
+shown = [json.loads(l) for l in open(sys.argv[1])]
+every = [json.loads(l) for l in open(sys.argv[2])]
+assert shown and all(f["verb"] in ("CALL", "RETURN") for f in shown), shown
+assert len(every) > len(shown)
+calls = [f for f in every if f["verb"] == "CALL" and f["pane"] == "python"]
+assert len(calls) == 2 and all("pair" in f and "ms" in f for f in calls), calls
+for f in calls:
+    reply = next(g for g in every if g["seq"] == f["pair"])
+    assert reply["verb"] == "RETURN" and reply["pair"] == f["seq"] and reply["bytes"] == len(reply["line"].encode())
+assert set(every[0]) >= {"seq", "time", "pane", "language", "dir", "depth", "verb", "bytes", "line"}
+PY
+keys C-q
+check "quit" wait_for "EXIT=0" 15
+fi
+
+# --------------------------------------------------------------------------------------------
+if want wiring; then
+echo "== wiring view: counts, unwire, restarts of either bond"
+start 160 48 python js
+check "started" wait_for "javascript · JavaScript · local · idle" 30
+typed 'def add(a, b): return a + b'; keys C-b
+typed 'def twice(s): return s * 2'; keys C-b
+keys C-x; typed 'proxy python.add to javascript'; keys Enter
+check "add wired" wait_for "proxies: add→javascript.add"
+keys C-x; typed 'proxy python.twice to javascript as dbl'; keys Enter
+check "twice wired as dbl" wait_for "dbl←python.twice"
+keys C-x; typed 'focus javascript'; keys Enter
+typed '[1, 2, 3].map(n => add(n, 10))'; keys Enter
+check "calls through add" wait_for "    13"
+keys F2
+check "wiring view" wait_for "wiring · 2 proxies"
+check "wire row with its count" wait_re '1  python +add +→ javascript  add +3'
+check "second wire" wait_re '2  python +twice +→ javascript  dbl +0'
+capture wiring
+keys Escape
+check "view closes" wait_gone "wiring · 2 proxies" 3
+# Restart the source: the wire keeps working (the source bond is looked up at each call).
+PY=$(pane_pid python)
+kill -9 "$PY"
+check "source dead" wait_for "python · Python · local · dead" 10
+keys C-x; typed 'restart python'; keys Enter
+check "source restarted" wait_re "python · Python · local · idle · pid" 30
+keys C-x; typed 'focus python'; keys Enter
+keys C-x; typed 'block def add(a, b): return a * b'; keys Enter
+keys C-x; typed 'block def twice(s): return s * 2'; keys Enter
+keys C-x; typed 'focus javascript'; keys Enter
+typed 'add(6, 7)'; keys Enter
+check "wire survives a restart of the source" wait_for "= 42"
+# Restart the target: the wires are exported again.
+keys F5
+check "target restarted" wait_re "javascript · JavaScript · local · idle · pid" 30
+check "wires re-applied" wait_for "proxy: python.twice is callable here as dbl"
+typed 'dbl("ab")'; keys Enter
+check "wire survives a restart of the target" wait_for '= "abab"'
+keys F2
+check "counts kept" wait_re '1  python +add +→ javascript  add +4'
+check "count of the other wire" wait_re '2  python +twice +→ javascript  dbl +1'
+keys d
+check "unwired from the view" wait_gone "→ javascript  add" 3
+keys Escape
+check "unwire noted" wait_for "unwire add (was python.add)"
+typed 'add(1, 2)'; keys Enter
+check "an unwired name throws" wait_for "unwired: add was unwired in the workbench"
+keys F5
+check "target restarted again" wait_re "javascript · JavaScript · local · idle · pid" 30
+typed 'typeof add + " " + typeof dbl'; keys Enter
+check "unwired wire not re-applied, the other is" wait_for '= "undefined function"'
+keys C-x; typed 'unwire javascript.dbl'; keys Enter
+check "unwire command" wait_for "unwire dbl (was python.twice)"
+keys F2
+check "no wires left" wait_for "wiring · 0 proxies"
+keys Escape
+keys C-q
+check "quit" wait_for "EXIT=0" 15
+fi
 
 echo "$PASSED passed, $FAILED failed"
 [[ $FAILED -eq 0 ]]

@@ -4,11 +4,21 @@ public struct PaneSpec: Sendable, Equatable, CustomStringConvertible {
     /// The language as typed (resolved with `Languages.canonical`).
     public var language: String
     public var command: String?
+    /// Statements run at each start (sessions).
+    public var startup: String?
+    /// Refs of the pane, name -> code (sessions).
+    public var refs: [(String, String)] = []
 
-    public init(name: String? = nil, language: String, command: String? = nil) {
+    public init(name: String? = nil, language: String, command: String? = nil, startup: String? = nil) {
         self.name = name
         self.language = language
         self.command = command
+        self.startup = startup
+    }
+
+    public static func == (a: PaneSpec, b: PaneSpec) -> Bool {
+        a.name == b.name && a.language == b.language && a.command == b.command && a.startup == b.startup
+            && a.refs.map(\.0) == b.refs.map(\.0) && a.refs.map(\.1) == b.refs.map(\.1)
     }
 
     public static func parse(_ text: String) throws(ParseError) -> PaneSpec {

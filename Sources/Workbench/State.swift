@@ -48,32 +48,31 @@ public struct Wire: Sendable, Hashable {
     }
 }
 
+public struct WireKey: Sendable, Hashable {
+    public var target: Int
+    public var name: String
+    public init(target: Int, name: String) { self.target = target; self.name = name }
+}
+
+extension Wire {
+    public var key: WireKey { WireKey(target: target, name: name) }
+}
+
 /// One raw protocol line of a bond (the part of `BondTraffic` the workbench uses).
 public struct TrafficRecord: Sendable, Equatable {
     public var sent: Bool
     public var time: Date
     public var line: String
     public var depth: Int
-    public init(sent: Bool, time: Date, line: String, depth: Int) {
+    /// The size of the whole line in bytes (`line` may be cut).
+    public var bytes: Int
+    public init(sent: Bool, time: Date, line: String, depth: Int, bytes: Int? = nil) {
         self.sent = sent
         self.time = time
         self.line = line
         self.depth = depth
+        self.bytes = bytes ?? line.utf8.count
     }
-}
-
-/// One line of the log pane.
-public struct LogEntry: Sendable, Hashable {
-    public static let maximumTextBytes = 400
-    public var time: String
-    public var pane: Int
-    public var paneName: String
-    public var sent: Bool
-    public var depth: Int
-    /// The verb and payload, sanitized and cut.
-    public var text: String
-
-    public var plain: String { "\(time) \(paneName) \(sent ? ">" : "<")\(depth) \(text)" }
 }
 
 public struct PaneState: Sendable {
@@ -97,6 +96,14 @@ public struct PaneState: Sendable {
     public var colorIndex: Int
     /// Whether the death of the current bond has been written to the transcript.
     var deathReported = false
+    /// Statements run at each start of the bond, before anything else (from a session file).
+    public var startup: String?
+    /// Requests made while the bond starts: sent once it has started, after the start-up block
+    /// and the wires.
+    var held: [Request] = []
+    /// Blocks that ran without error since the pane opened (what `session save` writes as the
+    /// start-up block, after the session's own).
+    public var blocks: [String] = []
 
     public var spec: PaneSpec { PaneSpec(name: name, language: language, command: command) }
 }
@@ -115,7 +122,9 @@ public enum PromptKind: Sendable, Equatable {
     case proxyTarget(function: String)
     case proxyName(function: String, target: Int)
     case newPane
-    case logSave
+    case logSave(shown: Bool)
+    case logFilter
+    case logSearch(origin: Int?)
 }
 
 public struct Prompt: Sendable, Equatable {
@@ -136,6 +145,10 @@ public enum Request: Sendable, Equatable {
     case inspect(name: String, code: String, describe: String?)
     /// Exports `function` of the `source` pane to this pane's bond as `name`.
     case proxy(source: Int, function: String, name: String)
+    /// Replaces the export `name` of this pane's bond by a function that throws "unwired".
+    case unwire(name: String)
+    /// The pane's start-up block (run as a block).
+    case startup(String)
 }
 
 /// How a request ended.
@@ -145,6 +158,7 @@ public enum Outcome: Sendable, Equatable {
     case failure(String)
     case inspected(name: String, type: String?, description: String?, value: BondValue?, error: String?)
     case proxied(Wire)
+    case unwired(name: String)
 }
 
 /// Everything the loop receives.
@@ -164,6 +178,8 @@ public enum Message: Sendable {
     case closed(pane: Int, generation: Int)
     case historyLoaded(pane: Int, entries: [String])
     case logSaved(path: String, error: String?)
+    /// A call came through the wire exported into `target` as `name`.
+    case wireCalled(target: Int, name: String)
     case allClosed
 }
 
@@ -186,11 +202,30 @@ public struct AppState: Sendable {
     public var panes: [PaneState] = []
     public var focus: Focus = .log
     public var log = RingBuffer<LogEntry>(capacity: 100_000)
-    public var logScroll = 0
+    /// The selected frame (a `seq`); nil follows the newest frame.
+    public var logSelected: Int?
+    /// The first frame shown when not following (a `seq`; a hint, kept so the selection shows).
+    var logTop: Int?
+    /// While paused, only frames before this `seq` are shown.
+    public var logPausedAt: Int?
+    public var logFilter = LogFilter()
+    /// The `seq`s of the frames that the filter lets through, oldest first (when it is set).
+    var logFiltered: [Int] = []
+    public var logSearch = ""
+    public var logDetail: LogDetail?
+    /// Per pane, the requests waiting for their reply (`seq`s, innermost last).
+    var openRequests: [Int: [Int]] = [:]
+    /// Per pane, how deep its current conversation is nested in another bond's call.
+    var logBase: [Int: Int] = [:]
+    var nextSeq = 1
     public var width: Int
     public var height: Int
     public var prompt: Prompt?
     public var showHelp = false
+    /// The wiring view (F2): the selected row.
+    public var wiringView: Int?
+    /// Calls through each wire so far, by target pane and name there.
+    public var wireCalls: [WireKey: Int] = [:]
     public var quitting = false
     public var done = false
     /// A message on the status line until the next key.
@@ -230,9 +265,11 @@ public struct AppState: Sendable {
         for (spec, name) in zip(specs, names) {
             let language = Languages.canonical(spec.language, known: knownLanguages)
             let location = spec.command.flatMap(Self.sshHost) ?? "local"
-            let pane = PaneState(
+            var pane = PaneState(
                 id: nextPaneID, name: name, language: language, command: spec.command, location: location,
                 colorIndex: nextColor)
+            pane.startup = spec.startup
+            for (k, v) in spec.refs { pane.refs[k] = v }
             nextPaneID += 1
             nextColor += 1
             panes.append(pane)

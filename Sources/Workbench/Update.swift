@@ -11,7 +11,6 @@ extension AppState {
             width = max(1, w)
             height = max(1, h)
             for i in panes.indices { clampScroll(i) }
-            logScroll = min(logScroll, maxLogScroll)
             return []
         case .started(let id, let gen, let pid, let host):
             guard let i = live(id, gen) else { return [] }
@@ -20,15 +19,27 @@ extension AppState {
             if case .starting = panes[i].status { panes[i].status = .idle }
             panes[i].deathReported = false
             append(i, .info, "\(panes[i].language) started (pid \(pid), \(host.map { "over ssh to \($0)" } ?? "local"))")
-            // Wires into this pane are exported again into the new bond.
-            return wires.filter { $0.target == id }.map {
+            var effects: [Effect] = []
+            // The start-up block first, then the wires into this pane (exported again into a new
+            // bond), then what was asked while it started.
+            if let startup = panes[i].startup, !startup.allSatisfy(\.isWhitespace) {
+                append(i, .info, "start-up block")
+                panes[i].pending += 1
+                effects.append(.request(pane: id, generation: gen, .startup(startup)))
+            }
+            effects += wires.filter { $0.target == id }.map {
                 panes[i].pending += 1
                 return .request(pane: id, generation: gen, .proxy(source: $0.source, function: $0.function, name: $0.name))
             }
+            effects += panes[i].held.map { .request(pane: id, generation: gen, $0) }
+            panes[i].held = []
+            return effects
         case .startFailed(let id, let gen, let text):
             guard let i = live(id, gen) else { return [] }
             panes[i].status = .failed
             panes[i].deathReported = true
+            panes[i].pending = 0
+            panes[i].held = []
             append(i, .error, text)
             append(i, .info, "F5 tries again; Ctrl-W removes the pane")
             return []
@@ -57,9 +68,8 @@ extension AppState {
             return []
         case .traffic(let id, let gen, let record):
             guard let i = index(of: id), panes[i].generation == gen else { return [] }
-            appendLog(LogEntry(
-                time: Self.clock(record.time), pane: id, paneName: panes[i].name, sent: record.sent,
-                depth: record.depth, text: Self.cut(record.line)))
+            appendLog(LogEntry(seq: nextSeq, date: record.time, pane: id, paneName: panes[i].name,
+                               language: panes[i].language, record: record))
             return []
         case .result(let id, let gen, let request, let outcome):
             guard let i = index(of: id), panes[i].generation == gen else { return [] }
@@ -72,6 +82,7 @@ extension AppState {
             return []
         case .died(let id, let gen, let text):
             guard let i = live(id, gen) else { return [] }
+            dropOpenRequests(id)
             if case .closing = panes[i].status { return [] }
             if case .closed = panes[i].status { return [] }
             if !panes[i].deathReported {
@@ -82,6 +93,7 @@ extension AppState {
             return []
         case .closed(let id, let gen):
             guard let i = live(id, gen) else { return [] }
+            dropOpenRequests(id)
             panes[i].status = .closed
             panes[i].pending = 0
             append(i, .info, "closed; F5 restarts, Ctrl-W removes the pane")
@@ -90,8 +102,12 @@ extension AppState {
             guard let i = index(of: id) else { return [] }
             panes[i].history = History(entries: entries + panes[i].history.entries)
             return []
+        case .wireCalled(let target, let name):
+            let key = WireKey(target: target, name: name)
+            if wires.contains(where: { $0.key == key }) { wireCalls[key, default: 0] += 1 }
+            return []
         case .logSaved(let path, let error):
-            flash = error.map { "log save failed: \($0)" } ?? "log saved to \(path) (\(log.count) lines)"
+            flash = error.map { "save failed: \($0)" } ?? "saved to \(path)"
             return []
         case .allClosed:
             done = true
@@ -112,16 +128,9 @@ extension AppState {
         if panes[i].scroll > 0 { panes[i].scroll += rowCount(i) - before }
     }
 
-    private mutating func appendLog(_ entry: LogEntry) {
-        log.append(entry)
-        if logScroll > 0 { logScroll = min(logScroll + 1, maxLogScroll) }
-    }
-
     func rowCount(_ i: Int) -> Int {
         panes[i].transcript.rowCount(width: geometry(of: i).transcript.width)
     }
-
-    var maxLogScroll: Int { max(0, log.count - logBody.height) }
 
     mutating func clampScroll(_ i: Int) {
         let g = geometry(of: i)
@@ -156,7 +165,11 @@ extension AppState {
         case .value(let v):
             append(i, .value, v.prettyDescription)
         case .done:
-            if case .block = request { append(i, .info, "ok") }
+            if case .block(let code) = request {
+                append(i, .info, "ok")
+                panes[i].blocks.append(code)
+            }
+            if case .startup = request { append(i, .info, "start-up block ran") }
         case .failure(let text):
             if text.contains("interpreter terminated") { panes[i].deathReported = true }
             append(i, .error, text)
@@ -170,10 +183,16 @@ extension AppState {
                 append(i, .stdout, description)
             }
             if value == nil && description == nil, let error { append(i, .error, error) }
+        case .unwired(let name):
+            append(i, .info, "unwired: \(name) now throws \"unwired\"")
         case .proxied(let wire):
             if !wires.contains(wire) {
-                wires.removeAll { $0.target == wire.target && $0.name == wire.name }
-                wires.append(wire)
+                if let k = wires.firstIndex(where: { $0.key == wire.key }) {
+                    wires[k] = wire
+                    wireCalls[wire.key] = nil
+                } else {
+                    wires.append(wire)
+                }
             }
             if let s = index(of: wire.source) {
                 let text = "proxy: \(panes[s].name).\(wire.function) is callable here as \(wire.name)"
@@ -193,12 +212,17 @@ extension AppState {
         }
         if prompt != nil { return promptKey(key) }
         flash = nil
+        if logDetail != nil { return detailKey(key) }
+        if wiringView != nil { return wiringKey(key) }
         // Global keys.
         switch key {
         case .ctrl("q"):
             return quit()
         case .function(1):
             showHelp = true
+            return []
+        case .function(2):
+            wiringView = 0
             return []
         case .tab:
             cycleFocus(1)
@@ -234,18 +258,6 @@ extension AppState {
         quitting = true
         flash = "closing every bond… (Ctrl-Q again leaves at once)"
         return [.quit]
-    }
-
-    mutating func logKey(_ key: Key) -> [Effect] {
-        let page = max(1, logBody.height - 1)
-        switch key {
-        case .pageUp, .up: logScroll = min(maxLogScroll, logScroll + (key == .up ? 1 : page))
-        case .pageDown, .down: logScroll = max(0, logScroll - (key == .down ? 1 : page))
-        case .home: logScroll = maxLogScroll
-        case .end: logScroll = 0
-        default: break
-        }
-        return []
     }
 
     mutating func scrollPane(_ i: Int, _ key: Key) {
@@ -378,7 +390,11 @@ extension AppState {
 
     mutating func send(_ i: Int, _ request: Request) -> [Effect] {
         switch panes[i].status {
-        case .starting, .idle, .busy:
+        case .starting:
+            panes[i].pending += 1
+            panes[i].held.append(request)
+            return []
+        case .idle, .busy:
             panes[i].pending += 1
             return [.request(pane: panes[i].id, generation: panes[i].generation, request)]
         default:
@@ -415,8 +431,10 @@ extension AppState {
             effects.append(.close(pane: p.id, generation: p.generation))
         }
         panes[i].generation += 1
+        dropOpenRequests(p.id)
         panes[i].status = .starting
         panes[i].pending = 0
+        panes[i].held = []
         panes[i].pid = nil
         panes[i].deathReported = false
         append(i, .info, "restarting \(p.name)…")
@@ -431,6 +449,7 @@ extension AppState {
         switch key {
         case .escape, .ctrl("c"), .ctrl("g"):
             prompt = nil
+            if case .logSearch(let origin) = p.kind { logSelected = origin; pinLogTop() }
             return []
         case .enter:
             prompt = nil
@@ -452,6 +471,16 @@ extension AppState {
         default: break
         }
         prompt = p
+        if case .logSearch(let origin) = p.kind {
+            // Incremental: the selection moves to the nearest match as the text is typed.
+            let text = p.input.text
+            if text.isEmpty {
+                logSelected = origin
+            } else if let s = searchLog(text, from: origin, older: true, inclusive: true) {
+                logSelected = s
+            }
+            pinLogTop()
+        }
         return []
     }
 
@@ -504,8 +533,15 @@ extension AppState {
             guard let s = paneIndex else { return [] }
             if panes[s].input.text.trimmingSpaces == function { panes[s].input.clear() }
             return proxy(s, function: function, target: target, name: text.isEmpty ? function : text)
-        case .logSave:
-            return saveLog(text)
+        case .logSave(let shown):
+            return saveLog(text, shown: shown)
+        case .logFilter:
+            setLogFilter(text)
+            return []
+        case .logSearch(let origin):
+            logSearch = text
+            if !text.isEmpty && searchLog(text, from: origin, older: true, inclusive: true) == nil { flash = "not found: \(text)" }
+            return []
         }
     }
 
@@ -549,12 +585,19 @@ extension AppState {
         return name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_") }
     }
 
-    mutating func saveLog(_ path: String) -> [Effect] {
+    /// Saves the log as JSON lines: every frame kept, or (`shown`) those the filter shows.
+    mutating func saveLog(_ path: String, shown: Bool = false) -> [Effect] {
         guard !path.isEmpty else {
             flash = "log save: give a file name"
             return []
         }
-        return [.saveLog(path: path, lines: log.map(\.plain))]
+        let entries: [LogEntry]
+        if shown && !logFilter.isEmpty {
+            entries = (0..<logCount).compactMap { entry(logSeq(at: $0)) }
+        } else {
+            entries = Array(log)
+        }
+        return [.saveLog(path: path, lines: entries.map(Traffic.jsonLine))]
     }
 
     // MARK: Commands
@@ -636,11 +679,49 @@ extension AppState {
             focus = .pane(p.id)
             return []
         case "log":
-            guard rest.hasPrefix("save") else { flash = "usage: log save FILE"; return [] }
-            return saveLog(String(rest.dropFirst(4)).trimmingSpaces)
+            let words = rest.split(separator: " ", maxSplits: 1).map(String.init)
+            let argument = words.count > 1 ? words[1].trimmingSpaces : ""
+            switch words.first ?? "" {
+            case "save":
+                if argument.hasPrefix("--shown ") { return saveLog(String(argument.dropFirst(8)).trimmingSpaces, shown: true) }
+                return saveLog(argument)
+            case "filter":
+                setLogFilter(argument)
+                return []
+            case "search":
+                logSearch = argument
+                if let s = searchLog(argument, from: logSelected, older: true, inclusive: true) {
+                    logSelected = s
+                    pinLogTop()
+                } else if !argument.isEmpty {
+                    flash = "not found: \(argument)"
+                }
+                return []
+            case "pause":
+                if logPausedAt == nil { logPausedAt = nextSeq }
+                return []
+            case "follow":
+                logPausedAt = nil
+                logSelected = nil
+                logTop = nil
+                return []
+            case "show":
+                guard let n = Int(argument.drop { $0 == "#" }), entry(n) != nil else { flash = "log show: no frame #\(argument)"; return [] }
+                logDetail = LogDetail(seq: n)
+                logSelected = n
+                return []
+            default:
+                flash = "usage: log save [--shown] FILE | filter EXPR | search TEXT | pause | follow | show N"
+                return []
+            }
         case "help":
             showHelp = true
             return []
+        case "wires", "wiring":
+            wiringView = 0
+            return []
+        case "unwire":
+            return unwireCommand(rest)
         case "quit", "exit":
             return quit()
         default:

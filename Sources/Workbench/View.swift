@@ -29,7 +29,9 @@ public enum KeyHelp {
         ("Ctrl-N", "new pane: [NAME:]LANGUAGE[=COMMAND]"),
         ("Ctrl-W", "close this pane's bond; again removes the pane"),
         ("F5", "restart this pane's bond"),
+        ("F2", "wiring: the proxies, their calls; d unwires"),
         ("Ctrl-X", "command prompt (commands below)"),
+        ("log pane", "↑/↓ select, Enter detail, / search, f filter, p pause, s save"),
         ("F1", "this help"),
         ("Ctrl-Q", "quit: closes every bond"),
     ]
@@ -37,7 +39,8 @@ public enum KeyHelp {
     public static let commands: [String] = [
         "eval CODE   block CODE   call NAME ARG...   ref NAME CODE   inspect REF",
         "proxy SRC.FUNC to PANE [as NAME]   new [NAME:]LANG[=CMD]   focus PANE|log",
-        "close [PANE]   restart [PANE]   interrupt [PANE]   log save FILE   help   quit",
+        "close [PANE]   restart [PANE]   interrupt [PANE]   wires   unwire PANE.NAME   help   quit",
+        "log save [--shown] FILE   log filter EXPR   log search TEXT   log pause|follow   log show N",
     ]
 }
 
@@ -56,6 +59,14 @@ extension AppState {
             }
         }
         renderLog(layout.log, into: &buffer)
+        if logDetail != nil {
+            renderDetail(into: &buffer)
+            cursor = nil
+        }
+        if wiringView != nil {
+            renderWiring(into: &buffer)
+            cursor = nil
+        }
         if let c = renderStatus(layout.status, into: &buffer) { cursor = c }
         if showHelp {
             renderHelp(into: &buffer)
@@ -180,42 +191,11 @@ extension AppState {
         return (area.x + 2 + min(cursorX, width - 1), area.y + cursorRow - firstVisible)
     }
 
-    func renderLog(_ area: Rect, into buffer: inout CellBuffer) {
-        guard area.height > 0 else { return }
-        let focused = focus == .log
-        let titleStyle = focused ? Style(fg: .black, bg: .white, bold: true) : Style(underline: true)
-        let title = Rect(x: area.x, y: area.y, width: area.width, height: 1)
-        buffer.fill(title, style: titleStyle)
-        var text = (focused ? "▶ " : "  ") + "log · \(log.count) frames"
-        if logScroll > 0 { text += " · scrolled ↑\(logScroll)" }
-        buffer.put(text, x: area.x, y: area.y, maxWidth: area.width, style: titleStyle, ellipsis: true)
-        let body = logBody
-        guard body.height > 0 else { return }
-        let end = max(0, log.count - logScroll)
-        let start = max(0, end - body.height)
-        let nameWidth = min(12, panes.map { TextWidth.of($0.name) }.max() ?? 6)
-        for (r, k) in (start..<end).enumerated() {
-            let entry = log[k]
-            let y = body.y + r
-            var x = body.x
-            let limit = body.right
-            x += buffer.put(entry.time + " ", x: x, y: y, maxWidth: limit - x, style: Style(dim: true))
-            var name = entry.paneName
-            let nw = TextWidth.of(name)
-            if nw < nameWidth { name += String(repeating: " ", count: nameWidth - nw) }
-            x += buffer.put(name + " ", x: x, y: y, maxWidth: limit - x, style: Style(fg: color(of: entry.pane), bold: true))
-            x += buffer.put("\(entry.sent ? ">" : "<")\(entry.depth) ", x: x, y: y, maxWidth: limit - x,
-                            style: Style(fg: color(of: entry.pane)))
-            let verb = String(entry.text.prefix { $0 != " " })
-            x += buffer.put(verb, x: x, y: y, maxWidth: limit - x, style: Style(fg: color(of: entry.pane)))
-            let payload = entry.text.dropFirst(verb.count)
-            buffer.put(String(payload), x: x, y: y, maxWidth: limit - x, style: Style(), ellipsis: true)
-        }
-    }
-
     func statusHints() -> String {
+        if wiringView != nil { return "↑/↓ select  d unwire  Esc close" }
+        if logDetail != nil { return "←/→ previous/next frame  p its pair  r raw/JSON  ↑/↓ PgUp/PgDn scroll  Esc close" }
         if focus == .log {
-            return "Tab next pane  PgUp/PgDn scroll  Home/End  ^N new pane  ^X command  F1 help  ^Q quit"
+            return "↑/↓ select  Enter detail  / search  n/N next  f filter  c clear  p pause  End follow  s save  Tab next pane  F1 help"
         }
         guard let i = focusedIndex else { return "" }
         let busy = panes[i].status.isBusyOrPending(panes[i].pending)

@@ -123,9 +123,11 @@ final class Executor: @unchecked Sendable {
                 queue.post(.output(pane: pane, generation: generation, channel: channel, text: text))
             }
             options.log = .handler { t in
-                let line = t.line.utf8.count > 2000 ? String(t.line.prefix(1000)) : t.line
+                let size = t.line.utf8.count
+                let line = size > LogEntry.maximumRawBytes
+                    ? String(decoding: Array(t.line.utf8.prefix(LogEntry.maximumRawBytes)), as: UTF8.self) : t.line
                 queue.post(.traffic(pane: pane, generation: generation, TrafficRecord(
-                    sent: t.direction == .sent, time: t.time, line: line, depth: t.depth)))
+                    sent: t.direction == .sent, time: t.time, line: line, depth: t.depth, bytes: size)))
             }
             let stateChanged: @Sendable (BondState) -> Void = { [weak self] state in
                 queue.post(.state(pane: pane, generation: generation, state))
@@ -222,7 +224,7 @@ final class Executor: @unchecked Sendable {
             switch request {
             case .eval(let code):
                 return .value(try bond.eval(code))
-            case .block(let code):
+            case .block(let code), .startup(let code):
                 try bond.evalBlock(code)
                 return .done
             case .call(let function, let arguments):
@@ -248,6 +250,12 @@ final class Executor: @unchecked Sendable {
                                           error: "\(String(describing: error))\n\(String(describing: describeError))")
                     }
                 }
+            case .unwire(let remoteName):
+                let language = bond.language
+                try bond.export(remoteName) { _ in
+                    throw BondError.usage(language: language, message: "unwired: \(remoteName) was unwired in the workbench")
+                }
+                return .unwired(name: remoteName)
             case .proxy(let source, let function, let remoteName):
                 try export(function, of: source, to: bond, pane: pane, as: remoteName)
                 return .proxied(Wire(source: source, function: function, target: pane, name: remoteName))
@@ -264,6 +272,7 @@ final class Executor: @unchecked Sendable {
         let sourceName = name(source)
         try target.export(remoteName) { [weak self] arguments in
             guard let self else { throw BondError.usage(language: target.language, message: "the workbench is gone") }
+            self.post(.wireCalled(target: pane, name: remoteName))
             let shown = Self.brief(arguments.map(\.description).joined(separator: ", "))
             self.post(.note(pane: pane, kind: .nested, text: "\(remoteName)(\(shown)) → \(sourceName).\(function)"))
             guard let bond = self.currentBond(source) else {

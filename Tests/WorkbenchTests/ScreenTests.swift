@@ -66,7 +66,7 @@ func type(_ text: String, into state: inout AppState) {
         #expect(lines[1] == "· Python started (pid 1000, local)      │· JavaScript started (pid 1001, local)")
         #expect(lines[17] == "›                                       │›")
         #expect(lines[18].hasPrefix("  log · 1 frames"))
-        #expect(lines[19].hasSuffix(#"python     >1 EVAL "1+1""#))
+        #expect(lines[19].hasSuffix(#"python     >1    10B        … EVAL "1+1""#))
         #expect(state.render().cursor! == (2, 17))
         #expect(lines[23].hasPrefix("Enter eval  M-Enter newline  ^B block"))
     }
@@ -185,11 +185,12 @@ func type(_ text: String, into state: inout AppState) {
         #expect(state.log.count == 100_000)
         state.focus = .log
         _ = state.update(.key(.pageUp))
-        #expect(state.logScroll > 0)
+        #expect(state.logSelected == 100_010 - (state.logBody.height - 1))
         _ = state.update(.key(.home))
-        #expect(state.logScroll == 100_000 - state.logBody.height)
+        #expect(state.logSelected == 11)
+        #expect(state.render().buffer.trimmedLines()[19].contains(#""10"]"#))
         _ = state.update(.key(.end))
-        #expect(state.logScroll == 0)
+        #expect(state.logSelected == nil)
     }
 
     @Test func longLogLinesAreCutToTheWidth() {

@@ -1,0 +1,347 @@
+import Bond
+import Foundation
+import OrderedCollections
+
+/// One line of the log pane: a raw protocol line of one bond, paired with its request or reply.
+public struct LogEntry: Sendable, Hashable {
+    public static let maximumTextBytes = 400
+    /// Longer lines keep their first 16 KiB (`bytes` still says how long the line was).
+    public static let maximumRawBytes = 16_384
+    /// The frame's number: 1 for the first frame of the session, counting every frame.
+    public var seq: Int
+    public var date: Date
+    public var time: String
+    public var pane: Int
+    public var paneName: String
+    public var language: String
+    public var sent: Bool
+    public var depth: Int
+    /// The verb and payload, sanitized and cut (what the log pane shows).
+    public var text: String
+    /// The line as it passed, without its end of line (cut at `maximumRawBytes`).
+    public var raw: String
+    /// The size of the line in bytes, without its end of line.
+    public var bytes: Int
+    /// The frame's verb (`EVAL`, `CALL`, `RETURN`, ...), empty for a line that is not a frame
+    /// (the driver's bootstrap lines).
+    public var verb: String
+    /// The request this reply answers, or the reply that answered this request (a `seq`).
+    public var pair: Int?
+    /// Seconds from the request to its reply (on both lines of a pair).
+    public var duration: Double?
+    /// How deep the frame is in the conversation across bonds: a request sent to one bond while
+    /// another bond's interpreter waits on a `CALL` (a proxy forwarding it) is nested in that call.
+    public var indent = 0
+
+    public init(seq: Int, date: Date, pane: Int, paneName: String, language: String, record: TrafficRecord) {
+        self.seq = seq
+        self.date = date
+        self.time = AppState.clock(date)
+        self.pane = pane
+        self.paneName = paneName
+        self.language = language
+        self.sent = record.sent
+        self.depth = record.depth
+        self.text = AppState.cut(record.line)
+        self.raw = record.line.utf8.count > Self.maximumRawBytes
+            ? String(decoding: Array(record.line.utf8.prefix(Self.maximumRawBytes)), as: UTF8.self) : record.line
+        self.bytes = record.bytes
+        self.verb = Traffic.verb(of: record.line)
+    }
+
+    public var plain: String { "\(time) \(paneName) \(sent ? ">" : "<")\(depth) \(text)" }
+    public var truncated: Bool { raw.utf8.count < bytes }
+    /// The payload after the verb (the whole line when it is not a frame).
+    public var payload: Substring {
+        guard !verb.isEmpty else { return Substring(raw) }
+        return raw.dropFirst(verb.count).drop { $0 == " " }
+    }
+    public var isRequest: Bool { Traffic.isRequest(verb: verb, sent: sent) }
+    public var isReply: Bool { Traffic.replyVerbs.contains(verb) }
+}
+
+public enum Traffic {
+    public static let hostRequests: Set<String> = ["EVAL", "EVAL_BLOCK", "CALL", "XCALL", "EXPORT"]
+    public static let replyVerbs: Set<String> = ["RETURN", "EXCEPT", "ERROR"]
+
+    /// The first word of a frame line when it is a verb (capitals, digits and `_`).
+    public static func verb(of line: String) -> String {
+        let word = line.utf8.prefix { $0 != 0x20 }
+        guard !word.isEmpty, word.count <= 24,
+            word.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5A) || $0 == 0x5F || ($0 >= 0x30 && $0 <= 0x39) }),
+            let f = word.first, f >= 0x41 && f <= 0x5A
+        else { return "" }
+        return String(decoding: word, as: UTF8.self)
+    }
+
+    /// Requests: what the host sends to be answered, and `CALL` from the interpreter.
+    public static func isRequest(verb: String, sent: Bool) -> Bool {
+        sent ? hostRequests.contains(verb) : verb == "CALL"
+    }
+
+    /// Milliseconds for people: `0.42 ms`, `12.3 ms`, `1.25 s`.
+    public static func duration(_ seconds: Double) -> String {
+        let ms = seconds * 1000
+        if ms < 10 { return String(format: "%.2fms", ms) }
+        if ms < 1000 { return String(format: "%.1fms", ms) }
+        if seconds < 100 { return String(format: "%.2fs", seconds) }
+        return String(format: "%.0fs", seconds)
+    }
+
+    /// Bytes for people: `123B`, `4.5K`, `12M`.
+    public static func size(_ bytes: Int) -> String {
+        if bytes < 10_000 { return "\(bytes)B" }
+        if bytes < 1_000_000 { return "\(bytes / 1000)K" }
+        return "\(bytes / 1_000_000)M"
+    }
+
+    /// One frame as a line of JSON (the documented format of `log save`).
+    public static func jsonLine(_ e: LogEntry) -> String {
+        var fields: [(String, BondValue)] = [
+            ("seq", .int(e.seq)),
+            ("time", .string(iso8601(e.date))),
+            ("pane", .string(e.paneName)),
+            ("language", .string(e.language)),
+            ("dir", .string(e.sent ? "sent" : "received")),
+            ("depth", .int(e.depth)),
+            ("verb", .string(e.verb)),
+            ("bytes", .int(e.bytes)),
+        ]
+        if let p = e.pair { fields.append(("pair", .int(p))) }
+        if let d = e.duration { fields.append(("ms", .double((d * 1_000_000).rounded() / 1000))) }
+        if e.truncated { fields.append(("truncated", .bool(true))) }
+        fields.append(("line", .string(e.raw)))
+        return BondValue.object(.init(uniqueKeysWithValues: fields)).description
+    }
+
+    public static func iso8601(_ date: Date) -> String {
+        let t = date.timeIntervalSince1970
+        var seconds = time_t(t.rounded(.down))
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        let ms = min(999, Int(((t - Double(seconds)) * 1000 + 0.0005).rounded(.down)))
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+                      Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), ms)
+    }
+
+    /// The payload as indented JSON; text that is not JSON comes back as it is.
+    public static func prettyJSON(_ text: Substring) -> String {
+        if let v = try? JSONText.parse(String(text)) { return v.prettyDescription }
+        return String(text)
+    }
+
+    /// A hex dump of the line's bytes (and its newline): offset, 16 bytes, the printable ASCII.
+    public static func hexDump(_ text: String, newline: Bool = true) -> [String] {
+        var bytes = Array(text.utf8)
+        if newline { bytes.append(0x0A) }
+        var lines: [String] = []
+        var offset = 0
+        while offset < bytes.count {
+            let chunk = bytes[offset..<min(offset + 16, bytes.count)]
+            var hex = chunk.map { String(format: "%02x", $0) }.joined(separator: " ")
+            hex += String(repeating: " ", count: max(0, 47 - hex.count))
+            let ascii = String(chunk.map { $0 >= 0x20 && $0 < 0x7F ? Character(UnicodeScalar($0)) : "." })
+            lines.append(String(format: "%06x  ", offset) + hex + "  " + ascii)
+            offset += 16
+        }
+        return lines
+    }
+}
+
+/// What the log pane shows: frames of some panes, with some verbs, holding some text.
+///
+/// Written as words: `pane:NAME[,NAME]`, `verb:VERB[,VERB]`, `dir:sent` or `dir:received`
+/// (`>` and `<` too), `depth:N`; any other word must occur in the line (case-insensitive).
+public struct LogFilter: Sendable, Equatable {
+    public var panes: [String] = []
+    public var verbs: [String] = []
+    public var sent: Bool?
+    public var depth: Int?
+    public var words: [String] = []
+    public var text = ""
+
+    public init() {}
+
+    public init(parsing text: String) {
+        self.text = text.trimmingSpaces
+        for word in text.split(whereSeparator: \.isWhitespace).map(String.init) {
+            let lower = word.lowercased()
+            if lower.hasPrefix("pane:") {
+                panes += word.dropFirst(5).split(separator: ",").map(String.init)
+            } else if lower.hasPrefix("verb:") {
+                verbs += word.dropFirst(5).split(separator: ",").map { $0.uppercased() }
+            } else if lower == "dir:sent" || lower == ">" {
+                sent = true
+            } else if lower == "dir:received" || lower == "<" {
+                sent = false
+            } else if lower.hasPrefix("depth:"), let d = Int(word.dropFirst(6)) {
+                depth = d
+            } else {
+                words.append(lower)
+            }
+        }
+    }
+
+    public var isEmpty: Bool { panes.isEmpty && verbs.isEmpty && sent == nil && depth == nil && words.isEmpty }
+
+    public func matches(_ e: LogEntry) -> Bool {
+        if !panes.isEmpty && !panes.contains(e.paneName) { return false }
+        if !verbs.isEmpty && !verbs.contains(e.verb) { return false }
+        if let sent, e.sent != sent { return false }
+        if let depth, e.depth != depth { return false }
+        for w in words where e.raw.range(of: w, options: .caseInsensitive) == nil && !e.paneName.lowercased().contains(w) {
+            return false
+        }
+        return true
+    }
+}
+
+/// The detail view of one frame.
+public struct LogDetail: Sendable, Equatable {
+    public var seq: Int
+    /// The exact bytes (hex dump) instead of the pretty-printed payload.
+    public var raw = false
+    public var scroll = 0
+}
+
+/// A small JSON reader (RFC 8259) into `BondValue`, keeping the order of object members.
+public enum JSONText {
+    public struct Failure: Error, Sendable { public var message: String }
+
+    public static func parse(_ text: String) throws(Failure) -> BondValue {
+        var p = Parser(bytes: Array(text.utf8))
+        p.space()
+        let v = try p.value(0)
+        p.space()
+        guard p.i == p.bytes.count else { throw Failure(message: "extra text at byte \(p.i)") }
+        return v
+    }
+
+    struct Parser {
+        let bytes: [UInt8]
+        var i = 0
+
+        mutating func space() {
+            while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x0D || bytes[i] == 0x09 { i += 1 }
+        }
+
+        func fail(_ what: String) -> Failure { Failure(message: "\(what) at byte \(i)") }
+
+        mutating func literal(_ word: String, _ value: BondValue) throws(Failure) -> BondValue {
+            let w = Array(word.utf8)
+            guard i + w.count <= bytes.count, Array(bytes[i..<i + w.count]) == w else { throw fail("bad literal") }
+            i += w.count
+            return value
+        }
+
+        mutating func value(_ depth: Int) throws(Failure) -> BondValue {
+            guard depth < 512 else { throw fail("too deep") }
+            guard i < bytes.count else { throw fail("unexpected end") }
+            switch bytes[i] {
+            case UInt8(ascii: "{"):
+                i += 1
+                var members: [(String, BondValue)] = []
+                space()
+                if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object([:]) }
+                while true {
+                    space()
+                    guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a key") }
+                    let key = try string()
+                    space()
+                    guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected :") }
+                    i += 1
+                    space()
+                    members.append((key, try value(depth + 1)))
+                    space()
+                    guard i < bytes.count else { throw fail("unexpected end") }
+                    if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
+                    if bytes[i] == UInt8(ascii: "}") { i += 1; break }
+                    throw fail("expected , or }")
+                }
+                var d = OrderedDictionary<String, BondValue>()
+                for (k, v) in members { d[k] = v }
+                return .object(d)
+            case UInt8(ascii: "["):
+                i += 1
+                var items: [BondValue] = []
+                space()
+                if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return .array([]) }
+                while true {
+                    space()
+                    items.append(try value(depth + 1))
+                    space()
+                    guard i < bytes.count else { throw fail("unexpected end") }
+                    if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
+                    if bytes[i] == UInt8(ascii: "]") { i += 1; break }
+                    throw fail("expected , or ]")
+                }
+                return .array(items)
+            case UInt8(ascii: "\""):
+                return .string(try string())
+            case UInt8(ascii: "t"): return try literal("true", .bool(true))
+            case UInt8(ascii: "f"): return try literal("false", .bool(false))
+            case UInt8(ascii: "n"): return try literal("null", .null)
+            default:
+                let start = i
+                var isDouble = false
+                while i < bytes.count, let c = Optional(bytes[i]),
+                    (c >= 0x30 && c <= 0x39) || c == UInt8(ascii: "-") || c == UInt8(ascii: "+") || c == UInt8(ascii: ".")
+                        || c == UInt8(ascii: "e") || c == UInt8(ascii: "E")
+                {
+                    if c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E") { isDouble = true }
+                    i += 1
+                }
+                let text = String(decoding: bytes[start..<i], as: UTF8.self)
+                guard !text.isEmpty else { throw fail("unexpected character") }
+                if !isDouble, let n = Int(text) { return .int(n) }
+                guard let d = Double(text) else { throw fail("bad number") }
+                return .double(d)
+            }
+        }
+
+        mutating func string() throws(Failure) -> String {
+            i += 1  // the opening quote
+            var out: [UInt8] = []
+            while i < bytes.count {
+                let c = bytes[i]
+                if c == UInt8(ascii: "\"") { i += 1; return String(decoding: out, as: UTF8.self) }
+                if c == UInt8(ascii: "\\") {
+                    i += 1
+                    guard i < bytes.count else { break }
+                    let e = bytes[i]
+                    i += 1
+                    switch e {
+                    case UInt8(ascii: "n"): out.append(0x0A)
+                    case UInt8(ascii: "t"): out.append(0x09)
+                    case UInt8(ascii: "r"): out.append(0x0D)
+                    case UInt8(ascii: "b"): out.append(0x08)
+                    case UInt8(ascii: "f"): out.append(0x0C)
+                    case UInt8(ascii: "u"):
+                        var code = try hex4()
+                        if code >= 0xD800 && code < 0xDC00, i + 1 < bytes.count, bytes[i] == UInt8(ascii: "\\"),
+                            bytes[i + 1] == UInt8(ascii: "u")
+                        {
+                            i += 2
+                            let low = try hex4()
+                            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                        }
+                        out += Array(String(Character(UnicodeScalar(code) ?? "\u{FFFD}")).utf8)
+                    default: out.append(e)
+                    }
+                    continue
+                }
+                out.append(c)
+                i += 1
+            }
+            throw fail("unterminated string")
+        }
+
+        mutating func hex4() throws(Failure) -> UInt32 {
+            guard i + 4 <= bytes.count, let v = UInt32(String(decoding: bytes[i..<i + 4], as: UTF8.self), radix: 16) else {
+                throw fail("bad \\u escape")
+            }
+            i += 4
+            return v
+        }
+    }
+}
