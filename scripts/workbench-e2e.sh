@@ -448,5 +448,65 @@ keys C-q
 check "quit" wait_for "EXIT=0" 15
 fi
 
+# --------------------------------------------------------------------------------------------
+if want session; then
+echo "== sessions: --session FILE, session save"
+cat > "$STATE/session.json" <<'JSON'
+{
+  "version": 1,
+  "panes": [
+    {"name": "calc", "language": "Python",
+     "startup": "import math\ndef hyp(a, b):\n    print('hyp', a, b)\n    return math.hypot(a, b)",
+     "refs": [{"name": "sides", "code": "[3, 4]"}]},
+    {"name": "ui", "language": "JavaScript", "startup": "function shout(s) { return s.toUpperCase() + '!' }"}
+  ],
+  "wires": [
+    {"source": "calc", "function": "hyp", "target": "ui", "name": "hypot"},
+    {"source": "ui", "function": "shout", "target": "calc", "name": "shout"}
+  ]
+}
+JSON
+start 160 48 --session "$STATE/session.json"
+check "session panes start" wait_for "ui · JavaScript · local · idle" 30
+check "start-up blocks run" wait_for "· start-up block ran"
+check "wiring re-created" wait_for "proxies: hyp→ui.hypot shout←ui.shout"
+check "refs restored" wait_for "refs: @sides"
+keys C-x; typed 'focus ui'; keys Enter
+typed 'hypot(3, 4)'; keys Enter
+check "call through a session wire" wait_for "↳ hyp returned 5.0"
+check "its value in the caller" wait_re '│= 5 *$'
+keys C-x; typed 'focus calc'; keys Enter
+typed 'shout("hi")'; keys Enter
+check "and the other way" wait_for '= "HI!"'
+typed 'def area(w, h): return w * h'; keys C-b
+keys C-x; typed 'proxy calc.area to ui'; keys Enter
+check "new wire" wait_for "area←calc.area"
+capture session
+keys C-x; typed "session save $STATE/saved.json"; keys Enter
+check "session saved" wait_for "saved to $STATE/saved.json"
+check "saved session holds panes, start-up, refs, wires" python3 - "$STATE/saved.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert [p["name"] for p in s["panes"]] == ["calc", "ui"], s
+assert "def hyp(a, b)" in s["panes"][0]["startup"] and "def area(w, h)" in s["panes"][0]["startup"]
+assert s["panes"][0]["refs"] == [{"name": "sides", "code": "[3, 4]"}]
+assert {"source": "calc", "function": "area", "target": "ui", "name": "area"} in s["wires"], s["wires"]
+assert len(s["wires"]) == 3
+PY
+keys C-q
+check "quit" wait_for "EXIT=0" 15
+start 160 48 --session "$STATE/saved.json"
+check "saved session starts" wait_for "ui · JavaScript · local · idle" 30
+check "its wiring" wait_for "proxies: hyp→ui.hypot area→ui.area shout←ui.shout"
+keys C-x; typed 'focus ui'; keys Enter
+typed 'area(6, 7)'; keys Enter
+check "wire made in the last session works" wait_for "= 42"
+keys C-q
+check "quit" wait_for "EXIT=0" 15
+echo '{"panes": [{"name": "a", "language": "py"}], "wires": [{"source": "a", "function": "f", "target": "b", "name": "f"}]}' > "$STATE/bad.json"
+start 160 48 --session "$STATE/bad.json"
+check "a bad session file is explained" wait_for 'wire to b.f: no pane "b"' 10
+fi
+
 echo "$PASSED passed, $FAILED failed"
 [[ $FAILED -eq 0 ]]

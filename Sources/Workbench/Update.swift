@@ -717,6 +717,10 @@ extension AppState {
         case "help":
             showHelp = true
             return []
+        case "session":
+            let words = rest.split(separator: " ", maxSplits: 1).map(String.init)
+            guard words.first == "save", words.count == 2 else { flash = "usage: session save FILE"; return [] }
+            return [.saveLog(path: words[1].trimmingSpaces, lines: [session.text])]
         case "wires", "wiring":
             wiringView = 0
             return []

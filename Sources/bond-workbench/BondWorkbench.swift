@@ -64,6 +64,11 @@ struct BondWorkbench: ParsableCommand {
     @Flag(help: "Keep no history on disk.")
     var noHistory = false
 
+    @Option(help: ArgumentHelp(
+        "Start the panes of a session file (written by the `session save` command): their start-up blocks run and their wiring is re-created.",
+        valueName: "FILE"))
+    var session: String?
+
     func validate() throws {
         for pane in panes {
             do { _ = try PaneSpec.parse(pane) } catch { throw ValidationError(error.message) }
@@ -74,7 +79,15 @@ struct BondWorkbench: ParsableCommand {
     func run() throws {
         var specs = try panes.map { try PaneSpec.parse($0) }
         let known = Bond.languages
-        if specs.isEmpty {
+        var loaded: Session?
+        if let path = session {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ValidationError("--session: cannot read \(path)")
+            }
+            do { loaded = try Session.parse(data) } catch { throw ValidationError("--session \(path): \(error.message)") }
+            specs = loaded!.specs + specs
+        }
+        if specs.isEmpty && loaded == nil {
             specs = known.filter { language in
                 Bond.defaultCommand(language: language) != nil
             }.map { PaneSpec(language: $0) }
@@ -84,7 +97,7 @@ struct BondWorkbench: ParsableCommand {
         }
         let directory: URL? = noHistory ? nil : Self.stateDirectory(stateDir)
         let loop = EventLoop(
-            specs: specs, knownLanguages: known, timeout: timeout > 0 ? .milliseconds(Int64(timeout * 1000)) : nil,
+            specs: specs, wires: loaded?.wires ?? [], knownLanguages: known, timeout: timeout > 0 ? .milliseconds(Int64(timeout * 1000)) : nil,
             stateDirectory: directory)
         let status = loop.run()
         if status != 0 { throw ExitCode(status) }

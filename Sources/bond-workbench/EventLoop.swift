@@ -8,14 +8,16 @@ import Workbench
 /// effects, and draws at most one frame per wake-up (and per 1/60 s under a flood).
 final class EventLoop {
     private let specs: [PaneSpec]
+    private let wires: [Session.Wire]
     private let knownLanguages: [String]
     private let queue = MessageQueue()
     private let executor: Executor
     private let stateDirectory: URL?
     private var savedStderr: Int32 = -1
 
-    init(specs: [PaneSpec], knownLanguages: [String], timeout: Duration?, stateDirectory: URL?) {
+    init(specs: [PaneSpec], wires: [Session.Wire], knownLanguages: [String], timeout: Duration?, stateDirectory: URL?) {
         self.specs = specs
+        self.wires = wires
         self.knownLanguages = knownLanguages
         self.stateDirectory = stateDirectory
         executor = Executor(queue: queue, timeout: timeout, stateDirectory: stateDirectory)
@@ -37,7 +39,9 @@ final class EventLoop {
         }
         let size = terminal.size
         var state = AppState(width: size.width, height: size.height, knownLanguages: knownLanguages)
-        execute(state.addPanes(specs))
+        let startEffects = state.addPanes(specs)
+        state.addWires(wires)
+        execute(startEffects)
         if specs.isEmpty { state.flash = "no language found: Ctrl-N opens a pane, Ctrl-Q quits" }
         terminal.draw(state.render())
 

@@ -15,6 +15,8 @@ final class Executor: @unchecked Sendable {
     /// Generations closed (or restarted) before their start finished.
     private var abandoned: Set<Key> = []
     private var closing: Set<Key> = []
+    /// Panes whose bond is starting (a call through a wire from them waits for the start).
+    private var startingPanes: [Int: Int] = [:]
     private var quitting = false
     private let lifecycle = DispatchGroup()
     private let files = DispatchQueue(label: "bond-workbench.files")
@@ -109,11 +111,20 @@ final class Executor: @unchecked Sendable {
     // MARK: Life of a bond
 
     private func start(pane: Int, generation: Int, name: String, language: String, command: String?) {
-        lock.withLock { names[pane] = name }
+        lock.withLock {
+            names[pane] = name
+            startingPanes[pane, default: 0] += 1
+        }
         lifecycle.enter()
         let key = Key(pane: pane, generation: generation)
         worker(pane, generation).async { [self] in
-            defer { lifecycle.leave() }
+            defer {
+                lock.withLock {
+                    startingPanes[pane, default: 1] -= 1
+                    if startingPanes[pane] == 0 { startingPanes[pane] = nil }
+                }
+                lifecycle.leave()
+            }
             var options = BondOptions()
             options.name = name
             options.timeout = timeout
@@ -275,7 +286,7 @@ final class Executor: @unchecked Sendable {
             self.post(.wireCalled(target: pane, name: remoteName))
             let shown = Self.brief(arguments.map(\.description).joined(separator: ", "))
             self.post(.note(pane: pane, kind: .nested, text: "\(remoteName)(\(shown)) → \(sourceName).\(function)"))
-            guard let bond = self.currentBond(source) else {
+            guard let bond = self.sourceBond(source) else {
                 let error = BondError.usage(language: target.language, message: "\(sourceName) has no running bond")
                 self.post(.note(pane: source, kind: .error, text: "called from \(targetName): \(String(describing: error))"))
                 throw error
@@ -289,6 +300,17 @@ final class Executor: @unchecked Sendable {
                 self.post(.note(pane: source, kind: .error, text: "\(function) failed: \(String(describing: error))"))
                 throw error
             }
+        }
+    }
+
+    /// The source pane's bond for a call through a wire; while it starts, waits for it (a minute at most).
+    private func sourceBond(_ pane: Int) -> Bond? {
+        let deadline = Date().addingTimeInterval(60)
+        while true {
+            let (bond, starting) = lock.withLock { (bonds[pane]?.bond, startingPanes[pane] != nil) }
+            if let bond { return bond }
+            if !starting || Date() > deadline || lock.withLock({ quitting }) { return nil }
+            usleep(20_000)
         }
     }
 
