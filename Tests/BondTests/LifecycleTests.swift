@@ -107,3 +107,52 @@ import Testing
         #expect(!processExists(remote))
     }
 }
+
+/// RELIABILITY.md 5: when the host process itself is killed, its interpreters see the end of
+/// their input and exit on their own. The host here is this test binary, run again as a child.
+@Suite(.timeLimit(.minutes(2))) struct HostDeathTests {
+    static let childEnvironment = "BOND_TEST_HOST_CHILD_PIDFILE"
+
+    /// Only runs inside the child: starts bonds, reports their pids, and waits to be killed.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment[childEnvironment] != nil))
+    func childHostWaitingToBeKilled() throws {
+        let path = ProcessInfo.processInfo.environment[Self.childEnvironment]!
+        let bonds = try ["Python", "JavaScript", "Perl", "PHP"].map { try Bond(language: $0, options: .with { $0.output = .discard }) }
+        try bonds.map { String($0.processID) }.joined(separator: " ").write(toFile: path + ".tmp", atomically: true, encoding: .utf8)
+        rename(path + ".tmp", path)
+        Thread.sleep(forTimeInterval: 60)
+    }
+
+    @Test(.enabled(if: ProcessInfo.processInfo.environment[childEnvironment] == nil))
+    func interpretersExitWhenTheHostIsKilled() throws {
+        let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent("bond-host-\(getpid())").path
+        // The child host: this test binary again, running only childHostWaitingToBeKilled.
+        let argv = [CommandLine.arguments[0], "--testing-library", "swift-testing", "--filter", "childHostWaitingToBeKilled"]
+        var environment = ProcessInfo.processInfo.environment
+        environment[Self.childEnvironment] = pidFile
+        let env = environment.map { "\($0.key)=\($0.value)" }
+        var cArgv: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        var cEnv: [UnsafeMutablePointer<CChar>?] = env.map { strdup($0) } + [nil]
+        defer { (cArgv + cEnv).forEach { free($0) } }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        var child: pid_t = 0
+        #expect(posix_spawn(&child, cArgv[0]!, &actions, nil, &cArgv, &cEnv) == 0)
+        posix_spawn_file_actions_destroy(&actions)
+        defer { kill(child, SIGKILL); var status: Int32 = 0; waitpid(child, &status, 0); try? FileManager.default.removeItem(atPath: pidFile) }
+        let deadline = Date().addingTimeInterval(30)
+        while !FileManager.default.fileExists(atPath: pidFile), Date() < deadline { usleep(20_000) }
+        let pids = try String(contentsOfFile: pidFile, encoding: .utf8).split(separator: " ").compactMap { Int32($0) }
+        #expect(pids.count == 4)
+        #expect(pids.allSatisfy(processExists))
+        kill(child, SIGKILL)
+        var status: Int32 = 0
+        waitpid(child, &status, 0)
+        let gone = Date().addingTimeInterval(5)
+        while pids.contains(where: processExists), Date() < gone { usleep(20_000) }
+        #expect(!pids.contains(where: processExists), "interpreters left after the host died")
+        for pid in pids where processExists(pid) { kill(pid, SIGKILL) }
+    }
+}

@@ -206,7 +206,8 @@ var __BOND = (function () {
     for (;;) {
       var line = readLine();
       if (line === null) {
-        send("BYE");
+        // The host closed our input (or is gone): say goodbye if it can still hear it, and leave.
+        try { send("BYE"); } catch (error) { /* nobody is listening */ }
         process.exit(0);
       }
       var space = line.indexOf(" ");
@@ -275,9 +276,16 @@ var __BOND = (function () {
         loop.runInThisContext({ breakOnSigint: true });
         return;
       } catch (error) {
-        var line = replyLine("EXCEPT", exceptionValue(error));
-        flushOutput();
-        for (; depth > 0; depth--) writeAll(outFd, line);
+        // Only an interrupt ends up here (user code errors are answered inside `serve`); any
+        // other failure of the driver itself (the host's pipe is gone) ends the interpreter.
+        if (!error || error.code !== "ERR_SCRIPT_EXECUTION_INTERRUPTED") process.exit(1);
+        try {
+          var line = replyLine("EXCEPT", exceptionValue(error));
+          flushOutput();
+          for (; depth > 0; depth--) writeAll(outFd, line);
+        } catch (writeError) {
+          process.exit(1);
+        }
       }
     }
   }

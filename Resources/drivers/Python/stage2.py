@@ -202,7 +202,11 @@ def _BOND_serve(nested):
             _BOND_reply("ERROR", "cannot read the request: " + _BOND_describe(error))
             continue
         if verb is None:
-            _BOND_send("BYE")
+            # The host closed our input (or is gone): say goodbye if it can still hear it, and leave.
+            try:
+                _BOND_send("BYE")
+            except Exception:
+                pass
             _BOND_sys.exit(0)
         if verb in ("RETURN", "EXCEPT", "ERROR"):
             if nested:
