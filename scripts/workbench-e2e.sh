@@ -57,6 +57,18 @@ wait_re() {
     return 1
 }
 
+# click X Y / wheel up|down X Y: a mouse event (xterm X10 encoding, 0-based cells) as the
+# terminal would send it.
+mouse_event() {
+    "${T[@]}" send-keys -t "$SESSION" -H 1b 5b 4d "$(printf '%x' $((32 + $1)))" \
+        "$(printf '%x' $((33 + $2)))" "$(printf '%x' $((33 + $3)))"
+}
+click() { mouse_event 0 "$1" "$2"; mouse_event 3 "$1" "$2"; }
+wheel() { if [[ $1 == up ]]; then mouse_event 64 "$2" "$3"; else mouse_event 65 "$2" "$3"; fi; }
+# first_line_has REGEX: the first screen line, with its attributes, matches.
+first_line_has() { "${T[@]}" capture-pane -e -p -t "$SESSION" | head -1 | grep -qE -- "$1"; }
+colours() { "${T[@]}" capture-pane -e -p -t "$SESSION" | grep -cE $'\e\\[([0-9;]*;)?(3[0-7]|4[0-7]|38;5;[0-9]+)(;[0-9;]*)?m'; }
+
 absent() { ! screen | grep -qF -- "$1"; }
 
 want() { [[ -z "${ONLY:-}" || " $ONLY " == *" $1 "* ]]; }
@@ -93,9 +105,13 @@ capture() {
 start() {
     local width=$1 height=$2
     shift 2
-    "${T[@]}" kill-session -t "$SESSION" 2>/dev/null
+    # A fresh server each time (this script's own socket): a new session made while the last
+    # one's server is shutting down could fail.
+    "${T[@]}" kill-server 2>/dev/null
+    local i
+    for ((i = 0; i < 40; i++)); do "${T[@]}" list-sessions >/dev/null 2>&1 || break; sleep 0.05; done
     "${T[@]}" new-session -d -s "$SESSION" -x "$width" -y "$height" \
-        "XDG_STATE_HOME='$STATE' '$BIN' $*; echo EXIT=\$?; sleep 600"
+        "XDG_STATE_HOME='$STATE' XDG_CONFIG_HOME='$STATE/config' ${START_ENV:-} '$BIN' $*; echo EXIT=\$?; sleep 600"
 }
 
 # The pid shown in a pane's title: pane_pid NAME
@@ -506,6 +522,124 @@ check "quit" wait_for "EXIT=0" 15
 echo '{"panes": [{"name": "a", "language": "py"}], "wires": [{"source": "a", "function": "f", "target": "b", "name": "f"}]}' > "$STATE/bad.json"
 start 160 48 --session "$STATE/bad.json"
 check "a bad session file is explained" wait_for 'wire to b.f: no pane "b"' 10
+fi
+
+# --------------------------------------------------------------------------------------------
+if want config; then
+echo "== configuration file, NO_COLOR"
+start 120 40 python
+check "started" wait_for "▶ python · Python · local · idle" 30
+check "colours by default" test "$(colours)" -gt 0
+keys C-q
+check "quit" wait_for "EXIT=0" 15
+START_ENV="NO_COLOR=1" start 120 40 python
+check "started with NO_COLOR" wait_for "▶ python · Python · local · idle" 30
+check "NO_COLOR: no colour at all" test "$(colours)" -eq 0
+check "NO_COLOR: the focused title is reversed" first_line_has $'\e\\[([0-9]+;)*7[;m]'
+capture monochrome
+keys C-q
+check "quit" wait_for "EXIT=0" 15
+mkdir -p "$STATE/config/bond-workbench"
+cat > "$STATE/config/bond-workbench/config.json" <<'JSON'
+{
+  "keys": {"block": "Ctrl-O", "wiring": "F3", "complete": "F4"},
+  "colors": {"panes": ["magenta"], "value": "yellow"},
+  "panes": ["conf:py"],
+  "history": false
+}
+JSON
+start 120 40
+check "default panes from the configuration" wait_for "▶ conf · Python · local · idle" 30
+check "rebound keys in the status line" wait_for "^O block"
+check "F4 completes" wait_for "F4 complete"
+typed 'print("from ctrl-o")'; keys C-o
+check "Ctrl-O runs a block" wait_for "  from ctrl-o"
+keys F3
+check "F3 opens the wiring view" wait_for "wiring · 0 proxies"
+keys Escape
+check "pane colour from the configuration" first_line_has $'\e\\[([0-9]+;)*45[;m]'
+keys C-q
+check "quit" wait_for "EXIT=0" 15
+check "no history written (history: false)" test ! -e "$STATE/bond-workbench/history-conf"
+echo '{"colour": "red"}' > "$STATE/config/bond-workbench/config.json"
+start 120 40
+check "a bad option is explained" wait_for 'unknown option "colour"' 10
+rm -f "$STATE/config/bond-workbench/config.json"
+fi
+
+# --------------------------------------------------------------------------------------------
+if want mouse; then
+echo "== mouse: click to focus, wheel to scroll"
+start 120 40 python js
+check "started" wait_for "javascript · JavaScript · local · idle" 30
+click 80 5
+check "click focuses the pane under the pointer" wait_for "▶ javascript"
+click 10 5
+check "click focuses the other pane" wait_for "▶ python"
+typed 'for i in range(60): print("row", i)'; keys C-b
+check "output" wait_for "  row 59"
+wheel up 10 5
+check "wheel scrolls the transcript" wait_for "scrolled ↑3"
+wheel down 10 5
+check "wheel back down" wait_gone "scrolled ↑3" 3
+click 10 33
+check "click in the log focuses it" wait_for "▶ log"
+check "and selects a row" wait_for "not following (End)"
+keys C-q
+check "quit" wait_for "EXIT=0" 15
+fi
+
+# --------------------------------------------------------------------------------------------
+if want completion; then
+echo "== completion: Ctrl-Space"
+start 160 48 python js perl php
+check "started" wait_for "javascript · JavaScript · local · idle" 30
+typed 'def hypotenuse(a, b): return (a * a + b * b) ** 0.5'; keys C-b
+check "defined" wait_for "· ok"
+typed 'hypo'; keys C-Space
+check "a global function of the interpreter" wait_for "› hypotenuse"
+keys C-u
+typed 'import os'; keys C-b
+typed 'os.getc'; keys C-Space
+check "attributes of an object" wait_for "› os.getcwd"
+keys C-u
+typed 'print("hist-one")'; keys Enter
+check "ran" wait_for "  hist-one"
+typed 'ma'; keys C-Space
+check "several: a menu" wait_for "  max"
+check "menu lists map too" wait_for "  map"
+capture completion
+keys Down; keys Enter
+check "Down and Enter take a choice" wait_re '› (max|map) +│'
+keys C-u
+typed 'print("h'; keys C-Space
+check "history entries in the menu" wait_for '↑ print("hist-one")'
+keys Up; keys Enter
+check "a history entry replaces the input" wait_for '› print("hist-one")'
+keys C-u
+keys C-x; typed 'focus javascript'; keys Enter
+typed 'Math.flo'; keys C-Space
+check "JavaScript: properties" wait_for "› Math.floor"
+keys C-u
+typed 'function greetEveryone() {}'; keys C-b
+typed 'greetE'; keys C-Space
+check "JavaScript: a global function" wait_for "› greetEveryone"
+keys C-u
+if screen | grep -qF "perl · Perl"; then
+    keys C-x; typed 'focus perl'; keys Enter
+    check "perl idle" wait_for "▶ perl · Perl · local · idle" 20
+    typed 'sub greet_perl { 1 }'; keys C-b
+    typed 'greet_p'; keys C-Space
+    check "Perl: a sub" wait_for "› greet_perl"
+fi
+if screen | grep -qF "php · PHP"; then
+    keys C-x; typed 'focus php'; keys Enter
+    check "php idle" wait_for "▶ php · PHP · local · idle" 20
+    typed 'array_key_fi'; keys C-Space
+    check "PHP: a builtin function" wait_for "› array_key_first"
+fi
+keys C-q
+check "quit" wait_for "EXIT=0" 15
 fi
 
 echo "$PASSED passed, $FAILED failed"

@@ -48,4 +48,25 @@ static inline int cn_tty_size(int fd, int *rows, int *cols) {
 }
 
 static inline const char *cn_codeset(void) { return nl_langinfo(CODESET); }
+
+/* The mouse: presses, releases and the wheel, reported at once (no click resolution). */
+static inline int cn_mouse_on(void) {
+    mmask_t old = 0;
+    mouseinterval(0);
+    return mousemask(BUTTON1_PRESSED | BUTTON1_RELEASED | BUTTON1_CLICKED | BUTTON4_PRESSED | BUTTON5_PRESSED, &old) != 0;
+}
+static inline int cn_key_mouse(void) { return KEY_MOUSE; }
+static inline int cn_getmouse(int *x, int *y, unsigned long *bstate) {
+    MEVENT e;
+    if (getmouse(&e) != OK) return -1;
+    *x = e.x;
+    *y = e.y;
+    *bstate = (unsigned long)e.bstate;
+    return 0;
+}
+static inline unsigned long cn_button1_pressed(void) { return BUTTON1_PRESSED; }
+static inline unsigned long cn_button1_clicked(void) { return BUTTON1_CLICKED; }
+static inline unsigned long cn_button1_released(void) { return BUTTON1_RELEASED; }
+static inline unsigned long cn_button4_pressed(void) { return BUTTON4_PRESSED; }
+static inline unsigned long cn_button5_pressed(void) { return BUTTON5_PRESSED; }
 #endif

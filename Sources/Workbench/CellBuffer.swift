@@ -80,6 +80,17 @@ public struct CellBuffer: Sendable, Equatable {
     }
 
     /// Fills `area` with `symbol` (one column wide) in `style`.
+    /// No colours: what had a background is shown reversed instead (NO_COLOR, monochrome).
+    public mutating func makeMonochrome() {
+        for k in cells.indices {
+            var style = cells[k].style
+            if style.bg != .default { style.reverse.toggle() }
+            style.fg = .default
+            style.bg = .default
+            cells[k].style = style
+        }
+    }
+
     public mutating func fill(_ area: Rect, symbol: String = " ", style: Style = .plain) {
         let a = clip(area)
         guard !a.isEmpty else { return }

@@ -7,6 +7,7 @@ public enum Key: Sendable, Hashable, CustomStringConvertible {
     case up, down, left, right, home, end, pageUp, pageDown, insert
     case function(Int)
     case resize
+    case mouse(MouseEvent)
     case unknown(Int)
 
     public var description: String {
@@ -18,6 +19,52 @@ public enum Key: Sendable, Hashable, CustomStringConvertible {
         case .unknown(let n): "key(\(n))"
         default: "\(self)"
         }
+    }
+}
+
+/// A mouse event at a cell of the screen.
+public struct MouseEvent: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable { case press, release, wheelUp, wheelDown, other }
+    public var x: Int
+    public var y: Int
+    public var kind: Kind
+    public init(x: Int, y: Int, kind: Kind) {
+        self.x = x
+        self.y = y
+        self.kind = kind
+    }
+
+    /// The masks of curses' `MEVENT.bstate` that the workbench uses (filled in by the backend).
+    public struct Masks: Sendable {
+        public var button1Pressed: UInt, button1Clicked: UInt, button1Released: UInt
+        public var button4Pressed: UInt, button5Pressed: UInt
+        public init(button1Pressed: UInt, button1Clicked: UInt, button1Released: UInt, button4Pressed: UInt, button5Pressed: UInt) {
+            self.button1Pressed = button1Pressed
+            self.button1Clicked = button1Clicked
+            self.button1Released = button1Released
+            self.button4Pressed = button4Pressed
+            self.button5Pressed = button5Pressed
+        }
+        /// The values of ncurses 6 (mouse version 2), for tests.
+        public static let ncurses = Masks(button1Pressed: 0o2, button1Clicked: 0o4, button1Released: 0o1,
+                                          button4Pressed: 0o2 << 15, button5Pressed: 0o2 << 20)
+    }
+
+    /// Decodes what `getmouse` gave.
+    public static func decode(x: Int32, y: Int32, bstate: UInt, masks: Masks) -> MouseEvent {
+        let kind: Kind
+        if bstate & masks.button4Pressed != 0 {
+            kind = .wheelUp
+        } else if bstate & masks.button5Pressed != 0 {
+            kind = .wheelDown
+        } else if bstate & (masks.button1Pressed | masks.button1Clicked) != 0 {
+            kind = .press
+        } else if bstate & masks.button1Released != 0 {
+            kind = .release
+        } else {
+            kind = .other
+        }
+        return MouseEvent(x: Int(x), y: Int(y), kind: kind)
     }
 }
 

@@ -104,6 +104,8 @@ public struct PaneState: Sendable {
     /// Blocks that ran without error since the pane opened (what `session save` writes as the
     /// start-up block, after the session's own).
     public var blocks: [String] = []
+    /// The requests of the transcript and how they ended (`transcript save`, replay).
+    public var steps: [Step] = []
 
     public var spec: PaneSpec { PaneSpec(name: name, language: language, command: command) }
 }
@@ -135,6 +137,11 @@ public struct Prompt: Sendable, Equatable {
     public var pane: Int?
 }
 
+/// Why a file is read.
+public enum FilePurpose: Sendable, Equatable {
+    case replay(report: String?)
+}
+
 /// What a pane's worker is asked to do.
 public enum Request: Sendable, Equatable {
     case eval(String)
@@ -149,6 +156,8 @@ public enum Request: Sendable, Equatable {
     case unwire(name: String)
     /// The pane's start-up block (run as a block).
     case startup(String)
+    /// Names for completion: an expression that gives a list of strings.
+    case complete(String)
 }
 
 /// How a request ended.
@@ -159,6 +168,7 @@ public enum Outcome: Sendable, Equatable {
     case inspected(name: String, type: String?, description: String?, value: BondValue?, error: String?)
     case proxied(Wire)
     case unwired(name: String)
+    case completions([String])
 }
 
 /// Everything the loop receives.
@@ -178,6 +188,7 @@ public enum Message: Sendable {
     case closed(pane: Int, generation: Int)
     case historyLoaded(pane: Int, entries: [String])
     case logSaved(path: String, error: String?)
+    case fileRead(path: String, purpose: FilePurpose, text: String?, error: String?)
     /// A call came through the wire exported into `target` as `name`.
     case wireCalled(target: Int, name: String)
     case allClosed
@@ -192,6 +203,8 @@ public enum Effect: Sendable, Equatable {
     case loadHistory(pane: Int, name: String)
     case saveHistory(name: String, entries: [String])
     case saveLog(path: String, lines: [String])
+    /// Read a file; its text comes back as `.fileRead`.
+    case readFile(path: String, purpose: FilePurpose)
     /// Close every bond, then post `.allClosed`.
     case quit
     /// Leave now.
@@ -222,6 +235,10 @@ public struct AppState: Sendable {
     public var height: Int
     public var prompt: Prompt?
     public var showHelp = false
+    /// Completion in a pane's input (the menu, or the interpreter's answer awaited).
+    public var completion: CompletionState?
+    /// Replays running, by pane.
+    public var replays: [Int: ReplayRun] = [:]
     /// The wiring view (F2): the selected row.
     public var wiringView: Int?
     /// Calls through each wire so far, by target pane and name there.
@@ -235,13 +252,18 @@ public struct AppState: Sendable {
     var nextPaneID = 1
     var nextColor = 0
 
-    public init(width: Int, height: Int, knownLanguages: [String]) {
+    public init(width: Int, height: Int, knownLanguages: [String], config: Config = Config()) {
         self.width = width
         self.height = height
         self.knownLanguages = knownLanguages
+        self.config = config
+        if let n = config.logFrames { log = RingBuffer(capacity: n) }
     }
 
-    public static let palette: [TermColor] = [.cyan, .green, .yellow, .magenta, .blue, .red]
+    public static let palette: [TermColor] = Theme().panes
+    /// Key bindings, colours and limits (the configuration file).
+    public var config = Config()
+    public var palette: [TermColor] { config.theme.panes }
 
     public func index(of id: Int) -> Int? { panes.firstIndex { $0.id == id } }
     public func pane(named name: String) -> PaneState? { panes.first { $0.name == name } }
@@ -253,7 +275,7 @@ public struct AppState: Sendable {
 
     public func color(of paneID: Int) -> TermColor {
         guard let i = index(of: paneID) else { return .default }
-        return Self.palette[panes[i].colorIndex % Self.palette.count]
+        return palette[panes[i].colorIndex % palette.count]
     }
 
     /// Adds panes for `specs`; returns the effects that start them.
@@ -269,6 +291,7 @@ public struct AppState: Sendable {
                 id: nextPaneID, name: name, language: language, command: spec.command, location: location,
                 colorIndex: nextColor)
             pane.startup = spec.startup
+            if let n = config.transcriptLines { pane.transcript = Transcript(capacity: n) }
             for (k, v) in spec.refs { pane.refs[k] = v }
             nextPaneID += 1
             nextColor += 1

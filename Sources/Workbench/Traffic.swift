@@ -104,6 +104,7 @@ public enum Traffic {
             ("language", .string(e.language)),
             ("dir", .string(e.sent ? "sent" : "received")),
             ("depth", .int(e.depth)),
+            ("nest", .int(e.indent)),
             ("verb", .string(e.verb)),
             ("bytes", .int(e.bytes)),
         ]

@@ -55,7 +55,7 @@ extension AppState {
                 if panes[i].status.isLive { panes[i].status = .busy(depth: depth) }
             case .terminated(let exit):
                 switch panes[i].status {
-                case .closing, .closed: break
+                case .closing, .closed, .failed: break
                 default: panes[i].status = .dead(exit: exit.description)
                 }
             }
@@ -64,6 +64,7 @@ extension AppState {
             guard let i = live(id, gen) else { return [] }
             let before = panes[i].scroll > 0 ? rowCount(i) : 0
             panes[i].transcript.stream(channel == .stderr ? .stderr : .stdout, text)
+            recordOutput(i, text)
             if panes[i].scroll > 0 { panes[i].scroll += rowCount(i) - before }
             return []
         case .traffic(let id, let gen, let record):
@@ -74,7 +75,22 @@ extension AppState {
         case .result(let id, let gen, let request, let outcome):
             guard let i = index(of: id), panes[i].generation == gen else { return [] }
             panes[i].pending = max(0, panes[i].pending - 1)
+            if case .complete = request {
+                guard completion?.pane == id, completion?.waiting == true else { return [] }
+                if case .completions(let names) = outcome {
+                    finishCompletion(names: names)
+                } else {
+                    finishCompletion(names: [])
+                }
+                return []
+            }
+            var step: Step?
+            switch request {
+            case .eval, .block, .call: step = finishStep(i, outcome)
+            default: break
+            }
             showOutcome(i, request: request, outcome: outcome)
+            if step != nil, replays[id] != nil { return replayResult(i, outcome: outcome, step: step) }
             return []
         case .note(let id, let kind, let text):
             guard let i = index(of: id) else { return [] }
@@ -106,6 +122,15 @@ extension AppState {
             let key = WireKey(target: target, name: name)
             if wires.contains(where: { $0.key == key }) { wireCalls[key, default: 0] += 1 }
             return []
+        case .fileRead(let path, let purpose, let text, let error):
+            guard let text else {
+                flash = "cannot read \(path): \(error ?? "?")"
+                return []
+            }
+            switch purpose {
+            case .replay(let report):
+                return startReplay(source: path, text: text, report: report)
+            }
         case .logSaved(let path, let error):
             flash = error.map { "save failed: \($0)" } ?? "saved to \(path)"
             return []
@@ -183,6 +208,8 @@ extension AppState {
                 append(i, .stdout, description)
             }
             if value == nil && description == nil, let error { append(i, .error, error) }
+        case .completions:
+            break
         case .unwired(let name):
             append(i, .info, "unwired: \(name) now throws \"unwired\"")
         case .proxied(let wire):
@@ -204,8 +231,10 @@ extension AppState {
 
     // MARK: Keys
 
-    mutating func handleKey(_ key: Key) -> [Effect] {
-        if key == .resize { return [] }
+    mutating func handleKey(_ pressed: Key) -> [Effect] {
+        if pressed == .resize { return [] }
+        if case .mouse(let event) = pressed { return mouse(event) }
+        var key = pressed
         if showHelp {
             showHelp = false
             return []
@@ -214,6 +243,8 @@ extension AppState {
         flash = nil
         if logDetail != nil { return detailKey(key) }
         if wiringView != nil { return wiringKey(key) }
+        key = config.bindings.translate(key)
+        if let effects = completionKey(key) { return effects }
         // Global keys.
         switch key {
         case .ctrl("q"):
@@ -306,6 +337,8 @@ extension AppState {
             }
             panes[i].input.clear()
             panes[i].history.resetBrowsing()
+        case .ctrl(" "):
+            return startCompletion(i)
         case .ctrl("w"):
             return closeOrRemove(i)
         case .function(5):
@@ -385,6 +418,7 @@ extension AppState {
                 return []
             }
         }
+        if panes[i].status.isLive || panes[i].status == .starting { recordStep(i, request) }
         return send(i, request)
     }
 
@@ -721,6 +755,11 @@ extension AppState {
             let words = rest.split(separator: " ", maxSplits: 1).map(String.init)
             guard words.first == "save", words.count == 2 else { flash = "usage: session save FILE"; return [] }
             return [.saveLog(path: words[1].trimmingSpaces, lines: [session.text])]
+        case "transcript":
+            guard rest.hasPrefix("save ") else { flash = "usage: transcript save [PANE] FILE"; return [] }
+            return saveTranscript(String(rest.dropFirst(5)).trimmingSpaces)
+        case "replay":
+            return replayCommand(rest)
         case "wires", "wiring":
             wiringView = 0
             return []

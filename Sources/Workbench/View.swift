@@ -21,6 +21,7 @@ public enum KeyHelp {
         ("Ctrl-T", "inspect a ref: value, or type and description"),
         ("Ctrl-P", "proxy a function of this pane into another pane"),
         ("Ctrl-C", "interrupt the running request; when idle, clear input"),
+        ("Ctrl-Space", "complete a name (asks the interpreter) or a history entry"),
         ("Up/Down", "input history of this pane (kept between runs)"),
         ("Tab/S-Tab", "next / previous pane (the log pane included)"),
         ("PgUp/PgDn", "scroll the focused transcript or log"),
@@ -59,6 +60,7 @@ extension AppState {
             }
         }
         renderLog(layout.log, into: &buffer)
+        renderCompletion(into: &buffer)
         if logDetail != nil {
             renderDetail(into: &buffer)
             cursor = nil
@@ -72,6 +74,7 @@ extension AppState {
             renderHelp(into: &buffer)
             cursor = nil
         }
+        if config.monochrome { buffer.makeMonochrome() }
         return Frame(buffer: buffer, cursor: cursor)
     }
 
@@ -101,7 +104,7 @@ extension AppState {
         let pane = panes[i]
         let g = geometry(of: i)
         let focused = focusedIndex == i
-        let color = Self.palette[pane.colorIndex % Self.palette.count]
+        let color = palette[pane.colorIndex % palette.count]
         // Title line.
         let titleStyle = focused
             ? Style(fg: .black, bg: color, bold: true)
@@ -114,7 +117,7 @@ extension AppState {
         let top = g.transcript.y
         for (r, row) in rows.enumerated() {
             let y = top + r
-            let style = Self.style(of: row.line.kind, color: color)
+            let style = style(of: row.line.kind, color: color)
             let gutter = row.firstRow && row.line.first ? row.line.kind.gutter : "  "
             let gutterStyle = row.line.kind == .input ? Style(fg: color, bold: true) : style
             buffer.put(gutter, x: g.transcript.x, y: y, maxWidth: 2, style: gutterStyle)
@@ -128,15 +131,16 @@ extension AppState {
         return renderInput(pane.input, in: g.input, color: color, focused: focused, into: &buffer)
     }
 
-    static func style(of kind: LineKind, color: TermColor) -> Style {
+    func style(of kind: LineKind, color: TermColor) -> Style {
+        let theme = config.theme
         switch kind {
-        case .input: Style(bold: true)
-        case .stdout: Style()
-        case .stderr: Style(fg: .yellow)
-        case .value: Style(fg: .green)
-        case .error: Style(fg: .red, bold: true)
-        case .info: Style(dim: true)
-        case .nested: Style(fg: .magenta)
+        case .input: return Style(bold: true)
+        case .stdout: return Style()
+        case .stderr: return Style(fg: theme.stderr)
+        case .value: return Style(fg: theme.value)
+        case .error: return Style(fg: theme.error, bold: true)
+        case .info: return Style(dim: true)
+        case .nested: return Style(fg: theme.nested)
         }
     }
 
@@ -199,9 +203,13 @@ extension AppState {
         }
         guard let i = focusedIndex else { return "" }
         let busy = panes[i].status.isBusyOrPending(panes[i].pending)
-        return (busy ? "^C interrupt  " : "")
-            + "Enter eval  M-Enter newline  ^B block  ^K call  ^R ref  ^T inspect  ^P proxy  "
-            + (busy ? "" : "^C clear  ") + "Tab next  ^N new  ^W close  F5 restart  ^X cmd  F1 help  ^Q quit"
+        let b = config.bindings
+        func k(_ a: Action, _ what: String) -> String { b.short(a) + " " + what + "  " }
+        return (busy ? k(.interrupt, "interrupt") : "")
+            + k(.eval, "eval") + k(.newline, "newline") + k(.block, "block") + k(.call, "call") + k(.ref, "ref")
+            + k(.inspect, "inspect") + k(.proxy, "proxy") + (busy ? "" : k(.interrupt, "clear")) + k(.complete, "complete")
+            + k(.nextPane, "next") + k(.new, "new") + k(.close, "close") + k(.restart, "restart") + k(.wiring, "wires")
+            + k(.command, "cmd") + k(.help, "help") + b.short(.quit) + " quit"
     }
 
     func renderStatus(_ area: Rect, into buffer: inout CellBuffer) -> (x: Int, y: Int)? {
@@ -229,7 +237,7 @@ extension AppState {
 
     func renderHelp(into buffer: inout CellBuffer) {
         let keyWidth = 12
-        let lines: [(String, String)] = KeyHelp.bindings + [("", "")] + KeyHelp.commands.map { ("", $0) }
+        let lines: [(String, String)] = KeyHelp.bindings.map { (config.bindings.rename($0.0), $0.1) } + [("", "")] + KeyHelp.commands.map { ("", $0) }
             + [("", ""), ("", "Any key closes this help.")]
         let contentWidth = min(width - 4, 80)
         let boxHeight = min(height, lines.count + 2)

@@ -56,7 +56,15 @@ struct BondWorkbench: ParsableCommand {
     @Option(help: ArgumentHelp(
         "Seconds a start or a request may go without any word from the interpreter before the bond is closed (0: no limit).",
         valueName: "SECONDS"))
-    var timeout: Double = 0
+    var timeout: Double?
+
+    @Option(help: ArgumentHelp(
+        "The configuration file (default: $XDG_CONFIG_HOME/bond-workbench/config.json, or ~/.config/bond-workbench/config.json).",
+        valueName: "FILE"))
+    var config: String?
+
+    @Flag(help: "No colours (as NO_COLOR=1 in the environment).")
+    var noColor = false
 
     @Option(help: ArgumentHelp("Where history is kept (default: $XDG_STATE_HOME/bond-workbench).", valueName: "DIR"))
     var stateDir: String?
@@ -73,11 +81,22 @@ struct BondWorkbench: ParsableCommand {
         for pane in panes {
             do { _ = try PaneSpec.parse(pane) } catch { throw ValidationError(error.message) }
         }
-        guard timeout >= 0 else { throw ValidationError("--timeout must be 0 or more") }
+        guard (timeout ?? 0) >= 0 else { throw ValidationError("--timeout must be 0 or more") }
     }
 
     func run() throws {
-        var specs = try panes.map { try PaneSpec.parse($0) }
+        let environment = ProcessInfo.processInfo.environment
+        var settings = Config()
+        let configPath = config ?? Config.defaultPath(environment: environment)
+        if let data = FileManager.default.contents(atPath: configPath) {
+            do { settings = try Config.parse(String(decoding: data, as: UTF8.self)) } catch {
+                throw ValidationError("\(configPath): \(error.message)")
+            }
+        } else if config != nil {
+            throw ValidationError("--config: cannot read \(configPath)")
+        }
+        if noColor || Config.noColor(environment: environment) { settings.monochrome = true }
+        var specs = try (panes.isEmpty && session == nil ? settings.panes ?? [] : panes).map { try PaneSpec.parse($0) }
         let known = Bond.languages
         var loaded: Session?
         if let path = session {
@@ -95,9 +114,11 @@ struct BondWorkbench: ParsableCommand {
         guard isatty(STDIN_FILENO) != 0, isatty(STDOUT_FILENO) != 0 else {
             throw ValidationError("bond-workbench needs a terminal")
         }
-        let directory: URL? = noHistory ? nil : Self.stateDirectory(stateDir)
+        let keepHistory = !noHistory && settings.history != false
+        let directory: URL? = keepHistory ? Self.stateDirectory(stateDir ?? settings.stateDir) : nil
+        let timeout = self.timeout ?? settings.timeout ?? 0
         let loop = EventLoop(
-            specs: specs, wires: loaded?.wires ?? [], knownLanguages: known, timeout: timeout > 0 ? .milliseconds(Int64(timeout * 1000)) : nil,
+            specs: specs, wires: loaded?.wires ?? [], config: settings, knownLanguages: known, timeout: timeout > 0 ? .milliseconds(Int64(timeout * 1000)) : nil,
             stateDirectory: directory)
         let status = loop.run()
         if status != 0 { throw ExitCode(status) }

@@ -9,15 +9,17 @@ import Workbench
 final class EventLoop {
     private let specs: [PaneSpec]
     private let wires: [Session.Wire]
+    private let config: Config
     private let knownLanguages: [String]
     private let queue = MessageQueue()
     private let executor: Executor
     private let stateDirectory: URL?
     private var savedStderr: Int32 = -1
 
-    init(specs: [PaneSpec], wires: [Session.Wire], knownLanguages: [String], timeout: Duration?, stateDirectory: URL?) {
+    init(specs: [PaneSpec], wires: [Session.Wire], config: Config, knownLanguages: [String], timeout: Duration?, stateDirectory: URL?) {
         self.specs = specs
         self.wires = wires
+        self.config = config
         self.knownLanguages = knownLanguages
         self.stateDirectory = stateDirectory
         executor = Executor(queue: queue, timeout: timeout, stateDirectory: stateDirectory)
@@ -30,7 +32,7 @@ final class EventLoop {
         TextWidth.ensureUTF8Locale()
         let signalFD = Signals.install()
         redirectStderr()
-        let terminal = Terminal()
+        let terminal = Terminal(monochrome: config.monochrome, mouse: config.mouse)
         atexit {
             if cursesActive != 0 {
                 cursesActive = 0
@@ -38,7 +40,7 @@ final class EventLoop {
             }
         }
         let size = terminal.size
-        var state = AppState(width: size.width, height: size.height, knownLanguages: knownLanguages)
+        var state = AppState(width: size.width, height: size.height, knownLanguages: knownLanguages, config: config)
         let startEffects = state.addPanes(specs)
         state.addWires(wires)
         execute(startEffects)

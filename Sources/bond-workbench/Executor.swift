@@ -96,6 +96,15 @@ final class Executor: @unchecked Sendable {
                 Foundation.close(fd)
                 post(.logSaved(path: path, error: written == data.count ? nil : "short write"))
             }
+        case .readFile(let path, let purpose):
+            files.async { [self] in
+                do {
+                    let text = try String(contentsOfFile: path, encoding: .utf8)
+                    post(.fileRead(path: path, purpose: purpose, text: text, error: nil))
+                } catch {
+                    post(.fileRead(path: path, purpose: purpose, text: nil, error: error.localizedDescription))
+                }
+            }
         case .quit:
             quitAll()
         case .exit:
@@ -261,6 +270,9 @@ final class Executor: @unchecked Sendable {
                                           error: "\(String(describing: error))\n\(String(describing: describeError))")
                     }
                 }
+            case .complete(let expression):
+                let names = try bond.eval(expression)
+                return .completions((names.arrayValue ?? []).compactMap(\.stringValue))
             case .unwire(let remoteName):
                 let language = bond.language
                 try bond.export(remoteName) { _ in

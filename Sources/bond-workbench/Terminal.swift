@@ -12,7 +12,11 @@ final class Terminal {
     private var cursorVisible: Int32 = -1
     let keyDecoder: KeyDecoder
 
-    init() {
+    private let mouseMasks = MouseEvent.Masks(
+        button1Pressed: cn_button1_pressed(), button1Clicked: cn_button1_clicked(), button1Released: cn_button1_released(),
+        button4Pressed: cn_button4_pressed(), button5Pressed: cn_button5_pressed())
+
+    init(monochrome: Bool, mouse: Bool) {
         guard let w = initscr() else {
             FileHandle.standardError.write(Data("bond-workbench: cannot initialise the terminal\n".utf8))
             exit(1)
@@ -26,7 +30,8 @@ final class Terminal {
         set_escdelay(25)
         intrflush(window, false)
         wtimeout(window, 0)  // reads never block: the loop polls stdin itself
-        hasColors = has_colors()
+        hasColors = !monochrome && has_colors()
+        if mouse { _ = cn_mouse_on() }
         if hasColors {
             start_color()
             use_default_colors()
@@ -50,13 +55,27 @@ final class Terminal {
     /// Reads every key waiting (never blocks).
     func readKeys() -> [Key] {
         var batch: [RawKey] = []
-        while batch.count < 4096 {
+        var keys: [Key] = []
+        while batch.count < 4096 && keys.count < 4096 {
             var ch: wint_t = 0
             let r = wget_wch(window, &ch)
             if r == cn_err() { break }
+            if r == cn_key_code_yes() && Int32(bitPattern: ch) == cn_key_mouse() {
+                var x: Int32 = 0, y: Int32 = 0
+                var state: UInt = 0
+                if cn_getmouse(&x, &y, &state) == 0 {
+                    let event = MouseEvent.decode(x: x, y: y, bstate: state, masks: mouseMasks)
+                    if event.kind != .other && event.kind != .release {
+                        keys += keyDecoder.decode(batch)
+                        batch = []
+                        keys.append(.mouse(event))
+                    }
+                }
+                continue
+            }
             batch.append(RawKey(isKeyCode: r == cn_key_code_yes(), code: Int32(bitPattern: ch)))
         }
-        return keyDecoder.decode(batch)
+        return keys + keyDecoder.decode(batch)
     }
 
     /// Follows a new terminal size (after SIGWINCH); returns it.

@@ -133,7 +133,7 @@ func nestedTraffic(_ state: inout AppState) {
         guard case .saveLog(let path, let lines) = effects.first else { Issue.record("no save"); return }
         #expect(path == "/tmp/x.jsonl")
         #expect(lines.count == 3)
-        #expect(lines[0] == #"{"seq":3,"time":"1970-01-12T13:46:40.002Z","pane":"python","language":"Python","dir":"sent","depth":2,"verb":"CALL","bytes":19,"pair":5,"ms":2.5,"line":"CALL [\"add\",[2,40]]"}"#)
+        #expect(lines[0] == #"{"seq":3,"time":"1970-01-12T13:46:40.002Z","pane":"python","language":"Python","dir":"sent","depth":2,"nest":2,"verb":"CALL","bytes":19,"pair":5,"ms":2.5,"line":"CALL [\"add\",[2,40]]"}"#)
         let v = try JSONText.parse(lines[1])
         #expect(v["verb"] == "OUTPUT" && v["pair"] == nil)
         guard case .saveLog(_, let all) = state.runCommand("log save /tmp/y.jsonl").first else { return }

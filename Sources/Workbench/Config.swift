@@ -1,0 +1,240 @@
+import Bond
+import Foundation
+
+/// What a key does, for the bindings of the configuration file.
+public enum Action: String, Sendable, CaseIterable, Codable {
+    case eval, newline, block, call, ref, inspect, proxy, interrupt, complete
+    case nextPane, previousPane, new, close, restart, command, help, wiring, quit
+}
+
+/// Key bindings: each action's key. The defaults are those of the user guide.
+public struct KeyBindings: Sendable, Equatable {
+    public static let defaults: [Action: Key] = [
+        .eval: .enter, .newline: .altEnter, .block: .ctrl("b"), .call: .ctrl("k"), .ref: .ctrl("r"),
+        .inspect: .ctrl("t"), .proxy: .ctrl("p"), .interrupt: .ctrl("c"), .complete: .ctrl(" "),
+        .nextPane: .tab, .previousPane: .backTab, .new: .ctrl("n"), .close: .ctrl("w"), .restart: .function(5),
+        .command: .ctrl("x"), .help: .function(1), .wiring: .function(2), .quit: .ctrl("q"),
+    ]
+
+    public private(set) var keys: [Action: Key] = defaults
+    /// Pressed key -> the default key of its action (the rest of the program knows those).
+    private var translation: [Key: Key] = [:]
+
+    public init() {}
+
+    public init(_ custom: [Action: Key]) {
+        for (action, key) in custom { keys[action] = key }
+        for action in Action.allCases {
+            let d = Self.defaults[action]!, k = keys[action]!
+            if k != d { translation[k] = d }
+        }
+        // A default key given to another action, or left by its own, does nothing more.
+        for action in Action.allCases where keys[action] != Self.defaults[action] {
+            let d = Self.defaults[action]!
+            if translation[d] == nil { translation[d] = .unknown(-1) }
+        }
+    }
+
+    public func translate(_ key: Key) -> Key { translation[key] ?? key }
+
+    /// A key as the help names it by default (`Ctrl-B`), named as bound now.
+    public func rename(_ label: String) -> String {
+        guard let action = Action.allCases.first(where: { Self.name(Self.defaults[$0]!, short: false) == label }) else { return label }
+        return long(action)
+    }
+
+    /// The key of an action as the status line shows it (`^B`, `F5`, `M-Enter`).
+    public func short(_ action: Action) -> String { Self.name(keys[action]!, short: true) }
+    /// As the help and the guide write it (`Ctrl-B`).
+    public func long(_ action: Action) -> String { Self.name(keys[action]!, short: false) }
+
+    public static func name(_ key: Key, short: Bool) -> String {
+        switch key {
+        case .ctrl(" "): return short ? "^Space" : "Ctrl-Space"
+        case .ctrl(let c): return short ? "^\(c.uppercased())" : "Ctrl-\(c.uppercased())"
+        case .alt(let c): return short ? "M-\(c)" : "Alt-\(c)"
+        case .altEnter: return short ? "M-Enter" : "Alt-Enter"
+        case .function(let n): return "F\(n)"
+        case .enter: return "Enter"
+        case .tab: return "Tab"
+        case .backTab: return short ? "S-Tab" : "Shift-Tab"
+        case .escape: return "Esc"
+        case .char(let c): return String(c)
+        default: return key.description
+        }
+    }
+
+    /// Reads a key name: `Ctrl-X` (or `C-x`, `^X`), `Alt-X` (`M-x`), `F1`..`F12`, `Enter`,
+    /// `Alt-Enter`, `Tab`, `Shift-Tab`, `Ctrl-Space`, `Esc`, or one character.
+    public static func parse(_ text: String) -> Key? {
+        let t = text.trimmingSpaces
+        let lower = t.lowercased()
+        switch lower {
+        case "enter", "return": return .enter
+        case "alt-enter", "m-enter", "meta-enter": return .altEnter
+        case "tab": return .tab
+        case "shift-tab", "s-tab", "backtab": return .backTab
+        case "esc", "escape": return .escape
+        case "ctrl-space", "c-space", "^space", "ctrl-@", "c-@": return .ctrl(" ")
+        default: break
+        }
+        if lower.count >= 2, lower.hasPrefix("f"), let n = Int(lower.dropFirst()), (1...24).contains(n) { return .function(n) }
+        for prefix in ["ctrl-", "control-", "c-", "^"] where lower.hasPrefix(prefix) {
+            let rest = lower.dropFirst(prefix.count)
+            guard rest.count == 1, let c = rest.first, c.isASCII, c.isLetter else { return nil }
+            return .ctrl(c)
+        }
+        for prefix in ["alt-", "meta-", "m-"] where lower.hasPrefix(prefix) {
+            let rest = t.dropFirst(prefix.count)
+            guard rest.count == 1, let c = rest.first else { return nil }
+            return .alt(c)
+        }
+        if t.count == 1, let c = t.first { return .char(c) }
+        return nil
+    }
+}
+
+/// Colours of the screen.
+public struct Theme: Sendable, Equatable {
+    /// Pane colours, given in turn to new panes.
+    public var panes: [TermColor] = [.cyan, .green, .yellow, .magenta, .blue, .red]
+    public var stderr: TermColor = .yellow
+    public var value: TermColor = .green
+    public var error: TermColor = .red
+    public var nested: TermColor = .magenta
+    /// Reply timings in the log.
+    public var timing: TermColor = .cyan
+    public init() {}
+
+    public static func color(_ name: String) -> TermColor? {
+        switch name.lowercased() {
+        case "default", "none": .default
+        case "black": .black
+        case "red": .red
+        case "green": .green
+        case "yellow": .yellow
+        case "blue": .blue
+        case "magenta": .magenta
+        case "cyan": .cyan
+        case "white": .white
+        default: nil
+        }
+    }
+}
+
+/// The configuration file: `$XDG_CONFIG_HOME/bond-workbench/config.json`
+/// (default `~/.config/bond-workbench/config.json`). Every member is optional.
+public struct Config: Sendable, Equatable {
+    public var bindings = KeyBindings()
+    public var theme = Theme()
+    public var monochrome = false
+    public var mouse = true
+    public var timeout: Double?
+    public var history: Bool?
+    public var stateDir: String?
+    public var panes: [String]?
+    public var logFrames: Int?
+    public var transcriptLines: Int?
+
+    public init() {}
+
+    public static let members = ["keys", "colors", "monochrome", "mouse", "timeout", "history", "stateDir", "panes",
+                                 "logFrames", "transcriptLines"]
+
+    public static func parse(_ text: String) throws(ParseError) -> Config {
+        let value: BondValue
+        do { value = try JSONText.parse(text) } catch { throw ParseError("not JSON: \(error.message)") }
+        guard case .object(let top) = value else { throw ParseError("the configuration is a JSON object") }
+        var config = Config()
+        for (key, v) in top {
+            switch key {
+            case "keys":
+                guard case .object(let keys) = v else { throw ParseError("keys: an object of action: key") }
+                var custom: [Action: Key] = [:]
+                for (name, keyValue) in keys {
+                    guard let action = Action(rawValue: name) else {
+                        throw ParseError("keys: unknown action \"\(name)\" (known: \(Action.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    }
+                    guard let s = keyValue.stringValue, let k = KeyBindings.parse(s) else {
+                        throw ParseError("keys.\(name): \(keyValue) is not a key name")
+                    }
+                    custom[action] = k
+                }
+                var seen: [Key: Action] = [:]
+                for action in Action.allCases {
+                    let k = custom[action] ?? KeyBindings.defaults[action]!
+                    if let other = seen[k] {
+                        throw ParseError("keys: \(KeyBindings.name(k, short: false)) is bound to both \(other.rawValue) and \(action.rawValue)")
+                    }
+                    seen[k] = action
+                }
+                config.bindings = KeyBindings(custom)
+            case "colors", "colours":
+                guard case .object(let colors) = v else { throw ParseError("colors: an object") }
+                for (name, c) in colors {
+                    if name == "panes" {
+                        guard let list = c.arrayValue, !list.isEmpty else { throw ParseError("colors.panes: a list of colour names") }
+                        config.theme.panes = try list.map { item throws(ParseError) in
+                            guard let s = item.stringValue, let color = Theme.color(s) else { throw ParseError("colors.panes: \(item) is not a colour") }
+                            return color
+                        }
+                        continue
+                    }
+                    guard let s = c.stringValue, let color = Theme.color(s) else {
+                        throw ParseError("colors.\(name): \(c) is not a colour (black red green yellow blue magenta cyan white default)")
+                    }
+                    switch name {
+                    case "stderr": config.theme.stderr = color
+                    case "value": config.theme.value = color
+                    case "error": config.theme.error = color
+                    case "nested": config.theme.nested = color
+                    case "timing": config.theme.timing = color
+                    default: throw ParseError("colors: unknown \"\(name)\" (panes stderr value error nested timing)")
+                    }
+                }
+            case "monochrome": config.monochrome = try bool(v, key)
+            case "mouse": config.mouse = try bool(v, key)
+            case "history": config.history = try bool(v, key)
+            case "timeout":
+                guard let d = v.doubleValue, d >= 0 else { throw ParseError("timeout: seconds, 0 or more") }
+                config.timeout = d
+            case "stateDir":
+                guard let s = v.stringValue else { throw ParseError("stateDir: a path") }
+                config.stateDir = s
+            case "panes":
+                guard let list = v.arrayValue else { throw ParseError("panes: a list of [NAME:]LANGUAGE[=COMMAND]") }
+                config.panes = try list.map { item throws(ParseError) in
+                    guard let s = item.stringValue else { throw ParseError("panes: \(item) is not a string") }
+                    _ = try PaneSpec.parse(s)
+                    return s
+                }
+            case "logFrames":
+                guard let n = v.intValue, n >= 100 else { throw ParseError("logFrames: a number, 100 or more") }
+                config.logFrames = n
+            case "transcriptLines":
+                guard let n = v.intValue, n >= 100 else { throw ParseError("transcriptLines: a number, 100 or more") }
+                config.transcriptLines = n
+            default:
+                throw ParseError("unknown option \"\(key)\" (known: \(members.joined(separator: ", ")))")
+            }
+        }
+        return config
+    }
+
+    static func bool(_ v: BondValue, _ key: String) throws(ParseError) -> Bool {
+        guard let b = v.boolValue else { throw ParseError("\(key): true or false") }
+        return b
+    }
+
+    /// Where the configuration file is looked for.
+    public static func defaultPath(environment: [String: String]) -> String {
+        if let xdg = environment["XDG_CONFIG_HOME"], !xdg.isEmpty { return xdg + "/bond-workbench/config.json" }
+        return (environment["HOME"] ?? NSHomeDirectory()) + "/.config/bond-workbench/config.json"
+    }
+
+    /// `NO_COLOR` set to anything but the empty string asks for no colour (https://no-color.org).
+    public static func noColor(environment: [String: String]) -> Bool {
+        if let v = environment["NO_COLOR"], !v.isEmpty { return true }
+        return false
+    }
+}

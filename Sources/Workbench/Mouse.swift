@@ -1,0 +1,57 @@
+import Foundation
+
+extension AppState {
+    /// Rows a wheel notch scrolls.
+    static let wheelRows = 3
+
+    /// A click focuses the pane (or the log) under the pointer, and in the log selects the row;
+    /// the wheel scrolls what is under the pointer.
+    mutating func mouse(_ m: MouseEvent) -> [Effect] {
+        if showHelp || prompt != nil || wiringView != nil { return [] }
+        if var d = logDetail {
+            switch m.kind {
+            case .wheelUp: d.scroll = max(0, d.scroll - Self.wheelRows)
+            case .wheelDown: d.scroll += Self.wheelRows
+            default: break
+            }
+            logDetail = d
+            return []
+        }
+        let layout = screenLayout
+        let inLog = layout.log.height > 0 && m.y >= layout.log.y && m.y < layout.log.bottom && m.x >= 0 && m.x < width
+        let paneIndex = layout.panes.firstIndex { $0.x <= m.x && m.x < $0.right && $0.y <= m.y && m.y < $0.bottom }
+        switch m.kind {
+        case .press:
+            flash = nil
+            if inLog {
+                focus = .log
+                let body = logBody
+                if m.y >= body.y && m.y < body.bottom {
+                    let window = logWindow(height: body.height)
+                    let position = window.lowerBound + (m.y - body.y)
+                    if window.contains(position) { selectLog(position: position) }
+                }
+            } else if let i = paneIndex, i < panes.count {
+                focus = .pane(panes[i].id)
+            }
+        case .wheelUp, .wheelDown:
+            let up = m.kind == .wheelUp
+            if inLog {
+                let n = logCount
+                guard n > 0 else { return [] }
+                let current = logSelected.map { min(logPosition(of: $0), n - 1) }
+                if up {
+                    selectLog(position: (current ?? n - 1) - Self.wheelRows)
+                } else if let c = current {
+                    selectLog(position: c + Self.wheelRows)
+                }
+            } else if let i = paneIndex, i < panes.count {
+                panes[i].scroll = up ? panes[i].scroll + Self.wheelRows : max(0, panes[i].scroll - Self.wheelRows)
+                clampScroll(i)
+            }
+        case .release, .other:
+            break
+        }
+        return []
+    }
+}
