@@ -1,15 +1,26 @@
-import Bond
+@testable import Bond
 import Foundation
 import Testing
 
 @Suite struct EngineTests {
     @Test func languagesAreFoundFromAnyDirectory() throws {
-        let here = FileManager.default.currentDirectoryPath
-        defer { FileManager.default.changeCurrentDirectoryPath(here) }
-        FileManager.default.changeCurrentDirectoryPath("/")
-        let languages = Bond.languages
-        #expect(languages.contains("Python"))
-        #expect(languages.contains("JavaScript"))
+        // Every folder searched is absolute: the working directory plays no part.
+        #expect(DriverCatalog.searchPath(extra: []).allSatisfy { $0.path.hasPrefix("/") })
+        #expect(Set(Bond.languages).isSuperset(of: ["JavaScript", "PHP", "Perl", "Python"]))
+        // Folders given by the user come first: a copy of a driver under another name is found.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bond-drivers-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let source = DriverCatalog.searchPath(extra: []).first { FileManager.default.fileExists(atPath: $0.path + "/Python/bond.json") }!
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: source.appendingPathComponent("Python"), to: dir.appendingPathComponent("Snake"))
+        let manifest = dir.appendingPathComponent("Snake/bond.json")
+        try String(contentsOf: manifest, encoding: .utf8).replacingOccurrences(of: "\"lang\": \"Python\"", with: "\"lang\": \"Snake\"")
+            .write(to: manifest, atomically: true, encoding: .utf8)
+        #expect(Bond.languages(searching: [dir]).contains("Snake"))
+        let snake = try Bond(language: "snake", options: .with { $0.driverDirectories = [dir]; $0.output = .discard })
+        defer { snake.close() }
+        #expect(snake.language == "Snake")
+        #expect(try snake.eval("1 + 1") == 2)
     }
 
     @Test func languageNamesIgnoreCase() throws {
