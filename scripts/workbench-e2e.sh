@@ -642,5 +642,68 @@ keys C-q
 check "quit" wait_for "EXIT=0" 15
 fi
 
+# --------------------------------------------------------------------------------------------
+if want replay; then
+echo "== transcripts and replay"
+start 160 48 python js
+check "started" wait_for "javascript · JavaScript · local · idle" 30
+typed '6*7'; keys Enter
+check "eval" wait_for "= 42"
+typed 'import os'; keys M-Enter; typed 'print("hello from", "python")'; keys C-b
+check "block with output" wait_for "  hello from python"
+typed 'max 3 9 4'; keys C-k
+check "call" wait_for "= 9"
+typed 'os.getpid() > 0 and os.getpid()'; keys Enter
+check "a value that changes from run to run" wait_re "= [0-9]+"
+typed 'undefined_name'; keys Enter
+check "an error" wait_for "NameError"
+keys C-x; typed "transcript save $STATE/py.jsonl"; keys Enter
+check "transcript saved" wait_for "saved to $STATE/py.jsonl"
+check "transcript file: one JSON line per step" python3 - "$STATE/py.jsonl" <<'PY'
+import json, sys
+steps = [json.loads(l) for l in open(sys.argv[1])]
+assert [s["kind"] for s in steps] == ["eval", "block", "call", "eval", "eval"], steps
+assert steps[0]["value"] == 42 and steps[1]["ok"] is True and steps[1]["output"] == "hello from python\n"
+assert steps[2]["function"] == "max" and steps[2]["arguments"] == [{"value": 3}, {"value": 9}, {"value": 4}]
+assert "NameError" in steps[4]["error"]
+PY
+keys C-x; typed "replay $STATE/py.jsonl --report $STATE/report.jsonl"; keys Enter
+check "replay opens a fresh pane" wait_for "python-replay · Python · local" 30
+check "same steps reported" wait_for "· step 1: same (= 42)" 20
+check "a step that differs is shown" wait_for "step 4 differs (result):" 20
+check "with what was expected and what came" wait_re "got += [0-9]+"
+check "summary" wait_for "5 steps, 4 same, 1 differ" 20
+capture replay
+check "report file" python3 - "$STATE/report.jsonl" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert [l.get("same") for l in lines[:5]] == [True, True, True, False, True], lines
+assert lines[5]["same"] == 4 and lines[5]["differ"] == 1
+PY
+# A log: its top-level requests are replayed and their reply frames compared.
+keys C-x; typed 'focus python'; keys Enter
+typed 'def add(a, b): return a + b'; keys C-b
+keys C-x; typed 'proxy python.add to javascript'; keys Enter
+check "wired" wait_for "proxies: add→javascript.add"
+keys C-x; typed 'focus javascript'; keys Enter
+typed 'add(1, 2) * 10'; keys Enter
+check "through the wire" wait_for "= 30"
+typed '"plain " + 1'; keys Enter
+check "plain eval" wait_for '= "plain 1"'
+keys C-x; typed 'log filter pane:javascript'; keys Enter
+keys C-x; typed "log save --shown $STATE/js.jsonl"; keys Enter
+check "log saved" wait_for "saved to $STATE/js.jsonl"
+keys C-x; typed 'log filter'; keys Enter
+keys C-x; typed "replay $STATE/js.jsonl"; keys Enter
+check "log replay pane" wait_for "javascript-replay · JavaScript · local" 30
+check "a request that needed a wire differs" wait_for "step 1 differs (reply):" 20
+check "its reply in the fresh bond" wait_re 'got +EXCEPT .*add is not defined'
+check "a plain request is the same" wait_for '· step 2: same (RETURN "plain 1")' 20
+check "log replay summary" wait_for "2 steps, 1 same, 1 differ" 20
+capture replay-log
+keys C-q
+check "quit" wait_for "EXIT=0" 15
+fi
+
 echo "$PASSED passed, $FAILED failed"
 [[ $FAILED -eq 0 ]]

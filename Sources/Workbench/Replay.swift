@@ -297,9 +297,9 @@ extension AppState {
         let id = panes[i].id
         guard var run = replays[id] else { return [] }
         guard run.next < run.steps.count else {
-            let summary = "replay of \(run.source): \(run.steps.count) steps, \(run.same) same, \(run.differ) differ"
+            let summary = "replay: \(run.steps.count) steps, \(run.same) same, \(run.differ) differ"
             append(i, run.differ == 0 ? .value : .error, summary)
-            flash = summary
+            flash = summary + " (\(run.source))"
             replays[id] = nil
             if let path = run.reportPath {
                 return [.saveLog(path: path, lines: run.report + [BondValue.object([

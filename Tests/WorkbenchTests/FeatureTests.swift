@@ -267,7 +267,7 @@ import Testing
         #expect(text.contains("✗ step 2 differs (result):"))
         #expect(text.contains("  expected ok"))
         #expect(text.contains("  got      ✗ NameError"))
-        #expect(text.contains("replay of /tmp/t.jsonl: 3 steps, 1 same, 2 differ"))
+        #expect(text.contains("replay: 3 steps, 1 same, 2 differ"))
         #expect(state.replays.isEmpty)
     }
 
