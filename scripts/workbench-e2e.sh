@@ -217,6 +217,7 @@ check "log file holds the frames" grep -qF '"verb":"EVAL","bytes":12,"pair":' "$
 kill -9 "$PY"
 check "dead with exit status" wait_for "python · Python · local · dead (killed by signal 9 (SIGKILL))"
 check "death reported in the transcript" wait_for "✗ Python interpreter terminated (killed by signal 9 (SIGKILL))"
+capture dead
 keys F5
 check "F5 restarts" wait_for "▶ python · Python · local · idle" 30
 PY2=$(pane_pid python)
@@ -370,6 +371,7 @@ capture inspector-detail
 keys r
 check "raw view: hex of the exact bytes" wait_for "000000  52 45 54 55 52 4e 20 34 34 0a"
 check "raw view: the line" wait_for "line: RETURN 44"
+capture inspector-raw
 keys Left
 check "detail: previous frame" wait_re 'frame #[0-9]+ · (javascript|python)'
 keys Escape

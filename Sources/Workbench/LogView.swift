@@ -247,7 +247,7 @@ extension AppState {
         if let t = e.duration { role += " after \(Traffic.duration(t))" }
         out.append((role, Style(fg: color(of: e.pane))))
         if e.truncated { out.append(("only the first \(e.raw.utf8.count) of \(e.bytes) bytes are kept", Style(fg: .yellow))) }
-        out.append((d.raw ? "exact bytes (r: payload as JSON)" : "payload as JSON (r: exact bytes)", Style(dim: true)))
+        out.append((d.raw ? "exact bytes, with the end of line (r: payload as JSON)" : "payload as JSON (r: exact bytes)", Style(dim: true)))
         let body: [String]
         if d.raw {
             body = ["line: " + Sanitizer.line(e.raw)] + Traffic.hexDump(e.raw)

@@ -40,8 +40,10 @@ public enum KeyHelp {
     public static let commands: [String] = [
         "eval CODE   block CODE   call NAME ARG...   ref NAME CODE   inspect REF",
         "proxy SRC.FUNC to PANE [as NAME]   new [NAME:]LANG[=CMD]   focus PANE|log",
-        "close [PANE]   restart [PANE]   interrupt [PANE]   wires   unwire PANE.NAME   help   quit",
-        "log save [--shown] FILE   log filter EXPR   log search TEXT   log pause|follow   log show N",
+        "close [PANE]   restart [PANE]   interrupt [PANE]   wires   unwire PANE.NAME",
+        "log save [--shown] FILE   log filter EXPR   log search TEXT   log show N",
+        "log pause   log follow   session save FILE   transcript save [PANE] FILE",
+        "replay FILE [--report OUT]   help   quit",
     ]
 }
 

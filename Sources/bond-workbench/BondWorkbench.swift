@@ -25,7 +25,7 @@ struct BondWorkbench: ParsableCommand {
               bond-workbench Python Perl 'far:PHP=ssh localhost php'
               bond-workbench a:py b:py=python3.12
 
-            Keys (F1 shows them in the program):
+            Keys (F1 shows them in the program; the configuration file can change them):
               Enter       evaluate the input as an expression and show its value
               Alt-Enter   new line in the input
               Ctrl-B      run the input as a block (statements)
@@ -33,15 +33,29 @@ struct BondWorkbench: ParsableCommand {
               Ctrl-R      make a ref from the input (asks its name); Ctrl-T inspects a ref
               Ctrl-P      proxy a function of this pane's bond into another pane's bond
               Ctrl-C      interrupt the running request; when idle, clear the input
+              Ctrl-Space  complete a name known to the interpreter, or a history entry
               Up/Down     input history of the pane (kept between runs)
               Tab         next pane (Shift-Tab previous), the log pane included
               PgUp/PgDn   scroll the transcript or log; Home/End top/bottom (End follows)
               Ctrl-N      new pane; Ctrl-W close the bond (again: remove the pane)
-              F5          restart the bond; Ctrl-X command prompt; F1 help; Ctrl-Q quit
+              F5          restart the bond; F2 wiring view; Ctrl-X command prompt;
+                          F1 help; Ctrl-Q quit
+              In the log pane: Up/Down select a frame, Enter shows it in detail
+                          (r: its exact bytes), / searches, n/N next/previous match,
+                          f filters, c clears the filter, p pauses, End follows,
+                          s saves what is shown.
+              Mouse: a click focuses a pane (or selects a log row), the wheel scrolls.
 
             Commands (Ctrl-X): eval CODE, block CODE, call NAME ARG..., ref NAME CODE,
               inspect REF, proxy SRC.FUNC to PANE [as NAME], new SPEC, close [PANE],
-              restart [PANE], interrupt [PANE], focus PANE|log, log save FILE, help, quit.
+              restart [PANE], interrupt [PANE], focus PANE|log, wires, unwire PANE.NAME,
+              log save [--shown] FILE, log filter EXPR, log search TEXT, log pause,
+              log follow, log show N, session save FILE, transcript save [PANE] FILE,
+              replay FILE [--report OUT], help, quit.
+
+            Configuration: $XDG_CONFIG_HOME/bond-workbench/config.json (default
+            ~/.config/bond-workbench/config.json), or --config FILE. NO_COLOR (any
+            non-empty value) or --no-color: no colours.
 
             History is kept in $XDG_STATE_HOME/bond-workbench (default
             ~/.local/state/bond-workbench), one file per pane name; anything the program
