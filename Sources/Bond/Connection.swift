@@ -58,7 +58,7 @@ final class Connection: @unchecked Sendable {
     private var outputEnded = false  // guarded by readLock
     private var splitter: LineSplitter  // guarded by readLock
     private var startupLines = LineSplitter(maximumLineBytes: 1 << 16)  // guarded by readLock
-    private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 1)
+    private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 1)
     /// A pipe that wakes the background reader out of `poll`.
     private let wake: (read: Int32, write: Int32)
 
@@ -261,15 +261,13 @@ final class Connection: @unchecked Sendable {
 
     /// Sends one frame line. Returns `false` if the interpreter's input is closed.
     func send(_ verb: String, _ payload: [UInt8]?) -> Bool {
-        var line = Array(verb.utf8)
-        if let payload {
-            line.reserveCapacity(line.count + payload.count + 2)
-            line.append(0x20)
-            line.append(contentsOf: payload)
+        let head = Array((payload == nil ? verb + "\n" : verb + " ").utf8)
+        guard let payload else {
+            record(.sent, Array(head.dropLast()))
+            return process.write(head)
         }
-        record(.sent, line)
-        line.append(0x0A)
-        guard line.count > 1 << 16 else { return process.write(line) }
+        if log != nil { record(.sent, head + payload) }
+        guard payload.count > 1 << 16 else { return process.write(head, payload, [0x0A]) }
         // While a big payload is written, the interpreter may write too: let the background
         // reader drain its output meanwhile, so neither side can block the other.
         let callerWasReading = changing { () -> Bool in
@@ -282,7 +280,7 @@ final class Connection: @unchecked Sendable {
                 wakeBackgroundReader()
             }
         }
-        return process.write(line)
+        return process.write(head, payload, [0x0A])
     }
 
     /// Sends a raw start-up line (probe, stage 1, stage 2).
@@ -459,7 +457,7 @@ final class Connection: @unchecked Sendable {
 
     private func readErrors() {
         var decoder = UTF8ChunkDecoder()
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 1)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 1)
         defer { buffer.deallocate() }
         while true {
             let n = read(process.errorFD, buffer.baseAddress, buffer.count)

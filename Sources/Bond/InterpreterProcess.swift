@@ -49,6 +49,10 @@ final class InterpreterProcess: @unchecked Sendable {
             throw SpawnError(errno: e, what: "pipe")
         }
 
+        // Bigger pipes: a large payload crosses in fewer, larger steps (best effort).
+        _ = cbond_set_pipe_size(input[1], 1 << 20)
+        _ = cbond_set_pipe_size(output[1], 1 << 20)
+
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -88,23 +92,32 @@ final class InterpreterProcess: @unchecked Sendable {
         return InterpreterProcess(pid: pid, inputFD: input[1], outputFD: output[0], errorFD: error[0])
     }
 
-    /// Writes all of `bytes` to the interpreter's input. Returns `false` if the input is closed.
-    func write(_ bytes: [UInt8]) -> Bool {
+    /// Writes all of `parts`, in order and as one piece, to the interpreter's input (one
+    /// `writev` when the pipe takes it all). Returns `false` if the input is closed.
+    func write(_ parts: [UInt8]...) -> Bool {
         inputLock.lock()
         defer { inputLock.unlock() }
         guard inputFD >= 0 else { return false }
-        return bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(inputFD, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return false
-                }
-                offset += n
+        var index = 0
+        var offset = 0
+        while index < parts.count {
+            let written: Int = withIOVectors(parts, from: index, offset: offset) { vectors in
+                writev(inputFD, vectors.baseAddress, Int32(vectors.count))
             }
-            return true
+            if written < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            // Advance past what was written.
+            var left = written
+            while index < parts.count, left >= parts[index].count - offset {
+                left -= parts[index].count - offset
+                index += 1
+                offset = 0
+            }
+            offset += left
         }
+        return true
     }
 
     /// Closes the interpreter's input: the driver sees end of file and leaves.
@@ -172,4 +185,18 @@ func startThread(name: String, _ body: @escaping @Sendable () -> Void) {
     thread.name = name
     thread.stackSize = 8 << 20
     thread.start()
+}
+
+/// Calls `body` with I/O vectors over `parts`, starting at `offset` in part `index`.
+private func withIOVectors<R>(_ parts: [[UInt8]], from index: Int, offset: Int, _ body: (UnsafeBufferPointer<iovec>) -> R) -> R {
+    func build(_ i: Int, _ vectors: inout [iovec]) -> R {
+        guard i < parts.count else { return vectors.withUnsafeBufferPointer(body) }
+        return parts[i].withUnsafeBytes { raw in
+            let skip = i == index ? offset : 0
+            vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: raw.baseAddress.map { $0 + skip }), iov_len: raw.count - skip))
+            return build(i + 1, &vectors)
+        }
+    }
+    var vectors: [iovec] = []
+    return build(index, &vectors)
 }

@@ -15,19 +15,22 @@ struct JSONReader {
     static let maximumDepth = 512
 
     static func read(_ bytes: some Collection<UInt8>) throws(JSONReadError) -> BondValue {
-        let result: Result<BondValue, JSONReadError> = ContiguousArray(bytes).withUnsafeBufferPointer { buffer in
-            var reader = JSONReader(buffer)
-            do throws(JSONReadError) {
-                reader.skipSpace()
-                let value = try reader.value(depth: 0)
-                reader.skipSpace()
-                guard reader.index == buffer.count else { throw reader.error("trailing data") }
-                return .success(value)
-            } catch {
-                return .failure(error)
-            }
+        // Read in place when the bytes are contiguous (arrays and their slices): no copy.
+        if let result = bytes.withContiguousStorageIfAvailable({ read(buffer: $0) }) { return try result.get() }
+        return try ContiguousArray(bytes).withUnsafeBufferPointer { read(buffer: $0) }.get()
+    }
+
+    private static func read(buffer: UnsafeBufferPointer<UInt8>) -> Result<BondValue, JSONReadError> {
+        var reader = JSONReader(buffer)
+        do throws(JSONReadError) {
+            reader.skipSpace()
+            let value = try reader.value(depth: 0)
+            reader.skipSpace()
+            guard reader.index == buffer.count else { throw reader.error("trailing data") }
+            return .success(value)
+        } catch {
+            return .failure(error)
         }
-        return try result.get()
     }
 
     private let bytes: UnsafeBufferPointer<UInt8>

@@ -9,3 +9,5 @@ int cbond_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 int cbond_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path) {
     return posix_spawn_file_actions_addchdir_np(actions, path);
 }
+
+int cbond_set_pipe_size(int fd, int size) { return fcntl(fd, F_SETPIPE_SZ, size); }

@@ -11,6 +11,7 @@ except NameError:
     _BOND_text = str
 
 _BOND_GLOBALS = globals()
+_BOND_DECODER = _BOND_json.JSONDecoder()
 _BOND_TRANS_EXCEPT = False
 _BOND_IN = None
 _BOND_OUT = None
@@ -113,10 +114,13 @@ class _BOND_Channel(object):
 
 
 def _BOND_write_frame(verb, payload=None):
-    line = verb.encode("ascii")
-    if payload is not None:
-        line += b" " + payload
-    _BOND_OUT.write(line + b"\n")
+    # Written in pieces: a big payload goes straight from its own buffer to the pipe.
+    if payload is None:
+        _BOND_OUT.write(verb.encode("ascii") + b"\n")
+    else:
+        _BOND_OUT.write(verb.encode("ascii") + b" ")
+        _BOND_OUT.write(payload)
+        _BOND_OUT.write(b"\n")
     _BOND_OUT.flush()
 
 
@@ -139,11 +143,15 @@ def _BOND_read():
     line = _BOND_IN.readline()
     if not line:
         return None, None
-    line = line.rstrip(b"\n").rstrip(b"\r")
-    parts = line.split(b" ", 1)
-    verb = parts[0].decode("ascii", "replace")
-    data = _BOND_json.loads(parts[1].decode("utf-8")) if len(parts) > 1 else None
-    return verb, data
+    space = line.find(b" ", 0, 16)
+    if space < 0:
+        return line.rstrip(b"\r\n").decode("ascii", "replace"), None
+    # One decoding of the whole line, then JSON read in place from after the verb (no slices).
+    text = line.decode("utf-8")
+    data, end = _BOND_DECODER.raw_decode(text, space + 1)
+    if text[end:].strip():
+        raise ValueError("extra data after the JSON payload")
+    return text[:space], data
 
 
 def _BOND_callable(name):
