@@ -556,6 +556,7 @@ check "rebound keys in the status line" wait_for "^O block"
 check "F4 completes" wait_for "F4 complete"
 typed 'print("from ctrl-o")'; keys C-o
 check "Ctrl-O runs a block" wait_for "  from ctrl-o"
+capture config
 keys F3
 check "F3 opens the wiring view" wait_for "wiring · 0 proxies"
 keys Escape
@@ -587,6 +588,7 @@ check "wheel back down" wait_gone "scrolled ↑3" 3
 click 10 33
 check "click in the log focuses it" wait_for "▶ log"
 check "and selects a row" wait_for "not following (End)"
+capture mouse
 keys C-q
 check "quit" wait_for "EXIT=0" 15
 fi
