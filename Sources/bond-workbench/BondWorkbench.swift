@@ -139,8 +139,11 @@ struct BondWorkbench: ParsableCommand {
     }
 
     static func stateDirectory(_ given: String?) -> URL {
-        if let given { return URL(fileURLWithPath: given) }
         let env = ProcessInfo.processInfo.environment
+        if var given {
+            if given == "~" || given.hasPrefix("~/") { given = (env["HOME"] ?? NSHomeDirectory()) + given.dropFirst() }
+            return URL(fileURLWithPath: given)
+        }
         if let xdg = env["XDG_STATE_HOME"], !xdg.isEmpty {
             return URL(fileURLWithPath: xdg).appendingPathComponent("bond-workbench")
         }
