@@ -55,6 +55,7 @@ final class Connection: @unchecked Sendable {
     // between threads. `callerReads` (guarded by `condition`) says which.
     private let readLock = NSLock()
     private var callerReads = false
+    private var backgroundPolling = false  // guarded by condition: the background reader is in poll
     private var outputEnded = false  // guarded by readLock
     private var splitter: LineSplitter  // guarded by readLock
     private var startupLines = LineSplitter(maximumLineBytes: 1 << 16)  // guarded by readLock
@@ -107,19 +108,21 @@ final class Connection: @unchecked Sendable {
 
     /// A request begins; the first level also makes the calling thread the reader.
     func enter() -> Int {
-        let d = locked { () -> Int in
+        let (d, wake) = locked { () -> (Int, Bool) in
             depthValue += 1
             if depthValue == 1 { callerReads = true }
-            return depthValue
+            return (depthValue, depthValue == 1 && backgroundPolling)
         }
-        if d == 1 { wakeBackgroundReader() }
+        if wake { wakeBackgroundReader() }
         stateChanged?(.busy(depth: d))
         return d
     }
 
     func leave() {
         var stale = 0
-        let d = changing { () -> Int in
+        // No broadcast: the background reader resumes on its own (see `readInBackground`), so a
+        // stream of calls does not wake it twice per call.
+        let d = locked { () -> Int in
             depthValue -= 1
             if depthValue == 0 {
                 callerReads = false
@@ -298,20 +301,30 @@ final class Connection: @unchecked Sendable {
     }
 
     /// The background reader: reads while the bond starts or is idle, and parks while a
-    /// conversation's calling thread reads for itself.
+    /// conversation's calling thread reads for itself. Parked, it looks again after 1 ms, then
+    /// after twice as long each time up to 50 ms: a stream of calls costs it a few wake-ups in
+    /// all rather than two per call, and output that arrives while the bond is idle waits at most
+    /// that long. Requests never wait for it.
     private func readInBackground() {
         var fds = [pollfd(fd: process.outputFD, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0)]
         var scratch = [UInt8](repeating: 0, count: 64)
         while true {
             condition.lock()
-            while callerReads && !outputClosed { condition.wait() }
+            var pause = 0.001
+            while callerReads && !outputClosed {
+                _ = condition.wait(until: Date().addingTimeInterval(pause))
+                pause = min(pause * 2, 0.05)
+            }
             let closed = outputClosed
+            backgroundPolling = !closed
             condition.unlock()
             if closed { break }
             fds[0].revents = 0
             fds[1].revents = 0
-            if poll(&fds, 2, -1) < 0 && errno != EINTR { break }
+            let polled = poll(&fds, 2, -1)
+            locked { backgroundPolling = false }
+            if polled < 0 && errno != EINTR { break }
             if fds[1].revents != 0 { while read(wake.read, &scratch, scratch.count) > 0 {} }
             if locked({ callerReads }) { continue }
             if fds[0].revents != 0 {

@@ -24,6 +24,7 @@ struct PipeLoop {
         case "JavaScript":
             return ["node", "-e", """
                 const fs = require("fs"); let pending = []; const buf = Buffer.alloc(1 << 20);
+                const input = fs.openSync("/dev/stdin", "r");  // blocking, as the driver reads
                 for (;;) {
                   let last = pending[pending.length - 1], i = last ? last.indexOf(10) : -1;
                   if (i >= 0) {
@@ -31,7 +32,7 @@ struct PipeLoop {
                     const line = Buffer.concat(parts).toString("utf8");
                     fs.writeSync(1, JSON.stringify(JSON.parse(line)) + "\\n"); continue;
                   }
-                  let n; try { n = fs.readSync(0, buf, 0, buf.length, null); } catch (e) { if (e.code === "EAGAIN") continue; throw e; }
+                  const n = fs.readSync(input, buf, 0, buf.length, null);
                   if (n <= 0) break; pending.push(Buffer.from(buf.subarray(0, n)));
                 }
                 """]
