@@ -56,6 +56,9 @@ final class Connection: @unchecked Sendable {
     private let readLock = NSLock()
     private var callerReads = false
     private var backgroundPolling = false  // guarded by condition: the background reader is in poll
+    /// Where the parked background reader sleeps: apart from `condition`, so that the frames a
+    /// conversation queues (each a broadcast on `condition`) do not wake it.
+    private let parking = NSCondition()
     private var outputEnded = false  // guarded by readLock
     private var splitter: LineSplitter  // guarded by readLock
     private var startupLines = LineSplitter(maximumLineBytes: 1 << 16)  // guarded by readLock
@@ -212,6 +215,13 @@ final class Connection: @unchecked Sendable {
                 readLock.unlock()
                 continue
             }
+            // A fast interpreter answers within microseconds: look for the reply for a short
+            // while before going to sleep, since a sleep and a wake-up across processors cost
+            // more than the round trip itself (only with a processor to spare).
+            if Self.spinsBeforeSleeping, spinForOutput() {
+                readLock.unlock()
+                continue
+            }
             var fd = pollfd(fd: process.outputFD, events: Int16(POLLIN), revents: 0)
             let timeout = deadline.map { Int32(clamping: max(0, Int(($0.timeIntervalSinceNow * 1000).rounded(.up)))) } ?? -1
             let ready = poll(&fd, 1, timeout)
@@ -226,6 +236,31 @@ final class Connection: @unchecked Sendable {
     }
 
     private var hasEvents: Bool { locked { !events.isEmpty } }
+
+    /// Whether waiting callers spin briefly before sleeping: only with more than one processor.
+    private static let spinsBeforeSleeping = ProcessInfo.processInfo.activeProcessorCount > 1
+    /// How long a waiting caller spins, in nanoseconds.
+    private static let spinNanoseconds: UInt64 = 50_000
+
+    /// Reads what arrives within `spinNanoseconds`; returns whether anything was read. Needs `readLock`.
+    private func spinForOutput() -> Bool {
+        let start = DispatchTime.now().uptimeNanoseconds
+        repeat {
+            let n = read(process.outputFD, readBuffer.baseAddress, readBuffer.count)
+            if n > 0 {
+                process(UnsafeRawBufferPointer(rebasing: readBuffer[0..<n]))
+                readAvailableLocked()
+                return true
+            }
+            if n == 0 {
+                outputEnded = true
+                finishOutput()
+                return true
+            }
+            if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR { return false }
+        } while DispatchTime.now().uptimeNanoseconds - start < Self.spinNanoseconds
+        return false
+    }
 
     /// Whether the process has exited (or its output ended).
     var isClosed: Bool { locked { outputClosed } }
@@ -310,15 +345,17 @@ final class Connection: @unchecked Sendable {
                    pollfd(fd: wake.read, events: Int16(POLLIN), revents: 0)]
         var scratch = [UInt8](repeating: 0, count: 64)
         while true {
-            condition.lock()
             var pause = 0.001
-            while callerReads && !outputClosed {
-                _ = condition.wait(until: Date().addingTimeInterval(pause))
+            while locked({ callerReads && !outputClosed }) {
+                parking.lock()
+                _ = parking.wait(until: Date().addingTimeInterval(pause))
+                parking.unlock()
                 pause = min(pause * 2, 0.05)
             }
-            let closed = outputClosed
-            backgroundPolling = !closed
-            condition.unlock()
+            let closed = locked { () -> Bool in
+                backgroundPolling = !outputClosed
+                return outputClosed
+            }
             if closed { break }
             fds[0].revents = 0
             fds[1].revents = 0
@@ -408,6 +445,9 @@ final class Connection: @unchecked Sendable {
         condition.broadcast()
         let handler = terminationHandler
         condition.unlock()
+        parking.lock()
+        parking.broadcast()
+        parking.unlock()
         wakeBackgroundReader()
         handler?()
         stateChanged?(.terminated(termination.exit))

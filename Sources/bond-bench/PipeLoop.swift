@@ -10,6 +10,9 @@ struct PipeLoop {
     let input: FileHandle
     let output: FileHandle
     private var buffer: [UInt8] = []
+    /// Read into a buffer made once (a fresh 1 MiB buffer per call would keep the CPU busy
+    /// while the interpreter answers, and flatter the loop).
+    private var chunk = [UInt8](repeating: 0, count: 1 << 20)
 
     static func program(for language: String) -> [String]? {
         switch language {
@@ -90,7 +93,6 @@ struct PipeLoop {
     }
 
     private mutating func readLine() -> Int {
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
         var scanned = 0
         while true {
             if let nl = buffer[scanned...].firstIndex(of: 0x0A) {
@@ -98,11 +100,33 @@ struct PipeLoop {
                 return nl
             }
             scanned = buffer.count
-            let n = chunk.withUnsafeMutableBytes { read(output.fileDescriptor, $0.baseAddress, $0.count) }
+            let n = readSpinningFirst()
             if n <= 0 { return -1 }
             buffer.append(contentsOf: chunk[0..<n])
         }
     }
+
+    /// Reads like the engine waits: a non-blocking read for up to 50 µs, then a sleep in
+    /// `poll`, so that both sides of the comparison wait the same way.
+    private mutating func readSpinningFirst() -> Int {
+        let fd = output.fileDescriptor
+        if !nonBlocking {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            nonBlocking = true
+        }
+        let start = DispatchTime.now().uptimeNanoseconds
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n >= 0 { return n }
+            guard errno == EAGAIN || errno == EINTR else { return -1 }
+            if DispatchTime.now().uptimeNanoseconds - start > 50_000 {
+                var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                _ = poll(&p, 1, -1)
+            }
+        }
+    }
+
+    private var nonBlocking = false
 
     func stop() {
         try? input.close()

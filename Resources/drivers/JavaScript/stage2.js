@@ -20,6 +20,13 @@ var __BOND = (function () {
   }
 
   function encode(value) {
+    // Fast path for plain scalars: no replacer needed.
+    switch (typeof value) {
+      case "undefined": return "null";
+      case "boolean": case "string": return JSON.stringify(value);
+      case "number": if (isFinite(value)) return JSON.stringify(value); break;
+      case "object": if (value === null) return "null"; break;
+    }
     var text;
     try {
       text = JSON.stringify(value === undefined ? null : value, function (key, x) {

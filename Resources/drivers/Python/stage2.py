@@ -12,6 +12,8 @@ except NameError:
 
 _BOND_GLOBALS = globals()
 _BOND_DECODER = _BOND_json.JSONDecoder()
+_BOND_ENCODER = _BOND_json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+_BOND_COMPILED = {}  # callable expressions of CALL, compiled once
 _BOND_TRANS_EXCEPT = False
 _BOND_IN = None
 _BOND_OUT = None
@@ -37,7 +39,7 @@ class _BOND_RemoteException(Exception):
 
 def _BOND_encode(value):
     try:
-        text = _BOND_json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        text = _BOND_ENCODER.encode(value)
         if isinstance(text, _BOND_text):
             text = text.encode("utf-8")
         return text
@@ -155,7 +157,13 @@ def _BOND_read():
 
 
 def _BOND_callable(name):
-    return eval(name, _BOND_GLOBALS)
+    code = _BOND_COMPILED.get(name)
+    if code is None:
+        code = compile(name, "<bond>", "eval")
+        if len(_BOND_COMPILED) > 1000:
+            _BOND_COMPILED.clear()
+        _BOND_COMPILED[name] = code
+    return eval(code, _BOND_GLOBALS)
 
 
 def _BOND_export(name):
