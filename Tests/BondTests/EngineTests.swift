@@ -2,7 +2,7 @@
 import Foundation
 import Testing
 
-@Suite struct EngineTests {
+@Suite(.timeLimit(.minutes(5))) struct EngineTests {
     @Test func languagesAreFoundFromAnyDirectory() throws {
         // Every folder searched is absolute: the working directory plays no part.
         #expect(DriverCatalog.searchPath(extra: []).allSatisfy { $0.path.hasPrefix("/") })

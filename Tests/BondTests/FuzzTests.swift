@@ -15,7 +15,7 @@ final class Locked<Value>: @unchecked Sendable {
 /// protocol lines and feeds them to the line splitter, the frame parser and the JSON reader in
 /// random chunks; nothing may crash, hang or grow without bound. Deterministic: a failure
 /// prints its seed and input, which then become a regression case below.
-@Suite struct FuzzTests {
+@Suite(.timeLimit(.minutes(3))) struct FuzzTests {
     /// Lines seen in real transcripts of the four drivers.
     static let seeds: [String] = [
         "READY", "BYE", "RETURN null", "RETURN 42", "RETURN -1.5e-3", "RETURN \"h\\u00e9llo \\ud83c\\udf89\"",

@@ -4,7 +4,7 @@ import Testing
 
 /// The examples of docs/guide.md, compiled and run. Each ```swift block of the guide must
 /// appear verbatim in this file (checked by `everyGuideExampleIsHere`).
-@Suite struct GuideExamplesTests {
+@Suite(.timeLimit(.minutes(2))) struct GuideExamplesTests {
     final class Captured: @unchecked Sendable {
         private let lock = NSLock()
         private(set) var text = ""

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// The behaviour the seed documents, for each language of the engine, locally and over ssh.
-@Suite struct LanguageTests {
+@Suite(.timeLimit(.minutes(5))) struct LanguageTests {
     static let cases: [(Snippets, Place)] = Snippets.engine.flatMap { s in places.map { (s, $0) } }
 
     @Test(arguments: cases)

@@ -156,3 +156,60 @@ import Testing
         for pid in pids where processExists(pid) { kill(pid, SIGKILL) }
     }
 }
+
+/// RELIABILITY.md 12: a driver that cannot start fails within the timeout, with the
+/// interpreter's own words in the error.
+@Suite(.timeLimit(.minutes(2))) struct BrokenDriverTests {
+    /// A copy of the Python driver, changed by `edit`, in a folder of its own.
+    func brokenPython(_ edit: (inout String, inout String) -> Void) throws -> URL {
+        let source = DriverFolders.python
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bond-broken-\(getpid())-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: source, to: dir.appendingPathComponent("Python"))
+        let stage1 = dir.appendingPathComponent("Python/stage1.py"), stage2 = dir.appendingPathComponent("Python/stage2.py")
+        var one = try String(contentsOf: stage1, encoding: .utf8), two = try String(contentsOf: stage2, encoding: .utf8)
+        edit(&one, &two)
+        try one.write(to: stage1, atomically: true, encoding: .utf8)
+        try two.write(to: stage2, atomically: true, encoding: .utf8)
+        return dir
+    }
+
+    func startFailure(_ dir: URL) -> (message: String, output: String, seconds: Double)? {
+        let start = Date()
+        let error = bondError {
+            _ = try Bond(language: "Python", options: .with { $0.driverDirectories = [dir]; $0.timeout = .seconds(5) })
+        }
+        guard case .startup(_, let message, let output)? = error else { Issue.record("got \(String(describing: error))"); return nil }
+        return (message, output, Date().timeIntervalSince(start))
+    }
+
+    @Test func syntaxErrorInTheDriver() throws {
+        let dir = try brokenPython { _, two in two += "\ndef oops(:\n" }
+        defer { try? FileManager.default.removeItem(at: dir) }
+        guard let failure = startFailure(dir) else { return }
+        #expect(failure.output.contains("SyntaxError"), "\(failure.output)")
+        #expect(failure.seconds < 10)
+    }
+
+    @Test func missingModuleInTheDriver() throws {
+        let dir = try brokenPython { _, two in two = "import bond_module_that_does_not_exist\n" + two }
+        defer { try? FileManager.default.removeItem(at: dir) }
+        guard let failure = startFailure(dir) else { return }
+        #expect(failure.output.contains("bond_module_that_does_not_exist"), "\(failure.output)")
+        #expect(failure.seconds < 10)
+    }
+
+    @Test func stageOneThatNeverAnswersTimesOut() throws {
+        let dir = try brokenPython { one, _ in one = "import time; time.sleep(60)\n" }
+        defer { try? FileManager.default.removeItem(at: dir) }
+        guard let failure = startFailure(dir) else { return }
+        #expect(failure.message.contains("within 5 s"), "\(failure.message)")
+        #expect(failure.seconds < 12)
+    }
+}
+
+enum DriverFolders {
+    /// Our own Python driver folder, in the source tree.
+    static let python = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Resources/drivers/Python")
+}

@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// Strings from 0 B to 64 MiB, both ways, locally and over ssh.
-@Suite struct PayloadTests {
+@Suite(.timeLimit(.minutes(5))) struct PayloadTests {
     static let sizes = [0, 512, 4095, 4096, 4097, 65535, 65536, 65537, 1 << 20]
 
     static func payload(_ size: Int) -> String {
