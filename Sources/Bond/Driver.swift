@@ -34,9 +34,38 @@ struct Driver: Sendable {
             let regex = try NSRegularExpression(pattern: sub[0])
             text = regex.stringByReplacingMatches(
                 in: text, range: NSRange(text.startIndex..., in: text),
-                withTemplate: NSRegularExpression.escapedTemplate(for: sub[1]))
+                withTemplate: Self.template(fromPythonReplacement: sub[1]))
         }
         return text.trimmingWhitespace()
+    }
+
+    /// A Python `re.sub` replacement (the manifests' dialect: `\n`, `\t`, `\\`, `\1`,
+    /// `\g<1>`) as an `NSRegularExpression` template.
+    static func template(fromPythonReplacement replacement: String) -> String {
+        var template = ""
+        var characters = Array(replacement)[...]
+        while let c = characters.popFirst() {
+            switch c {
+            case "$":
+                template += "\\$"
+            case "\\":
+                guard let next = characters.popFirst() else { template += "\\\\"; break }
+                switch next {
+                case "n": template += "\n"
+                case "t": template += "\t"
+                case "r": template += "\r"
+                case "0"..."9": template += "$\(next)"
+                case "g" where characters.first == "<":
+                    let name = characters.dropFirst().prefix { $0 != ">" }
+                    characters = characters.dropFirst(name.count + 2)
+                    template += "$" + String(name)
+                default: template += NSRegularExpression.escapedTemplate(for: String(next))
+                }
+            default:
+                template.append(c)
+            }
+        }
+        return template
     }
 
     func stage2Source() throws -> String {

@@ -1,4 +1,4 @@
-import Bond
+@testable import Bond
 import Foundation
 import Testing
 
@@ -40,5 +40,17 @@ extension BondOptions {
         var copy = self
         change(&copy)
         return copy
+    }
+}
+
+@Suite struct ManifestDialectTests {
+    @Test func stageOneSubstitutionsFollowPythonReplacementRules() throws {
+        // python-bond's own Python manifest replaces comment blocks by "\n" (a newline).
+        let regex = try NSRegularExpression(pattern: "(\\s*###.*\\n)+")
+        let text = "### a\n### b\ndef f():\n    ### c\n    return 1\n"
+        let out = regex.stringByReplacingMatches(
+            in: text, range: NSRange(text.startIndex..., in: text), withTemplate: Driver.template(fromPythonReplacement: "\\n"))
+        #expect(out == "\ndef f():\n    return 1\n")
+        #expect(Driver.template(fromPythonReplacement: "a$b\\\\c\\1\\g<2>\\t") == "a\\$b\\\\c$1$2\t")
     }
 }
