@@ -189,10 +189,48 @@ function _BOND_send_exception($e)
     }
 }
 
+// One request line, or false at the end of input. The request stream is non-blocking: when
+// nothing is there yet, look again for up to 50 microseconds before sleeping in
+// stream_select(), since the host usually sends the next request within that time and a
+// sleep and wake-up costs more than the request.
+function _BOND_read_line()
+{
+    static $buffer = '';
+    static $scanned = 0;
+    $spinUntil = null;
+    while (($end = strpos($buffer, "\n", $scanned)) === false) {
+        $scanned = strlen($buffer);
+        $chunk = fread(_BOND::$in, 1048576);
+        if ($chunk === false) {
+            return false;
+        }
+        if ($chunk === '') {
+            if (feof(_BOND::$in)) {
+                return false;
+            }
+            $now = hrtime(true);
+            if ($spinUntil === null) {
+                $spinUntil = $now + 50000;
+            }
+            if ($now >= $spinUntil) {
+                $read = array(_BOND::$in);
+                $none = null;
+                @stream_select($read, $none, $none, null);
+            }
+            continue;
+        }
+        $buffer .= $chunk;
+    }
+    $line = substr($buffer, 0, $end + 1);
+    $buffer = (string)substr($buffer, $end + 1);
+    $scanned = 0;
+    return $line;
+}
+
 // Reads one request: array($verb, $value, $error); leaves on EOF.
 function _BOND_read()
 {
-    $line = fgets(_BOND::$in);
+    $line = _BOND_read_line();
     if ($line === false || substr($line, -1) !== "\n") {
         _BOND_bye();   // EOF; an unterminated last line is dropped
     }
@@ -737,6 +775,15 @@ function _BOND_start($protocol, $trans, $stdin)
     if (!_BOND::$out || !_BOND::$in) {
         throw new Exception('cannot duplicate the standard descriptors');
     }
+    // Requests are read through a second, non-blocking open of the same pipe, so that the
+    // flag does not touch the shared description (over ssh, standard input and output can be
+    // one socket, which cannot be opened again: then reads simply block).
+    $again = @fopen('/proc/self/fd/0', 'rb');
+    if ($again && stream_set_blocking($again, false)) {
+        _BOND::$in = $again;
+    }
+    stream_set_read_buffer(_BOND::$in, 0);
+    stream_set_chunk_size(_BOND::$in, 1048576);
     if (!defined('STDOUT')) {
         // `php -a` defines no STDIN/STDOUT/STDERR: the first php://stdout
         // and php://stdin own fd 1 and fd 0; closing them frees the numbers

@@ -20,6 +20,8 @@ use B ();
 use POSIX ();
 use Scalar::Util ();
 require JSON::PP;
+require Fcntl;
+require Time::HiRes;
 
 my $IN;                 # private duplicate of the original stdin (requests)
 my $OUT;                # private duplicate of the original stdout (frames)
@@ -242,7 +244,11 @@ sub bye {
 my $RBUF = '';
 my $RSCAN = 0;
 
+# The request descriptor is non-blocking: when nothing is there yet, look again for up to
+# 50 microseconds before sleeping in select(), since the host usually sends the next
+# request within that time and a sleep and wake-up costs more than the request.
 sub read_line {
+  my $spin_until;
   while (1) {
     my $i = index($RBUF, "\n", $RSCAN);
     if ($i >= 0) {
@@ -252,7 +258,17 @@ sub read_line {
     $RSCAN = length($RBUF);
     my $n = sysread($IN, $RBUF, 1 << 20, length($RBUF));
     if (!defined $n) {
-      next if $!{EINTR} || $!{EAGAIN};
+      next if $!{EINTR};
+      if ($!{EAGAIN} || $!{EWOULDBLOCK}) {
+        my $now = Time::HiRes::time();
+        $spin_until = $now + 0.00005 unless defined $spin_until;
+        if ($now >= $spin_until) {
+          my $rin = '';
+          vec($rin, fileno($IN), 1) = 1;
+          select($rin, undef, undef, undef);
+        }
+        next;
+      }
       return undef;
     }
     return undef if $n == 0;   # EOF; an unterminated last line is dropped
@@ -651,6 +667,16 @@ sub start {
   open($OUT, '>&', \*STDOUT) or die "cannot duplicate stdout: $!\n";
   binmode($IN);
   binmode($OUT);
+  # Read requests through a second, non-blocking open of the same pipe, so that the flag does
+  # not touch the shared description (over ssh, standard input and output can be one socket,
+  # which cannot be opened again: then reads simply block).
+  if (open(my $again, '<', '/proc/self/fd/' . fileno($IN))) {
+    my $flags = fcntl($again, Fcntl::F_GETFL(), 0);
+    if (defined $flags && fcntl($again, Fcntl::F_SETFL(), $flags | Fcntl::O_NONBLOCK())) {
+      binmode($again);
+      $IN = $again;
+    }
+  }
   close(STDIN);   # also resets "$.", which error messages would quote
   open(STDIN, '<', '/dev/null') or die "cannot redirect stdin: $!\n";
   open(STDOUT, '>&', \*STDERR) or die "cannot redirect stdout: $!\n";

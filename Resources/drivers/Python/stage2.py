@@ -76,14 +76,19 @@ class _BOND_LineReader(object):
     next request within that time, and a sleep and wake-up costs more than the request."""
 
     def __init__(self, fd):
-        import errno, fcntl, select, time
-        self.fd = fd
+        import errno, select, time
+        # A second, non-blocking open of the same pipe: its flag must not touch the shared
+        # description (over ssh, standard input and output can be one socket, which cannot be
+        # opened again; then reads simply block).
+        try:
+            self.fd = _BOND_os.open("/proc/self/fd/%d" % fd, _BOND_os.O_RDONLY | _BOND_os.O_NONBLOCK)
+        except OSError:
+            self.fd = fd
         self.buffer = bytearray()
         self.scanned = 0
         self.select = select.select
         self.clock = getattr(time, "perf_counter", time.time)
         self.again = (errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR)
-        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | _BOND_os.O_NONBLOCK)
 
     def readline(self):
         buffer = self.buffer
