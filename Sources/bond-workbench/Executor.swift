@@ -17,6 +17,10 @@ final class Executor: @unchecked Sendable {
     private var closing: Set<Key> = []
     /// Panes whose bond is starting (a call through a wire from them waits for the start).
     private var startingPanes: [Int: Int] = [:]
+    /// Panes whose start-up block is queued or running, and the thread running it: a call
+    /// through a wire from them waits for the block, unless it comes from the block itself.
+    private var startupsPending: [Int: Int] = [:]
+    private var startupThreads: [Int: Thread] = [:]
     private var quitting = false
     private let lifecycle = DispatchGroup()
     private let files = DispatchQueue(label: "bond-workbench.files")
@@ -56,8 +60,19 @@ final class Executor: @unchecked Sendable {
         case .start(let pane, let gen, let name, let language, let command):
             start(pane: pane, generation: gen, name: name, language: language, command: command)
         case .request(let pane, let gen, let request):
+            let isStartup: Bool
+            if case .startup = request { isStartup = true } else { isStartup = false }
+            if isStartup { lock.withLock { startupsPending[pane, default: 0] += 1 } }
             worker(pane, gen).async { [self] in
+                if isStartup { lock.withLock { startupThreads[pane] = Thread.current } }
                 let outcome = perform(request, pane: pane, generation: gen)
+                if isStartup {
+                    lock.withLock {
+                        startupThreads[pane] = nil
+                        startupsPending[pane, default: 1] -= 1
+                        if startupsPending[pane] == 0 { startupsPending[pane] = nil }
+                    }
+                }
                 post(.result(pane: pane, generation: gen, request: request, outcome: outcome))
             }
         case .interrupt(let pane, let gen):
@@ -315,14 +330,19 @@ final class Executor: @unchecked Sendable {
         }
     }
 
-    /// The source pane's bond for a call through a wire; while it starts, waits for it (a minute at most).
+    /// The source pane's bond for a call through a wire; while it starts, or runs its start-up
+    /// block, waits for it (a minute at most).
     private func sourceBond(_ pane: Int) -> Bond? {
         let deadline = Date().addingTimeInterval(60)
         while true {
-            let (bond, starting) = lock.withLock { (bonds[pane]?.bond, startingPanes[pane] != nil) }
-            if let bond { return bond }
-            if !starting || Date() > deadline || lock.withLock({ quitting }) { return nil }
-            usleep(20_000)
+            let (bond, starting, settling) = lock.withLock { () -> (Bond?, Bool, Bool) in
+                let inStartup = startupsPending[pane] != nil && startupThreads[pane] !== Thread.current
+                return (bonds[pane]?.bond, startingPanes[pane] != nil, inStartup)
+            }
+            if let bond, !settling || Date() > deadline { return bond }
+            if bond == nil, !starting || Date() > deadline { return nil }
+            if lock.withLock({ quitting }) { return bond }
+            usleep(10_000)
         }
     }
 
