@@ -104,7 +104,7 @@ import Testing
         for s in Snippets.engine {
             let (bond, _) = try makeBond(s.language)
             let pid = bond.processID
-            DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { kill(pid, SIGKILL) }
+            after(0.3) { kill(pid, SIGKILL) }
             let start = Date()
             let error = bondError { try bond.evalBlock(s.sleep5) }
             guard case .terminated(_, let exit, _) = error else { Issue.record("\(s.language): got \(String(describing: error))"); continue }
@@ -127,7 +127,7 @@ import Testing
         for s in Snippets.engine {
             let (bond, _) = try makeBond(s.language)
             defer { bond.close() }
-            DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) { bond.interrupt() }
+            after(0.5) { bond.interrupt() }
             let error = bondError { try bond.evalBlock(s.busyLoop) }
             guard case .remote = error else { Issue.record("\(s.language): got \(String(describing: error))"); continue }
             #expect(bond.state == .idle)

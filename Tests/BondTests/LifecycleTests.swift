@@ -9,7 +9,7 @@ import Testing
         let (bond, _) = try makeBond(s.language, place)
         defer { bond.close() }
         if place == .ssh { #expect(bond.remoteProcessID != nil) }
-        DispatchQueue.global().asyncAfter(deadline: .now() + 0.7) { bond.interrupt() }
+        after(0.7) { bond.interrupt() }
         let start = Date()
         let error = bondError { try bond.evalBlock(s.busyLoop) }
         guard case .remote(_, let message, _) = error else { Issue.record("got \(String(describing: error))"); return }
@@ -31,7 +31,7 @@ import Testing
         try bond.evalBlock(s.language == "Python"
             ? "def spin():\n    slow()\n    while True:\n        pass\n"
             : "function spin() { slow(); for (;;) {} }")
-        DispatchQueue.global().asyncAfter(deadline: .now() + 1.5) { bond.interrupt() }
+        after(1.5) { bond.interrupt() }
         let error = bondError { _ = try bond.call("spin") }
         guard case .remote = error else { Issue.record("got \(String(describing: error))"); return }
         #expect(bond.state == .idle)
@@ -68,7 +68,7 @@ import Testing
         try bond.evalBlock("import signal\nfor s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):\n    signal.signal(s, signal.SIG_IGN)\nimport os\nos.system('sleep 1000 &')")
         let pid = bond.processID
         let start = Date()
-        DispatchQueue.global().async { _ = try? bond.evalBlock("while True:\n    pass\n") }
+        Thread.detachNewThread { _ = try? bond.evalBlock("while True:\n    pass\n") }
         Thread.sleep(forTimeInterval: 0.3)
         bond.close()
         let elapsed = Date().timeIntervalSince(start)
@@ -83,7 +83,7 @@ import Testing
             let remote = try #require(bond.remoteProcessID)
             #expect(processExists(remote))  // the "remote" machine is this one
             let ssh = bond.processID
-            DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) { kill(ssh, SIGKILL) }
+            after(0.5) { kill(ssh, SIGKILL) }
             let start = Date()
             let error = bondError { try bond.evalBlock(s.busyLoop) }
             guard case .terminated = error else { Issue.record("\(s.language): got \(String(describing: error))"); continue }
@@ -99,7 +99,7 @@ import Testing
     func closingABusyRemoteBondLeavesNothingRemote() throws {
         let (bond, _) = try makeBond("Python", .ssh) { $0.closeGracePeriod = .milliseconds(300) }
         let remote = try #require(bond.remoteProcessID)
-        DispatchQueue.global().async { _ = try? bond.evalBlock("while True:\n    pass\n") }
+        Thread.detachNewThread { _ = try? bond.evalBlock("while True:\n    pass\n") }
         Thread.sleep(forTimeInterval: 0.3)
         bond.close()
         let deadline = Date().addingTimeInterval(10)

@@ -139,7 +139,7 @@ extension Snippets {
         #expect(try bond.eval("[stream_get_contents($m), $t->fgets()]") == ["mem", "tmp"])
         collected.reset()
         let started = Date()
-        DispatchQueue.global().async { try? bond.evalBlock("echo \"first\\n\"; sleep(2); echo \"second\\n\";") }
+        Thread.detachNewThread { try? bond.evalBlock("echo \"first\\n\"; sleep(2); echo \"second\\n\";") }
         #expect(collected.waitFor(seconds: 1.5) { $0.stdout == "first\n" })
         #expect(Date().timeIntervalSince(started) < 1.5)
         #expect(collected.waitFor(seconds: 5) { $0.stdout == "first\nsecond\n" })
@@ -239,7 +239,7 @@ extension Snippets {
         defer { bond.close() }
         if place == .ssh { #expect(bond.remoteProcessID != nil) }
         for code in [Self.s.busyLoop, "sleep(30);"] {
-            DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) { bond.interrupt() }
+            after(0.5) { bond.interrupt() }
             let started = Date()
             guard case .remote(_, let message, _) = bondError({ try bond.evalBlock(code) }) else {
                 Issue.record("interrupt of \(code)"); continue
@@ -249,9 +249,9 @@ extension Snippets {
             #expect(try bond.eval("6 * 7") == 42)
         }
         // "catch (Exception $e)" does not swallow it; "catch (Throwable $t)" can.
-        DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) { bond.interrupt() }
+        after(0.5) { bond.interrupt() }
         guard case .remote = bondError({ try bond.evalBlock("try { sleep(30); } catch (Exception $e) {}") }) else { return }
-        DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) { bond.interrupt() }
+        after(0.5) { bond.interrupt() }
         try bond.evalBlock("try { sleep(30); } catch (Throwable $t) { $why = get_class($t); }")
         #expect(try bond.eval("$why") == "_BOND_Interrupt")
     }
@@ -265,7 +265,7 @@ extension Snippets {
             return 1
         }
         try bond.evalBlock("function spin() { slow(); while (true) {} }")
-        DispatchQueue.global().asyncAfter(deadline: .now() + 1.5) { bond.interrupt() }
+        after(1.5) { bond.interrupt() }
         guard case .remote = bondError({ _ = try bond.call("spin") }) else { Issue.record("spin"); return }
         #expect(bond.state == .idle)
         #expect(try bond.eval("1 + 1") == 2)

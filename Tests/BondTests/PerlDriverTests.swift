@@ -198,7 +198,7 @@ extension Snippets {
         // Streamed: the first line arrives while the block still runs.
         collected.reset()
         let started = Date()
-        DispatchQueue.global().async { try? bond.evalBlock("$| = 1; print \"first\\n\"; sleep 2; print \"second\\n\";") }
+        Thread.detachNewThread { try? bond.evalBlock("$| = 1; print \"first\\n\"; sleep 2; print \"second\\n\";") }
         #expect(collected.waitFor(seconds: 1.5) { $0.stdout == "first\n" })
         #expect(Date().timeIntervalSince(started) < 1.5)
         #expect(collected.waitFor(seconds: 5) { $0.stdout == "first\nsecond\n" })
@@ -256,7 +256,7 @@ extension Snippets {
         defer { bond.close() }
         if place == .ssh { #expect(bond.remoteProcessID != nil) }
         for code in [Self.s.busyLoop, "sleep 30;"] {
-            DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) { bond.interrupt() }
+            after(0.5) { bond.interrupt() }
             let started = Date()
             guard case .remote(_, let message, _) = bondError({ try bond.evalBlock(code) }) else {
                 Issue.record("interrupt of \(code)"); continue
@@ -267,7 +267,7 @@ extension Snippets {
             #expect(try bond.eval("6 * 7") == 42)
         }
         // Code can catch it, as any die.
-        DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) { bond.interrupt() }
+        after(0.5) { bond.interrupt() }
         #expect(try bond.eval("eval { sleep 30 }; \"caught: $@\"") == "caught: interrupted by SIGINT\n")
     }
 
@@ -280,7 +280,7 @@ extension Snippets {
             return 1
         }
         try bond.evalBlock("sub spin { my $r = slow(); my $i = 0; while (1) { $i++ } }")
-        DispatchQueue.global().asyncAfter(deadline: .now() + 1.5) { bond.interrupt() }
+        after(1.5) { bond.interrupt() }
         guard case .remote = bondError({ _ = try bond.call("spin") }) else { Issue.record("spin"); return }
         #expect(bond.state == .idle)
         #expect(try bond.eval("1 + 1") == 2)
@@ -296,7 +296,7 @@ extension Snippets {
         bond.close()
         let (other, _) = try makeBond("Perl")
         let pid = other.processID
-        DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) { kill(pid, SIGKILL) }
+        after(0.3) { kill(pid, SIGKILL) }
         guard case .terminated(_, .signaled(SIGKILL), _) = bondError({ try other.evalBlock(Self.s.sleep5) }) else {
             Issue.record("killed"); return
         }

@@ -155,3 +155,13 @@ struct Snippets: Sendable, CustomTestStringConvertible {
 
     static let engine: [Snippets] = [.python, .javaScript]
 }
+
+/// Runs `body` after `seconds` on a thread of its own. (Not on Dispatch's global queues: their
+/// few threads can all be blocked in synchronous bond calls of tests running in parallel,
+/// which would delay the work by seconds.)
+func after(_ seconds: Double, _ body: @escaping @Sendable () -> Void) {
+    Thread.detachNewThread {
+        Thread.sleep(forTimeInterval: seconds)
+        body()
+    }
+}
