@@ -91,6 +91,24 @@ public struct CellBuffer: Sendable, Equatable {
         }
     }
 
+    /// Clears `box` and draws a frame of box-drawing lines around its edge.
+    public mutating func drawBox(_ box: Rect, style: Style) {
+        fill(box)
+        let line = (horizontal: Glyph(text: "─", width: 1), vertical: Glyph(text: "│", width: 1))
+        for x in box.x..<box.right {
+            _ = put(line.horizontal, x: x, y: box.y, style: style)
+            _ = put(line.horizontal, x: x, y: box.bottom - 1, style: style)
+        }
+        for y in box.y..<box.bottom {
+            _ = put(line.vertical, x: box.x, y: y, style: style)
+            _ = put(line.vertical, x: box.right - 1, y: y, style: style)
+        }
+        _ = put(Glyph(text: "┌", width: 1), x: box.x, y: box.y, style: style)
+        _ = put(Glyph(text: "┐", width: 1), x: box.right - 1, y: box.y, style: style)
+        _ = put(Glyph(text: "└", width: 1), x: box.x, y: box.bottom - 1, style: style)
+        _ = put(Glyph(text: "┘", width: 1), x: box.right - 1, y: box.bottom - 1, style: style)
+    }
+
     public mutating func fill(_ area: Rect, symbol: String = " ", style: Style = .plain) {
         let a = clip(area)
         guard !a.isEmpty else { return }

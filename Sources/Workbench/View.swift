@@ -248,19 +248,7 @@ extension AppState {
         let y0 = max(0, (height - boxHeight) / 2)
         let box = Rect(x: x0, y: y0, width: contentWidth + 2, height: boxHeight)
         let frame = Style(fg: .cyan, bold: true)
-        buffer.fill(box)
-        for x in box.x..<box.right {
-            buffer.put(Glyph(text: "─", width: 1), x: x, y: box.y, style: frame)
-            buffer.put(Glyph(text: "─", width: 1), x: x, y: box.bottom - 1, style: frame)
-        }
-        for y in box.y..<box.bottom {
-            buffer.put(Glyph(text: "│", width: 1), x: box.x, y: y, style: frame)
-            buffer.put(Glyph(text: "│", width: 1), x: box.right - 1, y: y, style: frame)
-        }
-        buffer.put(Glyph(text: "┌", width: 1), x: box.x, y: box.y, style: frame)
-        buffer.put(Glyph(text: "┐", width: 1), x: box.right - 1, y: box.y, style: frame)
-        buffer.put(Glyph(text: "└", width: 1), x: box.x, y: box.bottom - 1, style: frame)
-        buffer.put(Glyph(text: "┘", width: 1), x: box.right - 1, y: box.bottom - 1, style: frame)
+        buffer.drawBox(box, style: frame)
         buffer.put(" bond-workbench keys ", x: box.x + 2, y: box.y, maxWidth: contentWidth - 2, style: frame)
         for (r, line) in lines.prefix(boxHeight - 2).enumerated() {
             let y = box.y + 1 + r

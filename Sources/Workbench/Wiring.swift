@@ -87,19 +87,7 @@ extension AppState {
         let box = Rect(x: max(0, (width - contentWidth - 2) / 2), y: max(0, (height - 1 - boxHeight) / 2),
                        width: contentWidth + 2, height: boxHeight)
         let frame = Style(fg: .cyan, bold: true)
-        buffer.fill(box)
-        for x in box.x..<box.right {
-            buffer.put(Glyph(text: "─", width: 1), x: x, y: box.y, style: frame)
-            buffer.put(Glyph(text: "─", width: 1), x: x, y: box.bottom - 1, style: frame)
-        }
-        for y in box.y..<box.bottom {
-            buffer.put(Glyph(text: "│", width: 1), x: box.x, y: y, style: frame)
-            buffer.put(Glyph(text: "│", width: 1), x: box.right - 1, y: y, style: frame)
-        }
-        buffer.put(Glyph(text: "┌", width: 1), x: box.x, y: box.y, style: frame)
-        buffer.put(Glyph(text: "┐", width: 1), x: box.right - 1, y: box.y, style: frame)
-        buffer.put(Glyph(text: "└", width: 1), x: box.x, y: box.bottom - 1, style: frame)
-        buffer.put(Glyph(text: "┘", width: 1), x: box.right - 1, y: box.bottom - 1, style: frame)
+        buffer.drawBox(box, style: frame)
         buffer.put(" wiring · \(rows.count) proxies ", x: box.x + 2, y: box.y, maxWidth: contentWidth - 2, style: frame)
         var y = box.y + 1
         for (r, row) in table.enumerated() where y < box.bottom - 2 {
