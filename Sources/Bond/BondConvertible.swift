@@ -109,6 +109,16 @@ extension BondValue {
         }
     }
 
+    /// Reads one JSON text (RFC 8259); object members keep their order. Integers must fit in
+    /// 64 bits and nesting is limited to 512 levels, as for frames.
+    public init(json text: some StringProtocol) throws(BondError) {
+        do {
+            self = try JSONReader.read(Array(text.utf8))
+        } catch {
+            throw BondError.serialization(language: "Swift", side: .local, message: "invalid JSON: \(error)")
+        }
+    }
+
     /// Decodes the value into a `Decodable` Swift type.
     public func decode<T: Decodable>(_ type: T.Type = T.self) throws(BondError) -> T {
         var bytes: [UInt8] = []

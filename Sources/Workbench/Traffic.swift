@@ -205,144 +205,16 @@ public struct LogDetail: Sendable, Equatable {
     public var scroll = 0
 }
 
-/// A small JSON reader (RFC 8259) into `BondValue`, keeping the order of object members.
+/// JSON text into `BondValue` (the engine's reader), with a failure that carries its message.
 public enum JSONText {
     public struct Failure: Error, Sendable { public var message: String }
 
     public static func parse(_ text: String) throws(Failure) -> BondValue {
-        var p = Parser(bytes: Array(text.utf8))
-        p.space()
-        let v = try p.value(0)
-        p.space()
-        guard p.i == p.bytes.count else { throw Failure(message: "extra text at byte \(p.i)") }
-        return v
-    }
-
-    struct Parser {
-        let bytes: [UInt8]
-        var i = 0
-
-        mutating func space() {
-            while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x0D || bytes[i] == 0x09 { i += 1 }
-        }
-
-        func fail(_ what: String) -> Failure { Failure(message: "\(what) at byte \(i)") }
-
-        mutating func literal(_ word: String, _ value: BondValue) throws(Failure) -> BondValue {
-            let w = Array(word.utf8)
-            guard i + w.count <= bytes.count, Array(bytes[i..<i + w.count]) == w else { throw fail("bad literal") }
-            i += w.count
-            return value
-        }
-
-        mutating func value(_ depth: Int) throws(Failure) -> BondValue {
-            guard depth < 512 else { throw fail("too deep") }
-            guard i < bytes.count else { throw fail("unexpected end") }
-            switch bytes[i] {
-            case UInt8(ascii: "{"):
-                i += 1
-                var members: [(String, BondValue)] = []
-                space()
-                if i < bytes.count, bytes[i] == UInt8(ascii: "}") { i += 1; return .object([:]) }
-                while true {
-                    space()
-                    guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a key") }
-                    let key = try string()
-                    space()
-                    guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw fail("expected :") }
-                    i += 1
-                    space()
-                    members.append((key, try value(depth + 1)))
-                    space()
-                    guard i < bytes.count else { throw fail("unexpected end") }
-                    if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-                    if bytes[i] == UInt8(ascii: "}") { i += 1; break }
-                    throw fail("expected , or }")
-                }
-                var d = OrderedDictionary<String, BondValue>()
-                for (k, v) in members { d[k] = v }
-                return .object(d)
-            case UInt8(ascii: "["):
-                i += 1
-                var items: [BondValue] = []
-                space()
-                if i < bytes.count, bytes[i] == UInt8(ascii: "]") { i += 1; return .array([]) }
-                while true {
-                    space()
-                    items.append(try value(depth + 1))
-                    space()
-                    guard i < bytes.count else { throw fail("unexpected end") }
-                    if bytes[i] == UInt8(ascii: ",") { i += 1; continue }
-                    if bytes[i] == UInt8(ascii: "]") { i += 1; break }
-                    throw fail("expected , or ]")
-                }
-                return .array(items)
-            case UInt8(ascii: "\""):
-                return .string(try string())
-            case UInt8(ascii: "t"): return try literal("true", .bool(true))
-            case UInt8(ascii: "f"): return try literal("false", .bool(false))
-            case UInt8(ascii: "n"): return try literal("null", .null)
-            default:
-                let start = i
-                var isDouble = false
-                while i < bytes.count, let c = Optional(bytes[i]),
-                    (c >= 0x30 && c <= 0x39) || c == UInt8(ascii: "-") || c == UInt8(ascii: "+") || c == UInt8(ascii: ".")
-                        || c == UInt8(ascii: "e") || c == UInt8(ascii: "E")
-                {
-                    if c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E") { isDouble = true }
-                    i += 1
-                }
-                let text = String(decoding: bytes[start..<i], as: UTF8.self)
-                guard !text.isEmpty else { throw fail("unexpected character") }
-                if !isDouble, let n = Int(text) { return .int(n) }
-                guard let d = Double(text) else { throw fail("bad number") }
-                return .double(d)
-            }
-        }
-
-        mutating func string() throws(Failure) -> String {
-            i += 1  // the opening quote
-            var out: [UInt8] = []
-            while i < bytes.count {
-                let c = bytes[i]
-                if c == UInt8(ascii: "\"") { i += 1; return String(decoding: out, as: UTF8.self) }
-                if c == UInt8(ascii: "\\") {
-                    i += 1
-                    guard i < bytes.count else { break }
-                    let e = bytes[i]
-                    i += 1
-                    switch e {
-                    case UInt8(ascii: "n"): out.append(0x0A)
-                    case UInt8(ascii: "t"): out.append(0x09)
-                    case UInt8(ascii: "r"): out.append(0x0D)
-                    case UInt8(ascii: "b"): out.append(0x08)
-                    case UInt8(ascii: "f"): out.append(0x0C)
-                    case UInt8(ascii: "u"):
-                        var code = try hex4()
-                        if code >= 0xD800 && code < 0xDC00, i + 1 < bytes.count, bytes[i] == UInt8(ascii: "\\"),
-                            bytes[i + 1] == UInt8(ascii: "u")
-                        {
-                            i += 2
-                            let low = try hex4()
-                            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
-                        }
-                        out += Array(String(Character(UnicodeScalar(code) ?? "\u{FFFD}")).utf8)
-                    default: out.append(e)
-                    }
-                    continue
-                }
-                out.append(c)
-                i += 1
-            }
-            throw fail("unterminated string")
-        }
-
-        mutating func hex4() throws(Failure) -> UInt32 {
-            guard i + 4 <= bytes.count, let v = UInt32(String(decoding: bytes[i..<i + 4], as: UTF8.self), radix: 16) else {
-                throw fail("bad \\u escape")
-            }
-            i += 4
-            return v
+        do {
+            return try BondValue(json: text)
+        } catch {
+            if case .serialization(_, _, let message) = error { throw Failure(message: message) }
+            throw Failure(message: error.description)
         }
     }
 }

@@ -45,4 +45,12 @@ import Testing
         struct S: Encodable { let n = 1 }
         #expect(try BondValue(converting: S()) == ["n": 1])
     }
+
+    @Test func readingJSONText() throws {
+        let v = try BondValue(json: #" {"z": [1, 2.5, "é\u00e9"], "a": null, "m": true} "#)
+        #expect(v.objectValue?.keys.elementsEqual(["z", "a", "m"]) == true)
+        #expect(v["z"] == [1, 2.5, "éé"])
+        #expect(throws: BondError.self) { try BondValue(json: "[1,") }
+        #expect(throws: BondError.self) { try BondValue(json: "99999999999999999999") }
+    }
 }
