@@ -77,19 +77,20 @@ extension BondValue {
     }
 
     private static func convertDirect(_ value: Any) -> BondValue? {
+        // Concrete types first: a cast to a protocol looks up conformances, which costs more.
         switch value {
-        case let v as BondValue: v
-        case let v as any BondValueConvertible: v.bondValue
         case let v as String: .string(v)
-        case let v as Substring: .string(String(v))
-        case let v as Bool: .bool(v)
         case let v as Int: .int(v)
+        case let v as Double: .double(v)
+        case let v as Bool: .bool(v)
+        case let v as BondValue: v
+        case let v as Substring: .string(String(v))
         case let v as Int32: .int(Int(v))
         case let v as Int64: .int(Int(v))
         case let v as UInt8: .int(Int(v))
-        case let v as Double: .double(v)
         case let v as Float: .double(Double(v))
         case is NSNull: .null
+        case let v as any BondValueConvertible: v.bondValue
         default: nil
         }
     }

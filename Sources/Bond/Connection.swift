@@ -249,7 +249,7 @@ final class Connection: @unchecked Sendable {
             let n = read(process.outputFD, readBuffer.baseAddress, readBuffer.count)
             if n > 0 {
                 process(UnsafeRawBufferPointer(rebasing: readBuffer[0..<n]))
-                readAvailableLocked()
+                if n == readBuffer.count { readAvailableLocked() }  // a full buffer: more may wait
                 return true
             }
             if n == 0 {
@@ -299,13 +299,23 @@ final class Connection: @unchecked Sendable {
 
     /// Sends one frame line. Returns `false` if the interpreter's input is closed.
     func send(_ verb: String, _ payload: [UInt8]?) -> Bool {
-        let head = Array((payload == nil ? verb + "\n" : verb + " ").utf8)
         guard let payload else {
-            record(.sent, Array(head.dropLast()))
-            return process.write(head)
+            record(.sent, Array(verb.utf8))
+            return process.write(Array(verb.utf8) + [0x0A])
         }
+        if payload.count <= 1 << 16 {
+            // A small frame: one buffer, one write.
+            var line: [UInt8] = []
+            line.reserveCapacity(verb.utf8.count + payload.count + 2)
+            line.append(contentsOf: verb.utf8)
+            line.append(0x20)
+            line.append(contentsOf: payload)
+            if log != nil { record(.sent, line) }
+            line.append(0x0A)
+            return process.write(line)
+        }
+        let head = Array((verb + " ").utf8)
         if log != nil { record(.sent, head + payload) }
-        guard payload.count > 1 << 16 else { return process.write(head, payload, [0x0A]) }
         // While a big payload is written, the interpreter may write too: let the background
         // reader drain its output meanwhile, so neither side can block the other.
         let callerWasReading = changing { () -> Bool in

@@ -33,13 +33,23 @@ struct BondBench: ParsableCommand {
     @Flag(help: "Write every figure as JSON.")
     var json = false
 
+    @Flag(name: .customLong("echo-peer"), help: .hidden)
+    var echoPeer = false
+
     mutating func run() throws {
+        if echoPeer { EchoPeer.serve() }
         if quick { calls = 200; runs = 1; payloads = [1]; logLines = min(logLines, 20_000) }
         let chosen = languages.isEmpty ? Bond.languages : languages
         var report = Report(machine: Machine.describe(), calls: calls, runs: runs)
         if logLines > 0 {
             FileHandle.standardError.write(Data("measuring the workbench core...\n".utf8))
             report.workbench = WorkbenchFigures.measure(logLines: logLines, runs: runs)
+        }
+        FileHandle.standardError.write(Data("measuring the engine against a zero-cost peer...\n".utf8))
+        do {
+            report.engineOverhead = try measureOverhead()
+        } catch {
+            FileHandle.standardError.write(Data("zero-cost peer: \(error)\n".utf8))
         }
         for language in chosen {
             FileHandle.standardError.write(Data("measuring \(language)...\n".utf8))
@@ -56,6 +66,34 @@ struct BondBench: ParsableCommand {
         } else {
             print(report.table)
         }
+    }
+
+    /// The engine's own cost: `call` round trips against a peer that answers at once, next to
+    /// bare pipe round trips against the same peer, in alternation.
+    func measureOverhead() throws -> OverheadFigures {
+        let directory = try EchoPeer.makeDriverDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let bond = try Bond(language: EchoPeer.language, options: .with {
+            $0.driverDirectories = [directory]
+            $0.timeout = nil
+        })
+        defer { bond.close() }
+        guard var pipe = PipeLoop(command: EchoPeer.command) else { throw CocoaError(.executableLoad) }
+        defer { pipe.stop() }
+        let line = Array("CALL [\"ident\",[1]]".utf8)
+        for _ in 0..<3 { _ = pipe.roundTrip(line) }  // STAGE1, STAGE2, READY
+        var engine: [Double] = [], bare: [Double] = [], cpu: [Double] = []
+        for _ in 0..<max(1, runs) {
+            let c0 = Machine.cpuSeconds()
+            var t = now()
+            for i in 0..<calls { _ = try bond.call("ident", i) }
+            engine.append((now() - t) / Double(calls) * 1e6)
+            cpu.append((Machine.cpuSeconds() - c0) / Double(calls) * 1e6)
+            t = now()
+            for _ in 0..<calls { _ = pipe.roundTrip(line) }
+            bare.append((now() - t) / Double(calls) * 1e6)
+        }
+        return OverheadFigures(callMicros: mid(engine), pipeMicros: mid(bare), hostCPUMicrosPerCall: mid(cpu))
     }
 
     func measure(_ language: String) throws -> LanguageFigures {
@@ -99,7 +137,6 @@ struct BondBench: ParsableCommand {
             _ = try bond.call("_bond_bench_loop", calls)
             callback.append((now() - t) / Double(calls) * 1e6)
         }
-        func mid(_ v: [Double]) -> Double { v.isEmpty ? .nan : v.sorted()[v.count / 2] }
         figures.callMicros = mid(call)
         figures.callbackMicros = mid(callback)
         figures.limitCallMicros = mid(limit)
@@ -137,6 +174,9 @@ func now() -> Double {
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
+
+/// The median of the values (NaN if there are none).
+func mid(_ values: [Double]) -> Double { values.isEmpty ? .nan : values.sorted()[values.count / 2] }
 
 /// The median of `runs` measurements (NaN if a run fails).
 func median(_ runs: Int, _ body: () throws -> Double) -> Double {
@@ -221,16 +261,29 @@ struct LanguageFigures: Codable {
     var payloads: [PayloadFigure] = []
 }
 
+/// The engine against a peer that answers at once (see `EchoPeer`).
+struct OverheadFigures: Codable {
+    var callMicros: Double
+    var pipeMicros: Double
+    var hostCPUMicrosPerCall: Double
+}
+
 struct Report: Codable {
     var machine: String
     var calls: Int
     var runs: Int
+    var engineOverhead: OverheadFigures?
     var languages: [LanguageFigures] = []
     var workbench: WorkbenchFigures?
 
     var table: String {
         func f(_ v: Double, _ digits: Int = 1) -> String { v.isNaN ? "-" : String(format: "%.\(digits)f", v) }
         var lines = ["machine: \(machine); \(calls) round trips per run, median of \(runs) runs", ""]
+        if let o = engineOverhead {
+            lines.append("engine against a zero-cost peer: call \(f(o.callMicros, 2)) us, bare pipe \(f(o.pipeMicros, 2)) us, "
+                + "ratio \(f(o.callMicros / o.pipeMicros, 2)), added \(f(o.callMicros - o.pipeMicros, 2)) us, host CPU \(f(o.hostCPUMicrosPerCall, 2)) us/call")
+            lines.append("")
+        }
         lines.append("language    call us  limit us  ratio  callback us  ratio  host CPU us/call  startup ms  bare ms  +ms")
         for l in languages {
             lines.append([

@@ -19,7 +19,7 @@ import Testing
         #expect(try bond.eval("6 * 7") == 42)
     }
 
-    @Test(arguments: Snippets.engine)
+    @Test(arguments: CrossLanguageTests.all)
     func interruptWhileInsideACallbackIntoSwift(_ s: Snippets) throws {
         let (bond, _) = try makeBond(s.language)
         defer { bond.close() }
@@ -28,9 +28,7 @@ import Testing
             Thread.sleep(forTimeInterval: 0.2)
             return 1
         }
-        try bond.evalBlock(s.language == "Python"
-            ? "def spin():\n    slow()\n    while True:\n        pass\n"
-            : "function spin() { slow(); for (;;) {} }")
+        try bond.evalBlock(s.defineSpinAfterSlow)
         after(1.5) { bond.interrupt() }
         let error = bondError { _ = try bond.call("spin") }
         guard case .remote = error else { Issue.record("got \(String(describing: error))"); return }

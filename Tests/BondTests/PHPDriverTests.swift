@@ -20,7 +20,8 @@ extension Snippets {
         readStdin: "system('cat');",
         exit3: "exit(3);",
         sleep5: "sleep(5);",
-        busyLoop: "while (true) {}"
+        busyLoop: "while (true) {}",
+        defineSpinAfterSlow: "function spin() { slow(); while (true) {} }"
     )
 }
 
@@ -256,20 +257,6 @@ extension Snippets {
         #expect(try bond.eval("$why") == "_BOND_Interrupt")
     }
 
-    @Test func interruptWhileInsideACallbackIntoSwift() throws {
-        let (bond, _) = try makeBond("PHP")
-        defer { bond.close() }
-        try bond.export("slow") { _ in
-            bond.interrupt()  // arrives while the interpreter waits for this callback: ignored
-            Thread.sleep(forTimeInterval: 0.2)
-            return 1
-        }
-        try bond.evalBlock("function spin() { slow(); while (true) {} }")
-        after(1.5) { bond.interrupt() }
-        guard case .remote = bondError({ _ = try bond.call("spin") }) else { Issue.record("spin"); return }
-        #expect(bond.state == .idle)
-        #expect(try bond.eval("1 + 1") == 2)
-    }
 
     @Test func fatalErrorsAndExitTerminateTheBond() throws {
         let (bond, collected) = try makeBond("PHP")

@@ -20,7 +20,8 @@ extension Snippets {
         readStdin: "system('cat');",
         exit3: "exit 3;",
         sleep5: "sleep 5;",
-        busyLoop: "my $i = 0; while (1) { $i++ }"
+        busyLoop: "my $i = 0; while (1) { $i++ }",
+        defineSpinAfterSlow: "sub spin { my $r = slow(); my $i = 0; while (1) { $i++ } }"
     )
 }
 
@@ -271,20 +272,6 @@ extension Snippets {
         #expect(try bond.eval("eval { sleep 30 }; \"caught: $@\"") == "caught: interrupted by SIGINT\n")
     }
 
-    @Test func interruptWhileInsideACallbackIntoSwift() throws {
-        let (bond, _) = try makeBond("Perl")
-        defer { bond.close() }
-        try bond.export("slow") { _ in
-            bond.interrupt()  // arrives while the interpreter waits for this callback: ignored
-            Thread.sleep(forTimeInterval: 0.2)
-            return 1
-        }
-        try bond.evalBlock("sub spin { my $r = slow(); my $i = 0; while (1) { $i++ } }")
-        after(1.5) { bond.interrupt() }
-        guard case .remote = bondError({ _ = try bond.call("spin") }) else { Issue.record("spin"); return }
-        #expect(bond.state == .idle)
-        #expect(try bond.eval("1 + 1") == 2)
-    }
 
     @Test func exitAndKillTerminateTheBond() throws {
         let (bond, collected) = try makeBond("Perl")

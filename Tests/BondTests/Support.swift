@@ -110,6 +110,8 @@ struct Snippets: Sendable, CustomTestStringConvertible {
     let exit3: String
     let sleep5: String
     let busyLoop: String
+    /// Defines `spin()`: calls the exported `slow()`, then loops forever.
+    let defineSpinAfterSlow: String
 
     var testDescription: String { language }
 
@@ -130,7 +132,8 @@ struct Snippets: Sendable, CustomTestStringConvertible {
         readStdin: "import os\nos.system('cat')",
         exit3: "import sys\nsys.exit(3)",
         sleep5: "__import__('time').sleep(5)",
-        busyLoop: "while True:\n    pass\n"
+        busyLoop: "while True:\n    pass\n",
+        defineSpinAfterSlow: "def spin():\n    slow()\n    while True:\n        pass\n"
     )
 
     static let javaScript = Snippets(
@@ -150,7 +153,8 @@ struct Snippets: Sendable, CustomTestStringConvertible {
         readStdin: "require('child_process').execSync('cat', {stdio: 'inherit'})",
         exit3: "process.exit(3)",
         sleep5: "(function () { var end = Date.now() + 5000; while (Date.now() < end) {} })()",
-        busyLoop: "for (;;) {}"
+        busyLoop: "for (;;) {}",
+        defineSpinAfterSlow: "function spin() { slow(); for (;;) {} }"
     )
 
     static let engine: [Snippets] = [.python, .javaScript]

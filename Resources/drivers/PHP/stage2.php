@@ -21,8 +21,9 @@ final class _BOND
     public static $args = array();  // argument values of the CALLs running
     public static $job = null;      // the top level request being evaluated
     public static $exports = array();
-    public static $pcntl = false;
-    public static $mask = false;
+    public static $armed = false;   // SIGINT interrupts: a request's code is running
+    public static $writing = false; // a frame is being written: an interrupt waits
+    public static $pending = false; // an interrupt came while a frame was written
     public static $super = array('GLOBALS' => 1, '_SERVER' => 1, '_GET' => 1, '_POST' => 1, '_COOKIE' => 1,
                                  '_FILES' => 1, '_ENV' => 1, '_REQUEST' => 1, '_SESSION' => 1, 'this' => 1);
     const JSON = 1344;  // JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_PRESERVE_ZERO_FRACTION
@@ -89,22 +90,22 @@ function _BOND_write($verb, $json = null)
         return;
     }
     $line = $json === null ? "$verb\n" : "$verb $json\n";
-    // an interrupt must never cut a frame in half: hold SIGINT meanwhile
-    if (_BOND::$mask) {
-        pcntl_sigprocmask(SIG_BLOCK, array(SIGINT), $old);
-    }
+    // an interrupt must never cut a frame in half: it waits for the end of the frame
+    _BOND::$writing = true;
     $len = strlen($line);
-    $done = 0;
-    while ($done < $len) {
-        $n = @fwrite(_BOND::$out, $done ? substr($line, $done) : $line);
-        if ($n === false || $n === 0) {
+    $done = @fwrite(_BOND::$out, $line);
+    while ($done !== $len) {
+        if ($done === false || $done === 0) {
             _BOND::$gone = true;   // the host is gone
             exit(1);
         }
-        $done += $n;
+        $n = @fwrite(_BOND::$out, substr($line, $done));
+        $done = $n ? $done + $n : $n;
     }
-    if (_BOND::$mask) {
-        pcntl_sigprocmask(SIG_SETMASK, $old);
+    _BOND::$writing = false;
+    if (_BOND::$pending) {
+        _BOND::$pending = false;
+        _BOND_sigint();
     }
 }
 
@@ -196,9 +197,14 @@ function _BOND_send_exception($e)
 function _BOND_read_line()
 {
     static $buffer = '';
+    static $start = 0;     // where the next line starts in $buffer
     static $scanned = 0;
     $spinUntil = null;
     while (($end = strpos($buffer, "\n", $scanned)) === false) {
+        if ($start > 0) {   // drop what was read before appending more
+            $buffer = (string)substr($buffer, $start);
+            $start = 0;
+        }
         $scanned = strlen($buffer);
         $chunk = fread(_BOND::$in, 1048576);
         if ($chunk === false) {
@@ -221,9 +227,12 @@ function _BOND_read_line()
         }
         $buffer .= $chunk;
     }
-    $line = substr($buffer, 0, $end + 1);
-    $buffer = (string)substr($buffer, $end + 1);
-    $scanned = 0;
+    $line = substr($buffer, $start, $end + 1 - $start);
+    $start = $scanned = $end + 1;
+    if ($start === strlen($buffer)) {
+        $buffer = '';
+        $start = $scanned = 0;
+    }
     return $line;
 }
 
@@ -247,7 +256,7 @@ function _BOND_read()
         $payload = substr($line, $sp + 1, $end - $sp - 1);
     }
     $line = null;
-    if (!preg_match('/^[A-Z_]+$/', $verb)) {
+    if ($verb === '' || strspn($verb, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ_') !== strlen($verb)) {
         return array($verb, null, 'malformed frame: not a verb');
     }
     if ($payload === null) {
@@ -316,6 +325,9 @@ function _BOND_send_output($channel, $text)
 
 function _BOND_flush()
 {
+    if (_BOND::$buf['STDOUT'] === '' && _BOND::$buf['STDERR'] === '') {
+        return;
+    }
     foreach (array('STDOUT', 'STDERR') as $channel) {
         if (_BOND::$buf[$channel] !== '') {
             $text = _BOND::$buf[$channel];
@@ -499,27 +511,36 @@ function _BOND_error($errno, $errstr, $errfile = '', $errline = 0)
 
 // ---------------------------------------------------------------------------
 // Interrupts (pcntl): SIGINT raises _BOND_Interrupt while a request runs and
-// is ignored otherwise.
+// is ignored otherwise. The handler stays installed; a flag says whether a
+// request's code runs (no system call per request).
 
 function _BOND_sigint()
 {
+    if (!_BOND::$armed) {
+        return;
+    }
+    if (_BOND::$writing) {
+        _BOND::$pending = true;
+        return;
+    }
     throw new _BOND_Interrupt('interrupted by SIGINT');
 }
 
 function _BOND_signals($on)
 {
-    if (_BOND::$pcntl) {
-        pcntl_signal(SIGINT, $on ? '_BOND_sigint' : SIG_IGN);
+    _BOND::$armed = $on;
+    if (!$on) {
+        _BOND::$pending = false;
     }
 }
 
-// Runs $fn with interrupts on; returns array(true, value) or array(false, Throwable).
-function _BOND_run($fn)
+// Runs $fn(...$args) with interrupts on; returns array(true, value) or array(false, Throwable).
+function _BOND_run($fn, $args = array())
 {
     try {
         _BOND_signals(true);
         try {
-            $value = $fn();
+            $value = $fn(...$args);
         } finally {
             _BOND_signals(false);
             if (getmypid() !== _BOND::$pid) {   // a forked child came back here: it ends
@@ -544,16 +565,14 @@ function _BOND_call_host($name, $args)
     } catch (_BOND_SerializationException $e) {
         throw new _BOND_SerializationException("cannot serialize the arguments of $name: " . $e->getMessage());
     }
-    $handler = _BOND::$pcntl ? pcntl_signal_get_handler(SIGINT) : null;
+    $armed = _BOND::$armed;
     _BOND_signals(false);
     try {
         _BOND_flush();
         _BOND_write('CALL', $json);
         list($verb, $value, $error) = _BOND_serve();
     } finally {
-        if (_BOND::$pcntl) {
-            pcntl_signal(SIGINT, $handler);
-        }
+        _BOND_signals($armed);
     }
     if ($error !== null) {
         throw new _BOND_SerializationException($error);
@@ -618,12 +637,9 @@ function _BOND_prepare($verb, $value)
             }
             list($name, $args) = $value;
             $args = array_values($args);
-            if ($verb === 'CALL' && preg_match(_BOND_NAME, trim($name))) {
+            if ($verb === 'CALL' && _BOND_plain_name($name)) {
                 // a plain function name is called directly
-                $name = trim($name);
-                list($ok, $result) = _BOND_run(function () use ($name, $args) {
-                    return $name(...$args);
-                });
+                list($ok, $result) = _BOND_run(trim($name), $args);
                 _BOND_reply($ok, $result, true);
                 return null;
             }
@@ -652,15 +668,26 @@ function _BOND_prepare($verb, $value)
             } elseif (!preg_match(_BOND_NAME, $value)) {
                 _BOND_send_value('EXCEPT', "invalid name for an exported function: $value");
             } else {
-                list($ok, $result) = _BOND_run(function () use ($value) {
-                    _BOND_export($value);
-                });
+                list($ok, $result) = _BOND_run('_BOND_export', array($value));
                 _BOND_reply($ok, $result, false);
             }
             return null;
     }
     _BOND_send_error("unknown request: $verb");
     return null;
+}
+
+// Whether $name (surrounding blanks aside) is a function name, not an expression.
+function _BOND_plain_name($name)
+{
+    static $known = array();
+    if (!isset($known[$name])) {
+        if (count($known) >= 1024) {
+            $known = array();
+        }
+        $known[$name] = preg_match(_BOND_NAME, trim($name)) === 1;
+    }
+    return $known[$name];
 }
 
 function _BOND_reply($ok, $result, $want)
@@ -690,9 +717,7 @@ function _BOND_serve()
             continue;
         }
         list($code, $want, $slot) = $job;
-        list($ok, $result) = _BOND_run(function () use ($code) {
-            return _BOND_scope($code);
-        });
+        list($ok, $result) = _BOND_run('_BOND_scope', array($code));
         if ($slot !== null) {
             unset(_BOND::$args[$slot]);
         }
@@ -775,12 +800,16 @@ function _BOND_start($protocol, $trans, $stdin)
     if (!_BOND::$out || !_BOND::$in) {
         throw new Exception('cannot duplicate the standard descriptors');
     }
-    // Requests are read through a second, non-blocking open of the same pipe, so that the
-    // flag does not touch the shared description (over ssh, standard input and output can be
-    // one socket, which cannot be opened again: then reads simply block).
-    $again = @fopen('/proc/self/fd/0', 'rb');
-    if ($again && stream_set_blocking($again, false)) {
-        _BOND::$in = $again;
+    // Requests are read without blocking (see _BOND_read_line). PHP cannot open the pipe a
+    // second time (it resolves /proc/self/fd/0 to "pipe:[...]"), so the flag goes on the
+    // pipe's own description, which only this process reads: only when standard input is a
+    // pipe, and not the same file as standard output (a socket over ssh, say); otherwise
+    // reads simply block.
+    $in = @fstat(_BOND::$in);
+    $out = @fstat(_BOND::$out);
+    if ($in && ($in['mode'] & 0170000) === 0010000
+        && !($out && $out['ino'] === $in['ino'] && $out['dev'] === $in['dev'])) {
+        stream_set_blocking(_BOND::$in, false);
     }
     stream_set_read_buffer(_BOND::$in, 0);
     stream_set_chunk_size(_BOND::$in, 1048576);
@@ -830,9 +859,7 @@ function _BOND_start($protocol, $trans, $stdin)
 
     if (function_exists('pcntl_async_signals') && function_exists('pcntl_signal')) {
         pcntl_async_signals(true);
-        _BOND::$pcntl = true;
-        _BOND::$mask = function_exists('pcntl_sigprocmask');
-        pcntl_signal(SIGINT, SIG_IGN);
+        pcntl_signal(SIGINT, '_BOND_sigint');
     }
 
     _BOND_write('READY');

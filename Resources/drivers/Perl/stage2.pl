@@ -28,11 +28,23 @@ my $OUT;                # private duplicate of the original stdout (frames)
 my $TRANS = 0;          # transparent exceptions
 my $MAX_DEPTH = 10000;  # nesting limit of encoded/decoded data
 my $IS_BOOL = defined(&builtin::is_bool) ? \&builtin::is_bool : undef;  # Perl >= 5.36 booleans
+my $AS_NUMBER = defined(&builtin::created_as_number) ? \&builtin::created_as_number : undef;  # 5.36
 my $GONE = 0;           # BYE was sent
 my $PID = $$;           # a child forked by evaluated code must not speak the protocol
 our %TIED;              # channel name => tied handle object
-my $SIGSET_INT = POSIX::SigSet->new(POSIX::SIGINT());
-my $INT_HANDLER = sub { die "interrupted by SIGINT\n" };
+# SIGINT: the handler stays installed (no system call per request); it interrupts only
+# while user code runs ($ARMED), and waits for the end of a frame being written.
+our $ARMED = 0;
+our $WRITING = 0;
+my $PENDING = 0;   # an interrupt came while a frame was written
+my $INT_HANDLER = sub {
+  return unless $ARMED;
+  if ($WRITING) {
+    $PENDING = 1;
+    return;
+  }
+  die "interrupted by SIGINT\n";
+};
 
 # ---------------------------------------------------------------------------
 # JSON encoding (Perl data -> JSON text as characters)
@@ -79,6 +91,12 @@ sub enc {
   my $ref = ref($v);
   if ($ref eq '') {
     return $v ? 'true' : 'false' if $IS_BOOL && is_bool($v);
+    if ($AS_NUMBER) {   # what the flags below tell, without B
+      no warnings;
+      return enc_str($v) unless $AS_NUMBER->($v);
+      return "$v" if $v == int($v) && abs($v) < 1e15;   # whole: its digits, exactly
+      return enc_num($v, B::svref_2object(\$v)->FLAGS);
+    }
     my $obj = B::svref_2object(\$v);
     if (ref($obj) ne 'B::SPECIAL') {
       my $flags = $obj->FLAGS;
@@ -155,49 +173,37 @@ sub dec_str {
   return $s;
 }
 
+# One regular expression per value: blanks, then the value's first token.
 sub dec_val {
   my ($depth) = @_;
-  $J =~ /\G[ \t\r\n]*/gc;
-  if ($J =~ /\G"/gc) {
-    return dec_str();
+  $J =~ /\G[ \t\r\n]*(?:(")|(-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?)|([\[\{])|(true|false|null))/gc
+    or dec_fail('unexpected character');
+  return dec_str() if defined $1;
+  return defined($3) || defined($4) ? 0.0 + $2 : 0 + $2 if defined $2;
+  if (defined $6) {
+    my $word = $6;
+    return $word eq 'true' ? $JSON::PP::true : $word eq 'false' ? $JSON::PP::false : undef;
   }
-  if ($J =~ /\G(-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?)/gc) {
-    return defined($2) || defined($3) ? 0.0 + $1 : 0 + $1;
-  }
-  if ($J =~ /\G([\[\{])/gc) {
-    my $open = $1;
-    dec_fail('nested too deep') if $depth >= $MAX_DEPTH;
-    if ($open eq '[') {
-      my @a;
-      $J =~ /\G[ \t\r\n]*/gc;
-      return \@a if $J =~ /\G\]/gc;
-      while (1) {
-        push @a, dec_val($depth + 1);
-        $J =~ /\G[ \t\r\n]*/gc;
-        next if $J =~ /\G,/gc;
-        return \@a if $J =~ /\G\]/gc;
-        dec_fail('expected "," or "]"');
-      }
-    }
-    my %h;
-    $J =~ /\G[ \t\r\n]*/gc;
-    return \%h if $J =~ /\G\}/gc;
+  dec_fail('nested too deep') if $depth >= $MAX_DEPTH;
+  if ($5 eq '[') {
+    my @a;
+    return \@a if $J =~ /\G[ \t\r\n]*\]/gc;
     while (1) {
-      $J =~ /\G[ \t\r\n]*/gc;
-      $J =~ /\G"/gc or dec_fail('expected a string key');
-      my $k = dec_str();
-      $J =~ /\G[ \t\r\n]*:/gc or dec_fail('expected ":"');
-      $h{$k} = dec_val($depth + 1);
-      $J =~ /\G[ \t\r\n]*/gc;
-      next if $J =~ /\G,/gc;
-      return \%h if $J =~ /\G\}/gc;
-      dec_fail('expected "," or "}"');
+      push @a, dec_val($depth + 1);
+      $J =~ /\G[ \t\r\n]*([,\]])/gc or dec_fail('expected "," or "]"');
+      return \@a if $1 eq ']';
     }
   }
-  return $JSON::PP::true if $J =~ /\Gtrue/gc;
-  return $JSON::PP::false if $J =~ /\Gfalse/gc;
-  return undef if $J =~ /\Gnull/gc;
-  dec_fail('unexpected character');
+  my %h;
+  return \%h if $J =~ /\G[ \t\r\n]*\}/gc;
+  while (1) {
+    $J =~ /\G[ \t\r\n]*"/gc or dec_fail('expected a string key');
+    my $k = dec_str();
+    $J =~ /\G[ \t\r\n]*:/gc or dec_fail('expected ":"');
+    $h{$k} = dec_val($depth + 1);
+    $J =~ /\G[ \t\r\n]*([,\}])/gc or dec_fail('expected "," or "}"');
+    return \%h if $1 eq '}';
+  }
 }
 
 sub decode {
@@ -217,19 +223,23 @@ sub write_frame {
   return if $GONE || $$ != $PID;
   my $line = defined($json) ? "$verb $json\n" : "$verb\n";
   utf8::encode($line);
-  # An interrupt must never cut a frame in half: hold SIGINT meanwhile.
-  my $old = POSIX::SigSet->new;
-  POSIX::sigprocmask(POSIX::SIG_BLOCK(), $SIGSET_INT, $old);
-  my ($off, $len) = (0, length($line));
-  while ($off < $len) {
-    my $n = syswrite($OUT, $line, $len - $off, $off);
-    if (!defined $n) {
-      next if $!{EINTR} || $!{EAGAIN};
-      POSIX::_exit(1);   # the host is gone
+  # An interrupt must never cut a frame in half: it waits for the end of the frame.
+  {
+    local $WRITING = 1;
+    my ($off, $len) = (0, length($line));
+    while ($off < $len) {
+      my $n = syswrite($OUT, $line, $len - $off, $off);
+      if (!defined $n) {
+        next if $!{EINTR} || $!{EAGAIN};
+        POSIX::_exit(1);   # the host is gone
+      }
+      $off += $n;
     }
-    $off += $n;
   }
-  POSIX::sigprocmask(POSIX::SIG_SETMASK(), $old);
+  if ($PENDING) {
+    $PENDING = 0;
+    $INT_HANDLER->();
+  }
 }
 
 sub bye {
@@ -362,7 +372,9 @@ sub send_output {
 }
 
 sub flush_output {
-  $_->flush() for grep { defined } @TIED{qw(STDOUT STDERR)};
+  for my $handle (@TIED{qw(STDOUT STDERR)}) {
+    $handle->flush() if defined($handle) && $handle->{buf} ne '';
+  }
 }
 
 package __BOND::Handle;
@@ -483,15 +495,17 @@ package __BOND;
 # ---------------------------------------------------------------------------
 # Running user code
 
-# Runs $code (a closure around main::__BOND_eval) with interrupts enabled.
-# Returns (1, @values) or (0, $error).
+# Runs $code->(@args) (user code, or a closure around main::__BOND_eval) with
+# interrupts enabled. Returns (1, @values) or (0, $error).
 sub run_user {
-  my ($code) = @_;
+  my ($code, @args) = @_;
   my (@r, $done);
+  # evaluated code may have installed a handler of its own: ours comes back for each request
+  $SIG{INT} = $INT_HANDLER unless ref($SIG{INT}) && $SIG{INT} == $INT_HANDLER;
   my $ok = eval {
-    local $SIG{INT} = $INT_HANDLER;
+    local $ARMED = 1;
     # the bare block catches a stray "last"/"next" in the evaluated code
-    { @r = $code->(); $done = 1; }
+    { @r = $code->(@args); $done = 1; }
     die "Can't \"last\" or \"next\" outside a loop block\n" unless $done;
     1;
   };
@@ -528,6 +542,10 @@ my %CALLS;
 
 sub call {
   my ($name, $args, $refs) = @_;
+  if (!@$refs) {   # CALL of a name called before: no compiling, no closure
+    my $sub = $CALLS{"$name/" . @$args};
+    return run_user($sub, @$args) if $sub;
+  }
   my @list = map { $refs->[$_] ? "($args->[$_])" : "\$_[$_]" } 0 .. $#$args;
   my @values = map { $refs->[$_] ? undef : $args->[$_] } 0 .. $#$args;
   my $list = join(', ', @list);
@@ -573,7 +591,8 @@ sub call_host {
   my $json = eval { encode([$name, \@args]) };
   die _BOND_SerializationException->new("cannot serialize the arguments of $name: " . chomped($@))
     unless defined $json;
-  local $SIG{INT} = 'IGNORE';
+  local $ARMED = 0;
+  $PENDING = 0;
   flush_output();
   write_frame('CALL', $json);
   my ($verb, $value, $error) = serve(1);
@@ -658,7 +677,7 @@ sub start {
   my ($protocol, $trans) = @_;
   die "unsupported protocol " . ($protocol // 'undef') . "\n" if ($protocol // '') ne 'JSON';
   $TRANS = $trans ? 1 : 0;
-  $SIG{INT} = 'IGNORE';
+  $SIG{INT} = $INT_HANDLER;
 
   # Keep the protocol on private duplicates of fd 0 and 1 (close-on-exec);
   # children of the evaluated code get /dev/null and the stderr of the
