@@ -25,6 +25,11 @@ scripts/compat-python-bond.sh
 if [ "${BOND_FUZZ_SECONDS:-30}" != 0 ]; then
   scripts/fuzz.sh "${BOND_FUZZ_SECONDS:-30}"
 fi
+# A smoke run of the benchmark (a debug build: figures are not judged, only that every one of
+# them can be measured, in every language).
+swift build --product bond-bench
+.build/debug/bond-bench --quick > /dev/null
+echo "bond-bench --quick measured every figure"
 if [ -x scripts/workbench-e2e.sh ]; then
   swift build --product bond-workbench
   scripts/workbench-e2e.sh

@@ -42,7 +42,8 @@ struct LineSplitter {
                 if pending.last == 0x0D { pending.removeLast() }
                 emit(.line(pending))
             }
-            pending = []
+            // A small line's buffer serves the next one (no allocation per frame); a big one goes.
+            if pending.capacity <= 1 << 16 { pending.removeAll(keepingCapacity: true) } else { pending = [] }
             start = end + 1
         }
     }

@@ -45,18 +45,25 @@ struct BondBench: ParsableCommand {
             FileHandle.standardError.write(Data("measuring the workbench core...\n".utf8))
             report.workbench = WorkbenchFigures.measure(logLines: logLines, runs: runs)
         }
+        var failures = 0
+        func fail(_ message: String) {
+            FileHandle.standardError.write(Data("\(message)\n".utf8))
+            failures += 1
+        }
         FileHandle.standardError.write(Data("measuring the engine against a zero-cost peer...\n".utf8))
         do {
             report.engineOverhead = try measureOverhead()
         } catch {
-            FileHandle.standardError.write(Data("zero-cost peer: \(error)\n".utf8))
+            fail("zero-cost peer: \(error)")
         }
         for language in chosen {
             FileHandle.standardError.write(Data("measuring \(language)...\n".utf8))
             do {
-                report.languages.append(try measure(language))
+                let figures = try measure(language)
+                if figures.limitCallMicros.isNaN { fail("\(language): the limit loop did not run") }
+                report.languages.append(figures)
             } catch {
-                FileHandle.standardError.write(Data("\(language): \(error)\n".utf8))
+                fail("\(language): \(error)")
             }
         }
         if json {
@@ -66,6 +73,7 @@ struct BondBench: ParsableCommand {
         } else {
             print(report.table)
         }
+        if failures > 0 { throw ExitCode.failure }  // every figure printed, but not every one measured
     }
 
     /// The engine's own cost: `call` round trips against a peer that answers at once, next to

@@ -38,6 +38,7 @@ extension Snippets {
             true, false, 0, 1, -42, 1.5, "", "text", "héllo wörld 🎉 \u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467} e\u{301}",
             "quotes \" and \\ and \n newlines \t tabs \u{1} nul \u{0}", [], [1, [2, [3, []]]], [:],
             ["a": [true, nil], "b": 1, "nested": ["x": "y"]], nil, .int(Int(Int32.max) * 4), .int(Int.max), .int(Int.min),
+            .int(999_999_999_999_999), .int(1_000_000_000_000_001), -0.5, 2.5e-8, 1e300, 0.30000000000000004, "42", "1.0",
         ]
         for value in values {
             #expect(try bond.call("ident", value) == value, "round trip of \(value)")
@@ -48,6 +49,9 @@ extension Snippets {
         #expect(try bond.eval("0.1 + 0.2") == 0.30000000000000004)
         #expect(try bond.eval("\"42\"") == "42")
         #expect(try bond.eval("42") == 42)
+        // Numbers made by arithmetic, numbers that were strings, strings that were numbers.
+        #expect(try bond.eval("[2 ** 53, 1e15 + 1, 2.0 * 1.5, 10 / 4, \"7\" + 0, 7 . \"\", -(0.5)]")
+            == [.int(1 << 53), .int(1_000_000_000_000_001), 3, 2.5, 7, "7", -0.5])
     }
 
     @Test func listContextAndScalar() throws {

@@ -1,0 +1,55 @@
+import Bond
+import Foundation
+import Testing
+
+/// How the drivers wait for requests (docs/performance.md, "Why it is fast"): each reads for
+/// up to 50 µs without blocking, then sleeps; Node.js looks through WASI's fd_read when it
+/// has it, and through a throwing read when it has not.
+@Suite(.timeLimit(.minutes(3))) struct DriverWaitTests {
+    @Test(arguments: CrossLanguageTests.all)
+    func startsAndServesWithoutANoiseAndAcrossPauses(_ s: Snippets) throws {
+        let (bond, collected) = try makeBond(s.language)
+        defer { bond.close() }
+        try bond.evalBlock(s.defineIdent)
+        for pause in [0, 0.000_02, 0.000_2, 0.02, 0.2] {
+            if pause > 0 { Thread.sleep(forTimeInterval: pause) }
+            #expect(try bond.call("ident", "after \(pause) s") == .string("after \(pause) s"))
+        }
+        // Nothing but the answers: no warning of the interpreter (Node's "WASI is an
+        // experimental feature", say) reaches the output.
+        #expect(collected.stdout == "")
+        #expect(collected.stderr == "")
+    }
+
+    @Test func nodeWithoutWASIServesThroughAThrowingRead() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bond-nowasi-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let preload = dir.appendingPathComponent("no-wasi.js")
+        try """
+            const Module = require("module");
+            const load = Module._load;
+            Module._load = function (request, ...rest) {
+              if (request === "wasi" || request === "node:wasi") throw new Error("no WASI here");
+              return load.call(this, request, ...rest);
+            };
+            """.write(to: preload, atomically: true, encoding: .utf8)
+        let collected = Collected()
+        let bond = try Bond(language: "JavaScript", command: "node -r '\(preload.path)'", options: .with {
+            $0.output = .handler { collected.add($0, $1) }
+        })
+        defer { bond.close() }
+        #expect(try bond.eval("(function () { try { require('wasi'); return 'wasi'; } catch (e) { return 'none'; } })()") == "none")
+        try bond.evalBlock(Snippets.javaScript.defineIdent)
+        for i in 0..<200 { #expect(try bond.call("ident", i) == .int(i)) }
+        Thread.sleep(forTimeInterval: 0.05)
+        let big = String(repeating: "0123456789abcdef", count: (4 << 20) / 16)
+        #expect(try bond.call("ident", big) == .string(big))
+        after(0.5) { bond.interrupt() }
+        guard case .remote = bondError({ try bond.evalBlock(Snippets.javaScript.busyLoop) }) else {
+            Issue.record("interrupt"); return
+        }
+        #expect(try bond.eval("6 * 7") == 42)
+        #expect(collected.stderr == "")
+    }
+}
