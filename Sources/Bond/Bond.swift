@@ -186,29 +186,26 @@ public final class Bond: @unchecked Sendable {
     /// (and refs of this bond).
     @discardableResult
     public func call(_ name: String, arguments: [Any?]) throws(BondError) -> BondValue {
-        var converted: [ConvertedArgument] = []
-        converted.reserveCapacity(arguments.count)
-        for argument in arguments {
+        var values: [BondValue] = []
+        values.reserveCapacity(arguments.count)
+        var refs: [(index: Int, code: String)] = []
+        for (index, argument) in arguments.enumerated() {
             if let ref = argument as? BondRef {
                 guard ref.owner == ObjectIdentifier(self) else {
                     throw BondError.usage(language: language, message: "\(ref) belongs to another bond")
                 }
-                converted.append(.ref(ref))
+                refs.append((index, ref.code))
+                values.append(.null)
             } else {
-                converted.append(.value(try BondValue(converting: argument, language: language)))
+                values.append(try BondValue(converting: argument, language: language))
             }
         }
-        let hasRefs = converted.contains { if case .ref = $0 { true } else { false } }
-        if hasRefs {
-            let items: [BondValue] = converted.map {
-                switch $0 {
-                case .value(let v): [0, v]
-                case .ref(let r): [1, .string(r.code)]
-                }
-            }
+        guard refs.isEmpty else {
+            // XCALL: each argument as [is_ref, value or code].
+            var items = values.map { BondValue.array([0, $0]) }
+            for ref in refs { items[ref.index] = [1, .string(ref.code)] }
             return try request("XCALL", [.string(name), .array(items)])
         }
-        let values: [BondValue] = converted.map { if case .value(let v) = $0 { v } else { .null } }
         return try request("CALL", [.string(name), .array(values)])
     }
 
@@ -340,12 +337,17 @@ public final class Bond: @unchecked Sendable {
 
     /// Sends a request and serves the interpreter until its reply arrives.
     private func request(_ verb: String, _ payload: BondValue) throws(BondError) -> BondValue {
-        let bytes: [UInt8]
+        // The frame line is made in one buffer: verb, payload, end of line.
+        var line: [UInt8] = []
+        line.reserveCapacity(64)
+        line.append(contentsOf: verb.utf8)
+        line.append(0x20)
         do {
-            bytes = try JSONWriter.encode(payload)
+            try JSONWriter.write(payload, into: &line)
         } catch {
             throw BondError.serialization(language: language, side: .local, message: error.message)
         }
+        line.append(0x0A)
         conversation.lock()
         defer { conversation.unlock() }
         if isClosedByUser && !connection.isClosed {
@@ -354,7 +356,7 @@ public final class Bond: @unchecked Sendable {
         if connection.isClosed { throw terminatedError() }
         _ = connection.enter()
         defer { connection.leave() }
-        guard connection.send(verb, bytes) else { throw terminatedError() }
+        guard connection.send(line: line) else { throw terminatedError() }
         return try awaitReply()
     }
 

@@ -41,12 +41,6 @@ extension BondValue: BondValueConvertible {
     public var bondValue: BondValue { self }
 }
 
-/// One argument of `call`, after conversion: a value, or a ref evaluated remotely.
-enum ConvertedArgument: Sendable {
-    case value(BondValue)
-    case ref(BondRef)
-}
-
 extension BondValue {
     /// Converts a Swift value: `BondValue`, `BondValueConvertible`, `nil`, `Bool`, integers,
     /// floating point, strings, arrays and string-keyed dictionaries of these, and any `Encodable`.

@@ -299,25 +299,31 @@ final class Connection: @unchecked Sendable {
 
     /// Sends one frame line. Returns `false` if the interpreter's input is closed.
     func send(_ verb: String, _ payload: [UInt8]?) -> Bool {
-        guard let payload else {
-            record(.sent, Array(verb.utf8))
-            return process.write(Array(verb.utf8) + [0x0A])
-        }
-        if payload.count <= 1 << 16 {
-            // A small frame: one buffer, one write.
+        guard let payload else { return send(line: Array(verb.utf8) + [0x0A]) }
+        guard payload.count > 1 << 16 else {
             var line: [UInt8] = []
             line.reserveCapacity(verb.utf8.count + payload.count + 2)
             line.append(contentsOf: verb.utf8)
             line.append(0x20)
             line.append(contentsOf: payload)
-            if log != nil { record(.sent, line) }
             line.append(0x0A)
-            return process.write(line)
+            return send(line: line)
         }
         let head = Array((verb + " ").utf8)
         if log != nil { record(.sent, head + payload) }
-        // While a big payload is written, the interpreter may write too: let the background
-        // reader drain its output meanwhile, so neither side can block the other.
+        return writingBig { process.write(head, payload, [0x0A]) }
+    }
+
+    /// Sends a whole frame line, its end of line included, with one write.
+    func send(line: [UInt8]) -> Bool {
+        if log != nil { record(.sent, Array(line.dropLast())) }
+        guard line.count > 1 << 16 else { return process.write(line) }
+        return writingBig { process.write(line) }
+    }
+
+    /// Writes a big frame. While it is written the interpreter may write too: the background
+    /// reader drains its output meanwhile, so neither side can block the other.
+    private func writingBig(_ write: () -> Bool) -> Bool {
         let callerWasReading = changing { () -> Bool in
             defer { callerReads = false }
             return callerReads
@@ -328,7 +334,7 @@ final class Connection: @unchecked Sendable {
                 wakeBackgroundReader()
             }
         }
-        return process.write(head, payload, [0x0A])
+        return write()
     }
 
     /// Sends a raw start-up line (probe, stage 1, stage 2).
