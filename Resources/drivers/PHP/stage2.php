@@ -160,7 +160,9 @@ function _BOND_encode($v)
 
 function _BOND_send_value($verb, $value)
 {
-    _BOND_flush();
+    if (_BOND::$buf['STDOUT'] !== '' || _BOND::$buf['STDERR'] !== '') {
+        _BOND_flush();
+    }
     try {
         $json = _BOND_encode($value);
     } catch (_BOND_SerializationException $e) {
@@ -538,11 +540,11 @@ function _BOND_signals($on)
 function _BOND_run($fn, $args = array())
 {
     try {
-        _BOND_signals(true);
+        _BOND::$armed = true;   // _BOND_signals(true), without a call per request
         try {
             $value = $fn(...$args);
         } finally {
-            _BOND_signals(false);
+            _BOND::$armed = _BOND::$pending = false;
             if (getmypid() !== _BOND::$pid) {   // a forked child came back here: it ends
                 _BOND_flush();
                 exit(0);
