@@ -106,7 +106,7 @@ struct PipeLoop {
                   $i = strpos($buf, "\n", $scan);
                   if ($i !== false) {
                     $l = substr($buf, 0, $i); $buf = (string)substr($buf, $i + 1); $scan = 0;
-                    echo json_encode(json_decode($l), JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES), "\n"; fflush(STDOUT); continue;
+                    fwrite(STDOUT, json_encode(json_decode($l), JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES) . "\n"); continue;
                   }
                   $scan = strlen($buf);
                   $until = hrtime(true) + 50000;
