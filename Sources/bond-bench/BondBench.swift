@@ -92,16 +92,27 @@ struct BondBench: ParsableCommand {
         for _ in 0..<3 { _ = pipe.roundTrip(line) }  // STAGE1, STAGE2, READY
         var engine: [Double] = [], bare: [Double] = [], cpu: [Double] = []
         for _ in 0..<max(1, runs) {
-            let c0 = Machine.cpuSeconds()
-            var t = now()
-            for i in 0..<calls { _ = try bond.call("ident", i) }
-            engine.append((now() - t) / Double(calls) * 1e6)
-            cpu.append((Machine.cpuSeconds() - c0) / Double(calls) * 1e6)
-            t = now()
-            for _ in 0..<calls { _ = pipe.roundTrip(line) }
-            bare.append((now() - t) / Double(calls) * 1e6)
+            let (micros, cpuMicros) = try timeCalls(bond)
+            engine.append(micros)
+            cpu.append(cpuMicros)
+            bare.append(timeRoundTrips(&pipe, line))
         }
         return OverheadFigures(callMicros: mid(engine), pipeMicros: mid(bare), hostCPUMicrosPerCall: mid(cpu))
+    }
+
+    /// `calls` round trips of `call("ident", i)`: µs each, and this process's CPU µs each.
+    func timeCalls(_ bond: Bond) throws -> (micros: Double, cpuMicros: Double) {
+        let c0 = Machine.cpuSeconds()
+        let t = now()
+        for i in 0..<calls { _ = try bond.call("ident", i) }
+        return ((now() - t) / Double(calls) * 1e6, (Machine.cpuSeconds() - c0) / Double(calls) * 1e6)
+    }
+
+    /// `calls` bare round trips of `line` through `loop`: µs each.
+    func timeRoundTrips(_ loop: inout PipeLoop, _ line: [UInt8]) -> Double {
+        let t = now()
+        for _ in 0..<calls { _ = loop.roundTrip(line) }
+        return (now() - t) / Double(calls) * 1e6
     }
 
     func measure(_ language: String) throws -> LanguageFigures {
@@ -131,17 +142,11 @@ struct BondBench: ParsableCommand {
         // same load on the machine; each figure is the median of its runs.
         var call: [Double] = [], callback: [Double] = [], limit: [Double] = [], cpu: [Double] = []
         for _ in 0..<max(1, runs) {
-            let c0 = Machine.cpuSeconds()
-            var t = now()
-            for i in 0..<calls { _ = try bond.call("ident", i) }
-            call.append((now() - t) / Double(calls) * 1e6)
-            cpu.append((Machine.cpuSeconds() - c0) / Double(calls) * 1e6)
-            if loop != nil {
-                t = now()
-                for _ in 0..<calls { _ = loop!.roundTrip(line) }
-                limit.append((now() - t) / Double(calls) * 1e6)
-            }
-            t = now()
+            let (micros, cpuMicros) = try timeCalls(bond)
+            call.append(micros)
+            cpu.append(cpuMicros)
+            if loop != nil { limit.append(timeRoundTrips(&loop!, line)) }
+            let t = now()
             _ = try bond.call("_bond_bench_loop", calls)
             callback.append((now() - t) / Double(calls) * 1e6)
         }
