@@ -521,6 +521,20 @@ typed 'area(6, 7)'; keys Enter
 check "wire made in the last session works" wait_for "= 42"
 keys C-q
 check "quit" wait_for "EXIT=0" 15
+# A call through a wire made while its source pane still starts waits for the start-up block.
+cat > "$STATE/slow.json" <<'JSON'
+{"panes": [{"name": "slow", "language": "Python", "command": "sh -c 'sleep 1.5; exec python3 \"$@\"' sh",
+            "startup": "def area(w, h):\n    return w * h"},
+           {"name": "fast", "language": "JavaScript"}],
+ "wires": [{"source": "slow", "function": "area", "target": "fast", "name": "area"}]}
+JSON
+start 160 48 --session "$STATE/slow.json"
+check "a pane starts while the other waits" wait_for "fast · JavaScript · local · idle" 30
+keys C-x; typed 'focus fast'; keys Enter
+typed 'area(6, 7)'; keys Enter
+check "a wired call waits for its source's start-up block" wait_for "= 42" 30
+keys C-q
+check "quit" wait_for "EXIT=0" 15
 echo '{"panes": [{"name": "a", "language": "py"}], "wires": [{"source": "a", "function": "f", "target": "b", "name": "f"}]}' > "$STATE/bad.json"
 start 160 48 --session "$STATE/bad.json"
 check "a bad session file is explained" wait_for 'wire to b.f: no pane "b"' 10

@@ -111,6 +111,7 @@ final class EventLoop {
                 if effects.contains(.exit) { running = false }
                 if effects.contains(.quit) && quitDeadline == nil { quitDeadline = Date().addingTimeInterval(8) }
                 execute(effects.filter { $0 != .exit })
+                if case .started(let pane, _, _, _) = message { executor.settled(pane: pane) }
                 dirty = true
             }
             if let deadline = quitDeadline, Date() >= deadline { running = false }

@@ -142,11 +142,9 @@ final class Executor: @unchecked Sendable {
         lifecycle.enter()
         let key = Key(pane: pane, generation: generation)
         worker(pane, generation).async { [self] in
+            var handedOver = false  // `.started` posted: the pane is settled by the event loop
             defer {
-                lock.withLock {
-                    startingPanes[pane, default: 1] -= 1
-                    if startingPanes[pane] == 0 { startingPanes[pane] = nil }
-                }
+                if !handedOver { settled(pane: pane) }
                 lifecycle.leave()
             }
             var options = BondOptions()
@@ -187,7 +185,19 @@ final class Executor: @unchecked Sendable {
                 post(.closed(pane: pane, generation: generation))
                 return
             }
+            handedOver = true
             post(.started(pane: pane, generation: generation, pid: bond.processID, remoteHost: bond.remoteHost))
+        }
+    }
+
+    /// The pane's start is over. For a bond that started, the event loop says so once it has
+    /// run the effects of `.started` (the start-up block among them is then pending): a call
+    /// through a wire from this pane waits until then, with no moment in between where it
+    /// could run before the start-up block.
+    func settled(pane: Int) {
+        lock.withLock {
+            startingPanes[pane, default: 1] -= 1
+            if startingPanes[pane] == 0 { startingPanes[pane] = nil }
         }
     }
 
@@ -336,7 +346,10 @@ final class Executor: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(60)
         while true {
             let (bond, starting, settling) = lock.withLock { () -> (Bond?, Bool, Bool) in
-                let inStartup = startupsPending[pane] != nil && startupThreads[pane] !== Thread.current
+                // Settling: started, but its start-up block not yet run (or not yet even queued:
+                // the event loop has not handled `.started`), unless this is that block's thread.
+                let inStartup = (startupsPending[pane] != nil || startingPanes[pane] != nil)
+                    && startupThreads[pane] !== Thread.current
                 return (bonds[pane]?.bond, startingPanes[pane] != nil, inStartup)
             }
             if let bond, !settling || Date() > deadline { return bond }
