@@ -179,7 +179,18 @@ public final class Bond: @unchecked Sendable {
     /// (see `BondValue.init(converting:)`); refs among them are evaluated by the interpreter.
     @discardableResult
     public func call(_ name: String, _ arguments: (any BondArgument)?...) throws(BondError) -> BondValue {
-        try call(name, arguments: arguments.map { $0 as Any? })
+        var values: [BondValue] = []
+        values.reserveCapacity(arguments.count)
+        for argument in arguments {
+            // The common types convert without a cast; anything else (refs, Encodable) goes
+            // the general way.
+            guard let argument else { values.append(.null); continue }
+            guard let value = BondValue.commonValue(argument) else {
+                return try call(name, arguments: arguments.map { $0 as Any? })
+            }
+            values.append(value)
+        }
+        return try request(call: name, values)
     }
 
     /// `call` with the arguments as an array of any values that `BondValue(converting:)` takes
@@ -190,7 +201,9 @@ public final class Bond: @unchecked Sendable {
         values.reserveCapacity(arguments.count)
         var refs: [(index: Int, code: String)] = []
         for (index, argument) in arguments.enumerated() {
-            if let ref = argument as? BondRef {
+            if let argument, let value = BondValue.convertDirect(argument) {  // the common case, cheaply
+                values.append(value)
+            } else if let ref = argument as? BondRef {
                 guard ref.owner == ObjectIdentifier(self) else {
                     throw BondError.usage(language: language, message: "\(ref) belongs to another bond")
                 }
@@ -206,7 +219,7 @@ public final class Bond: @unchecked Sendable {
             for ref in refs { items[ref.index] = [1, .string(ref.code)] }
             return try request("XCALL", [.string(name), .array(items)])
         }
-        return try request("CALL", [.string(name), .array(values)])
+        return try request(call: name, values)
     }
 
     /// A function that calls `name` (python-bond's `callable`).
@@ -337,13 +350,35 @@ public final class Bond: @unchecked Sendable {
 
     /// Sends a request and serves the interpreter until its reply arrives.
     private func request(_ verb: String, _ payload: BondValue) throws(BondError) -> BondValue {
+        try request(verb) { (out: inout [UInt8]) throws(JSONWriteError) in try JSONWriter.write(payload, into: &out) }
+    }
+
+    /// `CALL [name, [values...]]`, written straight from the values.
+    private func request(call name: String, _ values: [BondValue]) throws(BondError) -> BondValue {
+        try request("CALL") { (out: inout [UInt8]) throws(JSONWriteError) in
+            out.append(UInt8(ascii: "["))
+            JSONWriter.writeString(name, into: &out)
+            out.append(contentsOf: ",[".utf8)
+            for (index, value) in values.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                try JSONWriter.write(value, into: &out)
+            }
+            out.append(contentsOf: "]]".utf8)
+        }
+    }
+
+    /// Sends a request whose payload `writePayload` writes, and serves the interpreter until
+    /// its reply arrives.
+    private func request(
+        _ verb: String, writingPayload writePayload: (inout [UInt8]) throws(JSONWriteError) -> Void
+    ) throws(BondError) -> BondValue {
         // The frame line is made in one buffer: verb, payload, end of line.
         var line: [UInt8] = []
         line.reserveCapacity(64)
         line.append(contentsOf: verb.utf8)
         line.append(0x20)
         do {
-            try JSONWriter.write(payload, into: &line)
+            try writePayload(&line)
         } catch {
             throw BondError.serialization(language: language, side: .local, message: error.message)
         }

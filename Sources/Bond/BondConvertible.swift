@@ -70,23 +70,35 @@ extension BondValue {
         }
     }
 
-    private static func convertDirect(_ value: Any) -> BondValue? {
-        // Concrete types first: a cast to a protocol looks up conformances, which costs more.
+    /// The value of a type that converts directly (not an array, dictionary or `Encodable`).
+    static func convertDirect(_ value: Any) -> BondValue? {
+        if let common = commonValue(value) { return common }  // `value` opened: no cast
         switch value {
-        case let v as String: .string(v)
-        case let v as Int: .int(v)
-        case let v as Double: .double(v)
-        case let v as Bool: .bool(v)
-        case let v as BondValue: v
-        case let v as Substring: .string(String(v))
-        case let v as Int32: .int(Int(v))
-        case let v as Int64: .int(Int(v))
-        case let v as UInt8: .int(Int(v))
-        case let v as Float: .double(Double(v))
-        case is NSNull: .null
-        case let v as any BondValueConvertible: v.bondValue
-        default: nil
+        case let v as String: return .string(v)
+        case let v as Int: return .int(v)
+        case let v as Double: return .double(v)
+        case let v as Bool: return .bool(v)
+        case let v as BondValue: return v
+        case let v as Substring: return .string(String(v))
+        case let v as Int32: return .int(Int(v))
+        case let v as Int64: return .int(Int(v))
+        case let v as UInt8: return .int(Int(v))
+        case let v as Float: return .double(Double(v))
+        case is NSNull: return .null
+        case let v as any BondValueConvertible: return v.bondValue
+        default: return nil
         }
+    }
+
+    /// The value of one of the commonest argument types, told by its type alone: a dynamic cast
+    /// costs hundreds of instructions (more when it fails, or looks for a protocol), this a few.
+    static func commonValue<T>(_ value: T) -> BondValue? {
+        if T.self == Int.self { return .int(unsafeBitCast(value, to: Int.self)) }
+        if T.self == String.self { return .string(unsafeBitCast(value, to: String.self)) }
+        if T.self == Double.self { return .double(unsafeBitCast(value, to: Double.self)) }
+        if T.self == Bool.self { return .bool(unsafeBitCast(value, to: Bool.self)) }
+        if T.self == BondValue.self { return unsafeBitCast(value, to: BondValue.self) }
+        return nil
     }
 
     /// Converts any `Encodable` value through its JSON form.

@@ -131,10 +131,10 @@ final class Connection: @unchecked Sendable {
                 callerReads = false
                 // Replies still queued when the conversation ends answer nothing: drop them.
                 let before = events.count
-                events.removeAll { event in
+                if before > 0 { events.removeAll { event in
                     if case .frame(let frame) = event { return ["RETURN", "EXCEPT", "ERROR"].contains(frame.verb) }
                     return false
-                }
+                } }
                 stale = before - events.count
             }
             return depthValue

@@ -65,15 +65,23 @@ struct LineSplitter {
 
 /// Decodes lines into frames or stray text.
 enum FrameParser {
-    static let verbs: Set<String> = ["OUTPUT", "RETURN", "EXCEPT", "ERROR", "CALL", "BYE",
-                                      "EVAL", "EVAL_BLOCK", "XCALL", "EXPORT"]
+    static let verbs: [String] = ["OUTPUT", "RETURN", "EXCEPT", "ERROR", "CALL", "BYE",
+                                  "EVAL", "EVAL_BLOCK", "XCALL", "EXPORT"]
+    private static let verbBytes = verbs.map { Array($0.utf8) }
+
+    /// The verb that the first `length` bytes of `line` spell, compared byte by byte (no
+    /// string is made or hashed for each frame).
+    private static func verb(in line: [UInt8], length: Int) -> String? {
+        for (index, bytes) in verbBytes.enumerated() where bytes.count == length {
+            if line.withUnsafeBytes({ memcmp($0.baseAddress!, bytes, length) }) == 0 { return verbs[index] }
+        }
+        return nil
+    }
 
     /// A frame, or `nil` if the line is not one (stray output).
     static func parse(_ line: [UInt8]) -> Frame? {
         let space = line.firstIndex(of: 0x20) ?? line.count
-        guard space > 0, space <= 10 else { return nil }
-        let verb = String(decoding: line[0..<space], as: UTF8.self)
-        guard verbs.contains(verb) else { return nil }
+        guard space > 0, space <= 10, let verb = verb(in: line, length: space) else { return nil }
         if space == line.count { return Frame(verb: verb, payload: .success(.null)) }
         do {
             return Frame(verb: verb, payload: .success(try JSONReader.read(line[(space + 1)...])))

@@ -207,6 +207,23 @@ import Testing
         guard case .serialization(_, .local, _) = wrong else { Issue.record("got \(String(describing: wrong))"); return }
     }
 
+    @Test func callConvertsEveryKindOfArgument() throws {
+        struct Point: Codable, BondArgument { var x: Int }
+        let (bond, _) = try makeBond("Python")
+        defer { bond.close() }
+        try bond.evalBlock("def args(*a):\n    return list(a)\n")
+        let some: Int? = 7, none: Int? = nil, text: Substring = "sub", small: Int32 = 5, big: Int64 = 1 << 40
+        // Common types, optionals, other integer and float types, BondValue, Codable and a ref,
+        // through the variadic call and through `arguments:`.
+        let expected: BondValue = [1, "s", 2.5, true, nil, 7, nil, "sub", 5, 1_099_511_627_776, 1.5, [1, [2]], ["x": 9], 42]
+        let variadic = try bond.call("args", 1, "s", 2.5, true, nil, some, none, text, small, big, Float(1.5),
+                                     BondValue.array([1, [2]]), Point(x: 9), bond.ref("6 * 7"))
+        #expect(variadic == expected)
+        let array = try bond.call("args", arguments: [1, "s", 2.5, true, nil, some, none, text, small, big, Float(1.5),
+                                                      BondValue.array([1, [2]]), Point(x: 9), bond.ref("6 * 7")])
+        #expect(array == expected)
+    }
+
     @Test func trafficLogRecordsEveryLineWithDirectionAndBond() throws {
         let (bond, collected) = try makeBond("Python") { $0.name = "snake" }
         defer { bond.close() }
