@@ -358,12 +358,14 @@ public final class Bond: @unchecked Sendable {
         try request("CALL") { (out: inout [UInt8]) throws(JSONWriteError) in
             out.append(UInt8(ascii: "["))
             JSONWriter.writeString(name, into: &out)
-            out.append(contentsOf: ",[".utf8)
+            out.append(UInt8(ascii: ","))
+            out.append(UInt8(ascii: "["))
             for (index, value) in values.enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
                 try JSONWriter.write(value, into: &out)
             }
-            out.append(contentsOf: "]]".utf8)
+            out.append(UInt8(ascii: "]"))
+            out.append(UInt8(ascii: "]"))
         }
     }
 
@@ -375,7 +377,8 @@ public final class Bond: @unchecked Sendable {
         // The frame line is made in one buffer: verb, payload, end of line.
         var line: [UInt8] = []
         line.reserveCapacity(64)
-        line.append(contentsOf: verb.utf8)
+        var verb = verb
+        verb.withUTF8 { line.append(contentsOf: $0) }
         line.append(0x20)
         do {
             try writePayload(&line)

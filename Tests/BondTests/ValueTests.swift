@@ -53,4 +53,10 @@ import Testing
         #expect(throws: BondError.self) { try BondValue(json: "[1,") }
         #expect(throws: BondError.self) { try BondValue(json: "99999999999999999999") }
     }
+
+    @Test(arguments: [0, 9, 10, 42, -1, -9, -10, 1_234_567_890, Int.max, Int.min, Int.min + 1])
+    func integersAreWrittenAsTheirDigits(_ n: Int) throws {
+        #expect(BondValue.int(n).description == String(n))
+        #expect(try BondValue(json: BondValue.int(n).description) == .int(n))
+    }
 }
