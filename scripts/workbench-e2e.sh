@@ -723,5 +723,54 @@ keys C-q
 check "quit" wait_for "EXIT=0" 15
 fi
 
+# --------------------------------------------------------------------------------------------
+if want ssh; then
+if [[ -n "${BOND_TEST_SSH:-}" ]]; then
+echo "== a pane over ssh (through the test sshd)"
+host=${BOND_TEST_SSH##* }
+start 160 48 Python "'far:JavaScript=$BOND_TEST_SSH node'"
+check "the ssh pane starts" wait_for "far · JavaScript · $host · idle" 30
+check "it says where it runs" wait_for "JavaScript started (pid "
+check "over ssh to its host" wait_for "over ssh to $host)"
+keys C-x; typed 'focus far'; keys Enter
+typed 'console.log("from far")'; keys Enter
+check "output over ssh" wait_for "  from far"
+typed '6 * 7'; keys Enter
+check "eval over ssh" wait_for "= 42"
+typed '"remote pid " + process.pid'; keys Enter
+check "the remote pid is known" wait_re '= "remote pid [0-9]+"'
+remote_pid=$(screen | grep -oE '"remote pid [0-9]+"' | grep -oE '[0-9]+' | tail -1)
+keys C-x; typed 'focus python'; keys Enter
+typed 'def sq(x): return x * x'; keys C-b
+keys C-x; typed 'proxy python.sq to far'; keys Enter
+check "a wire into the ssh pane" wait_for "proxy: sq is callable in far as sq"
+keys C-x; typed 'focus far'; keys Enter
+typed 'sq(7) + 1'; keys Enter
+check "a call from over ssh into local Python" wait_for "= 50"
+check "nested in the local pane" wait_for "sq(7) ← called from far"
+typed 'function twice(x) { return 2 * x; }'; keys C-b
+keys C-x; typed 'proxy far.twice to python'; keys Enter
+check "a wire out of the ssh pane" wait_for "proxy: twice is callable in python as twice"
+keys C-x; typed 'focus python'; keys Enter
+typed 'twice(21) + 1000'; keys Enter
+check "a call from local Python into the remote interpreter" wait_for "= 1042"
+keys C-x; typed 'focus far'; keys Enter
+typed 'for (;;) {}'; keys C-b
+check "busy over ssh" wait_for "far · JavaScript · $host · busy depth 1"
+keys C-c
+check "interrupt over ssh" wait_for "interrupted by \`SIGINT\`" 15
+check "idle after the interrupt" wait_for "▶ far · JavaScript · $host · idle"
+typed '"still " + "there"'; keys Enter
+check "the remote bond goes on" wait_for '= "still there"'
+capture ssh
+keys C-q
+check "quit" wait_for "EXIT=0" 15
+gone() { local i; for ((i = 0; i < 100; i++)); do alive "$1" || return 0; sleep 0.1; done; return 1; }
+check "the remote interpreter is gone after quit" gone "$remote_pid"
+else
+echo "== a pane over ssh: skipped (BOND_TEST_SSH is not set; scripts/test.sh sets it)"
+fi
+fi
+
 echo "$PASSED passed, $FAILED failed"
 [[ $FAILED -eq 0 ]]
