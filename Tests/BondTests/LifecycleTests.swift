@@ -93,6 +93,38 @@ import Testing
         }
     }
 
+    /// The other end goes: the sshd process that serves the connection dies (as when the
+    /// remote machine's sshd is stopped or restarted with its sessions), idle and busy.
+    @Test(.enabled(if: testSSH != nil))
+    func serverSideDropIsTerminatedAndLeavesNothingRemote() throws {
+        for s in CrossLanguageTests.all {
+            for busy in [false, true] {
+                let (bond, _) = try makeBond(s.language, .ssh) { $0.closeGracePeriod = .milliseconds(300) }
+                let remote = try #require(bond.remoteProcessID)
+                let server = try #require(parentProcess(of: remote))
+                #expect(server.name == "sshd", "\(s.language): the remote interpreter's parent is \(server.name)")
+                let start = Date()
+                let error: BondError?
+                if busy {
+                    after(0.5) { kill(server.pid, SIGKILL) }
+                    error = bondError { try bond.evalBlock(s.busyLoop) }
+                } else {
+                    kill(server.pid, SIGKILL)
+                    Thread.sleep(forTimeInterval: 0.2)
+                    error = bondError { _ = try bond.eval("1") }
+                }
+                guard case .terminated = error else {
+                    Issue.record("\(s.language), busy \(busy): got \(String(describing: error))"); bond.close(); continue
+                }
+                #expect(Date().timeIntervalSince(start) < 5)
+                bond.close()
+                let deadline = Date().addingTimeInterval(10)
+                while processExists(remote), Date() < deadline { usleep(50_000) }
+                #expect(!processExists(remote), "\(s.language), busy \(busy): the remote interpreter is still running")
+            }
+        }
+    }
+
     @Test(.enabled(if: testSSH != nil))
     func closingABusyRemoteBondLeavesNothingRemote() throws {
         let (bond, _) = try makeBond("Python", .ssh) { $0.closeGracePeriod = .milliseconds(300) }

@@ -91,6 +91,20 @@ func processExists(_ pid: Int32) -> Bool {
     return state != "Z" && state != "X"
 }
 
+/// The parent of a process, and its command name (from /proc).
+func parentProcess(of pid: Int32) -> (pid: Int32, name: String)? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")")
+    else { return nil }
+    let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
+    guard fields.count > 1, let ppid = Int32(fields[1]),
+        let parent = try? String(contentsOfFile: "/proc/\(ppid)/stat", encoding: .utf8),
+        let po = parent.firstIndex(of: "("), let pc = parent.lastIndex(of: ")")
+    else { return nil }
+    _ = open
+    return (ppid, String(parent[parent.index(after: po)..<pc]))
+}
+
 /// Per-language code for the shared tests.
 struct Snippets: Sendable, CustomTestStringConvertible {
     let language: String
