@@ -86,7 +86,10 @@ function _BOND_scope()
 
 function _BOND_write($verb, $json = null)
 {
-    if (_BOND::$gone || getmypid() !== _BOND::$pid) {
+    // A child forked by user code must not speak the protocol. Replies are written after
+    // _BOND_run or _BOND_finish has made sure this is the driver's own process (a child that
+    // came back there ended), so only frames made while user code runs need the check.
+    if (_BOND::$gone || (($verb === 'OUTPUT' || $verb === 'CALL' || $verb === 'BYE') && getmypid() !== _BOND::$pid)) {
         return;
     }
     $line = $json === null ? "$verb\n" : "$verb $json\n";
