@@ -36,6 +36,8 @@ trap cleanup EXIT
 screen() { "${T[@]}" capture-pane -p -t "$SESSION" 2>/dev/null; }
 keys() { "${T[@]}" send-keys -t "$SESSION" "$@"; }
 typed() { "${T[@]}" send-keys -t "$SESSION" -l "$1"; }
+# A command at the Ctrl-X prompt: cmd 'focus python'
+cmd() { keys C-x; typed "$1"; keys Enter; }
 
 # wait_for TEXT [SECONDS]: polls the screen until TEXT (fixed string) shows.
 wait_for() {
@@ -206,9 +208,9 @@ keys C-c
 check "Ctrl-C clears the input when idle" wait_gone "› while True: pass" 3
 
 # Command prompt.
-keys C-x; typed 'eval 2**10'; keys Enter
+cmd 'eval 2**10'
 check "command prompt: eval" wait_for "= 1024"
-keys C-x; typed "log save $STATE/traffic.log"; keys Enter
+cmd "log save $STATE/traffic.log"
 check "command prompt: log save" wait_for "saved to $STATE/traffic.log"
 check "log file has mode 0600" test "$(stat -c %a "$STATE/traffic.log" 2>/dev/null)" = 600
 check "log file holds the frames" grep -qF '"verb":"EVAL","bytes":12,"pair":' "$STATE/traffic.log"
@@ -232,7 +234,7 @@ check "failing pane shows the reason" wait_for "exec: nonexistent-interpreter-xy
 check "failing pane state" wait_for "bad · Python · local · failed to start"
 keys C-w
 check "Ctrl-W removes a failed pane" wait_gone "bad · Python" 3
-keys C-x; typed 'focus python'; keys Enter
+cmd 'focus python'
 check "focus command" wait_for "▶ python"
 
 # Help overlay.
@@ -321,7 +323,7 @@ for lang in perl:Perl php:PHP; do
     title=${lang##*:}
     if screen | grep -qF "$name · $title"; then
         check "$title pane starts" wait_for "$name · $title · local · idle" 20
-        keys C-x; typed "focus $name"; keys Enter
+        cmd "focus $name"
         case $name in
             perl) typed 'my @a = (1, 2, 3); print "from perl\n"; [map { $_ * 2 } @a]'; keys Enter ;;
             php) typed 'array_map(function ($x) { echo "from php\n"; return $x * 3; }, [1, 2])'; keys Enter ;;
@@ -340,18 +342,18 @@ echo "== traffic inspector"
 start 160 48 python js
 check "started" wait_for "javascript · JavaScript · local · idle" 30
 typed 'def add(a, b):'; keys M-Enter; typed '    print("adding", a, b)'; keys M-Enter; typed '    return a + b'; keys C-b
-keys C-x; typed 'proxy python.add to javascript'; keys Enter
+cmd 'proxy python.add to javascript'
 check "proxied" wait_for "proxies: add→javascript.add"
-keys C-x; typed 'focus javascript'; keys Enter
+cmd 'focus javascript'
 typed 'add(2, 40) + add(1, 1)'; keys Enter
 check "nested calls ran" wait_for "= 44"
-keys C-x; typed 'focus log'; keys Enter
+cmd 'focus log'
 check "nested CALL indented under the interpreter's CALL" wait_re 'python     >1 +19B +[0-9.]+m?s     CALL \["add",\[2,40\]\]'
 capture inspector
-keys C-x; typed 'log filter pane:javascript'; keys Enter
+cmd 'log filter pane:javascript'
 check "request row: size and time" wait_re 'javascript >1 +[0-9]+B +[0-9.]+m?s EVAL "add\(2, 40\) \+ add\(1, 1\)"'
 check "interpreter's CALL in the caller" wait_re 'javascript <1 +[0-9]+B +[0-9.]+m?s   CALL \["add",\[2,40\]\]'
-keys C-x; typed 'log filter'; keys Enter
+cmd 'log filter'
 check "reply paired with its time" wait_re 'python     <1 +9B +[0-9.]+m?s     RETURN 42'
 check "output inside the nested call" wait_re 'python     <1 +[0-9]+B +      OUTPUT \["STDOUT","adding 1 1\\n"\]'
 keys f; typed 'verb:CALL pane:python'; keys Enter
@@ -381,12 +383,12 @@ check "pause" wait_re "paused · 0 new"
 keys Tab; typed '"after pause"'; keys Enter
 check "paused: new frames counted" wait_re "paused · [1-9][0-9]* new"
 check "paused: new frames not shown" absent 'EVAL "\"after pause'
-keys C-x; typed 'log follow'; keys Enter
+cmd 'log follow'
 check "follow shows them" wait_for 'EVAL "\"after pause\""'
-keys C-x; typed 'log filter verb:CALL,RETURN'; keys Enter
-keys C-x; typed "log save --shown $STATE/shown.jsonl"; keys Enter
+cmd 'log filter verb:CALL,RETURN'
+cmd "log save --shown $STATE/shown.jsonl"
 check "saved what the filter shows" wait_for "saved to $STATE/shown.jsonl"
-keys C-x; typed "log save $STATE/all.jsonl"; keys Enter
+cmd "log save $STATE/all.jsonl"
 check "saved everything" wait_for "saved to $STATE/all.jsonl"
 check "JSON lines, each frame paired and timed" python3 - "$STATE/shown.jsonl" "$STATE/all.jsonl" <<'PY'
 import json, sys
@@ -412,11 +414,11 @@ start 160 48 python js
 check "started" wait_for "javascript · JavaScript · local · idle" 30
 typed 'def add(a, b): return a + b'; keys C-b
 typed 'def twice(s): return s * 2'; keys C-b
-keys C-x; typed 'proxy python.add to javascript'; keys Enter
+cmd 'proxy python.add to javascript'
 check "add wired" wait_for "proxies: add→javascript.add"
-keys C-x; typed 'proxy python.twice to javascript as dbl'; keys Enter
+cmd 'proxy python.twice to javascript as dbl'
 check "twice wired as dbl" wait_for "dbl←python.twice"
-keys C-x; typed 'focus javascript'; keys Enter
+cmd 'focus javascript'
 typed '[1, 2, 3].map(n => add(n, 10))'; keys Enter
 check "calls through add" wait_for "    13"
 keys F2
@@ -430,12 +432,12 @@ check "view closes" wait_gone "wiring · 2 proxies" 3
 PY=$(pane_pid python)
 kill -9 "$PY"
 check "source dead" wait_for "python · Python · local · dead" 10
-keys C-x; typed 'restart python'; keys Enter
+cmd 'restart python'
 check "source restarted" wait_re "python · Python · local · idle · pid" 30
-keys C-x; typed 'focus python'; keys Enter
-keys C-x; typed 'block def add(a, b): return a * b'; keys Enter
-keys C-x; typed 'block def twice(s): return s * 2'; keys Enter
-keys C-x; typed 'focus javascript'; keys Enter
+cmd 'focus python'
+cmd 'block def add(a, b): return a * b'
+cmd 'block def twice(s): return s * 2'
+cmd 'focus javascript'
 typed 'add(6, 7)'; keys Enter
 check "wire survives a restart of the source" wait_for "= 42"
 # Restart the target: the wires are exported again.
@@ -457,7 +459,7 @@ keys F5
 check "target restarted again" wait_re "javascript · JavaScript · local · idle · pid" 30
 typed 'typeof add + " " + typeof dbl'; keys Enter
 check "unwired wire not re-applied, the other is" wait_for '= "undefined function"'
-keys C-x; typed 'unwire javascript.dbl'; keys Enter
+cmd 'unwire javascript.dbl'
 check "unwire command" wait_for "unwire dbl (was python.twice)"
 keys F2
 check "no wires left" wait_for "wiring · 0 proxies"
@@ -489,18 +491,18 @@ check "session panes start" wait_for "ui · JavaScript · local · idle" 30
 check "start-up blocks run" wait_for "· start-up block ran"
 check "wiring re-created" wait_for "proxies: hyp→ui.hypot shout←ui.shout"
 check "refs restored" wait_for "refs: @sides"
-keys C-x; typed 'focus ui'; keys Enter
+cmd 'focus ui'
 typed 'hypot(3, 4)'; keys Enter
 check "call through a session wire" wait_for "↳ hyp returned 5.0"
 check "its value in the caller" wait_re '│= 5 *$'
-keys C-x; typed 'focus calc'; keys Enter
+cmd 'focus calc'
 typed 'shout("hi")'; keys Enter
 check "and the other way" wait_for '= "HI!"'
 typed 'def area(w, h): return w * h'; keys C-b
-keys C-x; typed 'proxy calc.area to ui'; keys Enter
+cmd 'proxy calc.area to ui'
 check "new wire" wait_for "area←calc.area"
 capture session
-keys C-x; typed "session save $STATE/saved.json"; keys Enter
+cmd "session save $STATE/saved.json"
 check "session saved" wait_for "saved to $STATE/saved.json"
 check "saved session holds panes, start-up, refs, wires" python3 - "$STATE/saved.json" <<'PY'
 import json, sys
@@ -516,7 +518,7 @@ check "quit" wait_for "EXIT=0" 15
 start 160 48 --session "$STATE/saved.json"
 check "saved session starts" wait_for "ui · JavaScript · local · idle" 30
 check "its wiring" wait_for "proxies: hyp→ui.hypot area→ui.area shout←ui.shout"
-keys C-x; typed 'focus ui'; keys Enter
+cmd 'focus ui'
 typed 'area(6, 7)'; keys Enter
 check "wire made in the last session works" wait_for "= 42"
 keys C-q
@@ -530,7 +532,7 @@ cat > "$STATE/slow.json" <<'JSON'
 JSON
 start 160 48 --session "$STATE/slow.json"
 check "a pane starts while the other waits" wait_for "fast · JavaScript · local · idle" 30
-keys C-x; typed 'focus fast'; keys Enter
+cmd 'focus fast'
 typed 'area(6, 7)'; keys Enter
 check "a wired call waits for its source's start-up block" wait_for "= 42" 30
 keys C-q
@@ -635,7 +637,7 @@ check "history entries in the menu" wait_for '↑ print("hist-one")'
 keys Up; keys Enter
 check "a history entry replaces the input" wait_for '› print("hist-one")'
 keys C-u
-keys C-x; typed 'focus javascript'; keys Enter
+cmd 'focus javascript'
 typed 'Math.flo'; keys C-Space
 check "JavaScript: properties" wait_for "› Math.floor"
 keys C-u
@@ -644,14 +646,14 @@ typed 'greetE'; keys C-Space
 check "JavaScript: a global function" wait_for "› greetEveryone"
 keys C-u
 if screen | grep -qF "perl · Perl"; then
-    keys C-x; typed 'focus perl'; keys Enter
+    cmd 'focus perl'
     check "perl idle" wait_for "▶ perl · Perl · local · idle" 20
     typed 'sub greet_perl { 1 }'; keys C-b
     typed 'greet_p'; keys C-Space
     check "Perl: a sub" wait_for "› greet_perl"
 fi
 if screen | grep -qF "php · PHP"; then
-    keys C-x; typed 'focus php'; keys Enter
+    cmd 'focus php'
     check "php idle" wait_for "▶ php · PHP · local · idle" 20
     typed 'array_key_fi'; keys C-Space
     check "PHP: a builtin function" wait_for "› array_key_first"
@@ -675,7 +677,7 @@ typed 'os.getpid() > 0 and os.getpid()'; keys Enter
 check "a value that changes from run to run" wait_re "= [0-9]+"
 typed 'undefined_name'; keys Enter
 check "an error" wait_for "NameError"
-keys C-x; typed "transcript save $STATE/py.jsonl"; keys Enter
+cmd "transcript save $STATE/py.jsonl"
 check "transcript saved" wait_for "saved to $STATE/py.jsonl"
 check "transcript file: one JSON line per step" python3 - "$STATE/py.jsonl" <<'PY'
 import json, sys
@@ -685,7 +687,7 @@ assert steps[0]["value"] == 42 and steps[1]["ok"] is True and steps[1]["output"]
 assert steps[2]["function"] == "max" and steps[2]["arguments"] == [{"value": 3}, {"value": 9}, {"value": 4}]
 assert "NameError" in steps[4]["error"]
 PY
-keys C-x; typed "replay $STATE/py.jsonl --report $STATE/report.jsonl"; keys Enter
+cmd "replay $STATE/py.jsonl --report $STATE/report.jsonl"
 check "replay opens a fresh pane" wait_for "python-replay · Python · local" 30
 check "same steps reported" wait_for "· step 1: same (= 42)" 20
 check "a step that differs is shown" wait_for "step 4 differs (result):" 20
@@ -699,20 +701,20 @@ assert [l.get("same") for l in lines[:5]] == [True, True, True, False, True], li
 assert lines[5]["same"] == 4 and lines[5]["differ"] == 1
 PY
 # A log: its top-level requests are replayed and their reply frames compared.
-keys C-x; typed 'focus python'; keys Enter
+cmd 'focus python'
 typed 'def add(a, b): return a + b'; keys C-b
-keys C-x; typed 'proxy python.add to javascript'; keys Enter
+cmd 'proxy python.add to javascript'
 check "wired" wait_for "proxies: add→javascript.add"
-keys C-x; typed 'focus javascript'; keys Enter
+cmd 'focus javascript'
 typed 'add(1, 2) * 10'; keys Enter
 check "through the wire" wait_for "= 30"
 typed '"plain " + 1'; keys Enter
 check "plain eval" wait_for '= "plain 1"'
-keys C-x; typed 'log filter pane:javascript'; keys Enter
-keys C-x; typed "log save --shown $STATE/js.jsonl"; keys Enter
+cmd 'log filter pane:javascript'
+cmd "log save --shown $STATE/js.jsonl"
 check "log saved" wait_for "saved to $STATE/js.jsonl"
-keys C-x; typed 'log filter'; keys Enter
-keys C-x; typed "replay $STATE/js.jsonl"; keys Enter
+cmd 'log filter'
+cmd "replay $STATE/js.jsonl"
 check "log replay pane" wait_for "javascript-replay · JavaScript · local" 30
 check "a request that needed a wire differs" wait_for "step 1 differs (reply):" 20
 check "its reply in the fresh bond" wait_re 'got +EXCEPT .*add is not defined'
@@ -732,7 +734,7 @@ start 160 48 Python "'far:JavaScript=$BOND_TEST_SSH node'"
 check "the ssh pane starts" wait_for "far · JavaScript · $host · idle" 30
 check "it says where it runs" wait_for "JavaScript started (pid "
 check "over ssh to its host" wait_for "over ssh to $host)"
-keys C-x; typed 'focus far'; keys Enter
+cmd 'focus far'
 typed 'console.log("from far")'; keys Enter
 check "output over ssh" wait_for "  from far"
 typed '6 * 7'; keys Enter
@@ -740,21 +742,21 @@ check "eval over ssh" wait_for "= 42"
 typed '"remote pid " + process.pid'; keys Enter
 check "the remote pid is known" wait_re '= "remote pid [0-9]+"'
 remote_pid=$(screen | grep -oE '"remote pid [0-9]+"' | grep -oE '[0-9]+' | tail -1)
-keys C-x; typed 'focus python'; keys Enter
+cmd 'focus python'
 typed 'def sq(x): return x * x'; keys C-b
-keys C-x; typed 'proxy python.sq to far'; keys Enter
+cmd 'proxy python.sq to far'
 check "a wire into the ssh pane" wait_for "proxy: sq is callable in far as sq"
-keys C-x; typed 'focus far'; keys Enter
+cmd 'focus far'
 typed 'sq(7) + 1'; keys Enter
 check "a call from over ssh into local Python" wait_for "= 50"
 check "nested in the local pane" wait_for "sq(7) ← called from far"
 typed 'function twice(x) { return 2 * x; }'; keys C-b
-keys C-x; typed 'proxy far.twice to python'; keys Enter
+cmd 'proxy far.twice to python'
 check "a wire out of the ssh pane" wait_for "proxy: twice is callable in python as twice"
-keys C-x; typed 'focus python'; keys Enter
+cmd 'focus python'
 typed 'twice(21) + 1000'; keys Enter
 check "a call from local Python into the remote interpreter" wait_for "= 1042"
-keys C-x; typed 'focus far'; keys Enter
+cmd 'focus far'
 typed 'for (;;) {}'; keys C-b
 check "busy over ssh" wait_for "far · JavaScript · $host · busy depth 1"
 keys C-c
