@@ -47,10 +47,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "bond-bench",
-            dependencies: ["Bond", "Workbench", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Bond", "Workbench", "CBondSystem", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
-        .testTarget(name: "BondTests", dependencies: ["Bond"], swiftSettings: strict),
+        .testTarget(name: "BondTests", dependencies: ["Bond", "CBondSystem"], swiftSettings: strict),
         .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Bond"], swiftSettings: strict),
     ]
 )

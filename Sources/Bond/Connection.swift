@@ -237,8 +237,11 @@ final class Connection: @unchecked Sendable {
 
     private var hasEvents: Bool { locked { !events.isEmpty } }
 
-    /// Whether waiting callers spin briefly before sleeping: only with more than one processor.
-    private static let spinsBeforeSleeping = ProcessInfo.processInfo.activeProcessorCount > 1
+    /// Whether waiting callers spin briefly before sleeping: only with a processor to spare,
+    /// that is when this process may run on more than one (its affinity: a host pinned to one
+    /// processor, by `taskset` or a container's cpuset, would otherwise spin away the time the
+    /// interpreter needs to answer).
+    private static let spinsBeforeSleeping = cbond_available_cpus() > 1
     /// How long a waiting caller spins, in nanoseconds.
     private static let spinNanoseconds: UInt64 = 50_000
 

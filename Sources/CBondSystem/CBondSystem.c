@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <spawn.h>
+#include <sched.h>
 #include "CBondSystem.h"
 
 int cbond_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
@@ -11,3 +12,23 @@ int cbond_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path) 
 }
 
 int cbond_set_pipe_size(int fd, int size) { return fcntl(fd, F_SETPIPE_SZ, size); }
+
+int cbond_available_cpus(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    return online > 0 ? (int)online : 1;
+}
+
+int cbond_pin_thread_to_one_cpu(void) {
+    cpu_set_t set, one;
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return -1;
+    CPU_ZERO(&one);
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (CPU_ISSET(cpu, &set)) {
+            CPU_SET(cpu, &one);
+            return sched_setaffinity(0, sizeof one, &one);
+        }
+    }
+    return -1;
+}

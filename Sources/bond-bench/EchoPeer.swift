@@ -1,4 +1,5 @@
 import Bond
+import CBondSystem
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -65,6 +66,7 @@ struct SpinningLineReader {
     private var buffer = [UInt8](repeating: 0, count: 1 << 20)
     private var start = 0
     private var end = 0
+    private let spareProcessor = cbond_available_cpus() > 1
 
     init(fd: Int32) { self.fd = fd }
 
@@ -90,7 +92,7 @@ struct SpinningLineReader {
     }
 
     private mutating func readSpinningFirst() -> Bool {
-        let spinUntil = DispatchTime.now().uptimeNanoseconds + 50_000
+        let spinUntil = DispatchTime.now().uptimeNanoseconds + (spareProcessor ? 50_000 : 0)
         while true {
             let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + end, $0.count - end) }
             if n > 0 {

@@ -1,3 +1,4 @@
+import CBondSystem
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -14,16 +15,17 @@ struct PipeLoop {
     /// while the interpreter answers, and flatter the loop).
     private var chunk = [UInt8](repeating: 0, count: 1 << 20)
 
-    /// The loop in each language. It waits for input the way the drivers do: a read on a
-    /// non-blocking second open of the pipe for up to 50 µs, then a sleep (in Node.js through
-    /// WASI's fd_read, which reports "nothing yet" without throwing), so that the ratio
-    /// compares the work per request, not two ways of waiting.
+    /// The loop in each language. It waits for input the way the drivers do: with a processor
+    /// to spare, a read on a non-blocking second open of the pipe for up to 50 µs, then a sleep
+    /// (in Node.js through WASI's fd_read, which reports "nothing yet" without throwing); with a
+    /// single processor, a blocking read. So the ratio compares the work per request, not two
+    /// ways of waiting.
     static func program(for language: String) -> [String]? {
         switch language {
         case "Python":
             return ["python3", "-c", #"""
                 import json, os, select, sys, time
-                fd = os.open("/proc/self/fd/0", os.O_RDONLY | os.O_NONBLOCK)
+                fd = os.open("/proc/self/fd/0", os.O_RDONLY | os.O_NONBLOCK) if len(os.sched_getaffinity(0)) > 1 else 0
                 out = sys.stdout.buffer
                 pending = []
                 while True:
@@ -62,7 +64,9 @@ struct PipeLoop {
                 const view = new DataView(instance.exports.memory.buffer);
                 view.setUint32(0, 64, true); view.setUint32(4, 1 << 20, true);
                 const buf = Buffer.from(instance.exports.memory.buffer, 64, 1 << 20), fdRead = wasi.wasiImport.fd_read;
+                const spin = require("os").availableParallelism() > 1;
                 function readSome() {
+                  if (!spin) return fs.readSync(input, buf, 0, buf.length, null);
                   const until = process.hrtime.bigint() + 50000n;
                   for (;;) {
                     if (fdRead(0, 0, 1, 8) === 0) return view.getUint32(8, true);
@@ -84,7 +88,9 @@ struct PipeLoop {
         case "Perl":
             return ["perl", "-e", #"""
                 use Fcntl; use JSON::PP; use Time::HiRes;
-                open(my $in, "<", "/proc/self/fd/0") or die; fcntl($in, F_SETFL, fcntl($in, F_GETFL, 0) | O_NONBLOCK);
+                open(my $st, "<", "/proc/self/status") or die; my ($cpus) = map { /^Cpus_allowed_list:\s*(\S+)/ ? $1 : () } <$st>;
+                my $spare = 0; $spare += /(\d+)-(\d+)/ ? $2 - $1 + 1 : 1 for split /,/, $cpus;
+                open(my $in, "<", "/proc/self/fd/0") or die; fcntl($in, F_SETFL, fcntl($in, F_GETFL, 0) | O_NONBLOCK) if $spare > 1;
                 my $j = JSON::PP->new->utf8->allow_nonref; my ($buf, $scan) = ('', 0); $| = 1;
                 while (1) {
                   my $i = index($buf, "\n", $scan);
@@ -99,7 +105,9 @@ struct PipeLoop {
                 """#]
         case "PHP":
             return ["php", "-r", #"""
-                $in = fopen("php://fd/0", "rb"); stream_set_blocking($in, false); stream_set_read_buffer($in, 0);
+                preg_match('/^Cpus_allowed_list:\s*(\S+)/m', file_get_contents('/proc/self/status'), $m); $cpus = 0;
+                foreach (explode(',', $m[1]) as $p) { $e = explode('-', $p); $cpus += count($e) > 1 ? $e[1] - $e[0] + 1 : 1; }
+                $in = fopen("php://fd/0", "rb"); stream_set_blocking($in, $cpus < 2); stream_set_read_buffer($in, 0);
                 stream_set_chunk_size($in, 1048576);
                 $buf = ''; $scan = 0;
                 while (true) {
@@ -181,10 +189,13 @@ struct PipeLoop {
         }
     }
 
-    /// Reads like the engine waits: a non-blocking read for up to 50 µs, then a sleep in
-    /// `poll`, so that both sides of the comparison wait the same way.
+    /// Reads like the engine waits: a non-blocking read for up to 50 µs (with a processor to
+    /// spare), then a sleep in `poll`, so that both sides of the comparison wait the same way.
     private mutating func readSpinningFirst() -> Int {
         let fd = output.fileDescriptor
+        guard spareProcessor else {
+            return chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        }
         if !nonBlocking {
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
             nonBlocking = true
@@ -202,6 +213,7 @@ struct PipeLoop {
     }
 
     private var nonBlocking = false
+    private let spareProcessor = cbond_available_cpus() > 1
 
     func stop() {
         try? input.close()

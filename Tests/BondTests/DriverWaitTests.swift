@@ -1,4 +1,5 @@
 import Bond
+import CBondSystem
 import Foundation
 import Testing
 
@@ -19,6 +20,41 @@ import Testing
         // experimental feature", say) reaches the output.
         #expect(collected.stdout == "")
         #expect(collected.stderr == "")
+    }
+
+    /// Pinned to one processor (taskset, a container's cpuset), a driver reads without looking
+    /// again first: the look would only keep the host from answering. The bond is started from
+    /// a thread pinned to one processor, which the interpreter inherits.
+    @Test(.enabled(if: ProcessInfo.processInfo.activeProcessorCount > 1), arguments: CrossLanguageTests.all)
+    func onOneProcessorTheDriversBlockAtOnce(_ s: Snippets) throws {
+        let decision = [
+            "Python": "_BOND_spare_cpu()", "Perl": "__BOND::spare_cpu() ? \\1 : \\0",
+            "PHP": "_BOND_spare_cpu()", "JavaScript": "require('os').availableParallelism() > 1",
+        ][s.language]!
+        let (spread, _) = try makeBond(s.language)
+        defer { spread.close() }
+        #expect(try spread.eval(decision) == true)
+        let (pinned, collected) = try onOneProcessor { try makeBond(s.language) }
+        defer { pinned.close() }
+        #expect(try pinned.eval(decision) == false)
+        try pinned.evalBlock(s.defineIdent)
+        for i in 0..<50 { #expect(try pinned.call("ident", i) == .int(i)) }
+        let big = String(repeating: "x", count: 1 << 20)
+        #expect(try pinned.call("ident", big) == .string(big))
+        #expect(collected.stderr == "")
+    }
+
+    /// Runs `body` on a thread of its own that may only run on the first processor it may run on now.
+    private func onOneProcessor<T: Sendable>(_ body: @escaping @Sendable () throws -> T) throws -> T {
+        let result = Locked<Result<T, any Error>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            precondition(cbond_pin_thread_to_one_cpu() == 0, "cannot pin the thread")
+            result.set(Result { try body() })
+            done.signal()
+        }
+        done.wait()
+        return try result.get()!.get()
     }
 
     @Test func nodeWithoutWASIServesThroughAThrowingRead() throws {

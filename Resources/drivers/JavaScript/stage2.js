@@ -319,7 +319,11 @@ var __BOND = (function () {
 
   function start(fd, proto, trans) {
     inFd = fd;
-    var spinFd = reopen("/proc/self/fd/" + fd, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    // With a single processor to run on (availableParallelism follows the affinity mask),
+    // reads block at once: looking again would only keep the host from answering.
+    var os = require("os");
+    var cpus = typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
+    var spinFd = cpus > 1 ? reopen("/proc/self/fd/" + fd, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK) : -1;
     if (spinFd >= 0) {
       try {
         peek = wasiPeek(spinFd);

@@ -785,6 +785,23 @@ function _BOND_failure($e)
 
 // ---------------------------------------------------------------------------
 
+// Whether this process may run on more than one processor (its affinity mask, from /proc):
+// with a single one, reads block at once, since looking again would only keep the host from
+// answering.
+function _BOND_spare_cpu()
+{
+    $status = @file_get_contents('/proc/self/status');
+    if ($status === false || !preg_match('/^Cpus_allowed_list:\s*(\S+)/m', $status, $m)) {
+        return true;
+    }
+    $count = 0;
+    foreach (explode(',', $m[1]) as $part) {
+        $ends = explode('-', $part);
+        $count += count($ends) > 1 ? (int)$ends[1] - (int)$ends[0] + 1 : 1;
+    }
+    return $count > 1;
+}
+
 function _BOND_start($protocol, $trans, $stdin)
 {
     foreach (array('_BOND_stdin', '_BOND_stage', '_BOND_error', '_BOND_l', '_BOND_e') as $name) {
@@ -813,7 +830,7 @@ function _BOND_start($protocol, $trans, $stdin)
     $in = @fstat(_BOND::$in);
     $out = @fstat(_BOND::$out);
     if ($in && ($in['mode'] & 0170000) === 0010000
-        && !($out && $out['ino'] === $in['ino'] && $out['dev'] === $in['dev'])) {
+        && !($out && $out['ino'] === $in['ino'] && $out['dev'] === $in['dev']) && _BOND_spare_cpu()) {
         stream_set_blocking(_BOND::$in, false);
     }
     stream_set_read_buffer(_BOND::$in, 0);

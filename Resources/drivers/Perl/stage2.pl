@@ -673,6 +673,21 @@ sub handle {
 
 # ---------------------------------------------------------------------------
 
+# Whether this process may run on more than one processor (its affinity mask, from /proc).
+sub spare_cpu {
+  open(my $status, '<', '/proc/self/status') or return 1;
+  while (my $line = <$status>) {
+    next unless $line =~ /^Cpus_allowed_list:\s*(\S+)/;
+    my $count = 0;
+    for my $part (split /,/, $1) {
+      my ($first, $last) = split /-/, $part;
+      $count += defined $last ? $last - $first + 1 : 1;
+    }
+    return $count > 1;
+  }
+  return 1;
+}
+
 sub start {
   my ($protocol, $trans) = @_;
   die "unsupported protocol " . ($protocol // 'undef') . "\n" if ($protocol // '') ne 'JSON';
@@ -688,8 +703,9 @@ sub start {
   binmode($OUT);
   # Read requests through a second, non-blocking open of the same pipe, so that the flag does
   # not touch the shared description (over ssh, standard input and output can be one socket,
-  # which cannot be opened again: then reads simply block).
-  if (open(my $again, '<', '/proc/self/fd/' . fileno($IN))) {
+  # which cannot be opened again: then reads simply block). With a single processor to run
+  # on, reads block at once: looking again would only keep the host from answering.
+  if (spare_cpu() && open(my $again, '<', '/proc/self/fd/' . fileno($IN))) {
     my $flags = fcntl($again, Fcntl::F_GETFL(), 0);
     if (defined $flags && fcntl($again, Fcntl::F_SETFL(), $flags | Fcntl::O_NONBLOCK())) {
       binmode($again);

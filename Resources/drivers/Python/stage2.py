@@ -70,6 +70,26 @@ def _BOND_exception_value(error):
     return value
 
 
+def _BOND_spare_cpu():
+    """Whether this process may run on more than one processor (its affinity mask)."""
+    try:
+        return len(_BOND_os.sched_getaffinity(0)) > 1
+    except Exception:  # Python 2, or no such call here: ask /proc
+        pass
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Cpus_allowed_list:"):
+                    count = 0
+                    for part in line.split(":", 1)[1].strip().split(","):
+                        ends = part.split("-")
+                        count += int(ends[-1]) - int(ends[0]) + 1
+                    return count > 1
+    except (IOError, OSError, ValueError):
+        pass
+    return True
+
+
 class _BOND_LineReader(object):
     """Reads protocol lines from a non-blocking descriptor. When nothing is there yet it tries
     again for up to 50 microseconds before it sleeps in select(): the host usually sends the
@@ -79,11 +99,14 @@ class _BOND_LineReader(object):
         import errno, select, time
         # A second, non-blocking open of the same pipe: its flag must not touch the shared
         # description (over ssh, standard input and output can be one socket, which cannot be
-        # opened again; then reads simply block).
-        try:
-            self.fd = _BOND_os.open("/proc/self/fd/%d" % fd, _BOND_os.O_RDONLY | _BOND_os.O_NONBLOCK)
-        except OSError:
-            self.fd = fd
+        # opened again; then reads simply block). With a single processor to run on, reads
+        # block at once: looking again would only keep the host from answering.
+        self.fd = fd
+        if _BOND_spare_cpu():
+            try:
+                self.fd = _BOND_os.open("/proc/self/fd/%d" % fd, _BOND_os.O_RDONLY | _BOND_os.O_NONBLOCK)
+            except OSError:
+                pass
         self.buffer = bytearray()
         self.scanned = 0
         self.select = select.select

@@ -8,4 +8,10 @@ int cbond_pipe_cloexec(int fds[2]);
 int cbond_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path);
 /// Asks for a pipe buffer of `size` bytes (F_SETPIPE_SZ); returns the size granted, or -1.
 int cbond_set_pipe_size(int fd, int size);
+/// The processors this process may run on (its affinity mask: taskset, a container's cpuset),
+/// or the online ones if that cannot be read.
+int cbond_available_cpus(void);
+/// Lets the calling thread run only on the first processor it may run on now (and the
+/// processes it starts, which inherit it); returns 0, or -1 with errno. For tests.
+int cbond_pin_thread_to_one_cpu(void);
 #endif
