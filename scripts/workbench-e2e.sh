@@ -742,6 +742,7 @@ check "eval over ssh" wait_for "= 42"
 typed '"remote pid " + process.pid'; keys Enter
 check "the remote pid is known" wait_re '= "remote pid [0-9]+"'
 remote_pid=$(screen | grep -oE '"remote pid [0-9]+"' | grep -oE '[0-9]+' | tail -1)
+check "the title shows the remote pid" wait_for "far · JavaScript · $host · idle · pid $remote_pid"
 cmd 'focus python'
 typed 'def sq(x): return x * x'; keys C-b
 cmd 'proxy python.sq to far'

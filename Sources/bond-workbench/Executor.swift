@@ -186,7 +186,7 @@ final class Executor: @unchecked Sendable {
                 return
             }
             handedOver = true
-            post(.started(pane: pane, generation: generation, pid: bond.processID, remoteHost: bond.remoteHost))
+            post(.started(pane: pane, generation: generation, pid: bond.remoteProcessID ?? bond.processID, remoteHost: bond.remoteHost))
         }
     }
 
