@@ -39,25 +39,21 @@ typed() { "${T[@]}" send-keys -t "$SESSION" -l "$1"; }
 # A command at the Ctrl-X prompt: cmd 'focus python'
 cmd() { keys C-x; typed "$1"; keys Enter; }
 
-# wait_for TEXT [SECONDS]: polls the screen until TEXT (fixed string) shows.
-wait_for() {
-    local text=$1 limit=${2:-8} i
+# poll_screen shown|gone -F|-E PATTERN [SECONDS]: polls the screen (every 0.1 s, 8 s at most
+# by default) until PATTERN shows, or is gone.
+poll_screen() {
+    local want=$1 mode=$2 pattern=$3 limit=${4:-8} i
     for ((i = 0; i < limit * 10; i++)); do
-        screen | grep -qF -- "$text" && return 0
+        if screen | grep -q "$mode" -- "$pattern"; then [[ $want == shown ]] && return 0
+        else [[ $want == gone ]] && return 0; fi
         sleep 0.1
     done
     return 1
 }
-
-# wait_re REGEX [SECONDS]: as wait_for, with an extended regular expression.
-wait_re() {
-    local re=$1 limit=${2:-8} i
-    for ((i = 0; i < limit * 10; i++)); do
-        screen | grep -qE -- "$re" && return 0
-        sleep 0.1
-    done
-    return 1
-}
+# wait_for TEXT [SECONDS] (a fixed string), wait_re REGEX [SECONDS], wait_gone TEXT [SECONDS]
+wait_for() { poll_screen shown -F "$@"; }
+wait_re() { poll_screen shown -E "$@"; }
+wait_gone() { poll_screen gone -F "$@"; }
 
 # click X Y / wheel up|down X Y: a mouse event (xterm X10 encoding, 0-based cells) as the
 # terminal would send it.
@@ -75,15 +71,6 @@ absent() { ! screen | grep -qF -- "$1"; }
 
 want() { [[ -z "${ONLY:-}" || " $ONLY " == *" $1 "* ]]; }
 
-# wait_gone TEXT [SECONDS]
-wait_gone() {
-    local text=$1 limit=${2:-8} i
-    for ((i = 0; i < limit * 10; i++)); do
-        screen | grep -qF -- "$text" || return 0
-        sleep 0.1
-    done
-    return 1
-}
 
 check() {
     local name=$1
@@ -264,25 +251,19 @@ fi
 
 # --------------------------------------------------------------------------------------------
 if want signals; then
-echo "== SIGTERM closes every bond and restores the terminal"
-start 120 40 py
-check "started" wait_for "▶ python · Python · local · idle" 30
-PY=$(pane_pid python)
-SH=$("${T[@]}" list-panes -t "$SESSION" -F '#{pane_pid}')
-WB=$(pgrep -P "$SH" -x bond-workbench)
-kill -TERM "$WB"
-check "exit status 143" wait_for "EXIT=143" 15
-check "interpreter gone after SIGTERM" bash -c "! kill -0 $PY 2>/dev/null"
-
-echo "== SIGHUP"
-start 120 40 py
-check "started" wait_for "▶ python · Python · local · idle" 30
-PY=$(pane_pid python)
-SH=$("${T[@]}" list-panes -t "$SESSION" -F '#{pane_pid}')
-WB=$(pgrep -P "$SH" -x bond-workbench)
-kill -HUP "$WB"
-check "exit status 129" wait_for "EXIT=129" 15
-check "interpreter gone after SIGHUP" bash -c "! kill -0 $PY 2>/dev/null"
+for signal in TERM:143 HUP:129; do
+    name=${signal%%:*}
+    status=${signal##*:}
+    echo "== SIG$name closes every bond and restores the terminal"
+    start 120 40 py
+    check "started" wait_for "▶ python · Python · local · idle" 30
+    PY=$(pane_pid python)
+    SH=$("${T[@]}" list-panes -t "$SESSION" -F '#{pane_pid}')
+    WB=$(pgrep -P "$SH" -x bond-workbench)
+    kill -"$name" "$WB"
+    check "exit status $status" wait_for "EXIT=$status" 15
+    check "interpreter gone after SIG$name" bash -c "! kill -0 $PY 2>/dev/null"
+done
 fi
 
 # --------------------------------------------------------------------------------------------

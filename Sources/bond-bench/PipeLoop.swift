@@ -1,4 +1,3 @@
-import CBondSystem
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -10,10 +9,8 @@ struct PipeLoop {
     let process: Process
     let input: FileHandle
     let output: FileHandle
-    private var buffer: [UInt8] = []
-    /// Read into a buffer made once (a fresh 1 MiB buffer per call would keep the CPU busy
-    /// while the interpreter answers, and flatter the loop).
-    private var chunk = [UInt8](repeating: 0, count: 1 << 20)
+    /// Reads the answers as the engine does (the loop's other side waits like the drivers).
+    private var reader: SpinningLineReader
 
     /// The loop in each language. It waits for input the way the drivers do: with a processor
     /// to spare, a read on a non-blocking second open of the pipe for up to 50 µs, then a sleep
@@ -148,6 +145,7 @@ struct PipeLoop {
         do { try process.run() } catch { return nil }
         input = inPipe.fileHandleForWriting
         output = outPipe.fileHandleForReading
+        reader = SpinningLineReader(fd: output.fileDescriptor)
     }
 
     /// Sends one line and reads the answer line; returns its length.
@@ -175,45 +173,7 @@ struct PipeLoop {
         return readLine()
     }
 
-    private mutating func readLine() -> Int {
-        var scanned = 0
-        while true {
-            if let nl = buffer[scanned...].firstIndex(of: 0x0A) {
-                buffer.removeSubrange(...nl)
-                return nl
-            }
-            scanned = buffer.count
-            let n = readSpinningFirst()
-            if n <= 0 { return -1 }
-            buffer.append(contentsOf: chunk[0..<n])
-        }
-    }
-
-    /// Reads like the engine waits: a non-blocking read for up to 50 µs (with a processor to
-    /// spare), then a sleep in `poll`, so that both sides of the comparison wait the same way.
-    private mutating func readSpinningFirst() -> Int {
-        let fd = output.fileDescriptor
-        guard spareProcessor else {
-            return chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        }
-        if !nonBlocking {
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-            nonBlocking = true
-        }
-        let start = DispatchTime.now().uptimeNanoseconds
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n >= 0 { return n }
-            guard errno == EAGAIN || errno == EINTR else { return -1 }
-            if DispatchTime.now().uptimeNanoseconds - start > 50_000 {
-                var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                _ = poll(&p, 1, -1)
-            }
-        }
-    }
-
-    private var nonBlocking = false
-    private let spareProcessor = cbond_available_cpus() > 1
+    private mutating func readLine() -> Int { reader.nextLine() ?? -1 }
 
     func stop() {
         try? input.close()

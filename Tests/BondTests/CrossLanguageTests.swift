@@ -124,23 +124,10 @@ import Testing
     }
 
     @Test func seedParallelWorkersFromThreads() throws {
-        let results = Collected()
-        DispatchQueue.concurrentPerform(iterations: 8) { i in
-            let s = Self.all[i % 4]
-            do {
-                let (bond, _) = try makeBond(s.language)
-                defer { bond.close() }
-                try bond.evalBlock(s.defineInc)
-                var n: BondValue = 0
-                for _ in 0..<100 { n = try bond.call("inc", n) }
-                results.add(.stdout, "\(s.language)=\(n)\n")
-            } catch {
-                results.add(.stderr, "\(s.language): \(error)\n")
-            }
-        }
-        #expect(results.stderr == "")
-        #expect(results.stdout.split(separator: "\n").count == 8)
-        #expect(results.stdout.split(separator: "\n").allSatisfy { $0.hasSuffix("=100") })
+        let (counts, errors) = countInParallel(Self.all, threads: 8, calls: 100)
+        #expect(errors == "")
+        #expect(counts.count == 8)
+        #expect(counts.allSatisfy { $0.hasSuffix("=100") })
     }
 
     @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/runuser")

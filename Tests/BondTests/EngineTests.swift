@@ -159,23 +159,10 @@ import Testing
     }
 
     @Test func manyBondsFromManyThreadsAtOnce() throws {
-        let results = Collected()
-        DispatchQueue.concurrentPerform(iterations: 6) { i in
-            do {
-                let s = Snippets.engine[i % 2]
-                let (bond, _) = try makeBond(s.language)
-                defer { bond.close() }
-                try bond.evalBlock(s.defineInc)
-                var n: BondValue = 0
-                for _ in 0..<50 { n = try bond.call("inc", n) }
-                results.add(.stdout, "\(n)\n")
-            } catch {
-                results.add(.stderr, "\(error)\n")
-            }
-        }
-        #expect(results.stderr == "")
-        #expect(results.stdout.split(separator: "\n").allSatisfy { $0 == "50" })
-        #expect(results.stdout.split(separator: "\n").count == 6)
+        let (counts, errors) = countInParallel(Snippets.engine, threads: 6, calls: 50)
+        #expect(errors == "")
+        #expect(counts.allSatisfy { $0.hasSuffix("=50") })
+        #expect(counts.count == 6)
     }
 
     @Test func oneBondSharedByThreadsServesOneConversationAtATime() throws {

@@ -105,6 +105,27 @@ func parentProcess(of pid: Int32) -> (pid: Int32, name: String)? {
     return (ppid, String(parent[parent.index(after: po)..<pc]))
 }
 
+/// Starts one bond per thread, `threads` of them at once (languages taken in turn), and has
+/// each count to `calls` through its own `inc`. Returns each bond's count ("Python=100") and
+/// the errors, one per line.
+func countInParallel(_ languages: [Snippets], threads: Int, calls: Int) -> (counts: [String], errors: String) {
+    let results = Collected()
+    DispatchQueue.concurrentPerform(iterations: threads) { i in
+        let s = languages[i % languages.count]
+        do {
+            let (bond, _) = try makeBond(s.language)
+            defer { bond.close() }
+            try bond.evalBlock(s.defineInc)
+            var n: BondValue = 0
+            for _ in 0..<calls { n = try bond.call("inc", n) }
+            results.add(.stdout, "\(s.language)=\(n)\n")
+        } catch {
+            results.add(.stderr, "\(s.language): \(error)\n")
+        }
+    }
+    return (results.stdout.split(separator: "\n").map(String.init), results.stderr)
+}
+
 /// Per-language code for the shared tests.
 struct Snippets: Sendable, CustomTestStringConvertible {
     let language: String
