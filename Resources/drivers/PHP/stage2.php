@@ -16,6 +16,7 @@ final class _BOND
     public static $pid;             // a child forked by evaluated code must not speak the protocol
     public static $err;             // the interpreter's stderr, for such a child
     public static $buf = array('STDOUT' => '', 'STDERR' => '');
+    public static $held = false;    // $buf may hold text (a flag is cheaper to test than both)
     public static $keep = array();  // streams that must stay open
     public static $imports = array();
     public static $args = array();  // argument values of the CALLs running
@@ -26,6 +27,8 @@ final class _BOND
     public static $pending = false; // an interrupt came while a frame was written
     public static $super = array('GLOBALS' => 1, '_SERVER' => 1, '_GET' => 1, '_POST' => 1, '_COOKIE' => 1,
                                  '_FILES' => 1, '_ENV' => 1, '_REQUEST' => 1, '_SESSION' => 1, 'this' => 1);
+    public static $verbs = array('CALL' => 1, 'XCALL' => 1, 'EVAL' => 1, 'EVAL_BLOCK' => 1, 'EXPORT' => 1,
+                                 'RETURN' => 1, 'EXCEPT' => 1, 'ERROR' => 1);   // well-formed for sure
     const JSON = 1344;  // JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_PRESERVE_ZERO_FRACTION
 }
 
@@ -87,29 +90,38 @@ function _BOND_scope()
 function _BOND_write($verb, $json = null)
 {
     // A child forked by user code must not speak the protocol. Replies are written after
-    // _BOND_run or _BOND_finish has made sure this is the driver's own process (a child that
-    // came back there ended), so only frames made while user code runs need the check.
+    // _BOND_answer or _BOND_finish has made sure this is the driver's own process (a child
+    // that came back there ended), so only frames made while user code runs need the check.
     if (_BOND::$gone || (($verb === 'OUTPUT' || $verb === 'CALL' || $verb === 'BYE') && getmypid() !== _BOND::$pid)) {
         return;
     }
-    $line = $json === null ? "$verb\n" : "$verb $json\n";
     // an interrupt must never cut a frame in half: it waits for the end of the frame
     _BOND::$writing = true;
-    $len = strlen($line);
-    $done = @fwrite(_BOND::$out, $line);
-    while ($done !== $len) {
-        if ($done === false || $done === 0) {
-            _BOND::$gone = true;   // the host is gone
-            exit(1);
-        }
-        $n = @fwrite(_BOND::$out, substr($line, $done));
-        $done = $n ? $done + $n : $n;
-    }
+    _BOND_put($json === null ? "$verb\n" : "$verb $json\n");
     _BOND::$writing = false;
     if (_BOND::$pending) {
         _BOND::$pending = false;
         _BOND_sigint();
     }
+}
+
+// Writes one whole line to the host; leaves when the host is gone. Replies, which are sent
+// when no user code runs (interrupts off, the pid checked), come here directly.
+function _BOND_put($line)
+{
+    $done = @fwrite(_BOND::$out, $line);
+    if ($done === strlen($line)) {
+        return;
+    }
+    while ($done !== false && $done !== 0) {
+        $line = substr($line, $done);
+        $done = @fwrite(_BOND::$out, $line);
+        if ($done === strlen($line)) {
+            return;
+        }
+    }
+    _BOND::$gone = true;   // the host is gone
+    exit(1);
 }
 
 function _BOND_bye()
@@ -148,32 +160,40 @@ function _BOND_unencodable($v, $depth = 0)
     return null;
 }
 
+// Why $json, what json_encode made of $v, does not stand for $v; null when it does. Called
+// only when $json is false or holds "{}" (which may be an object it could not see into).
+function _BOND_encoding_problem($v, $json)
+{
+    if ($json === false) {
+        return json_last_error_msg();
+    }
+    $bad = _BOND_unencodable($v);
+    return $bad === null ? null : "a $bad cannot be serialized";
+}
+
 // Returns the JSON text of $v, or throws _BOND_SerializationException.
 function _BOND_encode($v)
 {
     $json = json_encode($v, _BOND::JSON);
-    if ($json === false) {
-        throw new _BOND_SerializationException(json_last_error_msg());
-    }
-    if (strpos($json, '{}') !== false && ($bad = _BOND_unencodable($v)) !== null) {
-        throw new _BOND_SerializationException("a $bad cannot be serialized");
+    if (($json === false || strpos($json, '{}') !== false) && ($problem = _BOND_encoding_problem($v, $json)) !== null) {
+        throw new _BOND_SerializationException($problem);
     }
     return $json;
 }
 
 function _BOND_send_value($verb, $value)
 {
-    if (_BOND::$buf['STDOUT'] !== '' || _BOND::$buf['STDERR'] !== '') {
+    if (_BOND::$held) {
         _BOND_flush();
     }
-    try {
-        $json = _BOND_encode($value);
-    } catch (_BOND_SerializationException $e) {
+    $json = json_encode($value, _BOND::JSON);
+    if (($json === false || ((is_array($value) || is_object($value)) && strpos($json, '{}') !== false))
+        && ($problem = _BOND_encoding_problem($value, $json)) !== null) {
         $what = $verb === 'EXCEPT' ? 'exception' : 'result';
-        _BOND_write('ERROR', json_encode("cannot serialize the $what: " . $e->getMessage(), _BOND::JSON | JSON_INVALID_UTF8_SUBSTITUTE));
+        _BOND_write('ERROR', json_encode("cannot serialize the $what: $problem", _BOND::JSON | JSON_INVALID_UTF8_SUBSTITUTE));
         return;
     }
-    _BOND_write($verb, $json);
+    _BOND_put("$verb $json\n");   // a reply
 }
 
 function _BOND_send_error($message)
@@ -195,83 +215,68 @@ function _BOND_send_exception($e)
     }
 }
 
-// One request line, or false at the end of input. The request stream is non-blocking: when
-// nothing is there yet, look again for up to 50 microseconds before sleeping in
-// stream_select(), since the host usually sends the next request within that time and a
-// sleep and wake-up costs more than the request.
-function _BOND_read_line()
+// Reads one request: returns its verb, and sets $value to its decoded payload (null without
+// one) and $error to why the frame is malformed (null if it is not); leaves on EOF. The
+// frame is cut straight out of the read buffer (no copy of the line). The request stream is
+// non-blocking: when nothing is there yet, look again for up to 50 microseconds before
+// sleeping in stream_select(), since the host usually sends the next request within that
+// time and a sleep and wake-up costs more than the request.
+function _BOND_read(&$value, &$error)
 {
     static $buffer = '';
     static $start = 0;     // where the next line starts in $buffer
-    static $scanned = 0;
-    $spinUntil = null;
-    while (($end = strpos($buffer, "\n", $scanned)) === false) {
-        if ($start > 0) {   // drop what was read before appending more
-            $buffer = (string)substr($buffer, $start);
-            $start = 0;
-        }
-        $scanned = strlen($buffer);
-        $chunk = fread(_BOND::$in, 1048576);
-        if ($chunk === false) {
-            return false;
-        }
-        if ($chunk === '') {
-            if (feof(_BOND::$in)) {
-                return false;
+    static $scanned = 0;   // no line end before this
+    $value = $error = null;
+    if (($end = strpos($buffer, "\n", $scanned)) === false) {
+        $spinUntil = null;
+        do {
+            if ($start > 0) {   // drop what was read before appending more
+                $buffer = (string)substr($buffer, $start);
+                $start = 0;
             }
-            $now = hrtime(true);
-            if ($spinUntil === null) {
-                $spinUntil = $now + 50000;
+            $scanned = strlen($buffer);
+            $chunk = fread(_BOND::$in, 1048576);
+            if ($chunk === '' && !feof(_BOND::$in)) {
+                $now = hrtime(true);
+                if ($spinUntil === null) {
+                    $spinUntil = $now + 50000;
+                } elseif ($now >= $spinUntil) {
+                    $read = array(_BOND::$in);
+                    $none = null;
+                    @stream_select($read, $none, $none, null);
+                }
+                continue;
             }
-            if ($now >= $spinUntil) {
-                $read = array(_BOND::$in);
-                $none = null;
-                @stream_select($read, $none, $none, null);
+            if ($chunk === false || $chunk === '') {
+                _BOND_bye();   // EOF; an unterminated last line is dropped
             }
-            continue;
-        }
-        $buffer .= $chunk;
+            $buffer .= $chunk;
+        } while (($end = strpos($buffer, "\n", $scanned)) === false);
     }
-    $line = substr($buffer, $start, $end + 1 - $start);
+    $from = $start;
     $start = $scanned = $end + 1;
+    if ($end > $from && $buffer[$end - 1] === "\r") {
+        $end--;
+    }
+    $verbLength = strcspn($buffer, ' ', $from, $end - $from);
+    $verb = substr($buffer, $from, $verbLength);
+    $payload = $verbLength < $end - $from ? substr($buffer, $from + $verbLength + 1, $end - $from - $verbLength - 1) : null;
     if ($start === strlen($buffer)) {
         $buffer = '';
         $start = $scanned = 0;
     }
-    return $line;
-}
-
-// Reads one request: array($verb, $value, $error); leaves on EOF.
-function _BOND_read()
-{
-    $line = _BOND_read_line();
-    if ($line === false || substr($line, -1) !== "\n") {
-        _BOND_bye();   // EOF; an unterminated last line is dropped
-    }
-    $end = strlen($line) - 1;
-    if ($end > 0 && $line[$end - 1] === "\r") {
-        $end--;
-    }
-    $sp = strpos($line, ' ');
-    if ($sp === false || $sp > $end) {
-        $verb = substr($line, 0, $end);
-        $payload = null;
-    } else {
-        $verb = substr($line, 0, $sp);
-        $payload = substr($line, $sp + 1, $end - $sp - 1);
-    }
-    $line = null;
-    if ($verb === '' || strspn($verb, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ_') !== strlen($verb)) {
-        return array($verb, null, 'malformed frame: not a verb');
+    if (!isset(_BOND::$verbs[$verb]) && ($verb === '' || strspn($verb, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ_') !== $verbLength)) {
+        $error = 'malformed frame: not a verb';
+        return $verb;
     }
     if ($payload === null) {
-        return array($verb, null, null);
+        return $verb;
     }
     $value = json_decode($payload, true, 10000);
-    if (json_last_error() !== JSON_ERROR_NONE) {
-        return array($verb, null, "cannot decode the $verb payload: " . json_last_error_msg());
+    if ($value === null && json_last_error() !== JSON_ERROR_NONE) {
+        $error = "cannot decode the $verb payload: " . json_last_error_msg();
     }
-    return array($verb, $value, null);
+    return $verb;
 }
 
 // ---------------------------------------------------------------------------
@@ -291,6 +296,7 @@ function _BOND_output($channel, $data)
         _BOND::$buf[$other] = '';
     }
     _BOND::$buf[$channel] .= $data;
+    _BOND::$held = true;
     if (strpos($data, "\n") !== false) {
         $buf = _BOND::$buf[$channel];
         $nl = strrpos($buf, "\n");
@@ -330,9 +336,10 @@ function _BOND_send_output($channel, $text)
 
 function _BOND_flush()
 {
-    if (_BOND::$buf['STDOUT'] === '' && _BOND::$buf['STDERR'] === '') {
+    if (!_BOND::$held) {
         return;
     }
+    _BOND::$held = false;
     foreach (array('STDOUT', 'STDERR') as $channel) {
         if (_BOND::$buf[$channel] !== '') {
             $text = _BOND::$buf[$channel];
@@ -539,8 +546,9 @@ function _BOND_signals($on)
     }
 }
 
-// Runs $fn(...$args) with interrupts on; returns array(true, value) or array(false, Throwable).
-function _BOND_run($fn, $args = array())
+// Runs $fn(...$args) with interrupts on, then replies: RETURN with its value (null unless
+// $want), or EXCEPT.
+function _BOND_answer($fn, $args, $want)
 {
     try {
         _BOND::$armed = true;   // _BOND_signals(true), without a call per request
@@ -553,10 +561,11 @@ function _BOND_run($fn, $args = array())
                 exit(0);
             }
         }
-        return array(true, $value);
     } catch (Throwable $e) {
-        return array(false, $e);
+        _BOND_send_exception($e);
+        return;
     }
+    _BOND_send_value('RETURN', $want ? $value : null);
 }
 
 // ---------------------------------------------------------------------------
@@ -571,11 +580,13 @@ function _BOND_call_host($name, $args)
         throw new _BOND_SerializationException("cannot serialize the arguments of $name: " . $e->getMessage());
     }
     $armed = _BOND::$armed;
-    _BOND_signals(false);
+    _BOND::$armed = _BOND::$pending = false;   // _BOND_signals(false), inline: once per callback
     try {
-        _BOND_flush();
+        if (_BOND::$held) {
+            _BOND_flush();
+        }
         _BOND_write('CALL', $json);
-        list($verb, $value, $error) = _BOND_serve();
+        $verb = _BOND_serve($value, $error);
     } finally {
         _BOND_signals($armed);
     }
@@ -636,18 +647,12 @@ function _BOND_prepare($verb, $value)
 
         case 'CALL':
         case 'XCALL':
-            if (!is_array($value) || count($value) !== 2 || !is_string($value[0] ?? null) || !is_array($value[1] ?? null)) {
+            if (!_BOND_is_call($value)) {
                 _BOND_send_error("malformed $verb request: expected [name, [args...]]");
                 return null;
             }
             list($name, $args) = $value;
             $args = array_values($args);
-            if ($verb === 'CALL' && _BOND_plain_name($name)) {
-                // a plain function name is called directly
-                list($ok, $result) = _BOND_run(trim($name), $args);
-                _BOND_reply($ok, $result, true);
-                return null;
-            }
             $list = array();
             $values = array();
             $slot = count(_BOND::$args);
@@ -673,8 +678,7 @@ function _BOND_prepare($verb, $value)
             } elseif (!preg_match(_BOND_NAME, $value)) {
                 _BOND_send_value('EXCEPT', "invalid name for an exported function: $value");
             } else {
-                list($ok, $result) = _BOND_run('_BOND_export', array($value));
-                _BOND_reply($ok, $result, false);
+                _BOND_answer('_BOND_export', array($value), false);
             }
             return null;
     }
@@ -682,36 +686,54 @@ function _BOND_prepare($verb, $value)
     return null;
 }
 
-// Whether $name (surrounding blanks aside) is a function name, not an expression.
+// What to call for the function name $name (surrounding blanks aside): a Closure once the
+// function exists (the cheapest to call), else the name; null when $name is an expression.
 function _BOND_plain_name($name)
 {
     static $known = array();
-    if (!isset($known[$name])) {
-        if (count($known) >= 1024) {
-            $known = array();
-        }
-        $known[$name] = preg_match(_BOND_NAME, trim($name)) === 1;
+    if (isset($known[$name])) {
+        return $known[$name];
     }
-    return $known[$name];
+    $trimmed = trim($name);
+    if (preg_match(_BOND_NAME, $trimmed) !== 1) {
+        return null;
+    }
+    if (!function_exists($trimmed)) {
+        return $trimmed;   // not known yet: the call will say so, or it is defined later
+    }
+    if (count($known) >= 1024) {
+        $known = array();
+    }
+    return $known[$name] = Closure::fromCallable($trimmed);
 }
 
-function _BOND_reply($ok, $result, $want)
+// Whether a CALL or XCALL payload has the form [name, [args...]].
+function _BOND_is_call($value)
 {
-    if (!$ok) {
-        _BOND_send_exception($result);
-    } else {
-        _BOND_send_value('RETURN', $want ? $result : null);
-    }
+    return is_array($value) && count($value) === 2 && is_string($value[0] ?? null) && is_array($value[1] ?? null);
 }
 
-// Nested: serves until the host answers the pending CALL; returns
-// array($verb, $value, $error).
-function _BOND_serve()
+// Reads requests, and answers at once those that call a function by its name (the most
+// common kind, which needs no code compiled); returns the verb of the first other one.
+function _BOND_next(&$value, &$error)
 {
     while (true) {
-        list($verb, $value, $error) = _BOND_read();
+        $verb = _BOND_read($value, $error);
+        if ($verb !== 'CALL' || $error !== null || !_BOND_is_call($value) || ($fn = _BOND_plain_name($value[0])) === null) {
+            return $verb;
+        }
+        _BOND_answer($fn, array_values($value[1]), true);
+    }
+}
+
+// Nested: serves until the host answers the pending CALL; returns the verb of the answer
+// (RETURN, EXCEPT or ERROR), and its value and any error in $value and $error.
+function _BOND_serve(&$value, &$error)
+{
+    while (true) {
+        $verb = _BOND_next($value, $error);
         if ($verb === 'RETURN' || $verb === 'EXCEPT' || $verb === 'ERROR') {
-            return array($verb, $value, $error);
+            return $verb;
         }
         if ($error !== null) {
             _BOND_send_error($error);
@@ -722,11 +744,10 @@ function _BOND_serve()
             continue;
         }
         list($code, $want, $slot) = $job;
-        list($ok, $result) = _BOND_run('_BOND_scope', array($code));
+        _BOND_answer('_BOND_scope', array($code), $want);
         if ($slot !== null) {
             unset(_BOND::$args[$slot]);
         }
-        _BOND_reply($ok, $result, $want);
     }
 }
 
@@ -734,7 +755,7 @@ function _BOND_serve()
 function _BOND_request()
 {
     while (true) {
-        list($verb, $value, $error) = _BOND_read();
+        $verb = _BOND_next($value, $error);
         if ($verb === 'RETURN' || $verb === 'EXCEPT' || $verb === 'ERROR') {
             _BOND_bye();   // a reply with no call pending ends the top level loop
         }
@@ -822,7 +843,7 @@ function _BOND_start($protocol, $trans, $stdin)
     if (!_BOND::$out || !_BOND::$in) {
         throw new Exception('cannot duplicate the standard descriptors');
     }
-    // Requests are read without blocking (see _BOND_read_line). PHP cannot open the pipe a
+    // Requests are read without blocking (see _BOND_read). PHP cannot open the pipe a
     // second time (it resolves /proc/self/fd/0 to "pipe:[...]"), so the flag goes on the
     // pipe's own description, which only this process reads: only when standard input is a
     // pipe, and not the same file as standard output (a socket over ssh, say); otherwise
