@@ -52,7 +52,11 @@ enum EchoPeer {
         return root
     }
 
+    /// This program: as started when that names a file (so that under valgrind, whose
+    /// /proc/self/exe is valgrind's own, the peer is still this program), else /proc/self/exe.
     private static var executablePath: String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let started = CommandLine.arguments[0]
+        if started.contains("/") { return URL(fileURLWithPath: started).standardizedFileURL.path }
+        return (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? started
     }
 }

@@ -1,3 +1,4 @@
+import CBondSystem
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -6,9 +7,10 @@ import Glibc
 /// The physical limit: a minimal JSON echo loop written directly in the language, driven
 /// over plain pipes by this process (read a line, decode it, encode it back, write a line).
 struct PipeLoop {
-    let process: Process
-    let input: FileHandle
-    let output: FileHandle
+    let pid: pid_t
+    /// The loop's standard input (written here) and output (read here).
+    let input: Int32
+    let output: Int32
     /// Reads the answers as the engine does (the loop's other side waits like the drivers).
     private var reader: SpinningLineReader
 
@@ -133,19 +135,34 @@ struct PipeLoop {
         self.init(command: argv)
     }
 
-    /// Starts `command` (found through `PATH`) with its standard input and output on pipes.
+    /// Starts `command` (found through `PATH`) with its standard input and output on pipes,
+    /// its standard error on /dev/null. (With `posix_spawnp` rather than Foundation's
+    /// `Process`, which cannot start a program under valgrind.)
     init?(command argv: [String]) {
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = argv
-        let inPipe = Pipe(), outPipe = Pipe()
-        process.standardInput = inPipe
-        process.standardOutput = outPipe
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return nil }
-        input = inPipe.fileHandleForWriting
-        output = outPipe.fileHandleForReading
-        reader = SpinningLineReader(fd: output.fileDescriptor)
+        var toLoop: [Int32] = [-1, -1], fromLoop: [Int32] = [-1, -1]
+        guard cbond_pipe_cloexec(&toLoop) == 0 else { return nil }
+        guard cbond_pipe_cloexec(&fromLoop) == 0 else { close(toLoop[0]); close(toLoop[1]); return nil }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, toLoop[0], 0)
+        posix_spawn_file_actions_adddup2(&actions, fromLoop[1], 1)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let arguments = argv.map { strdup($0) } + [nil]
+        defer { arguments.forEach { free($0) } }
+        var pid: pid_t = 0
+        let status = posix_spawnp(&pid, argv[0], &actions, nil, arguments, environ)
+        close(toLoop[0])
+        close(fromLoop[1])
+        guard status == 0 else {
+            close(toLoop[1])
+            close(fromLoop[0])
+            return nil
+        }
+        self.pid = pid
+        input = toLoop[1]
+        output = fromLoop[0]
+        reader = SpinningLineReader(fd: output)
     }
 
     /// Sends one line and reads the answer line; returns its length.
@@ -154,29 +171,36 @@ struct PipeLoop {
         data.append(0x0A)
         // Write from another thread for big lines, so reading and writing overlap.
         if data.count > 1 << 16 {
-            let handle = input
+            let fd = input
             let payload = data
             let done = DispatchSemaphore(value: 0)
-            DispatchQueue.global().async { handle.write(Data(payload)); done.signal() }
+            DispatchQueue.global().async { Self.writeAll(payload, to: fd); done.signal() }
             let n = readLine()
             done.wait()
             return n
         }
-        data.withUnsafeBytes { raw in
+        Self.writeAll(data, to: input)
+        return readLine()
+    }
+
+    private static func writeAll(_ bytes: [UInt8], to fd: Int32) {
+        bytes.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
-                let n = write(input.fileDescriptor, raw.baseAddress! + offset, raw.count - offset)
+                let n = write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 && errno == EINTR { continue }
                 if n <= 0 { break }
                 offset += n
             }
         }
-        return readLine()
     }
 
     private mutating func readLine() -> Int { reader.nextLine() ?? -1 }
 
     func stop() {
-        try? input.close()
-        process.waitUntilExit()
+        close(input)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        close(output)
     }
 }

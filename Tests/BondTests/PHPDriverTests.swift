@@ -282,6 +282,31 @@ extension Snippets {
         #expect(!collected.stdout.contains("child"))
     }
 
+    /// `php -a` writes every line it reads to ~/.php_history and reads the whole file at each
+    /// start: the driver takes its start-up lines out again, so starting bonds neither fills the
+    /// user's history nor makes each start slower than the last.
+    @Test func startingBondsLeavesNothingInTheShellHistory() throws {
+        let (bond, _) = try makeBond("PHP")
+        defer { bond.close() }
+        guard try bond.eval("function_exists('readline_list_history') && function_exists('posix_getpwuid')") == true,
+            let home = try bond.eval("posix_getpwuid(posix_getuid())['dir']").stringValue
+        else { return }
+        for _ in 0..<3 { try makeBond("PHP").0.close() }
+        // Other tests start PHP bonds at the same time, each of whose lines stays in the file for
+        // a moment: the file must be free of start-up lines at some point (without the clean-up
+        // they pile up for good).
+        let history = URL(fileURLWithPath: home).appendingPathComponent(".php_history")
+        let deadline = Date().addingTimeInterval(20)
+        var text = ""
+        repeat {
+            text = (try? String(contentsOf: history, encoding: .utf8)) ?? ""
+            if !text.contains("$_BOND_") && !text.contains("strtoupper(\"stage1") { break }
+            usleep(2_000)
+        } while Date() < deadline
+        #expect(!text.contains("$_BOND_"), "bond start-up lines left in \(history.path)")
+        #expect(!text.contains("strtoupper(\"stage1"), "the bond probe left in \(history.path)")
+    }
+
     @Test func fatalErrorsAndExitTerminateTheBond() throws {
         let (bond, collected) = try makeBond("PHP")
         guard case .terminated(_, let exit, _) = bondError({ try bond.evalBlock("echo 'last words'; exit(3);") }) else {

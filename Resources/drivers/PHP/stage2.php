@@ -823,6 +823,37 @@ function _BOND_spare_cpu()
     return $count > 1;
 }
 
+// The interactive shell (`php -a`) keeps each line it reads in the user's ~/.php_history, and
+// reads that whole file at each start: the probe and stage 1 would pile up there, one pair per
+// bond ever started, and every start would be slower than the one before. Take them (and any
+// left by earlier starts) out of the history and write it back as the user left it.
+function _BOND_forget_startup_lines()
+{
+    if (!function_exists('readline_list_history') || !function_exists('readline_write_history')) {
+        return;
+    }
+    $lines = readline_list_history();
+    $kept = array();
+    foreach ($lines as $line) {
+        if (strpos($line, '$_BOND_') === false && strpos($line, 'strtoupper("stage1') === false) {
+            $kept[] = $line;
+        }
+    }
+    if (count($kept) === count($lines)) {
+        return;
+    }
+    $account = function_exists('posix_getpwuid') ? posix_getpwuid(posix_getuid()) : false;
+    $home = $account ? $account['dir'] : getenv('HOME');   // where the shell found the history
+    if (!is_string($home) || $home === '') {
+        return;
+    }
+    readline_clear_history();
+    foreach ($kept as $line) {
+        readline_add_history($line);
+    }
+    @readline_write_history($home . '/.php_history');
+}
+
 function _BOND_start($protocol, $trans, $stdin)
 {
     foreach (array('_BOND_stdin', '_BOND_stage', '_BOND_error', '_BOND_l', '_BOND_e') as $name) {
@@ -857,6 +888,7 @@ function _BOND_start($protocol, $trans, $stdin)
     stream_set_read_buffer(_BOND::$in, 0);
     stream_set_chunk_size(_BOND::$in, 1048576);
     if (!defined('STDOUT')) {
+        _BOND_forget_startup_lines();
         // `php -a` defines no STDIN/STDOUT/STDERR: the first php://stdout
         // and php://stdin own fd 1 and fd 0; closing them frees the numbers
         // for the next opens.
