@@ -38,8 +38,9 @@ public final class Bond: @unchecked Sendable {
     private let closeGracePeriod: Duration
     private let conversation = NSRecursiveLock()
     private let exportsLock = NSLock()
-    private var exports: [String: BondFunction] = [:]
-    private var closed = false
+    // Guarded by `exportsLock`, which makes each access exclusive (no run-time check needed).
+    @exclusivity(unchecked) private var exports: [String: BondFunction] = [:]
+    @exclusivity(unchecked) private var closed = false
 
     /// Every language whose driver is found (see `BondOptions.driverDirectories`, `$BOND_DRIVERS`).
     public static var languages: [String] { DriverCatalog.languages(extra: []) }
@@ -391,8 +392,7 @@ public final class Bond: @unchecked Sendable {
         if isClosedByUser && !connection.isClosed {
             throw BondError.usage(language: language, message: "the bond is closed")
         }
-        if connection.isClosed { throw terminatedError() }
-        _ = connection.enter()
+        guard connection.enter() else { throw terminatedError() }
         defer { connection.leave() }
         guard connection.send(line: line) else { throw terminatedError() }
         return try awaitReply()

@@ -28,25 +28,30 @@ final class Connection: @unchecked Sendable {
     private let maximumFrameBytes: Int
     private let stateChanged: (@Sendable (BondState) -> Void)?
 
+    // Every stored `var` of this class is guarded by a lock (`condition`, or `readLock` where
+    // marked), which already makes each access exclusive: Swift's own run-time exclusivity
+    // check is turned off for them (`@exclusivity(unchecked)`), as it cost about 800
+    // instructions per call.
+
     /// Called once when the output ends (the interpreter or its link is gone).
     var onTermination: (@Sendable () -> Void)? {
         get { locked { terminationHandler } }
         set { locked { terminationHandler = newValue } }
     }
-    private var terminationHandler: (@Sendable () -> Void)?
+    @exclusivity(unchecked) private var terminationHandler: (@Sendable () -> Void)?
 
     private let condition = NSCondition()
-    private var events = Deque<Event>()
-    private var phase = Phase.startup
-    private var startupOutput: [UInt8] = []
-    private var startupErrors: [UInt8] = []
-    private var readySearchStart: Int?
-    private var outputClosed = false
-    private var errorsClosed = false
-    private var finished = false
-    private var exitStatus: BondExit?
-    private var errorTail: [UInt8] = []
-    private var depthValue = 0
+    @exclusivity(unchecked) private var events = Deque<Event>()
+    @exclusivity(unchecked) private var phase = Phase.startup  // changed with readLock held too
+    @exclusivity(unchecked) private var startupOutput: [UInt8] = []
+    @exclusivity(unchecked) private var startupErrors: [UInt8] = []
+    @exclusivity(unchecked) private var readySearchStart: Int?
+    @exclusivity(unchecked) private var outputClosed = false
+    @exclusivity(unchecked) private var errorsClosed = false
+    @exclusivity(unchecked) private var finished = false
+    @exclusivity(unchecked) private var exitStatus: BondExit?
+    @exclusivity(unchecked) private var errorTail: [UInt8] = []
+    @exclusivity(unchecked) private var depthValue = 0
     private static let errorTailBytes = 4096
 
     // Reading the interpreter's output. One thread at a time reads and decodes (`readLock`):
@@ -54,14 +59,14 @@ final class Connection: @unchecked Sendable {
     // while a conversation runs, so that a reply wakes the caller directly, with no hand-off
     // between threads. `callerReads` (guarded by `condition`) says which.
     private let readLock = NSLock()
-    private var callerReads = false
-    private var backgroundPolling = false  // guarded by condition: the background reader is in poll
+    @exclusivity(unchecked) private var callerReads = false
+    @exclusivity(unchecked) private var backgroundPolling = false  // guarded by condition: the background reader is in poll
     /// Where the parked background reader sleeps: apart from `condition`, so that the frames a
     /// conversation queues (each a broadcast on `condition`) do not wake it.
     private let parking = NSCondition()
-    private var outputEnded = false  // guarded by readLock
-    private var splitter: LineSplitter  // guarded by readLock
-    private var startupLines = LineSplitter(maximumLineBytes: 1 << 16)  // guarded by readLock
+    @exclusivity(unchecked) private var outputEnded = false  // guarded by readLock
+    @exclusivity(unchecked) private var splitter: LineSplitter  // guarded by readLock
+    @exclusivity(unchecked) private var startupLines = LineSplitter(maximumLineBytes: 1 << 16)  // guarded by readLock
     private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 1)
     /// A pipe that wakes the background reader out of `poll`.
     private let wake: (read: Int32, write: Int32)
@@ -109,16 +114,19 @@ final class Connection: @unchecked Sendable {
     /// The nesting depth of the conversation (0 when idle).
     var depth: Int { locked { depthValue } }
 
-    /// A request begins; the first level also makes the calling thread the reader.
-    func enter() -> Int {
-        let (d, wake) = locked { () -> (Int, Bool) in
+    /// A request begins; the first level also makes the calling thread the reader. Returns
+    /// `false` (and begins nothing) if the output has ended.
+    func enter() -> Bool {
+        let (d, wake) = locked { () -> (Int?, Bool) in
+            if outputClosed { return (nil, false) }
             depthValue += 1
             if depthValue == 1 { callerReads = true }
             return (depthValue, depthValue == 1 && backgroundPolling)
         }
+        guard let d else { return false }
         if wake { wakeBackgroundReader() }
         stateChanged?(.busy(depth: d))
-        return d
+        return true
     }
 
     func leave() {
@@ -196,8 +204,7 @@ final class Connection: @unchecked Sendable {
     func nextEvent(deadline: Date?) -> Event? {
         while true {
             condition.lock()
-            if let event = events.first {
-                events.removeFirst()
+            if let event = events.popFirst() {
                 if case .closed = event { events.append(.closed) }  // every later wait sees it too
                 condition.unlock()
                 return event
@@ -209,9 +216,13 @@ final class Connection: @unchecked Sendable {
                 if !woke && deadline.map({ Date() >= $0 }) == true && !hasEvents { return nil }
                 continue
             }
+            // Become the reader. Every frame is queued by a thread holding `readLock`: taken
+            // while the queue is seen empty (a `try`, as the lock order is `readLock` first),
+            // nothing can have come in between; else look again once it is held.
+            let tookReaderAtOnce = readLock.try()
             condition.unlock()
-            readLock.lock()
-            if outputEnded || hasEvents {
+            if !tookReaderAtOnce { readLock.lock() }
+            if outputEnded || (!tookReaderAtOnce && hasEvents) {
                 readLock.unlock()
                 continue
             }
@@ -417,30 +428,30 @@ final class Connection: @unchecked Sendable {
 
     /// Decodes one chunk of the interpreter's output. Needs `readLock`.
     private func process(_ chunk: UnsafeRawBufferPointer) {
-        var remainder: [UInt8]?
-        condition.lock()
-        if phase == .startup {
-            startupOutput.append(contentsOf: chunk)
-            if let start = readySearchStart, let end = Self.findReady(in: startupOutput, from: start) {
-                remainder = Array(startupOutput[end...])
-                startupOutput.removeSubrange(end...)
-            } else {
-                condition.broadcast()
-            }
-            condition.unlock()
-            if log != nil {
-                // Start-up noise reaches the log too (up to READY, line by line), before the
-                // bond is declared ready so that it precedes every frame in the log.
-                let noise = remainder.map { UnsafeRawBufferPointer(rebasing: chunk[..<max(0, chunk.count - $0.count)]) } ?? chunk
-                startupLines.feed(noise) { if case .line(let line) = $0 { record(.received, line) } }
-            }
-            guard let remainder else { return }
-            changing { phase = .ready }
-            remainder.withUnsafeBytes { splitter.feed($0, emit: handle) }
+        // `phase` changes only here, with `readLock` held: reading it needs no other lock.
+        guard phase == .startup else {
+            splitter.feed(chunk, emit: handle)
             return
         }
+        var remainder: [UInt8]?
+        condition.lock()
+        startupOutput.append(contentsOf: chunk)
+        if let start = readySearchStart, let end = Self.findReady(in: startupOutput, from: start) {
+            remainder = Array(startupOutput[end...])
+            startupOutput.removeSubrange(end...)
+        } else {
+            condition.broadcast()
+        }
         condition.unlock()
-        splitter.feed(chunk, emit: handle)
+        if log != nil {
+            // Start-up noise reaches the log too (up to READY, line by line), before the
+            // bond is declared ready so that it precedes every frame in the log.
+            let noise = remainder.map { UnsafeRawBufferPointer(rebasing: chunk[..<max(0, chunk.count - $0.count)]) } ?? chunk
+            startupLines.feed(noise) { if case .line(let line) = $0 { record(.received, line) } }
+        }
+        guard let remainder else { return }
+        changing { phase = .ready }
+        remainder.withUnsafeBytes { splitter.feed($0, emit: handle) }
     }
 
     /// The output ended: the interpreter (or its link) is gone. Needs `readLock`.

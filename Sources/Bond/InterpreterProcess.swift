@@ -15,7 +15,7 @@ final class InterpreterProcess: @unchecked Sendable {
     let outputFD: Int32
     let errorFD: Int32
     private let inputLock = NSLock()
-    private var inputFD: Int32
+    @exclusivity(unchecked) private var inputFD: Int32  // guarded by inputLock (no run-time check needed)
 
     private init(pid: pid_t, inputFD: Int32, outputFD: Int32, errorFD: Int32) {
         self.pid = pid
@@ -90,6 +90,25 @@ final class InterpreterProcess: @unchecked Sendable {
             throw SpawnError(errno: status, what: argv[0])
         }
         return InterpreterProcess(pid: pid, inputFD: input[1], outputFD: output[0], errorFD: error[0])
+    }
+
+    /// Writes `line` to the interpreter's input. Returns `false` if the input is closed.
+    func write(_ line: [UInt8]) -> Bool {
+        inputLock.lock()
+        defer { inputLock.unlock() }
+        guard inputFD >= 0 else { return false }
+        return line.withUnsafeBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(inputFD, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
+                offset += written
+            }
+            return true
+        }
     }
 
     /// Writes all of `parts`, in order and as one piece, to the interpreter's input (one
