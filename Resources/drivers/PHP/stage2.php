@@ -552,11 +552,15 @@ function _BOND_answer($fn, $args, $want)
 {
     try {
         _BOND::$armed = true;   // _BOND_signals(true), without a call per request
+        $started = hrtime(true);
         try {
             $value = $fn(...$args);
         } finally {
             _BOND::$armed = _BOND::$pending = false;
-            if (getmypid() !== _BOND::$pid) {   // a forked child came back here: it ends
+            // A child forked by the call came back here: it ends. getmypid() is a system call;
+            // a call that returns within 10 microseconds cannot have forked (a fork copies the
+            // process: hundreds of microseconds for PHP), so only a longer one is checked.
+            if (hrtime(true) - $started > 10000 && getmypid() !== _BOND::$pid) {
                 _BOND_flush();
                 exit(0);
             }

@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""The work a driver does per request, without the waiting of a round trip (a development tool).
+
+Starts a driver the way the host does (plain pipes), defines `ident` (or, for callbacks, a loop
+that calls the exported `cb`), then writes N requests at once and reads the N replies: the
+driver never waits for a request, so its CPU time per request (from the kernel's accounting
+of the child) is the cost of its own code, free of the scheduling noise that moves round-trip
+figures between runs. With --instructions it runs the interpreter under callgrind twice and
+prints the instructions per request, an exact figure to compare two versions of a driver.
+
+  driver-cost.py PHP                      # CPU time per call, 1 000 000 calls
+  driver-cost.py PHP --callbacks          # per callback (the driver calls cb(i) in a loop)
+  driver-cost.py JavaScript --instructions
+  BOND_DRIVERS=/other/drivers driver-cost.py Perl   # another copy of the drivers
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Resources", "drivers")
+
+IDENT = {
+    "Python": "def ident(x):\n    return x\n",
+    "JavaScript": "function ident(x) { return x; }",
+    "Perl": "sub ident { return $_[0]; }",
+    "PHP": "function ident($x) { return $x; }",
+}
+LOOP = {
+    "Python": "def _bond_bench_loop(n):\n    for i in range(n):\n        cb(i)\n",
+    "JavaScript": "function _bond_bench_loop(n) { for (let i = 0; i < n; i++) cb(i); }",
+    "Perl": "sub _bond_bench_loop { my $n = shift; cb($_) for 0 .. $n - 1; return; }",
+    "PHP": "function _bond_bench_loop($n) { for ($i = 0; $i < $n; $i++) cb($i); }",
+}
+
+
+def driver_folder(language):
+    for root in os.environ.get("BOND_DRIVERS", "").split(":") + [ROOT]:
+        if root and os.path.exists(os.path.join(root, language, "bond.json")):
+            return os.path.join(root, language)
+    sys.exit("no driver for %s" % language)
+
+
+class Bond:
+    """A driver started over plain pipes, up to READY, then raw frames."""
+
+    def __init__(self, language, prefix=()):
+        folder = driver_folder(language)
+        with open(os.path.join(folder, "bond.json")) as f:
+            manifest = json.load(f)
+        init = manifest["init"]
+        self.proc = subprocess.Popen(list(prefix) + manifest["command"][0], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
+        self.seen = b""
+        if init.get("wait"):
+            self.wait_for(init["wait"].encode())
+        self.send(init["probe"].encode())
+        self.wait_for(rb"STAGE1\r?\n")
+        with open(os.path.join(folder, init["stage1"]["file"])) as f:
+            stage1 = f.read()
+        if init["stage1"].get("sub"):
+            pattern, replacement = init["stage1"]["sub"]
+            stage1 = re.sub(pattern, replacement, stage1)
+        stage1 = stage1.strip()
+        self.send(stage1.encode())
+        self.wait_for(rb"STAGE2\r?\n")
+        with open(os.path.join(folder, init["stage2"]["file"])) as f:
+            self.send(json.dumps({"code": f.read(), "start": ["JSON", False]}).encode())
+        self.wait_for(rb"READY\r?\n")
+
+    def wait_for(self, pattern):
+        while not re.search(pattern, self.seen):
+            byte = self.proc.stdout.read(1)
+            if not byte:
+                sys.exit("the driver ended during start-up: %r" % self.seen[-500:])
+            self.seen += byte
+        self.seen = b""
+
+    def send(self, line):
+        self.proc.stdin.write(line + b"\n")
+
+    def request(self, verb, payload):
+        self.send(verb.encode() + b" " + json.dumps(payload).encode())
+        reply = self.proc.stdout.readline()
+        if not reply.startswith(b"RETURN"):
+            sys.exit("%s failed: %r" % (verb, reply))
+
+    def stream(self, requests, replies):
+        """Writes `requests` from a thread while reading `replies` lines; returns the seconds."""
+        start = time.perf_counter()
+        writer = threading.Thread(target=self.proc.stdin.write, args=(requests,))
+        writer.start()
+        left = replies
+        while left:
+            chunk = os.read(self.proc.stdout.fileno(), 1 << 20)
+            if not chunk:
+                sys.exit("the driver ended while answering")
+            left -= chunk.count(b"\n")
+        writer.join()
+        return time.perf_counter() - start
+
+    def finish(self):
+        """Closes the input and reaps the driver: (user, system) CPU seconds."""
+        self.proc.stdin.close()
+        while os.read(self.proc.stdout.fileno(), 1 << 16):
+            pass
+        _, _, usage = os.wait4(self.proc.pid, 0)
+        return usage.ru_utime, usage.ru_stime
+
+
+def run(language, n, callbacks, prefix=()):
+    bond = Bond(language, prefix)
+    bond.request("EVAL_BLOCK", IDENT[language])
+    if callbacks:
+        bond.request("EXPORT", "cb")
+        bond.request("EVAL_BLOCK", LOOP[language])
+        requests = b'CALL ["_bond_bench_loop",[%d]]\n' % n + b"RETURN 1\n" * n
+    else:
+        requests = b'CALL ["ident",[1]]\n' * n
+    wall = bond.stream(requests, n + 1 if callbacks else n)
+    return (wall,) + bond.finish()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("language")
+    parser.add_argument("-n", type=int, default=None, help="requests (default 1 000 000; 10 000 and 40 000 with --instructions)")
+    parser.add_argument("--callbacks", action="store_true", help="measure callbacks (CALL from the driver, RETURN from here)")
+    parser.add_argument("--instructions", action="store_true", help="count instructions per request with callgrind")
+    args = parser.parse_args()
+    what = "callback" if args.callbacks else "call"
+    if args.instructions:
+        counts = []
+        for n in (10000, 40000):
+            with tempfile.NamedTemporaryFile(suffix=".callgrind") as out:
+                run(args.language, n, args.callbacks, ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out.name])
+                summary = [l for l in open(out.name) if l.startswith(("summary:", "totals:"))]
+                counts.append(int(summary[0].split()[1]))
+        print("%s %s: %d instructions per %s" % (args.language, what, (counts[1] - counts[0]) / 30000, what))
+        return
+    n = args.n or 1000000
+    wall, user, system = run(args.language, n, args.callbacks)
+    print("%s %s: %.2f us of the driver's CPU per %s (user %.2f, system %.2f); %.2f us of wall time"
+          % (args.language, what, (user + system) / n * 1e6, what, user / n * 1e6, system / n * 1e6, wall / n * 1e6))
+
+
+if __name__ == "__main__":
+    main()
