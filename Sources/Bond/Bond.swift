@@ -483,12 +483,21 @@ public final class Bond: @unchecked Sendable {
             _ = connection.send("EXCEPT", Self.encodeString(String(describing: error)))
             return
         }
+        // The reply is written straight into its frame line (one buffer, one write).
+        var line: [UInt8] = []
+        line.reserveCapacity(64)
+        line.append(contentsOf: Self.returnHead)
         do {
-            _ = connection.send("RETURN", try JSONWriter.encode(result))
+            try JSONWriter.write(result, into: &line)
         } catch {
             _ = connection.send("ERROR", Self.encodeString("cannot serialize the result of \(name): \(error.message)"))
+            return
         }
+        line.append(0x0A)
+        _ = connection.send(line: line)
     }
+
+    private static let returnHead = Array("RETURN ".utf8)
 
     private static func encodeString(_ text: String) -> [UInt8] {
         var out: [UInt8] = []
