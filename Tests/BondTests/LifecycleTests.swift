@@ -36,6 +36,77 @@ import Testing
         #expect(try bond.eval("1 + 1") == 2)
     }
 
+    /// A child forked by evaluated code returns from the request as the parent does: it must
+    /// end there without a frame, its output going to the interpreter's stderr as plain text,
+    /// and it may not call the host (it would read the driver's requests).
+    @Test(arguments: ["PHP", "Perl", "Python"])
+    func aForkedChildNeverSpeaksTheProtocol(_ language: String) throws {
+        let (bond, collected) = try makeBond(language)
+        defer { bond.close() }
+        if language == "PHP", try bond.eval("function_exists('pcntl_fork')") != true { return }
+        try bond.export("host_twice") { args in .int((args.first?.intValue ?? 0) * 2) }
+        try bond.evalBlock(Self.forkers[language]!)
+        #expect(try bond.call("forker", "call") == "parent")
+        #expect(try bond.eval("forker('eval')") == "parent")
+        #expect(try bond.call("fork_and_call") == 42)
+        #expect(try bond.eval("1 + 1") == 2)
+        let deadline = Date().addingTimeInterval(5)
+        while !collected.stderr.contains("child caught"), Date() < deadline { usleep(20_000) }
+        #expect(collected.stderr.contains("child says call"))
+        #expect(collected.stderr.contains("child says eval"))
+        #expect(collected.stderr.contains("child caught: host_twice cannot be called from a child process"))
+        #expect(!collected.stdout.contains("child"))
+    }
+
+    static let forkers = [
+        "PHP": """
+            function forker($how) {
+                $pid = pcntl_fork();
+                if ($pid === 0) { echo "child says $how\n"; return 'child'; }
+                pcntl_waitpid($pid, $status);
+                return 'parent';
+            }
+            function fork_and_call() {
+                $pid = pcntl_fork();
+                if ($pid === 0) {
+                    try { host_twice(1); } catch (Exception $e) { echo "child caught: ", $e->getMessage(), "\n"; }
+                    return 'child';
+                }
+                pcntl_waitpid($pid, $status);
+                return host_twice(21);
+            }
+            """,
+        "Perl": """
+            sub forker { my $how = shift; my $pid = fork(); if ($pid == 0) { print "child says $how\n"; return 'child'; } waitpid($pid, 0); return 'parent'; }
+            sub fork_and_call {
+                my $pid = fork();
+                if ($pid == 0) { eval { host_twice(1) }; print "child caught: $@"; return 'child'; }
+                waitpid($pid, 0);
+                return host_twice(21);
+            }
+            """,
+        "Python": """
+            import os
+            def forker(how):
+                pid = os.fork()
+                if pid == 0:
+                    print("child says " + how)
+                    return 'child'
+                os.waitpid(pid, 0)
+                return 'parent'
+            def fork_and_call():
+                pid = os.fork()
+                if pid == 0:
+                    try:
+                        host_twice(1)
+                    except Exception as e:
+                        print("child caught: " + str(e))
+                    return 'child'
+                os.waitpid(pid, 0)
+                return host_twice(21)
+            """,
+    ]
+
     @Test func killedDuringANestedCallbackFailsEveryLevelAtOnce() throws {
         for s in Snippets.engine {
             let (bond, _) = try makeBond(s.language)

@@ -258,33 +258,6 @@ extension Snippets {
     }
 
 
-    @Test func aForkedChildNeverSpeaksTheProtocol() throws {
-        let (bond, collected) = try makeBond("PHP")
-        defer { bond.close() }
-        guard try bond.eval("function_exists('pcntl_fork')") == true else { return }
-        // The child returns from the request as the parent does; it must end there without a
-        // frame, its output going to the interpreter's stderr as plain text.
-        try bond.evalBlock("""
-            function forker($how) {
-                $pid = pcntl_fork();
-                if ($pid === 0) { echo "child says $how\n"; return 'child'; }
-                pcntl_waitpid($pid, $status);
-                return 'parent';
-            }
-            """)
-        #expect(try bond.call("forker", "call") == "parent")
-        #expect(try bond.eval("forker('eval')") == "parent")
-        #expect(try bond.eval("1 + 1") == 2)
-        let deadline = Date().addingTimeInterval(5)
-        while !collected.stderr.contains("child says eval"), Date() < deadline { usleep(20_000) }
-        #expect(collected.stderr.contains("child says call"))
-        #expect(collected.stderr.contains("child says eval"))
-        #expect(!collected.stdout.contains("child"))
-    }
-
-    /// `php -a` writes every line it reads to ~/.php_history and reads the whole file at each
-    /// start: the driver takes its start-up lines out again, so starting bonds neither fills the
-    /// user's history nor makes each start slower than the last.
     @Test func startingBondsLeavesNothingInTheShellHistory() throws {
         let (bond, _) = try makeBond("PHP")
         defer { bond.close() }

@@ -14,6 +14,7 @@ final class _BOND
     public static $trans = false;   // transparent exceptions
     public static $gone = false;    // BYE was sent
     public static $pid;             // a child forked by evaluated code must not speak the protocol
+    public static $known = 0;       // when this process was last known to be the driver's (hrtime)
     public static $err;             // the interpreter's stderr, for such a child
     public static $buf = array('STDOUT' => '', 'STDERR' => '');
     public static $held = false;    // $buf may hold text (a flag is cheaper to test than both)
@@ -92,7 +93,7 @@ function _BOND_write($verb, $json = null)
     // A child forked by user code must not speak the protocol. Replies are written after
     // _BOND_answer or _BOND_finish has made sure this is the driver's own process (a child
     // that came back there ended), so only frames made while user code runs need the check.
-    if (_BOND::$gone || (($verb === 'OUTPUT' || $verb === 'CALL' || $verb === 'BYE') && getmypid() !== _BOND::$pid)) {
+    if (_BOND::$gone || (($verb === 'OUTPUT' || $verb === 'CALL' || $verb === 'BYE') && !_BOND_own_process())) {
         return;
     }
     // an interrupt must never cut a frame in half: it waits for the end of the frame
@@ -326,7 +327,7 @@ function _BOND_output($channel, $data)
 
 function _BOND_send_output($channel, $text)
 {
-    if (getmypid() !== _BOND::$pid) {   // in a forked child: plain text on stderr
+    if (!_BOND_own_process()) {   // in a forked child: plain text on stderr
         fwrite(_BOND::$err, $text);
         return;
     }
@@ -546,21 +547,33 @@ function _BOND_signals($on)
     }
 }
 
+// Whether this is the driver's own process, not a child forked by evaluated code (which must
+// never speak the protocol). getmypid() is a system call; but within 10 microseconds of the
+// last time this was known, no fork can have completed (a fork copies the process: hundreds of
+// microseconds for PHP; a child inherits that time, so it sees a longer wait), and the answer
+// is known without it.
+function _BOND_own_process()
+{
+    $now = hrtime(true);
+    if ($now - _BOND::$known < 10000 || getmypid() === _BOND::$pid) {
+        _BOND::$known = $now;
+        return true;
+    }
+    return false;
+}
+
 // Runs $fn(...$args) with interrupts on, then replies: RETURN with its value (null unless
 // $want), or EXCEPT.
 function _BOND_answer($fn, $args, $want)
 {
     try {
         _BOND::$armed = true;   // _BOND_signals(true), without a call per request
-        $started = hrtime(true);
+        _BOND::$known = hrtime(true);   // requests are read by the driver's own process only
         try {
             $value = $fn(...$args);
         } finally {
             _BOND::$armed = _BOND::$pending = false;
-            // A child forked by the call came back here: it ends. getmypid() is a system call;
-            // a call that returns within 10 microseconds cannot have forked (a fork copies the
-            // process: hundreds of microseconds for PHP), so only a longer one is checked.
-            if (hrtime(true) - $started > 10000 && getmypid() !== _BOND::$pid) {
+            if (!_BOND_own_process()) {   // a child forked by the call came back here: it ends
                 _BOND_flush();
                 exit(0);
             }
@@ -578,6 +591,9 @@ function _BOND_answer($fn, $args, $want)
 
 function _BOND_call_host($name, $args)
 {
+    if (!_BOND_own_process()) {   // a forked child would read the driver's requests
+        throw new Exception("$name cannot be called from a child process: it is exported by the host");
+    }
     try {
         $json = _BOND_encode(array($name, $args));
     } catch (_BOND_SerializationException $e) {
@@ -784,7 +800,7 @@ function _BOND_finish()
     if ($job !== null && $job[2] !== null) {
         unset(_BOND::$args[$job[2]]);
     }
-    if (getmypid() !== _BOND::$pid) {   // a forked child came back here: it ends
+    if (!_BOND_own_process()) {   // a forked child came back here: it ends
         _BOND_flush();
         exit(0);
     }
@@ -872,6 +888,7 @@ function _BOND_start($protocol, $trans, $stdin)
     // the evaluated code get /dev/null and the interpreter's stderr, so they
     // can neither eat requests nor forge frames.
     _BOND::$pid = getmypid();
+    _BOND::$known = hrtime(true);
     _BOND::$out = fopen('php://fd/1', 'wb');
     _BOND::$in = fopen('php://fd/0', 'rb');
     _BOND::$err = fopen('php://fd/2', 'wb');

@@ -588,6 +588,8 @@ sub export {
 # requests until it answers.
 sub call_host {
   my ($name, @args) = @_;
+  # a forked child would read the driver's requests
+  die "$name cannot be called from a child process: it is exported by the host\n" if $$ != $PID;
   my $json = eval { encode([$name, \@args]) };
   die _BOND_SerializationException->new("cannot serialize the arguments of $name: " . chomped($@))
     unless defined $json;

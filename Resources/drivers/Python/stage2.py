@@ -18,6 +18,14 @@ _BOND_TRANS_EXCEPT = False
 _BOND_IN = None
 _BOND_OUT = None
 _BOND_RUNNING = [False]  # whether user code runs now: only then does an interrupt raise
+_BOND_PID = _BOND_os.getpid()
+_BOND_FORKED = [False]  # set in a child forked by user code (os.fork, multiprocessing)
+_BOND_AT_FORK = hasattr(_BOND_os, "register_at_fork")  # Python 3.7+; else the pid is compared
+
+
+def _BOND_in_child():
+    """Whether this is a child forked by user code, which must never speak the protocol."""
+    return _BOND_FORKED[0] or (not _BOND_AT_FORK and _BOND_os.getpid() != _BOND_PID)
 
 
 def _BOND_on_interrupt(signum, frame):
@@ -175,6 +183,9 @@ class _BOND_Channel(object):
         if self.pending:
             text = "".join(self.pending)
             self.pending = []
+            if _BOND_in_child():  # plain text on the interpreter's stderr
+                _BOND_os.write(2, text.encode("utf-8", "replace"))
+                return
             _BOND_write_frame("OUTPUT", _BOND_encode([self.name, text]))
 
     def isatty(self):
@@ -191,6 +202,8 @@ class _BOND_Channel(object):
 
 
 def _BOND_write_frame(verb, payload=None):
+    if _BOND_in_child():
+        return
     # Written in pieces: a big payload goes straight from its own buffer to the pipe.
     if payload is None:
         _BOND_OUT.write(verb.encode("ascii") + b"\n")
@@ -250,6 +263,8 @@ def _BOND_export(name):
 
 def _BOND_call(name, args):
     """Calls the host's exported function `name`; serves nested requests meanwhile."""
+    if _BOND_in_child():  # it would read the driver's requests
+        raise RuntimeError(name + " cannot be called from a child process: it is exported by the host")
     _BOND_send("CALL", _BOND_encode([name, args]))
     running = _BOND_RUNNING[0]
     _BOND_RUNNING[0] = False  # no interrupt may cut the conversation while the host answers
@@ -316,12 +331,18 @@ def _BOND_serve(nested):
             state, value = "EXCEPT", _BOND_exception_value(error)
         finally:
             _BOND_RUNNING[0] = outer
+        if _BOND_in_child():  # a child forked by the request came back here: it ends
+            _BOND_sys.stdout.flush()
+            _BOND_sys.stderr.flush()
+            _BOND_os._exit(0)
         _BOND_reply(state, value)
 
 
 def __BOND_start(proto, trans_except):
     global _BOND_IN, _BOND_OUT, _BOND_TRANS_EXCEPT
     _BOND_TRANS_EXCEPT = bool(trans_except)
+    if _BOND_AT_FORK:
+        _BOND_os.register_at_fork(after_in_child=lambda: _BOND_FORKED.__setitem__(0, True))
     try:
         import signal
         signal.signal(signal.SIGINT, _BOND_on_interrupt)
