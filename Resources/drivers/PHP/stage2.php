@@ -605,7 +605,9 @@ function _BOND_call_host($name, $args)
         if (_BOND::$held) {
             _BOND_flush();
         }
-        _BOND_write('CALL', $json);
+        if (!_BOND::$gone) {   // the process was checked above, and interrupts are off
+            _BOND_put("CALL $json\n");
+        }
         $verb = _BOND_serve($value, $error);
     } finally {
         _BOND_signals($armed);
