@@ -59,4 +59,25 @@ import Testing
         #expect(BondValue.int(n).description == String(n))
         #expect(try BondValue(json: BondValue.int(n).description) == .int(n))
     }
+
+    /// Strings are scanned eight bytes at a time for the bytes that need escaping: put each of
+    /// them (and bytes that must not be taken for one) at every place of words of every length,
+    /// and check both directions against Foundation's JSON.
+    @Test func stringsAreEscapedWhereverTheSpecialBytesFall() throws {
+        let specials = ["\"", "\\", "\n", "\u{1}", "\u{1F}", "\t", " ", "é", "🎉", "\u{7F}", "!", "]"]
+        for length in 0..<24 {
+            for position in 0...length {
+                for special in specials {
+                    var text = String(repeating: "a", count: length)
+                    text.insert(contentsOf: special, at: text.index(text.startIndex, offsetBy: position))
+                    let written = BondValue.string(text).description
+                    let decoded = try JSONSerialization.jsonObject(with: Data(written.utf8), options: .fragmentsAllowed)
+                    #expect(decoded as? String == text, "written: \(written)")
+                    #expect(try BondValue(json: written) == .string(text))
+                    let foundation = try JSONSerialization.data(withJSONObject: [text])
+                    #expect(try BondValue(json: String(decoding: foundation, as: UTF8.self)) == [.string(text)])
+                }
+            }
+        }
+    }
 }
