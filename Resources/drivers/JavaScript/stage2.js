@@ -252,7 +252,7 @@ var __BOND = (function () {
     if (typeof name !== "string" || !/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(name)) {
       throw new TypeError("invalid name for an exported function: " + JSON.stringify(name));
     }
-    global[name] = function () { return callHost(name, Array.prototype.slice.call(arguments)); };
+    global[name] = function (...args) { return callHost(name, args); };
   }
 
   function execute(verb, data) {
