@@ -27,6 +27,7 @@ var __BOND = (function () {
       case "number": if (isFinite(value)) return JSON.stringify(value); break;
       case "object": if (value === null) return "null"; break;
     }
+    if (plain(value, 0)) return JSON.stringify(value);
     var text;
     try {
       text = JSON.stringify(value === undefined ? null : value, function (key, x) {
@@ -41,6 +42,25 @@ var __BOND = (function () {
       throw SerializationError(String(error && error.message || error));
     }
     return text === undefined ? "null" : text;
+  }
+
+  // Whether JSON.stringify writes `value` exactly as it is: a finite number, a string, a
+  // boolean, null, or arrays of those two levels deep (the common arguments and results, and
+  // the [name, args] of a callback). Anything else goes through the replacer, which rejects
+  // what JSON cannot carry but keeps V8 off its fast serializer.
+  function plain(value, depth) {
+    switch (typeof value) {
+      case "string": case "boolean": return true;
+      case "number": return isFinite(value);
+      case "object":
+        if (value === null) return true;
+        if (depth >= 2 || !Array.isArray(value)) return false;
+        for (var i = 0; i < value.length; i++) {
+          if (!(i in value) || !plain(value[i], depth + 1)) return false;
+        }
+        return true;
+    }
+    return false;
   }
 
   function describe(error) {
