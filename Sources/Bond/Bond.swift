@@ -375,18 +375,12 @@ public final class Bond: @unchecked Sendable {
     private func request(
         _ verb: String, writingPayload writePayload: (inout [UInt8]) throws(JSONWriteError) -> Void
     ) throws(BondError) -> BondValue {
-        // The frame line is made in one buffer: verb, payload, end of line.
-        var line: [UInt8] = []
-        line.reserveCapacity(64)
-        var verb = verb
-        verb.withUTF8 { line.append(contentsOf: $0) }
-        line.append(0x20)
+        let line: [UInt8]
         do {
-            try writePayload(&line)
+            line = try frameLine(verb, writingPayload: writePayload)
         } catch {
             throw BondError.serialization(language: language, side: .local, message: error.message)
         }
-        line.append(0x0A)
         conversation.lock()
         defer { conversation.unlock() }
         if isClosedByUser && !connection.isClosed {
@@ -483,21 +477,15 @@ public final class Bond: @unchecked Sendable {
             _ = connection.send("EXCEPT", Self.encodeString(String(describing: error)))
             return
         }
-        // The reply is written straight into its frame line (one buffer, one write).
-        var line: [UInt8] = []
-        line.reserveCapacity(64)
-        line.append(contentsOf: Self.returnHead)
+        let line: [UInt8]
         do {
-            try JSONWriter.write(result, into: &line)
+            line = try frameLine("RETURN") { (out: inout [UInt8]) throws(JSONWriteError) in try JSONWriter.write(result, into: &out) }
         } catch {
             _ = connection.send("ERROR", Self.encodeString("cannot serialize the result of \(name): \(error.message)"))
             return
         }
-        line.append(0x0A)
         _ = connection.send(line: line)
     }
-
-    private static let returnHead = Array("RETURN ".utf8)
 
     private static func encodeString(_ text: String) -> [UInt8] {
         var out: [UInt8] = []

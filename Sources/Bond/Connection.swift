@@ -314,15 +314,7 @@ final class Connection: @unchecked Sendable {
     /// Sends one frame line. Returns `false` if the interpreter's input is closed.
     func send(_ verb: String, _ payload: [UInt8]?) -> Bool {
         guard let payload else { return send(line: Array(verb.utf8) + [0x0A]) }
-        guard payload.count > 1 << 16 else {
-            var line: [UInt8] = []
-            line.reserveCapacity(verb.utf8.count + payload.count + 2)
-            line.append(contentsOf: verb.utf8)
-            line.append(0x20)
-            line.append(contentsOf: payload)
-            line.append(0x0A)
-            return send(line: line)
-        }
+        guard payload.count > 1 << 16 else { return send(line: frameLine(verb) { $0.append(contentsOf: payload) }) }
         let head = Array((verb + " ").utf8)
         if log != nil { record(.sent, head + payload) }
         return writingBig { process.write(head, payload, [0x0A]) }

@@ -63,6 +63,20 @@ struct LineSplitter {
     }
 }
 
+/// Builds a frame line in one buffer: the verb, a space, the payload that `writePayload`
+/// writes straight into the buffer, the end of line (one allocation, one write).
+@inline(__always)
+func frameLine<E: Error>(_ verb: String, writingPayload writePayload: (inout [UInt8]) throws(E) -> Void) throws(E) -> [UInt8] {
+    var line: [UInt8] = []
+    line.reserveCapacity(64)
+    var verb = verb
+    verb.withUTF8 { line.append(contentsOf: $0) }
+    line.append(0x20)
+    try writePayload(&line)
+    line.append(0x0A)
+    return line
+}
+
 /// Decodes lines into frames or stray text.
 enum FrameParser {
     static let verbs: [String] = ["OUTPUT", "RETURN", "EXCEPT", "ERROR", "CALL", "BYE",

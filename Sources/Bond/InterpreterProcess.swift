@@ -120,14 +120,9 @@ final class InterpreterProcess: @unchecked Sendable {
         var index = 0
         var offset = 0
         while index < parts.count {
-            let written: Int =
-                parts.count == 1
-                ? parts[0].withUnsafeBytes { bytes in
-                    bytes.baseAddress.map { Glibc.write(inputFD, $0 + offset, bytes.count - offset) } ?? 0
-                }
-                : withIOVectors(parts, from: index, offset: offset) { vectors in
-                    writev(inputFD, vectors.baseAddress, Int32(vectors.count))
-                }
+            let written: Int = withIOVectors(parts, from: index, offset: offset) { vectors in
+                writev(inputFD, vectors.baseAddress, Int32(vectors.count))
+            }
             if written < 0 {
                 if errno == EINTR { continue }
                 return false

@@ -88,12 +88,13 @@ function _BOND_scope()
 // ---------------------------------------------------------------------------
 // Frames
 
+// Writes one frame. A child forked by user code must not speak the protocol, and never gets
+// here: the frames user code makes (OUTPUT, CALL) are checked by their makers
+// (_BOND_send_output, _BOND_call_host), and every other frame is written by the request loop,
+// which a child never reaches (it ends in _BOND_answer or _BOND_finish).
 function _BOND_write($verb, $json = null)
 {
-    // A child forked by user code must not speak the protocol. Replies are written after
-    // _BOND_answer or _BOND_finish has made sure this is the driver's own process (a child
-    // that came back there ended), so only frames made while user code runs need the check.
-    if (_BOND::$gone || (($verb === 'OUTPUT' || $verb === 'CALL' || $verb === 'BYE') && !_BOND_own_process())) {
+    if (_BOND::$gone) {
         return;
     }
     // an interrupt must never cut a frame in half: it waits for the end of the frame
@@ -107,7 +108,7 @@ function _BOND_write($verb, $json = null)
 }
 
 // Writes one whole line to the host; leaves when the host is gone. Replies, which are sent
-// when no user code runs (interrupts off, the pid checked), come here directly.
+// when no user code runs (interrupts off), come here directly.
 function _BOND_put($line)
 {
     $done = @fwrite(_BOND::$out, $line);
@@ -605,9 +606,7 @@ function _BOND_call_host($name, $args)
         if (_BOND::$held) {
             _BOND_flush();
         }
-        if (!_BOND::$gone) {   // the process was checked above, and interrupts are off
-            _BOND_put("CALL $json\n");
-        }
+        _BOND_write('CALL', $json);
         $verb = _BOND_serve($value, $error);
     } finally {
         _BOND_signals($armed);
