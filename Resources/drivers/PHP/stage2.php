@@ -112,9 +112,14 @@ function _BOND_write($verb, $json = null)
 function _BOND_put($line)
 {
     $done = @fwrite(_BOND::$out, $line);
-    if ($done === strlen($line)) {
-        return;
+    if ($done !== strlen($line)) {
+        _BOND_put_rest($line, $done);
     }
+}
+
+// Writes what is left of $line after a write of $done bytes (false: none) fell short.
+function _BOND_put_rest($line, $done)
+{
     while ($done !== false && $done !== 0) {
         $line = substr($line, $done);
         $done = @fwrite(_BOND::$out, $line);
@@ -215,70 +220,6 @@ function _BOND_send_exception($e)
     } else {
         _BOND_send_value('EXCEPT', $e->getMessage());
     }
-}
-
-// Reads one request: returns its verb, and sets $value to its decoded payload (null without
-// one) and $error to why the frame is malformed (null if it is not); leaves on EOF. The
-// frame is cut straight out of the read buffer (no copy of the line). The request stream is
-// non-blocking: when nothing is there yet, look again for up to 50 microseconds before
-// sleeping in stream_select(), since the host usually sends the next request within that
-// time and a sleep and wake-up costs more than the request.
-function _BOND_read(&$value, &$error)
-{
-    static $buffer = '';
-    static $start = 0;     // where the next line starts in $buffer
-    static $scanned = 0;   // no line end before this
-    $value = $error = null;
-    if (($end = strpos($buffer, "\n", $scanned)) === false) {
-        $spinUntil = null;
-        do {
-            if ($start > 0) {   // drop what was read before appending more
-                $buffer = (string)substr($buffer, $start);
-                $start = 0;
-            }
-            $scanned = strlen($buffer);
-            $chunk = fread(_BOND::$in, 1048576);
-            if ($chunk === '' && !feof(_BOND::$in)) {
-                $now = hrtime(true);
-                if ($spinUntil === null) {
-                    $spinUntil = $now + 50000;
-                } elseif ($now >= $spinUntil) {
-                    $read = array(_BOND::$in);
-                    $none = null;
-                    @stream_select($read, $none, $none, null);
-                }
-                continue;
-            }
-            if ($chunk === false || $chunk === '') {
-                _BOND_bye();   // EOF; an unterminated last line is dropped
-            }
-            $buffer .= $chunk;
-        } while (($end = strpos($buffer, "\n", $scanned)) === false);
-    }
-    $from = $start;
-    $start = $scanned = $end + 1;
-    if ($end > $from && $buffer[$end - 1] === "\r") {
-        $end--;
-    }
-    $verbLength = strcspn($buffer, ' ', $from, $end - $from);
-    $verb = substr($buffer, $from, $verbLength);
-    $payload = $verbLength < $end - $from ? substr($buffer, $from + $verbLength + 1, $end - $from - $verbLength - 1) : null;
-    if ($start === strlen($buffer)) {
-        $buffer = '';
-        $start = $scanned = 0;
-    }
-    if (!isset(_BOND::$verbs[$verb]) && ($verb === '' || strspn($verb, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ_') !== $verbLength)) {
-        $error = 'malformed frame: not a verb';
-        return $verb;
-    }
-    if ($payload === null) {
-        return $verb;
-    }
-    $value = json_decode($payload, true, 10000);
-    if ($value === null && json_last_error() !== JSON_ERROR_NONE) {
-        $error = "cannot decode the $verb payload: " . json_last_error_msg();
-    }
-    return $verb;
 }
 
 // ---------------------------------------------------------------------------
@@ -592,30 +533,46 @@ function _BOND_answer($fn, $args, $want)
 
 function _BOND_call_host($name, $args)
 {
-    if (!_BOND_own_process()) {   // a forked child would read the driver's requests
+    // As in _BOND_next, the common case is written inline (a PHP function call costs as much
+    // as the rest): own process (see _BOND_own_process), arguments that encode, no held output.
+    $now = hrtime(true);
+    if ($now - _BOND::$known < 10000) {
+        _BOND::$known = $now;
+    } elseif (!_BOND_own_process()) {   // a forked child would read the driver's requests
         throw new Exception("$name cannot be called from a child process: it is exported by the host");
     }
-    try {
-        $json = _BOND_encode(array($name, $args));
-    } catch (_BOND_SerializationException $e) {
-        throw new _BOND_SerializationException("cannot serialize the arguments of $name: " . $e->getMessage());
+    $json = json_encode(array($name, $args), _BOND::JSON);
+    if ($json === false || strpos($json, '{}') !== false) {
+        try {
+            $json = _BOND_encode(array($name, $args));
+        } catch (_BOND_SerializationException $e) {
+            throw new _BOND_SerializationException("cannot serialize the arguments of $name: " . $e->getMessage());
+        }
     }
     $armed = _BOND::$armed;
-    _BOND::$armed = _BOND::$pending = false;   // _BOND_signals(false), inline: once per callback
-    try {
+    _BOND::$armed = _BOND::$pending = false;   // _BOND_signals(false), inline: no interrupt while the
+    try {                                       // frame is written and the host serves it
         if (_BOND::$held) {
             _BOND_flush();
         }
-        _BOND_write('CALL', $json);
-        $verb = _BOND_serve($value, $error);
+        if (_BOND::$gone) {
+            _BOND_write('CALL', $json);   // writes nothing: the host has gone
+        } elseif (($done = @fwrite(_BOND::$out, $line = "CALL $json\n")) !== strlen($line)) {
+            _BOND_put_rest($line, $done);
+        }
+        $verb = _BOND_next($value, $error);
+        if ($verb !== 'RETURN' && $verb !== 'EXCEPT' && $verb !== 'ERROR') {
+            $verb = _BOND_serve($verb, $value, $error);
+        }
     } finally {
-        _BOND_signals($armed);
+        _BOND::$armed = $armed;
+        _BOND::$pending = false;
+    }
+    if ($verb === 'RETURN' && $error === null) {
+        return $value;
     }
     if ($error !== null) {
         throw new _BOND_SerializationException($error);
-    }
-    if ($verb === 'RETURN') {
-        return $value;
     }
     if ($verb === 'EXCEPT') {
         $e = new _BOND_RemoteException(is_string($value) ? $value : (string)json_encode($value, _BOND::JSON));
@@ -708,13 +665,10 @@ function _BOND_prepare($verb, $value)
 }
 
 // What to call for the function name $name (surrounding blanks aside): a Closure once the
-// function exists (the cheapest to call), else the name; null when $name is an expression.
-function _BOND_plain_name($name)
+// function exists (the cheapest to call; kept in $known), else the name; null when $name is an
+// expression.
+function _BOND_plain_name($name, &$known)
 {
-    static $known = array();
-    if (isset($known[$name])) {
-        return $known[$name];
-    }
     $trimmed = trim($name);
     if (preg_match(_BOND_NAME, $trimmed) !== 1) {
         return null;
@@ -735,41 +689,147 @@ function _BOND_is_call($value)
 }
 
 // Reads requests, and answers at once those that call a function by its name (the most
-// common kind, which needs no code compiled); returns the verb of the first other one.
+// common kind, which needs no code compiled); returns the verb of the first other one, and
+// sets $value to its decoded payload (null without one) and $error to why the frame is
+// malformed (null if it is not); leaves on EOF.
+//
+// This is the driver's hot path, and it is one function on purpose: a PHP function call
+// costs about as much as the rest of the work on a small request, so reading, decoding,
+// calling and replying are written inline here (the slow cases call helpers).
+//
+// The frame is cut straight out of the read buffer (no copy of the line). The request stream
+// is non-blocking: when nothing is there yet, look again for up to 50 microseconds before
+// sleeping in stream_select(), since the host usually sends the next request within that time
+// and a sleep and wake-up costs more than the request.
 function _BOND_next(&$value, &$error)
 {
+    static $buffer = '';
+    static $start = 0;         // where the next line starts in $buffer
+    static $scanned = 0;       // no line end before this
+    static $known = array();   // function name => what to call (see _BOND_plain_name)
+    static $size = 2000;       // the next read's size: small (cheap to allocate) until a read fills it
     while (true) {
-        $verb = _BOND_read($value, $error);
-        if ($verb !== 'CALL' || $error !== null || !_BOND_is_call($value) || ($fn = _BOND_plain_name($value[0])) === null) {
-            return $verb;
+        $value = $error = null;
+        if (($end = strpos($buffer, "\n", $scanned)) === false) {
+            $spinUntil = null;
+            do {
+                if ($start > 0) {   // drop what was read before appending more
+                    $buffer = (string)substr($buffer, $start);
+                    $start = 0;
+                }
+                $scanned = strlen($buffer);
+                $chunk = fread(_BOND::$in, $size);
+                if ($chunk === '' && !feof(_BOND::$in)) {
+                    $now = hrtime(true);
+                    if ($spinUntil === null) {
+                        $spinUntil = $now + 50000;
+                    } elseif ($now >= $spinUntil) {
+                        $read = array(_BOND::$in);
+                        $none = null;
+                        @stream_select($read, $none, $none, null);
+                    }
+                    continue;
+                }
+                if ($chunk === false || $chunk === '') {
+                    _BOND_bye();   // EOF; an unterminated last line is dropped
+                }
+                $buffer .= $chunk;
+                $size = strlen($chunk) === $size ? 1048576 : 2000;
+            } while (($end = strpos($buffer, "\n", $scanned)) === false);
         }
-        _BOND_answer($fn, array_values($value[1]), true);
+        $from = $start;
+        $start = $scanned = $end + 1;
+        if ($end > $from && $buffer[$end - 1] === "\r") {
+            $end--;
+        }
+        // The common request, CALL ["name",[args...]] of a function called before, is taken
+        // apart without decoding the whole payload: a name in $known is made of identifier
+        // characters, so its JSON text is the name itself, and only the arguments are decoded.
+        if (substr_compare($buffer, 'CALL ["', $from, 7) === 0
+            && ($quote = $from + 7 + strcspn($buffer, '"\\', $from + 7, $end - $from - 7)) + 3 < $end
+            && $buffer[$quote] === '"' && $buffer[$quote + 1] === ',' && $buffer[$end - 1] === ']'
+            && isset($known[$name = substr($buffer, $from + 7, $quote - $from - 7)])
+            && is_array($args = json_decode(substr($buffer, $quote + 2, $end - $quote - 3), true, 9999))) {
+            $fn = $known[$name];
+            if ($start === strlen($buffer)) {
+                $buffer = '';
+                $start = $scanned = 0;
+            }
+        } else {
+            $verbLength = strcspn($buffer, ' ', $from, $end - $from);
+            $verb = substr($buffer, $from, $verbLength);
+            $payload = $verbLength < $end - $from ? substr($buffer, $from + $verbLength + 1, $end - $from - $verbLength - 1) : null;
+            if ($start === strlen($buffer)) {
+                $buffer = '';
+                $start = $scanned = 0;
+            }
+            if (!isset(_BOND::$verbs[$verb]) && ($verb === '' || strspn($verb, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ_') !== $verbLength)) {
+                $error = 'malformed frame: not a verb';
+                return $verb;
+            }
+            if ($payload === null) {
+                return $verb;
+            }
+            $value = json_decode($payload, true, 10000);
+            if ($value === null && json_last_error() !== JSON_ERROR_NONE) {
+                $error = "cannot decode the $verb payload: " . json_last_error_msg();
+                return $verb;
+            }
+            // other CALLs of a plain function name are answered here too
+            if ($verb !== 'CALL' || !is_array($value) || count($value) !== 2 || !is_string($name = $value[0] ?? null)
+                || !is_array($args = $value[1] ?? null) || ($fn = $known[$name] ?? _BOND_plain_name($name, $known)) === null) {
+                return $verb;
+            }
+        }
+        try {
+            _BOND::$armed = true;   // _BOND_signals(true), inline
+            _BOND::$known = hrtime(true);   // requests are read by the driver's own process only
+            try {
+                $result = $fn(...array_values($args));
+            } finally {
+                _BOND::$armed = _BOND::$pending = false;
+                if (hrtime(true) - _BOND::$known >= 10000 && !_BOND_own_process()) {
+                    _BOND_flush();   // a child forked by the call came back here: it ends
+                    exit(0);
+                }
+            }
+        } catch (Throwable $e) {
+            _BOND_send_exception($e);
+            continue;
+        }
+        if (_BOND::$held) {
+            _BOND_flush();
+        }
+        $json = json_encode($result, _BOND::JSON);
+        if ($json === false || ((is_array($result) || is_object($result)) && strpos($json, '{}') !== false)) {
+            _BOND_send_value('RETURN', $result);   // says why it cannot, or sends it
+            continue;
+        }
+        $line = "RETURN $json\n";
+        if (($done = @fwrite(_BOND::$out, $line)) !== strlen($line)) {
+            _BOND_put_rest($line, $done);
+        }
     }
 }
 
-// Nested: serves until the host answers the pending CALL; returns the verb of the answer
-// (RETURN, EXCEPT or ERROR), and its value and any error in $value and $error.
-function _BOND_serve(&$value, &$error)
+// Nested: serves requests, starting with $verb (read by _BOND_next), until the host answers
+// the pending CALL; returns the verb of the answer (RETURN, EXCEPT or ERROR), and its value
+// and any error in $value and $error.
+function _BOND_serve($verb, &$value, &$error)
 {
-    while (true) {
-        $verb = _BOND_next($value, $error);
-        if ($verb === 'RETURN' || $verb === 'EXCEPT' || $verb === 'ERROR') {
-            return $verb;
-        }
+    while ($verb !== 'RETURN' && $verb !== 'EXCEPT' && $verb !== 'ERROR') {
         if ($error !== null) {
             _BOND_send_error($error);
-            continue;
+        } elseif (($job = _BOND_prepare($verb, $value)) !== null) {
+            list($code, $want, $slot) = $job;
+            _BOND_answer('_BOND_scope', array($code), $want);
+            if ($slot !== null) {
+                unset(_BOND::$args[$slot]);
+            }
         }
-        $job = _BOND_prepare($verb, $value);
-        if ($job === null) {
-            continue;
-        }
-        list($code, $want, $slot) = $job;
-        _BOND_answer('_BOND_scope', array($code), $want);
-        if ($slot !== null) {
-            unset(_BOND::$args[$slot]);
-        }
+        $verb = _BOND_next($value, $error);
     }
+    return $verb;
 }
 
 // Top level: returns the code of the next request to evaluate globally.
