@@ -37,6 +37,9 @@ public final class Bond: @unchecked Sendable {
     private let timeout: Duration?
     private let closeGracePeriod: Duration
     private let conversation = NSRecursiveLock()
+    /// Where frame lines are built, reused from frame to frame (guarded by `conversation`; a
+    /// frame is written before any other is built, so nested requests share it too).
+    @exclusivity(unchecked) private var lineBuffer: [UInt8] = []
     private let exportsLock = NSLock()
     // Guarded by `exportsLock`, which makes each access exclusive (no run-time check needed).
     @exclusivity(unchecked) private var exports: [String: BondFunction] = [:]
@@ -180,18 +183,12 @@ public final class Bond: @unchecked Sendable {
     /// (see `BondValue.init(converting:)`); refs among them are evaluated by the interpreter.
     @discardableResult
     public func call(_ name: String, _ arguments: (any BondArgument)?...) throws(BondError) -> BondValue {
-        var values: [BondValue] = []
-        values.reserveCapacity(arguments.count)
-        for argument in arguments {
-            // The common types convert without a cast; anything else (refs, Encodable) goes
-            // the general way.
-            guard let argument else { values.append(.null); continue }
-            guard let value = BondValue.commonValue(argument) else {
-                return try call(name, arguments: arguments.map { $0 as Any? })
-            }
-            values.append(value)
+        // The common types convert without a cast, and straight into the frame (no array of
+        // values on the way); anything else (refs, Encodable) goes the general way.
+        for case let argument? in arguments where BondValue.commonValue(argument) == nil {
+            return try call(name, arguments: arguments.map { $0 as Any? })
         }
-        return try request(call: name, values)
+        return try request(call: name, arguments.lazy.map { $0.flatMap { BondValue.commonValue($0) } ?? .null })
     }
 
     /// `call` with the arguments as an array of any values that `BondValue(converting:)` takes
@@ -355,7 +352,7 @@ public final class Bond: @unchecked Sendable {
     }
 
     /// `CALL [name, [values...]]`, written straight from the values.
-    private func request(call name: String, _ values: [BondValue]) throws(BondError) -> BondValue {
+    private func request(call name: String, _ values: some Sequence<BondValue>) throws(BondError) -> BondValue {
         try request("CALL") { (out: inout [UInt8]) throws(JSONWriteError) in
             out.append(UInt8(ascii: "["))
             JSONWriter.writeString(name, into: &out)
@@ -375,21 +372,35 @@ public final class Bond: @unchecked Sendable {
     private func request(
         _ verb: String, writingPayload writePayload: (inout [UInt8]) throws(JSONWriteError) -> Void
     ) throws(BondError) -> BondValue {
-        let line: [UInt8]
+        conversation.lock()
+        defer { conversation.unlock() }
         do {
-            line = try frameLine(verb, writingPayload: writePayload)
+            try buildLine(verb, writingPayload: writePayload)
         } catch {
             throw BondError.serialization(language: language, side: .local, message: error.message)
         }
-        conversation.lock()
-        defer { conversation.unlock() }
         if isClosedByUser && !connection.isClosed {
             throw BondError.usage(language: language, message: "the bond is closed")
         }
         guard connection.enter() else { throw terminatedError() }
         defer { connection.leave() }
-        guard connection.send(line: line) else { throw terminatedError() }
+        guard sendLine() else { throw terminatedError() }
         return try awaitReply()
+    }
+
+    /// Builds a frame line in `lineBuffer`. Needs `conversation`.
+    private func buildLine<E: Error>(
+        _ verb: String, writingPayload writePayload: (inout [UInt8]) throws(E) -> Void
+    ) throws(E) {
+        lineBuffer.removeAll(keepingCapacity: true)
+        try appendFrameLine(verb, to: &lineBuffer, writingPayload: writePayload)
+    }
+
+    /// Sends the line in `lineBuffer`; a big one's buffer is let go. Needs `conversation`.
+    private func sendLine() -> Bool {
+        let sent = connection.send(line: lineBuffer)
+        if lineBuffer.capacity > 1 << 16 { lineBuffer = [] }
+        return sent
     }
 
     private func terminatedError() -> BondError {
@@ -477,14 +488,13 @@ public final class Bond: @unchecked Sendable {
             _ = connection.send("EXCEPT", Self.encodeString(String(describing: error)))
             return
         }
-        let line: [UInt8]
         do {
-            line = try frameLine("RETURN") { (out: inout [UInt8]) throws(JSONWriteError) in try JSONWriter.write(result, into: &out) }
+            try buildLine("RETURN") { (out: inout [UInt8]) throws(JSONWriteError) in try JSONWriter.write(result, into: &out) }
         } catch {
             _ = connection.send("ERROR", Self.encodeString("cannot serialize the result of \(name): \(error.message)"))
             return
         }
-        _ = connection.send(line: line)
+        _ = sendLine()
     }
 
     private static func encodeString(_ text: String) -> [UInt8] {

@@ -65,6 +65,11 @@ final class Connection: @unchecked Sendable {
     /// conversation queues (each a broadcast on `condition`) do not wake it.
     private let parking = NSCondition()
     @exclusivity(unchecked) private var outputEnded = false  // guarded by readLock
+    /// While the calling thread reads for itself, the first event it reads is handed to it
+    /// here rather than through `events` (no lock, no wake-up, no queue): nobody else takes
+    /// events meanwhile, and `events` is empty when it starts reading. Guarded by readLock.
+    @exclusivity(unchecked) private var callerIsReading = false
+    @exclusivity(unchecked) private var handoff: Event?
     @exclusivity(unchecked) private var splitter: LineSplitter  // guarded by readLock
     @exclusivity(unchecked) private var startupLines = LineSplitter(maximumLineBytes: 1 << 16)  // guarded by readLock
     private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 1)
@@ -229,20 +234,40 @@ final class Connection: @unchecked Sendable {
             // A fast interpreter answers within microseconds: look for the reply for a short
             // while before going to sleep, since a sleep and a wake-up across processors cost
             // more than the round trip itself (only with a processor to spare).
+            callerIsReading = true
             if Self.spinsBeforeSleeping, spinForOutput() {
-                readLock.unlock()
+                if let event = takeHandoff() { return event }
                 continue
             }
             var fd = pollfd(fd: process.outputFD, events: Int16(POLLIN), revents: 0)
             let timeout = deadline.map { Int32(clamping: max(0, Int(($0.timeIntervalSinceNow * 1000).rounded(.up)))) } ?? -1
             let ready = poll(&fd, 1, timeout)
             if ready == 0 {
+                callerIsReading = false
                 readLock.unlock()
                 if hasEvents { continue }
                 return nil
             }
             readAvailableLocked()
-            readLock.unlock()
+            if let event = takeHandoff() { return event }
+        }
+    }
+
+    /// Ends the calling thread's read, releasing `readLock`; returns the event handed to it.
+    private func takeHandoff() -> Event? {
+        let event = handoff
+        handoff = nil
+        callerIsReading = false
+        readLock.unlock()
+        return event
+    }
+
+    /// Queues an event for the conversation (see `handoff`). Needs `readLock`.
+    private func enqueue(_ event: Event) {
+        if callerIsReading && handoff == nil {
+            handoff = event
+        } else {
+            changing { events.append(event) }
         }
     }
 
@@ -322,7 +347,7 @@ final class Connection: @unchecked Sendable {
 
     /// Sends a whole frame line, its end of line included, with one write.
     func send(line: [UInt8]) -> Bool {
-        if log != nil { record(.sent, Array(line.dropLast())) }
+        if log != nil { record(.sent, line.dropLast()) }
         guard line.count > 1 << 16 else { return process.write(line) }
         return writingBig { process.write(line) }
     }
@@ -493,7 +518,7 @@ final class Connection: @unchecked Sendable {
         switch piece {
         case .oversized(let size):
             record(.received, Array("<frame of \(size) bytes dropped: over the limit of \(maximumFrameBytes)>".utf8))
-            changing { events.append(.oversized(size)) }
+            enqueue(.oversized(size))
         case .line(let line):
             record(.received, line)
             guard let frame = FrameParser.parse(line) else {
@@ -505,7 +530,9 @@ final class Connection: @unchecked Sendable {
             case "OUTPUT":
                 deliverOutputFrame(frame)
             case "RETURN", "EXCEPT", "ERROR":
-                // A reply with no request waiting can only be stale: never let a later request take it.
+                // A reply with no request waiting can only be stale: never let a later request take
+                // it. (The calling thread reads only while its request waits.)
+                if callerIsReading { return enqueue(.frame(frame)) }
                 let waiting = changing { () -> Bool in
                     if depthValue > 0 { events.append(.frame(frame)) }
                     return depthValue > 0
@@ -514,7 +541,7 @@ final class Connection: @unchecked Sendable {
                     deliver(.stderr, "[bond: \(language) sent \(frame.verb) with no request waiting; dropped]\n")
                 }
             default:
-                changing { events.append(.frame(frame)) }
+                enqueue(.frame(frame))
             }
         }
     }
@@ -569,7 +596,7 @@ final class Connection: @unchecked Sendable {
     }
 
     /// Logs one line; `depth` must be given by callers that hold the lock.
-    private func record(_ direction: BondTraffic.Direction, _ line: [UInt8], depth known: Int? = nil) {
+    private func record(_ direction: BondTraffic.Direction, _ line: some Collection<UInt8>, depth known: Int? = nil) {
         guard let log else { return }
         let traffic = BondTraffic(
             bond: name, direction: direction, time: Date(), line: String(decoding: line, as: UTF8.self),

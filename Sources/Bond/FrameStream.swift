@@ -9,7 +9,8 @@ struct Frame: Sendable {
     let payload: Result<BondValue, JSONReadError>
 }
 
-/// Splits a byte stream into lines without copying more than once, with a size limit.
+/// Splits a byte stream into lines with a size limit, copying only the lines that span
+/// chunks (a line wholly within a chunk is handed out in place).
 struct LineSplitter {
     let maximumLineBytes: Int
     private var pending: [UInt8] = []
@@ -18,7 +19,8 @@ struct LineSplitter {
     init(maximumLineBytes: Int) { self.maximumLineBytes = maximumLineBytes }
 
     enum Piece {
-        case line([UInt8])
+        /// A line, valid only during the call that hands it out.
+        case line(UnsafeRawBufferPointer)
         /// A line longer than the limit was dropped; its length.
         case oversized(Int)
     }
@@ -34,13 +36,20 @@ struct LineSplitter {
                 return
             }
             let end = base.distance(to: UnsafeRawPointer(nl))
+            if pending.isEmpty && discarding == 0 && end - start <= maximumLineBytes {
+                // the whole line is in this chunk: handed out in place
+                let length = end > start && chunk[end - 1] == 0x0D ? end - start - 1 : end - start
+                emit(.line(UnsafeRawBufferPointer(start: base + start, count: length)))
+                start = end + 1
+                continue
+            }
             append(base + start, count: end - start)
             if discarding > 0 {
                 emit(.oversized(discarding))
                 discarding = 0
             } else {
                 if pending.last == 0x0D { pending.removeLast() }
-                emit(.line(pending))
+                pending.withUnsafeBytes { emit(.line($0)) }
             }
             // A small line's buffer serves the next one (no allocation per frame); a big one goes.
             if pending.capacity <= 1 << 16 { pending.removeAll(keepingCapacity: true) } else { pending = [] }
@@ -69,12 +78,20 @@ struct LineSplitter {
 func frameLine<E: Error>(_ verb: String, writingPayload writePayload: (inout [UInt8]) throws(E) -> Void) throws(E) -> [UInt8] {
     var line: [UInt8] = []
     line.reserveCapacity(64)
+    try appendFrameLine(verb, to: &line, writingPayload: writePayload)
+    return line
+}
+
+/// Appends a frame line to `line` (see `frameLine`).
+@inline(__always)
+func appendFrameLine<E: Error>(
+    _ verb: String, to line: inout [UInt8], writingPayload writePayload: (inout [UInt8]) throws(E) -> Void
+) throws(E) {
     var verb = verb
     verb.withUTF8 { line.append(contentsOf: $0) }
     line.append(0x20)
     try writePayload(&line)
     line.append(0x0A)
-    return line
 }
 
 /// Decodes lines into frames or stray text.
@@ -85,22 +102,27 @@ enum FrameParser {
 
     /// The verb that the first `length` bytes of `line` spell, compared byte by byte (no
     /// string is made or hashed for each frame).
-    private static func verb(in line: [UInt8], length: Int) -> String? {
+    private static func verb(in line: UnsafeRawBufferPointer, length: Int) -> String? {
         for (index, bytes) in verbBytes.enumerated() where bytes.count == length {
-            if line.withUnsafeBytes({ memcmp($0.baseAddress!, bytes, length) }) == 0 { return verbs[index] }
+            if memcmp(line.baseAddress!, bytes, length) == 0 { return verbs[index] }
         }
         return nil
     }
 
     /// A frame, or `nil` if the line is not one (stray output).
-    static func parse(_ line: [UInt8]) -> Frame? {
+    static func parse(_ line: UnsafeRawBufferPointer) -> Frame? {
         let space = line.firstIndex(of: 0x20) ?? line.count
         guard space > 0, space <= 10, let verb = verb(in: line, length: space) else { return nil }
         if space == line.count { return Frame(verb: verb, payload: .success(.null)) }
         do {
-            return Frame(verb: verb, payload: .success(try JSONReader.read(line[(space + 1)...])))
+            return Frame(verb: verb, payload: .success(try JSONReader.read(UnsafeRawBufferPointer(rebasing: line[(space + 1)...]))))
         } catch {
             return Frame(verb: verb, payload: .failure(error))
         }
+    }
+
+    /// A frame, or `nil` if the line is not one (stray output).
+    static func parse(_ line: [UInt8]) -> Frame? {
+        line.withUnsafeBytes { parse($0) }
     }
 }

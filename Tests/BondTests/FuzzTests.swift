@@ -69,6 +69,50 @@ final class Locked<Value>: @unchecked Sendable {
         done.wait()
     }
 
+    /// The splitter hands out lines in place when a chunk holds them whole, and copies those
+    /// that span chunks: whatever the chunking, the lines (a final `\r` dropped) and the
+    /// oversized ones (by length) are those of a plain split of the whole stream.
+    @Test func linesAreTheSameWhateverTheChunks() {
+        enum Piece: Equatable { case line([UInt8]), oversized(Int) }
+        let limit = 40
+        var random = Random(state: 0x2545_F491_4F6C_DD1D)
+        for _ in 0..<2_000 {
+            var stream: [UInt8] = []
+            for _ in 0..<random.below(12) {
+                let length = random.below(random.below(4) == 0 ? 90 : 30)
+                stream += (0..<length).map { _ in UInt8(ascii: "a") + UInt8(random.below(26)) }
+                if random.below(3) == 0 { stream.append(0x0D) }
+                stream.append(0x0A)
+            }
+            stream += Array("tail".utf8.prefix(random.below(5)))  // an unterminated end stays behind
+            var expected: [Piece] = []
+            var lines = stream.split(separator: 0x0A, omittingEmptySubsequences: false)
+            lines.removeLast()
+            for line in lines {
+                if line.count > limit { expected.append(.oversized(line.count)); continue }
+                expected.append(.line(Array(line.last == 0x0D ? line.dropLast() : line)))
+            }
+            var splitter = LineSplitter(maximumLineBytes: limit)
+            var seen: [Piece] = []
+            var offset = 0
+            let whole = random.below(4) == 0
+            while offset < stream.count {
+                let end = whole ? stream.count : min(stream.count, offset + 1 + random.below(50))
+                stream[offset..<end].withUnsafeBytes { chunk in
+                    splitter.feed(chunk) { piece in
+                        switch piece {
+                        case .line(let line): seen.append(.line(Array(line)))
+                        case .oversized(let size): seen.append(.oversized(size))
+                        }
+                    }
+                }
+                offset = end
+            }
+            #expect(seen == expected, "stream: \(String(decoding: stream, as: UTF8.self).debugDescription)")
+            if seen != expected { return }
+        }
+    }
+
     @Test func mutatedFramesNeverCrashTheDecoder() {
         Self.onSmallStack {
             var random = Random(state: 0x9E37_79B9_7F4A_7C15)
