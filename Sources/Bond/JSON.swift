@@ -138,6 +138,21 @@ struct JSONReader {
 
     private mutating func number() throws(JSONReadError) -> BondValue {
         let start = index
+        // The common case, an integer of at most 18 digits (which cannot overflow), is read as
+        // it goes; anything else (more digits, a fraction, an exponent) the general way.
+        var end = index
+        let negative = bytes[end] == UInt8(ascii: "-")
+        if negative { end += 1 }
+        var magnitude = 0
+        while end < bytes.count, end - start < 19, case let digit = bytes[end] &- 0x30, digit < 10 {
+            magnitude = magnitude &* 10 &+ Int(digit)
+            end += 1
+        }
+        let digits = end - start - (negative ? 1 : 0)
+        if digits > 0, digits <= 18, end == bytes.count || !Self.isNumberByte(bytes[end]) {
+            index = end
+            return .int(negative ? -magnitude : magnitude)
+        }
         var isInteger = true
         if bytes[index] == UInt8(ascii: "-") { index += 1 }
         let digitsStart = index

@@ -60,6 +60,32 @@ import Testing
         #expect(try BondValue(json: BondValue.int(n).description) == .int(n))
     }
 
+    /// Integers of up to 18 digits are read digit by digit, longer ones and other numbers
+    /// the general way: the two meet at the edge without a change of value or of what is refused.
+    @Test func numbersAreReadTheSameOnBothSidesOfTheFastPath() throws {
+        var texts = ["0", "-0", "7", "-7", "007", "1.5", "-2.5e3", "1e2", "1E+2", "3.0", "-",
+                     "1-2", "1.", "--1", "9223372036854775807", "-9223372036854775808",
+                     "9223372036854775808", "-9223372036854775809", "99999999999999999999"]
+        for digits in 15...20 {
+            texts.append(String(repeating: "9", count: digits))
+            texts.append("-" + String(repeating: "9", count: digits))
+            texts.append("1" + String(repeating: "0", count: digits - 1))
+        }
+        for text in texts {
+            // (leading zeros are let through, as Int(_:) does)
+            let expected: BondValue? =
+                if let int = Int(text) { .int(int) }
+                else if text.contains(where: { ".eE".contains($0) }), let double = Double(text) { .double(double) }
+                else { nil }
+            for frame in ["", "[", "[0,"] {  // alone, and inside arrays
+                let json = frame + text + String(repeating: "]", count: frame.isEmpty ? 0 : 1)
+                let read = try? BondValue(json: json)
+                let value = frame.isEmpty ? read : read?.arrayValue?.last
+                #expect(value == expected, "\(json)")
+            }
+        }
+    }
+
     /// Strings are scanned eight bytes at a time for the bytes that need escaping: put each of
     /// them (and bytes that must not be taken for one) at every place of words of every length,
     /// and check both directions against Foundation's JSON.
