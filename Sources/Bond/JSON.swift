@@ -55,9 +55,74 @@ struct JSONReader {
         case object(OrderedDictionary<String, BondValue>, key: String)
     }
 
-    /// Reads one value without recursion: nesting lives in an explicit stack, so the depth
-    /// limit, not the thread's stack size, bounds what can be read.
-    private mutating func value(depth _: Int) throws(JSONReadError) -> BondValue {
+    /// Levels of nesting read by recursion; deeper ones are read with an explicit stack.
+    private static let recursionLimit = 32
+
+    /// Reads one value at nesting `depth`. The first `recursionLimit` levels are read by
+    /// recursion, which builds each array and object in place (the common case: shallow
+    /// frames); deeper values without it (`deepValue`), so that the depth limit, not the
+    /// thread's stack size, bounds what can be read.
+    private mutating func value(depth: Int) throws(JSONReadError) -> BondValue {
+        skipSpace()
+        guard index < bytes.count else { throw error("unexpected end of JSON") }
+        guard depth < Self.recursionLimit else { return try deepValue(depth: depth) }
+        switch bytes[index] {
+        case UInt8(ascii: "["):
+            index += 1
+            skipSpace()
+            var items: [BondValue] = []
+            if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+                index += 1
+                return .array(items)
+            }
+            while true {
+                items.append(try value(depth: depth + 1))
+                skipSpace()
+                guard index < bytes.count else { throw error("unexpected end of JSON") }
+                let next = bytes[index]
+                index += 1
+                if next == UInt8(ascii: ",") { continue }
+                guard next == UInt8(ascii: "]") else { index -= 1; throw error("expected ',' or ']'") }
+                return .array(items)
+            }
+        case UInt8(ascii: "{"):
+            index += 1
+            skipSpace()
+            var members = OrderedDictionary<String, BondValue>()
+            if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                return .object(members)
+            }
+            while true {
+                let key = try memberKey()
+                members[key] = try value(depth: depth + 1)
+                skipSpace()
+                guard index < bytes.count else { throw error("unexpected end of JSON") }
+                let next = bytes[index]
+                index += 1
+                if next == UInt8(ascii: ",") { continue }
+                guard next == UInt8(ascii: "}") else { index -= 1; throw error("expected ',' or '}'") }
+                return .object(members)
+            }
+        default:
+            return try scalar()
+        }
+    }
+
+    /// A string, number, `true`, `false` or `null`.
+    private mutating func scalar() throws(JSONReadError) -> BondValue {
+        switch bytes[index] {
+        case UInt8(ascii: "\""): return .string(try string())
+        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
+        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
+        case UInt8(ascii: "n"): try literal("null"); return .null
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
+        default: throw error("unexpected character")
+        }
+    }
+
+    /// Reads one value at nesting `depth` without recursion: nesting lives in an explicit stack.
+    private mutating func deepValue(depth: Int) throws(JSONReadError) -> BondValue {
         var stack: [OpenContainer] = []
         while true {
             skipSpace()
@@ -71,7 +136,7 @@ struct JSONReader {
                     index += 1
                     value = .array([])
                 } else {
-                    guard stack.count < Self.maximumDepth else { throw error("JSON nested deeper than \(Self.maximumDepth)") }
+                    guard depth + stack.count < Self.maximumDepth else { throw error("JSON nested deeper than \(Self.maximumDepth)") }
                     stack.append(.array([]))
                     continue
                 }
@@ -82,16 +147,11 @@ struct JSONReader {
                     index += 1
                     value = .object([:])
                 } else {
-                    guard stack.count < Self.maximumDepth else { throw error("JSON nested deeper than \(Self.maximumDepth)") }
+                    guard depth + stack.count < Self.maximumDepth else { throw error("JSON nested deeper than \(Self.maximumDepth)") }
                     stack.append(.object([:], key: try memberKey()))
                     continue
                 }
-            case UInt8(ascii: "\""): value = .string(try string())
-            case UInt8(ascii: "t"): try literal("true"); value = .bool(true)
-            case UInt8(ascii: "f"): try literal("false"); value = .bool(false)
-            case UInt8(ascii: "n"): try literal("null"); value = .null
-            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): value = try number()
-            default: throw error("unexpected character")
+            default: value = try scalar()
             }
             // Hand the value to the enclosing containers, closing those that end here.
             closing: while true {
@@ -198,6 +258,8 @@ struct JSONReader {
             if byte == UInt8(ascii: "\"") {
                 let raw = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 index += 1
+                // ASCII needs no validation (and decoding it is the fast path of String)
+                if PlainRun.isASCII(raw) { return String(decoding: raw, as: UTF8.self) }
                 guard let text = String(validating: raw, as: UTF8.self) else {
                     index = start
                     throw error("invalid UTF-8 in string")
@@ -428,6 +490,22 @@ enum PlainRun {
             i += 1
         }
         return i
+    }
+
+    /// Whether every byte is below 0x80 (eight at a time).
+    static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        if let base = bytes.baseAddress {
+            while i + 8 <= bytes.count {
+                if UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self) & highBits != 0 { return false }
+                i += 8
+            }
+        }
+        while i < bytes.count {
+            if bytes[i] >= 0x80 { return false }
+            i += 1
+        }
+        return true
     }
 
     /// Whether one of the eight bytes of `word` may be `"`, `\` or below 0x20 (never false

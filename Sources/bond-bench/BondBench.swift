@@ -15,7 +15,7 @@ struct BondBench: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: "Languages to measure (default: every driver found).")
     var languages: [String] = []
 
-    @Option(help: "Round trips per call/callback measurement.")
+    @Option(help: "Round trips per run, timed in 10 blocks (engine and limit in alternation).")
     var calls = 5000
 
     @Option(help: "Runs of each measurement; the median is reported.")
@@ -90,29 +90,47 @@ struct BondBench: ParsableCommand {
         defer { pipe.stop() }
         let line = Array("CALL [\"ident\",[1]]".utf8)
         for _ in 0..<3 { _ = pipe.roundTrip(line) }  // STAGE1, STAGE2, READY
-        var engine: [Double] = [], bare: [Double] = [], cpu: [Double] = []
-        for _ in 0..<max(1, runs) {
-            let (micros, cpuMicros) = try timeCalls(bond)
+        try bond.export("cb") { args in args.first ?? nil }
+        var engine: [Double] = [], bare: [Double] = [], callback: [Double] = [], cpu: [Double] = []
+        for _ in 0..<blocks {
+            let (micros, cpuMicros) = try timeCalls(bond, blockCalls)
             engine.append(micros)
             cpu.append(cpuMicros)
-            bare.append(timeRoundTrips(&pipe, line))
+            bare.append(timeRoundTrips(&pipe, line, blockCalls))
+            callback.append(try timeCallbacks(bond, blockCalls))
         }
-        return OverheadFigures(callMicros: mid(engine), pipeMicros: mid(bare), hostCPUMicrosPerCall: mid(cpu))
+        return OverheadFigures(callMicros: mid(engine), pipeMicros: mid(bare), ratio: mid(zip(engine, bare).map(/)),
+                               callbackMicros: mid(callback), callbackRatio: mid(zip(callback, bare).map(/)),
+                               hostCPUMicrosPerCall: mid(cpu))
     }
 
-    /// `calls` round trips of `call("ident", i)`: µs each, and this process's CPU µs each.
-    func timeCalls(_ bond: Bond) throws -> (micros: Double, cpuMicros: Double) {
+    /// Round trips are timed in blocks of `blockCalls`, the engine's and the limit's in
+    /// alternation, `blocks` of each: both see the same load on the machine (a virtual machine's
+    /// speed drifts from second to second), and each figure is the median of its blocks, each
+    /// ratio the median of the ratios of blocks timed side by side.
+    var blocks: Int { max(1, runs) * 10 }
+    var blockCalls: Int { max(1, calls / 10) }
+
+    /// `count` round trips of `call("ident", i)`: µs each, and this process's CPU µs each.
+    func timeCalls(_ bond: Bond, _ count: Int) throws -> (micros: Double, cpuMicros: Double) {
         let c0 = Machine.cpuSeconds()
         let t = now()
-        for i in 0..<calls { _ = try bond.call("ident", i) }
-        return ((now() - t) / Double(calls) * 1e6, (Machine.cpuSeconds() - c0) / Double(calls) * 1e6)
+        for i in 0..<count { _ = try bond.call("ident", i) }
+        return ((now() - t) / Double(count) * 1e6, (Machine.cpuSeconds() - c0) / Double(count) * 1e6)
     }
 
-    /// `calls` bare round trips of `line` through `loop`: µs each.
-    func timeRoundTrips(_ loop: inout PipeLoop, _ line: [UInt8]) -> Double {
+    /// `count` callbacks (the interpreter's `_bond_bench_loop` calling the exported `cb`): µs each.
+    func timeCallbacks(_ bond: Bond, _ count: Int) throws -> Double {
         let t = now()
-        for _ in 0..<calls { _ = loop.roundTrip(line) }
-        return (now() - t) / Double(calls) * 1e6
+        _ = try bond.call("_bond_bench_loop", count)
+        return (now() - t) / Double(count) * 1e6
+    }
+
+    /// `count` bare round trips of `line` through `loop`: µs each.
+    func timeRoundTrips(_ loop: inout PipeLoop, _ line: [UInt8], _ count: Int) -> Double {
+        let t = now()
+        for _ in 0..<count { _ = loop.roundTrip(line) }
+        return (now() - t) / Double(count) * 1e6
     }
 
     func measure(_ language: String) throws -> LanguageFigures {
@@ -134,25 +152,24 @@ struct BondBench: ParsableCommand {
         try bond.export("cb") { args in args.first ?? nil }
         try bond.evalBlock(Snippet.callbackLoop[language]!)
 
-        let calls = self.calls
+        let count = blockCalls
         var loop = PipeLoop(language: language)
         let line = Array("[\"ident\",[1]]".utf8)
         _ = loop?.roundTrip(line)
-        // Engine and limit are measured in alternation, run by run, so that both see the
-        // same load on the machine; each figure is the median of its runs.
+        // Engine and limit in alternation, block by block (see `blocks`).
         var call: [Double] = [], callback: [Double] = [], limit: [Double] = [], cpu: [Double] = []
-        for _ in 0..<max(1, runs) {
-            let (micros, cpuMicros) = try timeCalls(bond)
+        for _ in 0..<blocks {
+            let (micros, cpuMicros) = try timeCalls(bond, count)
             call.append(micros)
             cpu.append(cpuMicros)
-            if loop != nil { limit.append(timeRoundTrips(&loop!, line)) }
-            let t = now()
-            _ = try bond.call("_bond_bench_loop", calls)
-            callback.append((now() - t) / Double(calls) * 1e6)
+            if loop != nil { limit.append(timeRoundTrips(&loop!, line, count)) }
+            callback.append(try timeCallbacks(bond, count))
         }
         figures.callMicros = mid(call)
         figures.callbackMicros = mid(callback)
         figures.limitCallMicros = mid(limit)
+        figures.callRatio = mid(zip(call, limit).map(/))
+        figures.callbackRatio = mid(zip(callback, limit).map(/))
         figures.hostCPUMicrosPerCall = mid(cpu)
 
         if var loop {
@@ -268,6 +285,9 @@ struct LanguageFigures: Codable {
     var callMicros = Double.nan
     var limitCallMicros = Double.nan
     var callbackMicros = Double.nan
+    /// Medians of the ratios of blocks timed side by side (see `BondBench.blocks`).
+    var callRatio = Double.nan
+    var callbackRatio = Double.nan
     var hostCPUMicrosPerCall = Double.nan
     var startupSeconds = Double.nan
     var bareStartupSeconds = Double.nan
@@ -278,6 +298,9 @@ struct LanguageFigures: Codable {
 struct OverheadFigures: Codable {
     var callMicros: Double
     var pipeMicros: Double
+    var ratio: Double
+    var callbackMicros: Double
+    var callbackRatio: Double
     var hostCPUMicrosPerCall: Double
 }
 
@@ -291,18 +314,20 @@ struct Report: Codable {
 
     var table: String {
         func f(_ v: Double, _ digits: Int = 1) -> String { v.isNaN ? "-" : String(format: "%.\(digits)f", v) }
-        var lines = ["machine: \(machine); \(calls) round trips per run, median of \(runs) runs", ""]
+        var lines = ["machine: \(machine); round trips timed in \(runs * 10) blocks of \(max(1, calls / 10)), engine and limit in alternation; "
+            + "medians of the blocks, ratios the medians of side-by-side ratios", ""]
         if let o = engineOverhead {
             lines.append("engine against a zero-cost peer: call \(f(o.callMicros, 2)) us, bare pipe \(f(o.pipeMicros, 2)) us, "
-                + "ratio \(f(o.callMicros / o.pipeMicros, 2)), added \(f(o.callMicros - o.pipeMicros, 2)) us, host CPU \(f(o.hostCPUMicrosPerCall, 2)) us/call")
+                + "ratio \(f(o.ratio, 2)), added \(f(o.callMicros - o.pipeMicros, 2)) us, host CPU \(f(o.hostCPUMicrosPerCall, 2)) us/call; "
+                + "callback \(f(o.callbackMicros, 2)) us, ratio \(f(o.callbackRatio, 2)), added \(f(o.callbackMicros - o.pipeMicros, 2)) us")
             lines.append("")
         }
         lines.append("language    call us  limit us  ratio  callback us  ratio  host CPU us/call  startup ms  bare ms  +ms")
         for l in languages {
             lines.append([
                 l.language.padding(toLength: 10, withPad: " ", startingAt: 0),
-                f(l.callMicros).leftPad(8), f(l.limitCallMicros).leftPad(9), f(l.callMicros / l.limitCallMicros, 2).leftPad(6),
-                f(l.callbackMicros).leftPad(12), f(l.callbackMicros / l.limitCallMicros, 2).leftPad(6),
+                f(l.callMicros).leftPad(8), f(l.limitCallMicros).leftPad(9), f(l.callRatio, 2).leftPad(6),
+                f(l.callbackMicros).leftPad(12), f(l.callbackRatio, 2).leftPad(6),
                 f(l.hostCPUMicrosPerCall).leftPad(17), f(l.startupSeconds * 1000).leftPad(11),
                 f(l.bareStartupSeconds * 1000).leftPad(8), f((l.startupSeconds - l.bareStartupSeconds) * 1000).leftPad(5),
             ].joined(separator: " "))

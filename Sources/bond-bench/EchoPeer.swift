@@ -6,9 +6,11 @@ import Glibc
 
 /// A peer that costs nothing: this program itself, started with `--echo-peer`, answers the
 /// bond start-up (STAGE1, STAGE2, READY) and then every line with `RETURN 1`, waiting for
-/// input the way the engine does. Measured against it, the engine's round trip shows what
-/// the engine adds to a bare pipe round trip between the same two processes, with no
-/// interpreter in the way.
+/// input the way the engine does; but a call of `_bond_bench_loop` with a count n it answers
+/// as a driver running that loop does: n calls of the host's `cb` (`CALL ["cb",[i]]`, each
+/// waiting for its reply), then `RETURN null`. Measured against it, the engine's round trips
+/// show what the engine adds to a bare pipe round trip between the same two processes, with
+/// no interpreter in the way.
 enum EchoPeer {
     static let flag = "--echo-peer"
 
@@ -19,18 +21,31 @@ enum EchoPeer {
     static func serve() -> Never {
         var reader = SpinningLineReader(fd: 0)
         var answered = 0
-        while reader.nextLine() != nil {
-            let answer: StaticString =
-                switch answered {
-                case 0: "STAGE1\n"
-                case 1: "STAGE2\n"
-                case 2: "READY\n"
-                default: "RETURN 1\n"
+        while let length = reader.nextLine() {
+            if answered >= 3, let count = loopCount(reader.lastLine(length: length)) {
+                for i in 0..<count {
+                    let call = Array("CALL [\"cb\",[\(i)]]\n".utf8)
+                    _ = write(1, call, call.count)
+                    guard reader.nextLine() != nil else { exit(0) }
                 }
+                send("RETURN null\n")
+                continue
+            }
+            send(answered == 0 ? "STAGE1\n" : answered == 1 ? "STAGE2\n" : answered == 2 ? "READY\n" : "RETURN 1\n")
             answered += 1
-            _ = write(1, answer.utf8Start, answer.utf8CodeUnitCount)
         }
         exit(0)
+    }
+
+    private static func send(_ line: StaticString) {
+        _ = write(1, line.utf8Start, line.utf8CodeUnitCount)
+    }
+
+    /// n, when `line` is `CALL ["_bond_bench_loop",[n]]`.
+    private static func loopCount(_ line: ArraySlice<UInt8>) -> Int? {
+        let head = Array("CALL [\"_bond_bench_loop\",[".utf8)
+        guard line.starts(with: head), line.last == UInt8(ascii: "]") else { return nil }
+        return Int(String(decoding: line.dropFirst(head.count).dropLast(2), as: UTF8.self))
     }
 
     /// The command that starts the peer.

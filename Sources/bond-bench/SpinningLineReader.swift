@@ -14,6 +14,7 @@ struct SpinningLineReader {
     private var start = 0    // where the next line starts
     private var scanned = 0  // bytes from `start` known to hold no end of line
     private var end = 0      // the end of what was read
+    private var lineStart = 0  // where the last line returned starts
     private let spareProcessor = cbond_available_cpus() > 1
 
     /// Reads from `fd`, which it makes non-blocking.
@@ -22,11 +23,15 @@ struct SpinningLineReader {
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
     }
 
+    /// The bytes of the last line returned by `nextLine`, `length` long (valid until the next call).
+    func lastLine(length: Int) -> ArraySlice<UInt8> { buffer[lineStart..<lineStart + length] }
+
     /// The length of the next line (without its end), or `nil` at the end of input.
     mutating func nextLine() -> Int? {
         while true {
             if let newline = buffer[(start + scanned)..<end].firstIndex(of: 0x0A) {
                 let length = newline - start
+                lineStart = start
                 start = newline + 1
                 scanned = 0
                 return length

@@ -60,6 +60,28 @@ import Testing
         #expect(try BondValue(json: BondValue.int(n).description) == .int(n))
     }
 
+    /// Shallow nesting is read by recursion, deep nesting with an explicit stack: either way
+    /// 512 levels are read back as they were written, 513 are refused, and a fault is found
+    /// at any depth.
+    @Test func nestingIsLimitedTo512LevelsOnBothSidesOfTheRecursion() throws {
+        for depth in [1, 31, 32, 33, 100, 511, 512, 513, 600] {
+            let arrays = String(repeating: "[", count: depth) + "1" + String(repeating: "]", count: depth)
+            let objects = String(repeating: "{\"k\":", count: depth) + "[2,\"x\"]" + String(repeating: "}", count: depth)
+            var mixed = "null"
+            for level in 0..<depth { mixed = level % 2 == 0 ? "[0,\(mixed),{}]" : "{\"a\":\(mixed),\"b\":[]}" }
+            // (the objects hold an array one level deeper; an empty container is no level)
+            for (text, levels) in [(arrays, depth), (objects, depth + 1), (mixed, depth)] {
+                let read = try? BondValue(json: text)
+                #expect((read != nil) == (levels <= 512), "\(levels) levels")
+                if let read { #expect(read.description == text) }
+                for broken in [text.replacingOccurrences(of: "1]", with: "1,]"), String(text.dropLast()), text + "]"]
+                where broken != text {
+                    #expect(throws: BondError.self) { try BondValue(json: broken) }
+                }
+            }
+        }
+    }
+
     /// Integers of up to 18 digits are read digit by digit, longer ones and other numbers
     /// the general way: the two meet at the edge without a change of value or of what is refused.
     @Test func numbersAreReadTheSameOnBothSidesOfTheFastPath() throws {
