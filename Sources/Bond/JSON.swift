@@ -432,7 +432,7 @@ enum JSONWriter {
                 end -= 1
                 buffer[end] = UInt8(ascii: "-")
             }
-            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[end...]))
+            for i in end..<buffer.count { out.append(buffer[i]) }  // (cheaper than a generic append of a few bytes)
         }
     }
 
