@@ -15,7 +15,7 @@ struct BondBench: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: "Languages to measure (default: every driver found).")
     var languages: [String] = []
 
-    @Option(help: "Round trips per run, timed in 10 blocks (engine and limit in alternation).")
+    @Option(help: "Round trips per run, timed in 5 blocks (engine and limit in alternation).")
     var calls = 5000
 
     @Option(help: "Runs of each measurement; the median is reported.")
@@ -92,11 +92,14 @@ struct BondBench: ParsableCommand {
         for _ in 0..<3 { _ = pipe.roundTrip(line) }  // STAGE1, STAGE2, READY
         try bond.export("cb") { args in args.first ?? nil }
         var engine: [Double] = [], bare: [Double] = [], callback: [Double] = [], cpu: [Double] = []
-        for _ in 0..<blocks {
+        for block in 0..<(warmUpBlocks + blocks) {
+            if block == warmUpBlocks { engine = []; bare = []; callback = []; cpu = [] }
             let (micros, cpuMicros) = try timeCalls(bond, blockCalls)
             engine.append(micros)
             cpu.append(cpuMicros)
+            _ = timeRoundTrips(&pipe, line, settlingCalls)
             bare.append(timeRoundTrips(&pipe, line, blockCalls))
+            _ = try timeCallbacks(bond, settlingCalls)
             callback.append(try timeCallbacks(bond, blockCalls))
         }
         return OverheadFigures(callMicros: mid(engine), pipeMicros: mid(bare), ratio: mid(zip(engine, bare).map(/)),
@@ -108,8 +111,18 @@ struct BondBench: ParsableCommand {
     /// alternation, `blocks` of each: both see the same load on the machine (a virtual machine's
     /// speed drifts from second to second), and each figure is the median of its blocks, each
     /// ratio the median of the ratios of blocks timed side by side.
-    var blocks: Int { max(1, runs) * 10 }
-    var blockCalls: Int { max(1, calls / 10) }
+    var blocks: Int { max(1, runs) * 5 }
+    /// Blocks run untimed first: for the first tenths of a second after processes start, the
+    /// blocks that switch between them come out several times slower and scattered (the
+    /// kernel is still placing the processes that spin on their processors).
+    var warmUpBlocks: Int { quick ? 1 : 5 }
+    /// Untimed round trips before each timed block of a process that has been waiting in the
+    /// meantime: woken by a pipe write, it is often placed on the processor of its spinning
+    /// partner at first, and the first hundred or so round trips of a block could take ten
+    /// times as long (seen on a 2-processor virtual machine; the engine's call blocks, which
+    /// follow the callback blocks of the same interpreter, did not suffer it).
+    var settlingCalls: Int { quick ? 10 : 200 }
+    var blockCalls: Int { max(1, calls / 5) }
 
     /// `count` round trips of `call("ident", i)`: µs each, and this process's CPU µs each.
     func timeCalls(_ bond: Bond, _ count: Int) throws -> (micros: Double, cpuMicros: Double) {
@@ -156,13 +169,19 @@ struct BondBench: ParsableCommand {
         var loop = PipeLoop(language: language)
         let line = Array("[\"ident\",[1]]".utf8)
         _ = loop?.roundTrip(line)
-        // Engine and limit in alternation, block by block (see `blocks`).
+        // Engine and limit in alternation, block by block (see `blocks`), after as many blocks
+        // untimed (see `warmUpBlocks`).
         var call: [Double] = [], callback: [Double] = [], limit: [Double] = [], cpu: [Double] = []
-        for _ in 0..<blocks {
+        for block in 0..<(warmUpBlocks + blocks) {
+            if block == warmUpBlocks { call = []; callback = []; limit = []; cpu = [] }
             let (micros, cpuMicros) = try timeCalls(bond, count)
             call.append(micros)
             cpu.append(cpuMicros)
-            if loop != nil { limit.append(timeRoundTrips(&loop!, line, count)) }
+            if loop != nil {
+                _ = timeRoundTrips(&loop!, line, settlingCalls)
+                limit.append(timeRoundTrips(&loop!, line, count))
+            }
+            _ = try timeCallbacks(bond, settlingCalls)
             callback.append(try timeCallbacks(bond, count))
         }
         figures.callMicros = mid(call)
@@ -314,7 +333,7 @@ struct Report: Codable {
 
     var table: String {
         func f(_ v: Double, _ digits: Int = 1) -> String { v.isNaN ? "-" : String(format: "%.\(digits)f", v) }
-        var lines = ["machine: \(machine); round trips timed in \(runs * 10) blocks of \(max(1, calls / 10)), engine and limit in alternation; "
+        var lines = ["machine: \(machine); round trips timed in \(runs * 5) blocks of \(max(1, calls / 5)), engine and limit in alternation; "
             + "medians of the blocks, ratios the medians of side-by-side ratios", ""]
         if let o = engineOverhead {
             lines.append("engine against a zero-cost peer: call \(f(o.callMicros, 2)) us, bare pipe \(f(o.pipeMicros, 2)) us, "

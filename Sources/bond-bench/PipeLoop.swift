@@ -18,9 +18,9 @@ struct PipeLoop {
     /// to spare, a read on a non-blocking second open of the pipe for up to 50 µs, then a sleep
     /// (in Node.js through WASI's fd_read, which reports "nothing yet" without throwing); with a
     /// single processor, a blocking read. So the ratio compares the work per request, not two
-    /// ways of waiting. The PHP loop reads 2 000 bytes at a time until a read fills that (as
-    /// the driver does): PHP allocates a string of the size asked for on every read, and 1 MiB
-    /// on every look at an empty pipe would make the limit look slower than it is.
+    /// ways of waiting. The PHP loop reads 2 000 bytes at a time while no line is begun (as the
+    /// driver does): PHP allocates a string of the size asked for on every read, and 1 MiB on
+    /// every look at an empty pipe would make the limit look slower than it is.
     static func program(for language: String) -> [String]? {
         switch language {
         case "Python":
@@ -110,7 +110,7 @@ struct PipeLoop {
                 foreach (explode(',', $m[1]) as $p) { $e = explode('-', $p); $cpus += count($e) > 1 ? $e[1] - $e[0] + 1 : 1; }
                 $in = fopen("php://fd/0", "rb"); stream_set_blocking($in, $cpus < 2); stream_set_read_buffer($in, 0);
                 stream_set_chunk_size($in, 1048576);
-                $buf = ''; $scan = 0; $size = 2000;
+                $buf = ''; $scan = 0;
                 while (true) {
                   $i = strpos($buf, "\n", $scan);
                   if ($i !== false) {
@@ -119,12 +119,12 @@ struct PipeLoop {
                   }
                   $scan = strlen($buf);
                   $until = hrtime(true) + 50000;
-                  while (($c = fread($in, $size)) === '') {
+                  while (($c = fread($in, $buf === '' ? 2000 : 1048576)) === '') {
                     if (feof($in)) break 2;
                     if (hrtime(true) >= $until) { $r = array($in); $w = $e = null; stream_select($r, $w, $e, null); }
                   }
                   if ($c === false) break;
-                  $buf .= $c; $size = strlen($c) === $size ? 1048576 : 2000;
+                  $buf .= $c;
                 }
                 """#]
         default:

@@ -707,7 +707,6 @@ function _BOND_next(&$value, &$error)
     static $start = 0;         // where the next line starts in $buffer
     static $scanned = 0;       // no line end before this
     static $known = array();   // function name => what to call (see _BOND_plain_name)
-    static $size = 2000;       // the next read's size: small (cheap to allocate) until a read fills it
     while (true) {
         $value = $error = null;
         if (($end = strpos($buffer, "\n", $scanned)) === false) {
@@ -718,7 +717,9 @@ function _BOND_next(&$value, &$error)
                     $start = 0;
                 }
                 $scanned = strlen($buffer);
-                $chunk = fread(_BOND::$in, $size);
+                // a read allocates the size asked for: small while no line is begun (most
+                // requests are small), big for the rest of a line that did not fit
+                $chunk = fread(_BOND::$in, $buffer === '' ? 2000 : 1048576);
                 if ($chunk === '' && !feof(_BOND::$in)) {
                     $now = hrtime(true);
                     if ($spinUntil === null) {
@@ -734,7 +735,6 @@ function _BOND_next(&$value, &$error)
                     _BOND_bye();   // EOF; an unterminated last line is dropped
                 }
                 $buffer .= $chunk;
-                $size = strlen($chunk) === $size ? 1048576 : 2000;
             } while (($end = strpos($buffer, "\n", $scanned)) === false);
         }
         $from = $start;
