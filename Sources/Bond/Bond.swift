@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import OrderedCollections
 
 /// The life of a bond, as seen by the host.
@@ -40,10 +41,12 @@ public final class Bond: @unchecked Sendable {
     /// Where frame lines are built, reused from frame to frame (guarded by `conversation`; a
     /// frame is written before any other is built, so nested requests share it too).
     @exclusivity(unchecked) private var lineBuffer: [UInt8] = []
-    private let exportsLock = NSLock()
-    // Guarded by `exportsLock`, which makes each access exclusive (no run-time check needed).
-    @exclusivity(unchecked) private var exports: [String: BondFunction] = [:]
-    @exclusivity(unchecked) private var closed = false
+    /// The functions exported to the interpreter, and whether `close()` was called.
+    private let registry = Mutex(Registry())
+    private struct Registry {
+        var exports: [String: BondFunction] = [:]
+        var closed = false
+    }
 
     /// Every language whose driver is found (see `BondOptions.driverDirectories`, `$BOND_DRIVERS`).
     public static var languages: [String] { DriverCatalog.languages(extra: []) }
@@ -232,15 +235,11 @@ public final class Bond: @unchecked Sendable {
         guard Self.isValidName(name) else {
             throw BondError.usage(language: language, message: "invalid name for an exported function: \"\(name)\"")
         }
-        exportsLock.lock()
-        let previous = exports.updateValue(function, forKey: name)
-        exportsLock.unlock()
+        let previous = registry.withLock { $0.exports.updateValue(function, forKey: name) }
         do {
             _ = try request("EXPORT", .string(name))
         } catch {
-            exportsLock.lock()
-            exports[name] = previous
-            exportsLock.unlock()
+            registry.withLock { $0.exports[name] = previous }
             throw error
         }
     }
@@ -258,9 +257,7 @@ public final class Bond: @unchecked Sendable {
 
     /// The names exported to this bond, sorted.
     public var exportedNames: [String] {
-        exportsLock.lock()
-        defer { exportsLock.unlock() }
-        return exports.keys.sorted()
+        registry.withLock { $0.exports.keys.sorted() }
     }
 
     // MARK: Life
@@ -305,10 +302,10 @@ public final class Bond: @unchecked Sendable {
     /// Ends the interpreter: closes its input, then SIGTERM and SIGKILL to its process group
     /// after `closeGracePeriod` each. Waiting calls fail with `terminated`. Safe to call twice.
     public func close() {
-        exportsLock.lock()
-        let wasClosed = closed
-        closed = true
-        exportsLock.unlock()
+        let wasClosed = registry.withLock { registry in
+            defer { registry.closed = true }
+            return registry.closed
+        }
         guard !wasClosed else { return }
         let process = connection.process
         process.closeInput()
@@ -341,9 +338,7 @@ public final class Bond: @unchecked Sendable {
     }
 
     private var isClosedByUser: Bool {
-        exportsLock.lock()
-        defer { exportsLock.unlock() }
-        return closed
+        registry.withLock { $0.closed }
     }
 
     /// Sends a request and serves the interpreter until its reply arrives.
@@ -474,9 +469,7 @@ public final class Bond: @unchecked Sendable {
             _ = connection.send("EXCEPT", Self.encodeString("malformed CALL payload: \(payload)"))
             return
         }
-        exportsLock.lock()
-        let function = exports[name]
-        exportsLock.unlock()
+        let function = registry.withLock { $0.exports[name] }
         guard let function else {
             _ = connection.send("EXCEPT", Self.encodeString("\(name) is not a function exported by the host"))
             return

@@ -5,6 +5,7 @@ import Darwin
 #endif
 import CBondSystem
 import Foundation
+import Synchronization
 
 /// A child process in its own process group, with its three standard streams on pipes.
 ///
@@ -14,12 +15,12 @@ final class InterpreterProcess: @unchecked Sendable {
     let pid: pid_t
     let outputFD: Int32
     let errorFD: Int32
-    private let inputLock = NSLock()
-    @exclusivity(unchecked) private var inputFD: Int32  // guarded by inputLock (no run-time check needed)
+    /// The write end of the child's input (-1 once closed), locked while a frame is written.
+    private let input: Mutex<Int32>
 
     private init(pid: pid_t, inputFD: Int32, outputFD: Int32, errorFD: Int32) {
         self.pid = pid
-        self.inputFD = inputFD
+        self.input = Mutex(inputFD)
         self.outputFD = outputFD
         self.errorFD = errorFD
     }
@@ -94,8 +95,7 @@ final class InterpreterProcess: @unchecked Sendable {
 
     /// Writes `line` to the interpreter's input. Returns `false` if the input is closed.
     func write(_ line: [UInt8]) -> Bool {
-        inputLock.lock()
-        defer { inputLock.unlock() }
+        input.withLock { inputFD in
         guard inputFD >= 0 else { return false }
         return line.withUnsafeBytes { bytes in
             var offset = 0
@@ -109,13 +109,13 @@ final class InterpreterProcess: @unchecked Sendable {
             }
             return true
         }
+        }
     }
 
     /// Writes all of `parts`, in order and as one piece, to the interpreter's input (one
     /// `writev` when the pipe takes it all). Returns `false` if the input is closed.
     func write(_ parts: [UInt8]...) -> Bool {
-        inputLock.lock()
-        defer { inputLock.unlock() }
+        input.withLock { inputFD in
         guard inputFD >= 0 else { return false }
         var index = 0
         var offset = 0
@@ -137,15 +137,16 @@ final class InterpreterProcess: @unchecked Sendable {
             offset += left
         }
         return true
+        }
     }
 
     /// Closes the interpreter's input: the driver sees end of file and leaves.
     func closeInput() {
-        inputLock.lock()
-        defer { inputLock.unlock() }
-        if inputFD >= 0 {
-            close(inputFD)
-            inputFD = -1
+        input.withLock { inputFD in
+            if inputFD >= 0 {
+                close(inputFD)
+                inputFD = -1
+            }
         }
     }
 

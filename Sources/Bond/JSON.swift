@@ -75,6 +75,7 @@ struct JSONReader {
                 index += 1
                 return .array(items)
             }
+            items.reserveCapacity(2)  // room for the common pairs ([name, args], [channel, text]) at once
             while true {
                 items.append(try value(depth: depth + 1))
                 skipSpace()
