@@ -68,46 +68,51 @@ struct JSONReader {
         guard depth < Self.recursionLimit else { return try deepValue(depth: depth) }
         switch bytes[index] {
         case UInt8(ascii: "["):
-            index += 1
-            skipSpace()
             var items: [BondValue] = []
-            if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
-                index += 1
-                return .array(items)
-            }
+            if opensEmpty(closedBy: UInt8(ascii: "]")) { return .array(items) }
             items.reserveCapacity(2)  // room for the common pairs ([name, args], [channel, text]) at once
-            while true {
+            repeat {
                 items.append(try value(depth: depth + 1))
-                skipSpace()
-                guard index < bytes.count else { throw error("unexpected end of JSON") }
-                let next = bytes[index]
-                index += 1
-                if next == UInt8(ascii: ",") { continue }
-                guard next == UInt8(ascii: "]") else { index -= 1; throw error("expected ',' or ']'") }
-                return .array(items)
-            }
+            } while try hasMoreItems(closedBy: UInt8(ascii: "]"))
+            return .array(items)
         case UInt8(ascii: "{"):
-            index += 1
-            skipSpace()
             var members = OrderedDictionary<String, BondValue>()
-            if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-                index += 1
-                return .object(members)
-            }
-            while true {
+            if opensEmpty(closedBy: UInt8(ascii: "}")) { return .object(members) }
+            repeat {
                 let key = try memberKey()
                 members[key] = try value(depth: depth + 1)
-                skipSpace()
-                guard index < bytes.count else { throw error("unexpected end of JSON") }
-                let next = bytes[index]
-                index += 1
-                if next == UInt8(ascii: ",") { continue }
-                guard next == UInt8(ascii: "}") else { index -= 1; throw error("expected ',' or '}'") }
-                return .object(members)
-            }
+            } while try hasMoreItems(closedBy: UInt8(ascii: "}"))
+            return .object(members)
         default:
             return try scalar()
         }
+    }
+
+    /// At the opening bracket of an array or object: steps past it, and returns whether the
+    /// container is empty (then past its `close` too).
+    @inline(__always)
+    private mutating func opensEmpty(closedBy close: UInt8) -> Bool {
+        index += 1
+        skipSpace()
+        guard index < bytes.count, bytes[index] == close else { return false }
+        index += 1
+        return true
+    }
+
+    /// After an item of an array or object: `true` past a `,` (another item follows), `false`
+    /// past `close` (the container ends); anything else is an error.
+    @inline(__always)
+    private mutating func hasMoreItems(closedBy close: UInt8) throws(JSONReadError) -> Bool {
+        skipSpace()
+        guard index < bytes.count else { throw error("unexpected end of JSON") }
+        let next = bytes[index]
+        index += 1
+        if next == UInt8(ascii: ",") { return true }
+        guard next == close else {
+            index -= 1
+            throw error("expected ',' or '\(Character(Unicode.Scalar(close)))'")
+        }
+        return false
     }
 
     /// A string, number, `true`, `false` or `null`.
@@ -131,10 +136,7 @@ struct JSONReader {
             var value: BondValue
             switch bytes[index] {
             case UInt8(ascii: "["):
-                index += 1
-                skipSpace()
-                if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
-                    index += 1
+                if opensEmpty(closedBy: UInt8(ascii: "]")) {
                     value = .array([])
                 } else {
                     guard depth + stack.count < Self.maximumDepth else { throw error("JSON nested deeper than \(Self.maximumDepth)") }
@@ -142,10 +144,7 @@ struct JSONReader {
                     continue
                 }
             case UInt8(ascii: "{"):
-                index += 1
-                skipSpace()
-                if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-                    index += 1
+                if opensEmpty(closedBy: UInt8(ascii: "}")) {
                     value = .object([:])
                 } else {
                     guard depth + stack.count < Self.maximumDepth else { throw error("JSON nested deeper than \(Self.maximumDepth)") }
@@ -157,20 +156,14 @@ struct JSONReader {
             // Hand the value to the enclosing containers, closing those that end here.
             closing: while true {
                 guard let top = stack.popLast() else { return value }
-                skipSpace()
-                guard index < bytes.count else { throw error("unexpected end of JSON") }
-                let next = bytes[index]
-                index += 1
                 switch top {
                 case .array(var items):
                     items.append(value)
-                    if next == UInt8(ascii: ",") { stack.append(.array(items)); break closing }
-                    guard next == UInt8(ascii: "]") else { index -= 1; throw error("expected ',' or ']'") }
+                    if try hasMoreItems(closedBy: UInt8(ascii: "]")) { stack.append(.array(items)); break closing }
                     value = .array(items)
                 case .object(var members, let key):
                     members[key] = value
-                    if next == UInt8(ascii: ",") { stack.append(.object(members, key: try memberKey())); break closing }
-                    guard next == UInt8(ascii: "}") else { index -= 1; throw error("expected ',' or '}'") }
+                    if try hasMoreItems(closedBy: UInt8(ascii: "}")) { stack.append(.object(members, key: try memberKey())); break closing }
                     value = .object(members)
                 }
             }
