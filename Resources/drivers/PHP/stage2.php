@@ -88,10 +88,11 @@ function _BOND_scope()
 // ---------------------------------------------------------------------------
 // Frames
 
-// Writes one frame. A child forked by user code must not speak the protocol, and never gets
-// here: the frames user code makes (OUTPUT, CALL) are checked by their makers
-// (_BOND_send_output, _BOND_call_host), and every other frame is written by the request loop,
-// which a child never reaches (it ends in _BOND_answer or _BOND_finish).
+// Writes one frame while interrupts may come. A child forked by user code must not speak the
+// protocol, and never writes a frame: the frames user code makes (OUTPUT, CALL) are checked
+// by their makers (_BOND_send_output, _BOND_call_host), and every other frame is written by
+// the request loop, which a child never reaches (it ends in _BOND_next, _BOND_answer or
+// _BOND_finish).
 function _BOND_write($verb, $json = null)
 {
     if (_BOND::$gone) {
@@ -107,8 +108,9 @@ function _BOND_write($verb, $json = null)
     }
 }
 
-// Writes one whole line to the host; leaves when the host is gone. Replies, which are sent
-// when no user code runs (interrupts off), come here directly.
+// Writes one whole line to the host; leaves when the host is gone. The frames written with
+// interrupts off (replies, and a callback's CALL) come here, or to fwrite and then
+// _BOND_put_rest, directly.
 function _BOND_put($line)
 {
     $done = @fwrite(_BOND::$out, $line);
