@@ -746,10 +746,11 @@ function _BOND_next(&$value, &$error)
         }
         // The common request, CALL ["name",[args...]] of a function called before, is taken
         // apart without decoding the whole payload: a name in $known is made of identifier
-        // characters, so its JSON text is the name itself, and only the arguments are decoded.
+        // characters, so its JSON text is the name itself, and only the arguments are decoded
+        // (a JSON array: a list, in order).
         if (substr_compare($buffer, 'CALL ["', $from, 7) === 0
             && ($quote = $from + 7 + strcspn($buffer, '"\\', $from + 7, $end - $from - 7)) + 3 < $end
-            && $buffer[$quote] === '"' && $buffer[$quote + 1] === ',' && $buffer[$end - 1] === ']'
+            && substr_compare($buffer, '",[', $quote, 3) === 0 && $buffer[$end - 1] === ']'
             && isset($known[$name = substr($buffer, $from + 7, $quote - $from - 7)])
             && is_array($args = json_decode(substr($buffer, $quote + 2, $end - $quote - 3), true, 9999))) {
             $fn = $known[$name];
@@ -782,12 +783,13 @@ function _BOND_next(&$value, &$error)
                 || !is_array($args = $value[1] ?? null) || ($fn = $known[$name] ?? _BOND_plain_name($name, $known)) === null) {
                 return $verb;
             }
+            $args = array_values($args);   // (a JSON object's members, in order)
         }
         try {
             _BOND::$armed = true;   // _BOND_signals(true), inline
             _BOND::$known = hrtime(true);   // requests are read by the driver's own process only
             try {
-                $result = $fn(...array_values($args));
+                $result = $fn(...$args);
             } finally {
                 _BOND::$armed = _BOND::$pending = false;
                 if (hrtime(true) - _BOND::$known >= 10000 && !_BOND_own_process()) {
