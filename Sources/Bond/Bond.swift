@@ -41,12 +41,13 @@ public final class Bond: @unchecked Sendable {
     /// Where frame lines are built, reused from frame to frame (guarded by `conversation`; a
     /// frame is written before any other is built, so nested requests share it too).
     @exclusivity(unchecked) private var lineBuffer: [UInt8] = []
-    /// The functions exported to the interpreter, and whether `close()` was called.
-    private let registry = Mutex(Registry())
-    private struct Registry {
-        var exports: [String: BondFunction] = [:]
-        var closed = false
-    }
+    /// The start of the last `CALL` payload written, `["name",[`, and the name: calls of one
+    /// function in a row encode its name once (guarded by `conversation`).
+    @exclusivity(unchecked) private var callPrefix: (name: String, bytes: [UInt8]) = ("", [])
+    /// The functions exported to the interpreter.
+    private let exports = Mutex<[String: BondFunction]>([:])
+    /// Whether `close()` was called.
+    private let closedByUser = Atomic(false)
 
     /// Every language whose driver is found (see `BondOptions.driverDirectories`, `$BOND_DRIVERS`).
     public static var languages: [String] { DriverCatalog.languages(extra: []) }
@@ -235,11 +236,11 @@ public final class Bond: @unchecked Sendable {
         guard Self.isValidName(name) else {
             throw BondError.usage(language: language, message: "invalid name for an exported function: \"\(name)\"")
         }
-        let previous = registry.withLock { $0.exports.updateValue(function, forKey: name) }
+        let previous = exports.withLock { $0.updateValue(function, forKey: name) }
         do {
             _ = try request("EXPORT", .string(name))
         } catch {
-            registry.withLock { $0.exports[name] = previous }
+            exports.withLock { $0[name] = previous }
             throw error
         }
     }
@@ -257,7 +258,7 @@ public final class Bond: @unchecked Sendable {
 
     /// The names exported to this bond, sorted.
     public var exportedNames: [String] {
-        registry.withLock { $0.exports.keys.sorted() }
+        exports.withLock { $0.keys.sorted() }
     }
 
     // MARK: Life
@@ -302,11 +303,7 @@ public final class Bond: @unchecked Sendable {
     /// Ends the interpreter: closes its input, then SIGTERM and SIGKILL to its process group
     /// after `closeGracePeriod` each. Waiting calls fail with `terminated`. Safe to call twice.
     public func close() {
-        let wasClosed = registry.withLock { registry in
-            defer { registry.closed = true }
-            return registry.closed
-        }
-        guard !wasClosed else { return }
+        guard !closedByUser.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let process = connection.process
         process.closeInput()
         let grace = closeGracePeriod.seconds
@@ -337,9 +334,7 @@ public final class Bond: @unchecked Sendable {
         return ref.code
     }
 
-    private var isClosedByUser: Bool {
-        registry.withLock { $0.closed }
-    }
+    private var isClosedByUser: Bool { closedByUser.load(ordering: .acquiring) }
 
     /// Sends a request and serves the interpreter until its reply arrives.
     private func request(_ verb: String, _ payload: BondValue) throws(BondError) -> BondValue {
@@ -349,10 +344,14 @@ public final class Bond: @unchecked Sendable {
     /// `CALL [name, [values...]]`, written straight from the values.
     private func request(call name: String, _ values: some Sequence<BondValue>) throws(BondError) -> BondValue {
         try request("CALL") { (out: inout [UInt8]) throws(JSONWriteError) in
-            out.append(UInt8(ascii: "["))
-            JSONWriter.writeString(name, into: &out)
-            out.append(UInt8(ascii: ","))
-            out.append(UInt8(ascii: "["))
+            if callPrefix.bytes.isEmpty || callPrefix.name != name {
+                var bytes = [UInt8(ascii: "[")]
+                JSONWriter.writeString(name, into: &bytes)
+                bytes.append(UInt8(ascii: ","))
+                bytes.append(UInt8(ascii: "["))
+                callPrefix = (name, bytes)
+            }
+            out.append(contentsOf: callPrefix.bytes)
             for (index, value) in values.enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
                 try JSONWriter.write(value, into: &out)
@@ -469,7 +468,7 @@ public final class Bond: @unchecked Sendable {
             _ = connection.send("EXCEPT", Self.encodeString("malformed CALL payload: \(payload)"))
             return
         }
-        let function = registry.withLock { $0.exports[name] }
+        let function = exports.withLock { $0[name] }
         guard let function else {
             _ = connection.send("EXCEPT", Self.encodeString("\(name) is not a function exported by the host"))
             return
