@@ -431,10 +431,10 @@ public final class Bond: @unchecked Sendable {
             payload = value
         case .failure(let error):
             switch frame.verb {
-            case "RETURN", "EXCEPT", "ERROR":
+            case .reply, .except, .error:
                 throw BondError.serialization(
-                    language: language, side: .remote, message: "cannot read the \(frame.verb) payload: \(error)")
-            case "CALL":
+                    language: language, side: .remote, message: "cannot read the \(frame.verb.rawValue) payload: \(error)")
+            case .call:
                 _ = connection.send("ERROR", Self.encodeString("cannot read the CALL payload: \(error)"))
                 return nil
             default:
@@ -442,21 +442,21 @@ public final class Bond: @unchecked Sendable {
             }
         }
         switch frame.verb {
-        case "RETURN":
+        case .reply:
             return payload
-        case "EXCEPT":
+        case .except:
             throw BondError.remote(language: language, message: payload.stringValue ?? payload.description, data: payload)
-        case "ERROR":
+        case .error:
             throw BondError.serialization(language: language, side: .remote, message: payload.stringValue ?? payload.description)
-        case "BYE":
+        case .bye:
             connection.process.closeInput()
             throw terminatedError()
-        case "CALL":
+        case .call:
             serveCall(payload)
             return nil
-        default:
+        case .output, .eval, .evalBlock, .xcall, .export:
             // A request verb from the driver is not part of the protocol: answer it with an error.
-            _ = connection.send("ERROR", Self.encodeString("the host does not serve \(frame.verb)"))
+            _ = connection.send("ERROR", Self.encodeString("the host does not serve \(frame.verb.rawValue)"))
             return nil
         }
     }

@@ -145,7 +145,7 @@ final class Connection: @unchecked Sendable {
                 // Replies still queued when the conversation ends answer nothing: drop them.
                 let before = events.count
                 if before > 0 { events.removeAll { event in
-                    if case .frame(let frame) = event { return ["RETURN", "EXCEPT", "ERROR"].contains(frame.verb) }
+                    if case .frame(let frame) = event { return frame.verb.isReply }
                     return false
                 } }
                 stale = before - events.count
@@ -527,9 +527,9 @@ final class Connection: @unchecked Sendable {
                 return
             }
             switch frame.verb {
-            case "OUTPUT":
+            case .output:
                 deliverOutputFrame(frame)
-            case "RETURN", "EXCEPT", "ERROR":
+            case .reply, .except, .error:
                 // A reply with no request waiting can only be stale: never let a later request take
                 // it. (The calling thread reads only while its request waits.)
                 if callerIsReading { return enqueue(.frame(frame)) }
@@ -538,7 +538,7 @@ final class Connection: @unchecked Sendable {
                     return depthValue > 0
                 }
                 if !waiting {
-                    deliver(.stderr, "[bond: \(language) sent \(frame.verb) with no request waiting; dropped]\n")
+                    deliver(.stderr, "[bond: \(language) sent \(frame.verb.rawValue) with no request waiting; dropped]\n")
                 }
             default:
                 enqueue(.frame(frame))

@@ -2,9 +2,18 @@
 import Glibc
 #endif
 
+/// The verbs of the protocol (docs/protocol.md).
+enum Verb: String, Sendable {
+    case output = "OUTPUT", reply = "RETURN", except = "EXCEPT", error = "ERROR", call = "CALL", bye = "BYE"
+    case eval = "EVAL", evalBlock = "EVAL_BLOCK", xcall = "XCALL", export = "EXPORT"
+
+    /// Whether the verb answers a request (RETURN, EXCEPT, ERROR).
+    var isReply: Bool { self == .reply || self == .except || self == .error }
+}
+
 /// A protocol frame received from the driver.
 struct Frame: Sendable {
-    let verb: String
+    let verb: Verb
     /// The decoded payload (`.null` when the frame has none), or why it could not be read.
     let payload: Result<BondValue, JSONReadError>
 }
@@ -96,17 +105,24 @@ func appendFrameLine<E: Error>(
 
 /// Decodes lines into frames or stray text.
 enum FrameParser {
-    static let verbs: [String] = ["OUTPUT", "RETURN", "EXCEPT", "ERROR", "CALL", "BYE",
-                                  "EVAL", "EVAL_BLOCK", "XCALL", "EXPORT"]
-    private static let verbBytes = verbs.map { Array($0.utf8) }
-
-    /// The verb that the first `length` bytes of `line` spell, compared byte by byte (no
-    /// string is made or hashed for each frame).
-    private static func verb(in line: UnsafeRawBufferPointer, length: Int) -> String? {
-        for (index, bytes) in verbBytes.enumerated() where bytes.count == length {
-            if memcmp(line.baseAddress!, bytes, length) == 0 { return verbs[index] }
+    /// The verb that the first `length` bytes of `line` spell, told by its length and first
+    /// byte, then compared byte by byte (no string is made or hashed for each frame).
+    private static func verb(in line: UnsafeRawBufferPointer, length: Int) -> Verb? {
+        let candidate: Verb
+        switch (length, line[0]) {
+        case (6, UInt8(ascii: "R")): candidate = .reply
+        case (6, UInt8(ascii: "O")): candidate = .output
+        case (4, UInt8(ascii: "C")): candidate = .call
+        case (6, UInt8(ascii: "E")): candidate = line[2] == UInt8(ascii: "C") ? .except : .export
+        case (5, UInt8(ascii: "E")): candidate = .error
+        case (3, _): candidate = .bye
+        case (4, _): candidate = .eval
+        case (10, _): candidate = .evalBlock
+        case (5, _): candidate = .xcall
+        default: return nil
         }
-        return nil
+        let matches = candidate.rawValue.utf8.withContiguousStorageIfAvailable { memcmp(line.baseAddress!, $0.baseAddress!, length) == 0 }
+        return matches == true ? candidate : nil
     }
 
     /// A frame, or `nil` if the line is not one (stray output).

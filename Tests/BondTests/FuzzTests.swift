@@ -69,6 +69,26 @@ final class Locked<Value>: @unchecked Sendable {
         done.wait()
     }
 
+    /// A verb is told by its length and first byte, then compared whole: each verb is read,
+    /// with or without a payload, and a change of any one of its bytes makes it stray output.
+    @Test func everyVerbIsReadAndNoNearMiss() {
+        let verbs = ["OUTPUT", "RETURN", "EXCEPT", "ERROR", "CALL", "BYE", "EVAL", "EVAL_BLOCK", "XCALL", "EXPORT"]
+        for verb in verbs {
+            #expect(FrameParser.parse(Array(verb.utf8))?.verb.rawValue == verb)
+            #expect(FrameParser.parse(Array((verb + " 1").utf8))?.verb.rawValue == verb)
+            for position in 0..<verb.utf8.count {
+                for replacement in [UInt8(ascii: "A"), UInt8(ascii: "C"), UInt8(ascii: "P"), UInt8(ascii: "_"), 0x80] {
+                    var bytes = Array(verb.utf8)
+                    guard bytes[position] != replacement else { continue }
+                    bytes[position] = replacement
+                    #expect(FrameParser.parse(bytes + Array(" 1".utf8)) == nil, "\(String(decoding: bytes, as: UTF8.self))")
+                }
+            }
+            #expect(FrameParser.parse(Array((verb + "S 1").utf8)) == nil)
+            #expect(FrameParser.parse(Array(verb.dropLast().utf8) + Array(" 1".utf8)) == nil)
+        }
+    }
+
     /// The splitter hands out lines in place when a chunk holds them whole, and copies those
     /// that span chunks: whatever the chunking, the lines (a final `\r` dropped) and the
     /// oversized ones (by length) are those of a plain split of the whole stream.
