@@ -758,6 +758,17 @@ function _BOND_next(&$value, &$error)
                 $buffer = '';
                 $start = $scanned = 0;
             }
+        } elseif (substr_compare($buffer, 'RETURN ', $from, 7) === 0) {
+            // the common reply (to a callback): its verb needs no taking apart
+            $value = json_decode(substr($buffer, $from + 7, $end - $from - 7), true, 10000);
+            if ($start === strlen($buffer)) {
+                $buffer = '';
+                $start = $scanned = 0;
+            }
+            if ($value === null && json_last_error() !== JSON_ERROR_NONE) {
+                $error = 'cannot decode the RETURN payload: ' . json_last_error_msg();
+            }
+            return 'RETURN';
         } else {
             $verbLength = strcspn($buffer, ' ', $from, $end - $from);
             $verb = substr($buffer, $from, $verbLength);
