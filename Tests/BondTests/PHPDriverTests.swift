@@ -146,6 +146,19 @@ extension Snippets {
         #expect(collected.waitFor(seconds: 5) { $0.stdout == "first\nsecond\n" })
     }
 
+    /// A big call's argument, result and reply are let go when it has been answered, not kept
+    /// until the next call (the driver answers calls in a loop, whose variables would hold them).
+    @Test func aBigCallLeavesNoMemoryBehind() throws {
+        let (bond, _) = try makeBond("PHP", .local)
+        defer { bond.close() }
+        try bond.evalBlock(Self.s.defineIdent)
+        let before = try bond.call("memory_get_usage").intValue ?? 0
+        let big = String(repeating: "0123456789abcdef", count: 2 << 20)  // 32 MiB
+        #expect(try bond.call("ident", big).stringValue?.utf8.count == big.utf8.count)
+        let after = try bond.call("memory_get_usage").intValue ?? Int.max
+        #expect(after - before < 8 << 20, "\(after - before) bytes more after the call")
+    }
+
     @Test(arguments: places)
     func strayOutputAndStdin(_ place: Place) throws {
         let (bond, collected) = try makeBond("PHP", place)

@@ -824,6 +824,12 @@ function _BOND_next(&$value, &$error)
         if (($done = @fwrite(_BOND::$out, $line)) !== strlen($line)) {
             _BOND_put_rest($line, $done);
         }
+        if (strlen($line) > 65536) {
+            // big values are let go now, not when the next request reuses these names: freeing
+            // them returns their memory to the system, which takes a while (tens of ms for
+            // 64 MiB), and would be counted against the next request
+            $args = $result = $json = $line = $payload = $value = null;
+        }
     }
 }
 
