@@ -121,8 +121,8 @@ enum FrameParser {
         case (5, _): candidate = .xcall
         default: return nil
         }
-        let matches = candidate.rawValue.utf8.withContiguousStorageIfAvailable { memcmp(line.baseAddress!, $0.baseAddress!, length) == 0 }
-        return matches == true ? candidate : nil
+        var spelling = candidate.rawValue
+        return spelling.withUTF8 { memcmp(line.baseAddress!, $0.baseAddress!, length) } == 0 ? candidate : nil
     }
 
     /// A frame, or `nil` if the line is not one (stray output).

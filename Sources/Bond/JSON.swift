@@ -23,8 +23,7 @@ struct JSONReader {
     private static func read(buffer: UnsafeBufferPointer<UInt8>) -> Result<BondValue, JSONReadError> {
         var reader = JSONReader(buffer)
         do throws(JSONReadError) {
-            reader.skipSpace()
-            let value = try reader.value(depth: 0)
+            let value = try reader.value(depth: 0)  // (which skips the space before it)
             reader.skipSpace()
             guard reader.index == buffer.count else { throw reader.error("trailing data") }
             return .success(value)

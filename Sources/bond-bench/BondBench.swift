@@ -91,20 +91,32 @@ struct BondBench: ParsableCommand {
         let line = Array("CALL [\"ident\",[1]]".utf8)
         for _ in 0..<3 { _ = pipe.roundTrip(line) }  // STAGE1, STAGE2, READY
         try bond.export("cb") { args in args.first ?? nil }
-        var engine: [Double] = [], bare: [Double] = [], callback: [Double] = [], cpu: [Double] = []
+        let t = try timeInBlocks(bond) { timeRoundTrips(&pipe, line, $0) }
+        return OverheadFigures(callMicros: mid(t.call), pipeMicros: mid(t.limit), ratio: mid(zip(t.call, t.limit).map(/)),
+                               callbackMicros: mid(t.callback), callbackRatio: mid(zip(t.callback, t.limit).map(/)),
+                               hostCPUMicrosPerCall: mid(t.cpu))
+    }
+
+    /// The engine's calls, the limit's round trips (`limit`, given a count: µs each; none
+    /// without it) and the engine's callbacks, timed in turn, block by block (see `blocks`):
+    /// µs each per block, and this process's CPU µs per call.
+    func timeInBlocks(_ bond: Bond, limit: ((Int) -> Double)?) throws
+        -> (call: [Double], limit: [Double], callback: [Double], cpu: [Double])
+    {
+        var call: [Double] = [], limits: [Double] = [], callback: [Double] = [], cpu: [Double] = []
         for block in 0..<(warmUpBlocks + blocks) {
-            if block == warmUpBlocks { engine = []; bare = []; callback = []; cpu = [] }
+            if block == warmUpBlocks { call = []; limits = []; callback = []; cpu = [] }
             let (micros, cpuMicros) = try timeCalls(bond, blockCalls)
-            engine.append(micros)
+            call.append(micros)
             cpu.append(cpuMicros)
-            _ = timeRoundTrips(&pipe, line, settlingCalls)
-            bare.append(timeRoundTrips(&pipe, line, blockCalls))
+            if let limit {
+                _ = limit(settlingCalls)
+                limits.append(limit(blockCalls))
+            }
             _ = try timeCallbacks(bond, settlingCalls)
             callback.append(try timeCallbacks(bond, blockCalls))
         }
-        return OverheadFigures(callMicros: mid(engine), pipeMicros: mid(bare), ratio: mid(zip(engine, bare).map(/)),
-                               callbackMicros: mid(callback), callbackRatio: mid(zip(callback, bare).map(/)),
-                               hostCPUMicrosPerCall: mid(cpu))
+        return (call, limits, callback, cpu)
     }
 
     /// Round trips are timed in blocks of `blockCalls`, the engine's and the limit's in
@@ -165,31 +177,16 @@ struct BondBench: ParsableCommand {
         try bond.export("cb") { args in args.first ?? nil }
         try bond.evalBlock(Snippet.callbackLoop[language]!)
 
-        let count = blockCalls
         var loop = PipeLoop(language: language)
         let line = Array("[\"ident\",[1]]".utf8)
         _ = loop?.roundTrip(line)
-        // Engine and limit in alternation, block by block (see `blocks`), after as many blocks
-        // untimed (see `warmUpBlocks`).
-        var call: [Double] = [], callback: [Double] = [], limit: [Double] = [], cpu: [Double] = []
-        for block in 0..<(warmUpBlocks + blocks) {
-            if block == warmUpBlocks { call = []; callback = []; limit = []; cpu = [] }
-            let (micros, cpuMicros) = try timeCalls(bond, count)
-            call.append(micros)
-            cpu.append(cpuMicros)
-            if loop != nil {
-                _ = timeRoundTrips(&loop!, line, settlingCalls)
-                limit.append(timeRoundTrips(&loop!, line, count))
-            }
-            _ = try timeCallbacks(bond, settlingCalls)
-            callback.append(try timeCallbacks(bond, count))
-        }
-        figures.callMicros = mid(call)
-        figures.callbackMicros = mid(callback)
-        figures.limitCallMicros = mid(limit)
-        figures.callRatio = mid(zip(call, limit).map(/))
-        figures.callbackRatio = mid(zip(callback, limit).map(/))
-        figures.hostCPUMicrosPerCall = mid(cpu)
+        let t = try timeInBlocks(bond, limit: loop == nil ? nil : { timeRoundTrips(&loop!, line, $0) })
+        figures.callMicros = mid(t.call)
+        figures.callbackMicros = mid(t.callback)
+        figures.limitCallMicros = mid(t.limit)
+        figures.callRatio = mid(zip(t.call, t.limit).map(/))
+        figures.callbackRatio = mid(zip(t.callback, t.limit).map(/))
+        figures.hostCPUMicrosPerCall = mid(t.cpu)
 
         if var loop {
             for mib in payloads {

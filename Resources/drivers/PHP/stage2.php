@@ -557,9 +557,7 @@ function _BOND_call_host($name, $args)
         if (_BOND::$held) {
             _BOND_flush();
         }
-        if (_BOND::$gone) {
-            _BOND_write('CALL', $json);   // writes nothing: the host has gone
-        } elseif (($done = @fwrite(_BOND::$out, $line = "CALL $json\n")) !== strlen($line)) {
+        if (!_BOND::$gone && ($done = @fwrite(_BOND::$out, $line = "CALL $json\n")) !== strlen($line)) {
             _BOND_put_rest($line, $done);
         }
         $verb = _BOND_next($value, $error);
@@ -759,7 +757,8 @@ function _BOND_next(&$value, &$error)
                 $start = $scanned = 0;
             }
         } elseif (substr_compare($buffer, 'RETURN ', $from, 7) === 0) {
-            // the common reply (to a callback): its verb needs no taking apart
+            // the common reply (to a callback), read without the general checks (580
+            // instructions of a callback's 8 000, as measured by scripts/driver-cost.py)
             $value = json_decode(substr($buffer, $from + 7, $end - $from - 7), true, 10000);
             if ($start === strlen($buffer)) {
                 $buffer = '';
