@@ -33,11 +33,15 @@ struct BondBench: ParsableCommand {
     @Flag(help: "Write every figure as JSON.")
     var json = false
 
+    @Flag(help: "Time round trips back to back, without the short random pause before each (see docs/performance.md).")
+    var noDither = false
+
     @Flag(name: .customLong("echo-peer"), help: .hidden)
     var echoPeer = false
 
     mutating func run() throws {
         if echoPeer { EchoPeer.serve() }
+        dither.isEnabled = !noDither
         if quick { calls = 200; runs = 1; payloads = [1]; logLines = min(logLines, 20_000) }
         let chosen = languages.isEmpty ? Bond.languages : languages
         var report = Report(machine: Machine.describe(), calls: calls, runs: runs)
@@ -90,7 +94,7 @@ struct BondBench: ParsableCommand {
         defer { pipe.stop() }
         let line = Array("CALL [\"ident\",[1]]".utf8)
         for _ in 0..<3 { _ = pipe.roundTrip(line) }  // STAGE1, STAGE2, READY
-        try bond.export("cb") { args in args.first ?? nil }
+        try bond.export("cb") { args in dither.pause(); return args.first ?? nil }
         let t = try timeInBlocks(bond) { timeRoundTrips(&pipe, line, $0) }
         return OverheadFigures(callMicros: mid(t.call), pipeMicros: mid(t.limit), ratio: mid(zip(t.call, t.limit).map(/)),
                                callbackMicros: mid(t.callback), callbackRatio: mid(zip(t.callback, t.limit).map(/)),
@@ -136,26 +140,40 @@ struct BondBench: ParsableCommand {
     var settlingCalls: Int { quick ? 10 : 200 }
     var blockCalls: Int { max(1, calls / 5) }
 
+    // Each round trip below is preceded by a pause of `dither`, taken off the time (and off
+    // the CPU time, as it spins): see `Dither`.
+
     /// `count` round trips of `call("ident", i)`: µs each, and this process's CPU µs each.
     func timeCalls(_ bond: Bond, _ count: Int) throws -> (micros: Double, cpuMicros: Double) {
         let c0 = Machine.cpuSeconds()
+        let d0 = dither.pausedSeconds
         let t = now()
-        for i in 0..<count { _ = try bond.call("ident", i) }
-        return ((now() - t) / Double(count) * 1e6, (Machine.cpuSeconds() - c0) / Double(count) * 1e6)
+        for i in 0..<count {
+            dither.pause()
+            _ = try bond.call("ident", i)
+        }
+        let elapsed = now() - t, paused = dither.pausedSeconds - d0
+        return ((elapsed - paused) / Double(count) * 1e6, (Machine.cpuSeconds() - c0 - paused) / Double(count) * 1e6)
     }
 
-    /// `count` callbacks (the interpreter's `_bond_bench_loop` calling the exported `cb`): µs each.
+    /// `count` callbacks (the interpreter's `_bond_bench_loop` calling the exported `cb`, which
+    /// pauses): µs each.
     func timeCallbacks(_ bond: Bond, _ count: Int) throws -> Double {
+        let d0 = dither.pausedSeconds
         let t = now()
         _ = try bond.call("_bond_bench_loop", count)
-        return (now() - t) / Double(count) * 1e6
+        return (now() - t - (dither.pausedSeconds - d0)) / Double(count) * 1e6
     }
 
     /// `count` bare round trips of `line` through `loop`: µs each.
     func timeRoundTrips(_ loop: inout PipeLoop, _ line: [UInt8], _ count: Int) -> Double {
+        let d0 = dither.pausedSeconds
         let t = now()
-        for _ in 0..<count { _ = loop.roundTrip(line) }
-        return (now() - t) / Double(count) * 1e6
+        for _ in 0..<count {
+            dither.pause()
+            _ = loop.roundTrip(line)
+        }
+        return (now() - t - (dither.pausedSeconds - d0)) / Double(count) * 1e6
     }
 
     func measure(_ language: String) throws -> LanguageFigures {
@@ -174,7 +192,7 @@ struct BondBench: ParsableCommand {
         let bond = try Bond(language: language, options: .with { $0.output = .discard; $0.timeout = nil })
         defer { bond.close() }
         try bond.evalBlock(Snippet.ident[language]!)
-        try bond.export("cb") { args in args.first ?? nil }
+        try bond.export("cb") { args in dither.pause(); return args.first ?? nil }
         try bond.evalBlock(Snippet.callbackLoop[language]!)
 
         var loop = PipeLoop(language: language)

@@ -23,8 +23,12 @@ enum EchoPeer {
         var answered = 0
         while let length = reader.nextLine() {
             if answered >= 3, let count = loopCount(reader.lastLine(length: length)) {
+                var call: [UInt8] = []
                 for i in 0..<count {
-                    let call = Array("CALL [\"cb\",[\(i)]]\n".utf8)
+                    call.removeAll(keepingCapacity: true)
+                    call.append(contentsOf: "CALL [\"cb\",[".utf8)
+                    appendDecimal(i, to: &call)
+                    call.append(contentsOf: "]]\n".utf8)
                     _ = write(1, call, call.count)
                     guard reader.nextLine() != nil else { exit(0) }
                 }
@@ -35,6 +39,19 @@ enum EchoPeer {
             answered += 1
         }
         exit(0)
+    }
+
+    /// Appends the digits of `n` (not negative), without the allocations of `String(n)`.
+    private static func appendDecimal(_ n: Int, to bytes: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buffer in
+            var n = n, count = 0
+            repeat {
+                buffer[19 - count] = UInt8(ascii: "0") + UInt8(n % 10)
+                n /= 10
+                count += 1
+            } while n > 0
+            bytes.append(contentsOf: buffer[(20 - count)...])
+        }
     }
 
     private static func send(_ line: StaticString) {

@@ -13,6 +13,8 @@ struct PipeLoop {
     let output: Int32
     /// Reads the answers as the engine does (the loop's other side waits like the drivers).
     private var reader: SpinningLineReader
+    /// The line being sent, with its end (kept, so that a round trip allocates nothing).
+    private var outgoing: [UInt8] = []
 
     /// The loop in each language. It waits for input the way the drivers do: with a processor
     /// to spare, a read on a non-blocking second open of the pipe for up to 50 µs, then a sleep
@@ -169,19 +171,21 @@ struct PipeLoop {
 
     /// Sends one line and reads the answer line; returns its length.
     mutating func roundTrip(_ line: [UInt8]) -> Int {
-        var data = line
-        data.append(0x0A)
+        outgoing.removeAll(keepingCapacity: true)
+        outgoing.append(contentsOf: line)
+        outgoing.append(0x0A)
         // Write from another thread for big lines, so reading and writing overlap.
-        if data.count > 1 << 16 {
+        if outgoing.count > 1 << 16 {
             let fd = input
-            let payload = data
+            let payload = outgoing
+            outgoing = []
             let done = DispatchSemaphore(value: 0)
             DispatchQueue.global().async { Self.writeAll(payload, to: fd); done.signal() }
             let n = readLine()
             done.wait()
             return n
         }
-        Self.writeAll(data, to: input)
+        Self.writeAll(outgoing, to: input)
         return readLine()
     }
 
