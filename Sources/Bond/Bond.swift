@@ -46,8 +46,9 @@ public final class Bond: @unchecked Sendable {
     @exclusivity(unchecked) private var callPrefix: (name: String, bytes: [UInt8]) = ("", [])
     /// The functions exported to the interpreter.
     private let exports = Mutex<[String: BondFunction]>([:])
-    /// Whether `close()` was called.
-    private let closedByUser = Atomic(false)
+    /// Whether `close()` was called (an object of its own, shared with the connection's
+    /// termination handler: see `init`).
+    private let closedByUser = ClosedFlag()
 
     /// Every language whose driver is found (see `BondOptions.driverDirectories`, `$BOND_DRIVERS`).
     public static var languages: [String] { DriverCatalog.languages(extra: []) }
@@ -104,10 +105,13 @@ public final class Bond: @unchecked Sendable {
             close()
             throw error
         }
-        connection.onTermination = { [remotePrefix, weak self] in
+        // (The handler refers to what it needs, not to the bond: a weak reference to the bond
+        // would send every retain and release of it down the runtime's slow path, about 500
+        // instructions per call.)
+        connection.onTermination = { [remotePrefix, remoteProcessID, closedByUser] in
             // The link died (the local ssh was killed, the connection dropped): make sure the
             // remote interpreter does not linger, as far as the remote machine can be reached.
-            guard let remotePrefix, let self, !self.isClosedByUser, let pid = self.remoteProcessID else { return }
+            guard let remotePrefix, !closedByUser.isSet, let pid = remoteProcessID else { return }
             RemoteCommand.run(remotePrefix + ["kill", "-KILL", String(pid)])
         }
         stateChanged?(.idle)
@@ -185,6 +189,19 @@ public final class Bond: @unchecked Sendable {
 
     /// Calls `name` (any callable expression of the language) with the arguments converted
     /// (see `BondValue.init(converting:)`); refs among them are evaluated by the interpreter.
+    @discardableResult
+    public func call<each Argument: BondArgument>(_ name: String, _ arguments: repeat each Argument) throws(BondError) -> BondValue {
+        // The common types convert without a cast, and straight into the frame (no array of
+        // values on the way); anything else (refs, Encodable) goes the general way.
+        for argument in repeat each arguments {
+            guard BondValue.commonValue(argument) == nil else { continue }
+            var all: [Any?] = []
+            for argument in repeat each arguments { all.append(argument) }
+            return try call(name, arguments: all)
+        }
+        return try request(call: name, common: repeat each arguments)
+    }
+
     @discardableResult
     public func call(_ name: String, _ arguments: (any BondArgument)?...) throws(BondError) -> BondValue {
         // The common types convert without a cast, and straight into the frame (no array of
@@ -303,7 +320,7 @@ public final class Bond: @unchecked Sendable {
     /// Ends the interpreter: closes its input, then SIGTERM and SIGKILL to its process group
     /// after `closeGracePeriod` each. Waiting calls fail with `terminated`. Safe to call twice.
     public func close() {
-        guard !closedByUser.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        guard closedByUser.set() else { return }
         let process = connection.process
         process.closeInput()
         let grace = closeGracePeriod.seconds
@@ -334,7 +351,7 @@ public final class Bond: @unchecked Sendable {
         return ref.code
     }
 
-    private var isClosedByUser: Bool { closedByUser.load(ordering: .acquiring) }
+    private var isClosedByUser: Bool { closedByUser.isSet }
 
     /// Sends a request and serves the interpreter until its reply arrives.
     private func request(_ verb: String, _ payload: BondValue) throws(BondError) -> BondValue {
@@ -344,14 +361,7 @@ public final class Bond: @unchecked Sendable {
     /// `CALL [name, [values...]]`, written straight from the values.
     private func request(call name: String, _ values: some Sequence<BondValue>) throws(BondError) -> BondValue {
         try request("CALL") { (out: inout [UInt8]) throws(JSONWriteError) in
-            if callPrefix.bytes.isEmpty || callPrefix.name != name {
-                var bytes = [UInt8(ascii: "[")]
-                JSONWriter.writeString(name, into: &bytes)
-                bytes.append(UInt8(ascii: ","))
-                bytes.append(UInt8(ascii: "["))
-                callPrefix = (name, bytes)
-            }
-            out.append(contentsOf: callPrefix.bytes)
+            writeCallPrefix(name, into: &out)
             for (index, value) in values.enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
                 try JSONWriter.write(value, into: &out)
@@ -359,6 +369,33 @@ public final class Bond: @unchecked Sendable {
             out.append(UInt8(ascii: "]"))
             out.append(UInt8(ascii: "]"))
         }
+    }
+
+    /// `CALL [name, [arguments...]]` of arguments of the common types (see `BondValue.commonValue`).
+    private func request<each Argument>(call name: String, common arguments: repeat each Argument) throws(BondError) -> BondValue {
+        try request("CALL") { (out: inout [UInt8]) throws(JSONWriteError) in
+            writeCallPrefix(name, into: &out)
+            var first = true
+            for argument in repeat each arguments {
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
+                try JSONWriter.write(BondValue.commonValue(argument) ?? .null, into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+            out.append(UInt8(ascii: "]"))
+        }
+    }
+
+    /// Writes `["name",[`, cached for calls of one function in a row. Needs `conversation`.
+    private func writeCallPrefix(_ name: String, into out: inout [UInt8]) {
+        if callPrefix.bytes.isEmpty || callPrefix.name != name {
+            var bytes = [UInt8(ascii: "[")]
+            JSONWriter.writeString(name, into: &bytes)
+            bytes.append(UInt8(ascii: ","))
+            bytes.append(UInt8(ascii: "["))
+            callPrefix = (name, bytes)
+        }
+        out.append(contentsOf: callPrefix.bytes)
     }
 
     /// Sends a request whose payload `writePayload` writes, and serves the interpreter until
@@ -537,4 +574,15 @@ enum RemoteCommand {
         }
         if let wait { _ = done.wait(timeout: .now() + wait) }
     }
+}
+
+/// A flag set once, shared between threads.
+final class ClosedFlag: Sendable {
+    private let value = Atomic(false)
+
+    /// Whether it is set.
+    var isSet: Bool { value.load(ordering: .acquiring) }
+
+    /// Sets it; returns whether this call did (`false` if it was already set).
+    func set() -> Bool { !value.exchange(true, ordering: .acquiringAndReleasing) }
 }
