@@ -535,7 +535,8 @@ function _BOND_answer($fn, $args, $want)
 // Exported functions: forward the call to the host, then serve its requests
 // until it answers.
 
-function _BOND_call_host($name, $args)
+// $head: the start of the frame, 'CALL ["name",' (see _BOND_export).
+function _BOND_call_host($name, $args, $head)
 {
     // As in _BOND_next, the common case is written inline (a PHP function call costs as much
     // as the rest): own process (see _BOND_own_process), arguments that encode, no held output.
@@ -545,10 +546,10 @@ function _BOND_call_host($name, $args)
     } elseif (!_BOND_own_process()) {   // a forked child would read the driver's requests
         throw new Exception("$name cannot be called from a child process: it is exported by the host");
     }
-    $json = json_encode(array($name, $args), _BOND::JSON);
+    $json = json_encode($args, _BOND::JSON);
     if ($json === false || strpos($json, '{}') !== false) {
         try {
-            $json = _BOND_encode(array($name, $args));
+            $json = _BOND_encode($args);
         } catch (_BOND_SerializationException $e) {
             throw new _BOND_SerializationException("cannot serialize the arguments of $name: " . $e->getMessage());
         }
@@ -559,7 +560,7 @@ function _BOND_call_host($name, $args)
         if (_BOND::$held) {
             _BOND_flush();
         }
-        if (!_BOND::$gone && ($done = @fwrite(_BOND::$out, $line = "CALL $json\n")) !== strlen($line)) {
+        if (!_BOND::$gone && ($done = @fwrite(_BOND::$out, $line = $head . $json . "]\n")) !== strlen($line)) {
             _BOND_put_rest($line, $done);
         }
         $verb = _BOND_next($value, $error);
@@ -595,7 +596,9 @@ function _BOND_export($name)
         }
         throw new Exception("cannot export $name: a function with this name exists");
     }
-    $code = 'function ' . $short . '() { return _BOND_call_host(' . var_export($name, true) . ', func_get_args()); }';
+    $head = 'CALL [' . json_encode($name, _BOND::JSON) . ',';
+    $code = 'function ' . $short . '() { return _BOND_call_host(' . var_export($name, true) . ', func_get_args(), '
+        . var_export($head, true) . '); }';
     if ($parts) {
         $code = 'namespace ' . implode('\\', $parts) . '; ' . $code;
     }
