@@ -463,8 +463,11 @@ public final class Bond: @unchecked Sendable {
     /// Handles one frame; returns the reply value when the frame ends the request.
     private func handle(_ frame: Frame) throws(BondError) -> BondValue? {
         let payload: BondValue
-        switch frame.payload {
-        case .success(let value):
+        switch frame.content {
+        case .success(.call(let name, let arguments)):  // (only a CALL is read so)
+            serveCall(name, arguments)
+            return nil
+        case .success(.value(let value)):
             payload = value
         case .failure(let error):
             switch frame.verb {
@@ -498,6 +501,7 @@ public final class Bond: @unchecked Sendable {
         }
     }
 
+    /// Serves a CALL whose payload was not read as a call (see `Frame.Payload`).
     private func serveCall(_ payload: BondValue) {
         guard case .array(let parts) = payload, parts.count == 2, case .string(let name) = parts[0],
             case .array(let arguments) = parts[1]
@@ -505,6 +509,10 @@ public final class Bond: @unchecked Sendable {
             _ = connection.send("EXCEPT", Self.encodeString("malformed CALL payload: \(payload)"))
             return
         }
+        serveCall(name, arguments)
+    }
+
+    private func serveCall(_ name: String, _ arguments: [BondValue]) {
         let function = exports.withLock { $0[name] }
         guard let function else {
             _ = connection.send("EXCEPT", Self.encodeString("\(name) is not a function exported by the host"))

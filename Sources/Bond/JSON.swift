@@ -32,6 +32,33 @@ struct JSONReader {
         }
     }
 
+    /// A call's payload in its usual shape, `["name", [arguments...]]`, read without making the
+    /// outer array; `nil` for any other text (valid or not), which `read` then reads.
+    static func readCall(_ bytes: UnsafeRawBufferPointer) -> (name: String, arguments: [BondValue])? {
+        let buffer = bytes.assumingMemoryBound(to: UInt8.self)
+        var reader = JSONReader(buffer)
+        return try? reader.call()
+    }
+
+    private mutating func call() throws(JSONReadError) -> (name: String, arguments: [BondValue]) {
+        guard expect(UInt8(ascii: "[")), expect(UInt8(ascii: "\""), stepping: false) else { throw error("not a call") }
+        let name = try string()
+        guard expect(UInt8(ascii: ",")), expect(UInt8(ascii: "["), stepping: false),
+            case .array(let arguments) = try value(depth: 1), expect(UInt8(ascii: "]"))
+        else { throw error("not a call") }
+        skipSpace()
+        guard index == bytes.count else { throw error("trailing data") }
+        return (name, arguments)
+    }
+
+    /// Skips space; then whether `byte` is next (stepped past when `stepping`).
+    private mutating func expect(_ byte: UInt8, stepping: Bool = true) -> Bool {
+        skipSpace()
+        guard index < bytes.count, bytes[index] == byte else { return false }
+        if stepping { index += 1 }
+        return true
+    }
+
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
 

@@ -92,6 +92,40 @@ final class Locked<Value>: @unchecked Sendable {
     /// The splitter hands out lines in place when a chunk holds them whole, and copies those
     /// that span chunks: whatever the chunking, the lines (a final `\r` dropped) and the
     /// oversized ones (by length) are those of a plain split of the whole stream.
+    /// A CALL of the usual shape is read as its parts (`Frame.Payload.call`), without the array
+    /// that holds them: whatever the line, the frame is the one the general reader makes.
+    @Test func callsReadAsPartsAreReadAsTheGeneralReaderDoes() {
+        let shapes = [
+            "CALL [\"cb\",[1]]", "CALL [ \"cb\" , [ 1 , \"a\" ] ] ", "CALL [\"cb\",[]]", "CALL [\"\",[[1,[2]],{\"a\":null}]]",
+            "CALL [\"c\\u00e9\",[1]]", "CALL [\"cb\",[1],2]", "CALL [\"cb\",{}]", "CALL [1,[2]]", "CALL [\"cb\"]",
+            "CALL [\"cb\",[1]", "CALL [\"cb\",[1]] x", "CALL \"cb\"", "CALL []",
+        ]
+        var random = Random(state: 0x9E37_79B9_7F4A_7C15)
+        var calls = 0
+        for index in 0..<20_000 {
+            let line = index < shapes.count ? Array(shapes[index].utf8) : Self.mutate(Array(shapes[random.below(shapes.count)].utf8), &random)
+            guard let frame = FrameParser.parse(line), frame.verb == .call, line.count > 5 else { continue }
+            let payload = line.withUnsafeBytes { UnsafeRawBufferPointer(rebasing: $0[5...]) }
+            let general: Result<BondValue, JSONReadError>
+            do { general = .success(try JSONReader.read(payload)) } catch { general = .failure(error) }
+            switch (frame.content, general) {
+            case (.success(.call(let name, let arguments)), .success(let value)):
+                calls += 1
+                #expect(value == .array([.string(name), .array(arguments)]), "\(String(decoding: line, as: UTF8.self))")
+            case (.success(.value(let value)), .success(let expected)):
+                #expect(value == expected, "\(String(decoding: line, as: UTF8.self))")
+                if case .array(let parts) = expected, parts.count == 2, case .string = parts[0], case .array = parts[1] {
+                    Issue.record("a call of the usual shape read the general way: \(String(decoding: line, as: UTF8.self))")
+                }
+            case (.failure(let error), .failure(let expected)):
+                #expect(error.description == expected.description)
+            default:
+                Issue.record("read otherwise than the general reader: \(String(decoding: line, as: UTF8.self))")
+            }
+        }
+        #expect(calls > 200)  // (401 with this seed)
+    }
+
     @Test func linesAreTheSameWhateverTheChunks() {
         enum Piece: Equatable { case line([UInt8]), oversized(Int) }
         let limit = 40
