@@ -46,7 +46,9 @@ import Testing
         if language == "PHP", try bond.eval("function_exists('pcntl_fork')") != true { return }
         try bond.export("host_twice") { args in .int((args.first?.intValue ?? 0) * 2) }
         try bond.evalBlock(Self.forkers[language]!)
-        #expect(try bond.call("forker", "call") == "parent")
+        for _ in 0..<3 {  // (PHP answers a function called again, and in a row, by shorter ways)
+            #expect(try bond.call("forker", "call") == "parent")
+        }
         #expect(try bond.eval("forker('eval')") == "parent")
         #expect(try bond.call("fork_and_call") == 42)
         #expect(try bond.eval("1 + 1") == 2)

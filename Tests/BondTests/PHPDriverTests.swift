@@ -83,6 +83,38 @@ extension Snippets {
         #expect(try bond.eval("isset($hidden)") == false)
     }
 
+    /// The driver answers calls of the function it called last by a shorter way (one
+    /// comparison with the start of that call's frame): the answers are those of the first call.
+    @Test(arguments: places)
+    func callsInARowAnswerAsTheFirstOne(_ place: Place) throws {
+        let (bond, collected) = try makeBond("PHP", place)
+        defer { bond.close() }
+        try bond.evalBlock(
+            """
+            function f($x = 'none') { return "f:" . json_encode($x); }
+            function ff(...$xs) { return count($xs); }
+            function boom($x) { throw new Exception("boom $x"); }
+            """)
+        // Three rounds: the first call of a function finds its name, the second keeps the
+        // start of its frame, the third and later ones use it; names that start alike and
+        // calls of other functions come in between.
+        for round in 0..<3 {
+            #expect(try bond.call("f", round) == .string("f:\(round)"))
+            #expect(try bond.call("f", [.int(round), "a"] as BondValue) == .string("f:[\(round),\"a\"]"))
+            #expect(try bond.call("f") == "f:\"none\"")
+            #expect(try bond.call("ff", 1, 2, 3) == 3)
+            #expect(try bond.call("ff") == 0)
+            guard case .remote(_, let message, _) = bondError({ _ = try bond.call("boom", round) }) else {
+                Issue.record("boom answered"); continue
+            }
+            #expect(message.contains("boom \(round)"))
+        }
+        #expect(try bond.call("f", ["k": 1] as BondValue) == "f:{\"k\":1}")
+        #expect(try bond.call("strtoupper", "a") == "A")
+        #expect(try bond.call("f", 7) == "f:7")
+        #expect(collected.stderr == "")
+    }
+
     @Test func undefinedFunctionsAndTypeErrorsAreExceptions() throws {
         let (bond, _) = try makeBond("PHP")
         defer { bond.close() }
