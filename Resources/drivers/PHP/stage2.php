@@ -719,7 +719,9 @@ function _BOND_next(&$value, &$error)
         if (($end = strpos($buffer, "\n", $scanned)) === false) {
             $spinUntil = null;
             do {
-                if ($start > 0) {   // drop what was read before appending more
+                // Drop what was read before appending more. (The fast paths below leave it here,
+                // after their reply is written: work done then overlaps the host's own turn.)
+                if ($start > 0) {
                     $buffer = (string)substr($buffer, $start);
                     $start = 0;
                 }
@@ -757,8 +759,8 @@ function _BOND_next(&$value, &$error)
             $value = json_decode(substr($buffer, $from + 7, $end - $from - 7), true, 10000);
             $error = $value === null && json_last_error() !== JSON_ERROR_NONE
                 ? 'cannot decode the RETURN payload: ' . json_last_error_msg() : null;
-            if ($start === strlen($buffer)) {
-                $buffer = '';
+            if ($start - $from > 65536) {   // a big line goes now, its value decoded (see below)
+                $buffer = (string)substr($buffer, $start);
                 $start = $scanned = 0;
             }
             return 'RETURN';
@@ -771,10 +773,6 @@ function _BOND_next(&$value, &$error)
             // as the last one is told by one comparison with the start of that call's line:
             // 1 300 instructions of 7 400 fewer than finding the name again (driver-cost.py).
             $fn = $lastFn;
-            if ($start === strlen($buffer)) {
-                $buffer = '';
-                $start = $scanned = 0;
-            }
         } else {
             // (a line that ends with \r, from a terminal, does not end with ']': not the above)
             if ($end > $from && $buffer[$end - 1] === "\r") {
@@ -789,10 +787,6 @@ function _BOND_next(&$value, &$error)
                 $fn = $lastFn = $known[$name];
                 $last = 'CALL ["' . $name . '",[';
                 $lastLength = strlen($last);
-                if ($start === strlen($buffer)) {
-                    $buffer = '';
-                    $start = $scanned = 0;
-                }
             } else {
                 $verbLength = strcspn($buffer, ' ', $from, $end - $from);
                 $verb = substr($buffer, $from, $verbLength);
@@ -820,6 +814,12 @@ function _BOND_next(&$value, &$error)
                 }
                 $args = array_values($args);   // (a JSON object's members, in order)
             }
+        }
+        if ($start - $from > 65536) {
+            // A big line goes before the call, its arguments decoded; small ones stay in the
+            // buffer until the next read, after the reply is written (see above).
+            $buffer = (string)substr($buffer, $start);
+            $start = $scanned = 0;
         }
         $thrown = null;
         try {
