@@ -194,7 +194,7 @@ public final class Bond: @unchecked Sendable {
         // The common types convert without a cast, and straight into the frame (no array of
         // values on the way); anything else (refs, Encodable) goes the general way.
         for argument in repeat each arguments {
-            guard BondValue.commonValue(argument) == nil else { continue }
+            guard !BondValue.isCommon(argument) else { continue }
             var all: [Any?] = []
             for argument in repeat each arguments { all.append(argument) }
             return try call(name, arguments: all)
@@ -379,7 +379,7 @@ public final class Bond: @unchecked Sendable {
             for argument in repeat each arguments {
                 if !first { out.append(UInt8(ascii: ",")) }
                 first = false
-                try JSONWriter.write(BondValue.commonValue(argument) ?? .null, into: &out)
+                try JSONWriter.writeCommon(argument, into: &out)
             }
             out.append(UInt8(ascii: "]"))
             out.append(UInt8(ascii: "]"))
@@ -464,12 +464,12 @@ public final class Bond: @unchecked Sendable {
     private func handle(_ frame: Frame) throws(BondError) -> BondValue? {
         let payload: BondValue
         switch frame.content {
-        case .success(.call(let name, let arguments)):  // (only a CALL is read so)
+        case .call(let name, let arguments):  // (only a CALL is read so)
             serveCall(name, arguments)
             return nil
-        case .success(.value(let value)):
+        case .value(let value):
             payload = value
-        case .failure(let error):
+        case .unreadable(let error):
             switch frame.verb {
             case .reply, .except, .error:
                 throw BondError.serialization(

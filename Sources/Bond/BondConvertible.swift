@@ -93,12 +93,19 @@ extension BondValue {
     /// The value of one of the commonest argument types, told by its type alone: a dynamic cast
     /// costs hundreds of instructions (more when it fails, or looks for a protocol), this a few.
     static func commonValue<T>(_ value: T) -> BondValue? {
+        // (isCommon and JSONWriter.writeCommon tell the same types)
         if T.self == Int.self { return .int(unsafeBitCast(value, to: Int.self)) }
         if T.self == String.self { return .string(unsafeBitCast(value, to: String.self)) }
         if T.self == Double.self { return .double(unsafeBitCast(value, to: Double.self)) }
         if T.self == Bool.self { return .bool(unsafeBitCast(value, to: Bool.self)) }
         if T.self == BondValue.self { return unsafeBitCast(value, to: BondValue.self) }
         return nil
+    }
+
+    /// Whether `value` is of one of the types of `commonValue`, told by its type alone (no
+    /// value made, none to destroy).
+    static func isCommon<T>(_ value: T) -> Bool {
+        T.self == Int.self || T.self == String.self || T.self == Double.self || T.self == Bool.self || T.self == BondValue.self
     }
 
     /// Converts any `Encodable` value through its JSON form.

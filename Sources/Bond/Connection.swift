@@ -547,7 +547,7 @@ final class Connection: @unchecked Sendable {
     }
 
     private func deliverOutputFrame(_ frame: Frame) {
-        guard case .success(let payload) = frame.payload, case .array(let parts) = payload, parts.count == 2,
+        guard case .value(let payload) = frame.content, case .array(let parts) = payload, parts.count == 2,
             case .string(let text) = parts[1]
         else {
             deliver(.stderr, "[bond: malformed OUTPUT frame from \(language)]\n")

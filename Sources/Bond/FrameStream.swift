@@ -15,23 +15,24 @@ enum Verb: String, Sendable {
 struct Frame: Sendable {
     let verb: Verb
     /// The decoded payload, or why it could not be read.
-    let content: Result<Payload, JSONReadError>
+    let content: Content
 
-    enum Payload: Sendable {
+    enum Content: Sendable {
         /// The payload (`.null` when the frame has none).
         case value(BondValue)
         /// A CALL's payload of the usual shape, `["name", [arguments...]]`, read as its parts
         /// (the array that holds them is never made: a callback costs 10% less).
         case call(name: String, arguments: [BondValue])
+        /// Why the payload could not be read.
+        case unreadable(JSONReadError)
     }
 
     /// The decoded payload as one value (`.null` when the frame has none), or why it could not be read.
     var payload: Result<BondValue, JSONReadError> {
-        content.map { content in
-            switch content {
-            case .value(let value): value
-            case .call(let name, let arguments): .array([.string(name), .array(arguments)])
-            }
+        switch content {
+        case .value(let value): .success(value)
+        case .call(let name, let arguments): .success(.array([.string(name), .array(arguments)]))
+        case .unreadable(let error): .failure(error)
         }
     }
 }
@@ -147,15 +148,15 @@ enum FrameParser {
     static func parse(_ line: UnsafeRawBufferPointer) -> Frame? {
         let space = line.firstIndex(of: 0x20) ?? line.count
         guard space > 0, space <= 10, let verb = verb(in: line, length: space) else { return nil }
-        if space == line.count { return Frame(verb: verb, content: .success(.value(.null))) }
+        if space == line.count { return Frame(verb: verb, content: .value(.null)) }
         let payload = UnsafeRawBufferPointer(rebasing: line[(space + 1)...])
         if verb == .call, let (name, arguments) = JSONReader.readCall(payload) {
-            return Frame(verb: verb, content: .success(.call(name: name, arguments: arguments)))
+            return Frame(verb: verb, content: .call(name: name, arguments: arguments))
         }
         do {
-            return Frame(verb: verb, content: .success(.value(try JSONReader.read(payload))))
+            return Frame(verb: verb, content: .value(try JSONReader.read(payload)))
         } catch {
-            return Frame(verb: verb, content: .failure(error))
+            return Frame(verb: verb, content: .unreadable(error))
         }
     }
 

@@ -109,15 +109,15 @@ final class Locked<Value>: @unchecked Sendable {
             let general: Result<BondValue, JSONReadError>
             do { general = .success(try JSONReader.read(payload)) } catch { general = .failure(error) }
             switch (frame.content, general) {
-            case (.success(.call(let name, let arguments)), .success(let value)):
+            case (.call(let name, let arguments), .success(let value)):
                 calls += 1
                 #expect(value == .array([.string(name), .array(arguments)]), "\(String(decoding: line, as: UTF8.self))")
-            case (.success(.value(let value)), .success(let expected)):
+            case (.value(let value), .success(let expected)):
                 #expect(value == expected, "\(String(decoding: line, as: UTF8.self))")
                 if case .array(let parts) = expected, parts.count == 2, case .string = parts[0], case .array = parts[1] {
                     Issue.record("a call of the usual shape read the general way: \(String(decoding: line, as: UTF8.self))")
                 }
-            case (.failure(let error), .failure(let expected)):
+            case (.unreadable(let error), .failure(let expected)):
                 #expect(error.description == expected.description)
             default:
                 Issue.record("read otherwise than the general reader: \(String(decoding: line, as: UTF8.self))")
