@@ -45,7 +45,7 @@ public final class Bond: @unchecked Sendable {
     /// function in a row encode its name once (guarded by `conversation`).
     @exclusivity(unchecked) private var callPrefix: (name: String, bytes: [UInt8]) = ("", [])
     /// The functions exported to the interpreter.
-    private let exports = Mutex<[String: BondFunction]>([:])
+    private let exports = Mutex(ExportTable())
     /// Whether `close()` was called (an object of its own, shared with the connection's
     /// termination handler: see `init`).
     private let closedByUser = ClosedFlag()
@@ -253,11 +253,11 @@ public final class Bond: @unchecked Sendable {
         guard Self.isValidName(name) else {
             throw BondError.usage(language: language, message: "invalid name for an exported function: \"\(name)\"")
         }
-        let previous = exports.withLock { $0.updateValue(function, forKey: name) }
+        let previous = exports.withLock { $0.set(ExportTable.Entry(function), for: name) }
         do {
             _ = try request("EXPORT", .string(name))
         } catch {
-            exports.withLock { $0[name] = previous }
+            exports.withLock { _ = $0.set(previous, for: name) }
             throw error
         }
     }
@@ -275,7 +275,7 @@ public final class Bond: @unchecked Sendable {
 
     /// The names exported to this bond, sorted.
     public var exportedNames: [String] {
-        exports.withLock { $0.keys.sorted() }
+        exports.withLock { $0.names }
     }
 
     // MARK: Life
@@ -513,14 +513,14 @@ public final class Bond: @unchecked Sendable {
     }
 
     private func serveCall(_ name: String, _ arguments: [BondValue]) {
-        let function = exports.withLock { $0[name] }
-        guard let function else {
+        let exported = exports.withLock { $0.entry(named: name) }
+        guard let exported else {
             _ = connection.send("EXCEPT", Self.encodeString("\(name) is not a function exported by the host"))
             return
         }
         let result: BondValue
         do {
-            result = try function(arguments)
+            result = try exported.function(arguments)
         } catch {
             _ = connection.send("EXCEPT", Self.encodeString(String(describing: error)))
             return
@@ -593,4 +593,39 @@ final class ClosedFlag: Sendable {
 
     /// Sets it; returns whether this call did (`false` if it was already set).
     func set() -> Bool { !value.exchange(true, ordering: .acquiringAndReleasing) }
+}
+
+/// The functions exported to an interpreter, by name; the last one looked up is kept at hand,
+/// as callbacks usually come in runs of one function (its name is not hashed each time).
+struct ExportTable {
+    /// (Each function in a box of its own, so that the one at hand is the same reference as
+    /// the one in the dictionary: a function taken out of a dictionary and kept elsewhere is
+    /// wrapped anew, and released again, at each use.)
+    final class Entry: Sendable {
+        let function: BondFunction
+        init(_ function: @escaping BondFunction) { self.function = function }
+    }
+
+    private var entries: [String: Entry] = [:]
+    private var last: Entry?
+    private var lastName = ""
+
+    /// The function exported as `name`, if any.
+    mutating func entry(named name: String) -> Entry? {
+        if let last, name == lastName { return last }
+        let entry = entries[name]
+        last = entry
+        lastName = name
+        return entry
+    }
+
+    /// Exports `function` as `name` (or takes `name` back, given `nil`); returns what it replaces.
+    mutating func set(_ entry: Entry?, for name: String) -> Entry? {
+        last = nil
+        if let entry { return entries.updateValue(entry, forKey: name) }
+        return entries.removeValue(forKey: name)
+    }
+
+    /// The exported names, sorted.
+    var names: [String] { entries.keys.sorted() }
 }
