@@ -202,10 +202,10 @@ public final class Bond: @unchecked Sendable {
         return try request(call: name, common: repeat each arguments)
     }
 
+    /// `call` with arguments that include `nil` (or are typed as `any BondArgument`).
     @discardableResult
     public func call(_ name: String, _ arguments: (any BondArgument)?...) throws(BondError) -> BondValue {
-        // The common types convert without a cast, and straight into the frame (no array of
-        // values on the way); anything else (refs, Encodable) goes the general way.
+        // As above, but each argument is opened from its existential first.
         for case let argument? in arguments where BondValue.commonValue(argument) == nil {
             return try call(name, arguments: arguments.map { $0 as Any? })
         }
@@ -501,7 +501,7 @@ public final class Bond: @unchecked Sendable {
         }
     }
 
-    /// Serves a CALL whose payload was not read as a call (see `Frame.Payload`).
+    /// Serves a CALL whose payload was not read as a call (see `Frame.Content`).
     private func serveCall(_ payload: BondValue) {
         guard case .array(let parts) = payload, parts.count == 2, case .string(let name) = parts[0],
             case .array(let arguments) = parts[1]

@@ -180,3 +180,17 @@ extension BondValue: Codable {
         }
     }
 }
+
+extension JSONWriter {
+    /// Writes a value of one of the common argument types (see `BondValue.isCommon`): an
+    /// integer or a string straight from itself, without making a `BondValue` of it.
+    static func writeCommon<T>(_ value: T, into out: inout [UInt8]) throws(JSONWriteError) {
+        if T.self == Int.self {
+            writeInteger(unsafeBitCast(value, to: Int.self), into: &out)
+        } else if T.self == String.self {
+            writeString(unsafeBitCast(value, to: String.self), into: &out)
+        } else {
+            try write(BondValue.commonValue(value) ?? .null, into: &out)
+        }
+    }
+}

@@ -383,18 +383,6 @@ enum JSONWriter {
         write(value, into: &out, lenient: true)
     }
 
-    /// Writes a value of one of the common argument types (see `BondValue.isCommon`): an
-    /// integer or a string straight from itself, without making a `BondValue` of it.
-    static func writeCommon<T>(_ value: T, into out: inout [UInt8]) throws(JSONWriteError) {
-        if T.self == Int.self {
-            writeInteger(unsafeBitCast(value, to: Int.self), into: &out)
-        } else if T.self == String.self {
-            writeString(unsafeBitCast(value, to: String.self), into: &out)
-        } else {
-            try write(BondValue.commonValue(value) ?? .null, into: &out)
-        }
-    }
-
     static func encode(_ value: BondValue) throws(JSONWriteError) -> [UInt8] {
         var out: [UInt8] = []
         try write(value, into: &out)

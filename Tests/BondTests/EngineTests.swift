@@ -209,6 +209,15 @@ import Testing
         let array = try bond.call("args", arguments: [1, "s", 2.5, true, nil, some, none, text, small, big, Float(1.5),
                                                       BondValue.array([1, [2]]), Point(x: 9), bond.ref("6 * 7")])
         #expect(array == expected)
+        // Without a nil literal, the arguments go as a parameter pack: written straight into
+        // the frame when all are of the common types, else the general way.
+        var packed = expected.arrayValue ?? []
+        packed.remove(at: 4)
+        let pack = try bond.call("args", 1, "s", 2.5, true, some, none, text, small, big, Float(1.5),
+                                 BondValue.array([1, [2]]), Point(x: 9), bond.ref("6 * 7"))
+        #expect(pack == .array(packed))
+        #expect(try bond.call("args", 1, "s", 2.5, true, -3, "é\n\"", BondValue.array([1, [2]])) == [1, "s", 2.5, true, -3, "é\n\"", [1, [2]]])
+        #expect(try bond.call("args") == [])
     }
 
     @Test func trafficLogRecordsEveryLineWithDirectionAndBond() throws {
