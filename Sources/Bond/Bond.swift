@@ -206,7 +206,7 @@ public final class Bond: @unchecked Sendable {
     @discardableResult
     public func call(_ name: String, _ arguments: (any BondArgument)?...) throws(BondError) -> BondValue {
         // As above, but each argument is opened from its existential first.
-        for case let argument? in arguments where BondValue.commonValue(argument) == nil {
+        for case let argument? in arguments where !BondValue.isCommon(argument) {
             return try call(name, arguments: arguments.map { $0 as Any? })
         }
         return try request(call: name, arguments.lazy.map { $0.flatMap { BondValue.commonValue($0) } ?? .null })

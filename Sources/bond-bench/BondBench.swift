@@ -145,35 +145,31 @@ struct BondBench: ParsableCommand {
 
     /// `count` round trips of `call("ident", i)`: µs each, and this process's CPU µs each.
     func timeCalls(_ bond: Bond, _ count: Int) throws -> (micros: Double, cpuMicros: Double) {
-        let c0 = Machine.cpuSeconds()
-        let d0 = dither.pausedSeconds
-        let t = now()
-        for i in 0..<count {
-            dither.pause()
-            _ = try bond.call("ident", i)
+        let c0 = Machine.cpuSeconds(), d0 = dither.pausedSeconds
+        let seconds = try dither.timeWithoutPauses {
+            for i in 0..<count {
+                dither.pause()
+                _ = try bond.call("ident", i)
+            }
         }
-        let elapsed = now() - t, paused = dither.pausedSeconds - d0
-        return ((elapsed - paused) / Double(count) * 1e6, (Machine.cpuSeconds() - c0 - paused) / Double(count) * 1e6)
+        let cpu = Machine.cpuSeconds() - c0 - (dither.pausedSeconds - d0)
+        return (seconds / Double(count) * 1e6, cpu / Double(count) * 1e6)
     }
 
     /// `count` callbacks (the interpreter's `_bond_bench_loop` calling the exported `cb`, which
     /// pauses): µs each.
     func timeCallbacks(_ bond: Bond, _ count: Int) throws -> Double {
-        let d0 = dither.pausedSeconds
-        let t = now()
-        _ = try bond.call("_bond_bench_loop", count)
-        return (now() - t - (dither.pausedSeconds - d0)) / Double(count) * 1e6
+        try dither.timeWithoutPauses { _ = try bond.call("_bond_bench_loop", count) } / Double(count) * 1e6
     }
 
     /// `count` bare round trips of `line` through `loop`: µs each.
     func timeRoundTrips(_ loop: inout PipeLoop, _ line: [UInt8], _ count: Int) -> Double {
-        let d0 = dither.pausedSeconds
-        let t = now()
-        for _ in 0..<count {
-            dither.pause()
-            _ = loop.roundTrip(line)
-        }
-        return (now() - t - (dither.pausedSeconds - d0)) / Double(count) * 1e6
+        dither.timeWithoutPauses {
+            for _ in 0..<count {
+                dither.pause()
+                _ = loop.roundTrip(line)
+            }
+        } / Double(count) * 1e6
     }
 
     func measure(_ language: String) throws -> LanguageFigures {

@@ -46,6 +46,14 @@ final class Dither: Sendable {
     /// The time spent in pauses so far, in seconds.
     var pausedSeconds: Double { Double(paused.load(ordering: .relaxed)) / 1e9 }
 
+    /// Runs `body`; returns the seconds it took, less the pauses made meanwhile.
+    func timeWithoutPauses(_ body: () throws -> Void) rethrows -> Double {
+        let paused0 = pausedSeconds
+        let start = now()
+        try body()
+        return now() - start - (pausedSeconds - paused0)
+    }
+
     private static func nanoseconds() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
