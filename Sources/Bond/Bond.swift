@@ -443,18 +443,17 @@ public final class Bond: @unchecked Sendable {
     private func awaitReply() throws(BondError) -> BondValue {
         while true {
             let deadline = timeout.map { Date().addingTimeInterval($0.seconds) }
-            guard let event = connection.nextEvent(deadline: deadline) else {
+            switch connection.nextEvent(deadline: deadline) {
+            case nil:
                 if connection.isClosed { throw terminatedError() }
                 close()
                 throw BondError.timeout(language: language, seconds: timeout?.seconds ?? 0)
-            }
-            switch event {
-            case .closed:
+            case .closed?:
                 throw terminatedError()
-            case .oversized(let size):
+            case .oversized(let size)?:
                 throw BondError.protocolViolation(
                     language: language, message: "a frame of \(size) bytes is over the limit (BondOptions.maximumFrameBytes)")
-            case .frame(let frame):
+            case .frame(let frame)?:
                 if let value = try handle(frame) { return value }
             }
         }

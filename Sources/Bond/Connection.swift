@@ -255,8 +255,7 @@ final class Connection: @unchecked Sendable {
 
     /// Ends the calling thread's read, releasing `readLock`; returns the event handed to it.
     private func takeHandoff() -> Event? {
-        let event = handoff
-        handoff = nil
+        let event = handoff.take()
         callerIsReading = false
         readLock.unlock()
         return event

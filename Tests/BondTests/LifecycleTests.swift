@@ -49,6 +49,9 @@ import Testing
         for _ in 0..<3 {  // (PHP answers a function called again, and in a row, by shorter ways)
             #expect(try bond.call("forker", "call") == "parent")
         }
+        for _ in 0..<2 {  // a child that throws must not answer either (in PHP, another way out)
+            #expect(try bond.call("forker", "throw") == "parent")
+        }
         #expect(try bond.eval("forker('eval')") == "parent")
         #expect(try bond.call("fork_and_call") == 42)
         #expect(try bond.eval("1 + 1") == 2)
@@ -56,6 +59,7 @@ import Testing
         while !collected.stderr.contains("child caught"), Date() < deadline { usleep(20_000) }
         #expect(collected.stderr.contains("child says call"))
         #expect(collected.stderr.contains("child says eval"))
+        #expect(collected.stderr.contains("child says throw"))
         #expect(collected.stderr.contains("child caught: host_twice cannot be called from a child process"))
         #expect(!collected.stdout.contains("child"))
     }
@@ -64,7 +68,7 @@ import Testing
         "PHP": """
             function forker($how) {
                 $pid = pcntl_fork();
-                if ($pid === 0) { echo "child says $how\n"; return 'child'; }
+                if ($pid === 0) { echo "child says $how\n"; if ($how === 'throw') { throw new Exception('child'); } return 'child'; }
                 pcntl_waitpid($pid, $status);
                 return 'parent';
             }
@@ -79,7 +83,7 @@ import Testing
             }
             """,
         "Perl": """
-            sub forker { my $how = shift; my $pid = fork(); if ($pid == 0) { print "child says $how\n"; return 'child'; } waitpid($pid, 0); return 'parent'; }
+            sub forker { my $how = shift; my $pid = fork(); if ($pid == 0) { print "child says $how\n"; die "child\n" if $how eq 'throw'; return 'child'; } waitpid($pid, 0); return 'parent'; }
             sub fork_and_call {
                 my $pid = fork();
                 if ($pid == 0) { eval { host_twice(1) }; print "child caught: $@"; return 'child'; }
@@ -93,6 +97,8 @@ import Testing
                 pid = os.fork()
                 if pid == 0:
                     print("child says " + how)
+                    if how == 'throw':
+                        raise Exception('child')
                     return 'child'
                 os.waitpid(pid, 0)
                 return 'parent'

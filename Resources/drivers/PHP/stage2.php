@@ -540,13 +540,13 @@ function _BOND_call_host($name, $args, $head)
 {
     // As in _BOND_next, the common case is written inline (a PHP function call costs as much
     // as the rest): own process (see _BOND_own_process), arguments that encode, no held output.
-    $now = hrtime(true);
-    if ($now - _BOND::$known < 10000) {
-        _BOND::$known = $now;
-    } elseif (!_BOND_own_process()) {   // a forked child would read the driver's requests
+    // (_BOND_next marks the time while it waits for a request; _BOND_own_process, when it runs)
+    if (hrtime(true) - _BOND::$known >= 10000 && !_BOND_own_process()) {
+        // a forked child would read the driver's requests
         throw new Exception("$name cannot be called from a child process: it is exported by the host");
     }
-    $json = json_encode($args, _BOND::JSON);
+    // (_BOND::JSON, written out: see _BOND_next)
+    $json = json_encode($args, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_PRESERVE_ZERO_FRACTION);
     if ($json === false || strpos($json, '{}') !== false) {
         try {
             $json = _BOND_encode($args);
@@ -567,10 +567,13 @@ function _BOND_call_host($name, $args, $head)
         if ($verb !== 'RETURN' && $verb !== 'EXCEPT' && $verb !== 'ERROR') {
             $verb = _BOND_serve($verb, $value, $error);
         }
-    } finally {
+    } catch (Throwable $e) {   // (as a finally block, which costs three more steps on every call)
         _BOND::$armed = $armed;
         _BOND::$pending = false;
+        throw $e;
     }
+    _BOND::$armed = $armed;
+    _BOND::$pending = false;
     if ($verb === 'RETURN' && $error === null) {
         return $value;
     }
@@ -712,11 +715,19 @@ function _BOND_next(&$value, &$error)
     static $start = 0;         // where the next line starts in $buffer
     static $scanned = 0;       // no line end before this
     static $known = array();   // function name => what to call (see _BOND_plain_name)
-    static $last = '';         // the start of the last CALL answered here: 'CALL ["name",['
-    static $lastLength = 0;
-    static $lastFn = null;     // what it called
+    // The last CALL answered by this loop, for the next (plain variables, not static ones: a
+    // static is a reference, and arithmetic and comparisons on a reference take PHP's slow way)
+    $last = '';                // the start of its line: 'CALL ["name",['
+    $lastLength = 0;
+    $lastOpen = 0;             // where the arguments start in such a line: $lastLength - 1
+    $lastFn = null;            // what it called
     while (true) {
         if (($end = strpos($buffer, "\n", $scanned)) === false) {
+            // Requests are read by the driver's own process only (see _BOND_own_process): now,
+            // and at each empty read below, is a time when this process was the driver's (for
+            // the fork check after a call). Set here, while the host works, rather than once a
+            // request has come.
+            _BOND::$known = hrtime(true);
             $spinUntil = null;
             do {
                 // Drop what was read before appending more. (The fast paths below leave it here,
@@ -729,23 +740,24 @@ function _BOND_next(&$value, &$error)
                 // a read allocates the size asked for: small while no line is begun (most
                 // requests are small), big for the rest of a line that did not fit
                 $chunk = fread(_BOND::$in, $buffer === '' ? 2000 : 1048576);
-                if ($chunk === '' && !feof(_BOND::$in)) {
-                    $now = hrtime(true);
+                if ($chunk === '') {
+                    if (feof(_BOND::$in)) {
+                        _BOND_bye();   // EOF; an unterminated last line is dropped
+                    }
+                    _BOND::$known = $now = hrtime(true);
                     if ($spinUntil === null) {
                         $spinUntil = $now + 50000;
                     } elseif ($now >= $spinUntil) {
                         $read = array(_BOND::$in);
                         $none = null;
                         @stream_select($read, $none, $none, null);
+                        _BOND::$known = hrtime(true);
                     }
                     continue;
                 }
-                if ($chunk === false || $chunk === '') {
-                    _BOND_bye();   // EOF; an unterminated last line is dropped
+                if ($chunk === false) {
+                    _BOND_bye();
                 }
-                // requests are read by the driver's own process only (see _BOND_own_process): the
-                // last empty read, if any, was just now
-                _BOND::$known = $spinUntil === null ? hrtime(true) : $now;
                 $buffer .= $chunk;
             } while (($end = strpos($buffer, "\n", $scanned)) === false);
         }
@@ -759,13 +771,13 @@ function _BOND_next(&$value, &$error)
             $value = json_decode(substr($buffer, $from + 7, $end - $from - 7), true, 10000);
             $error = $value === null && json_last_error() !== JSON_ERROR_NONE
                 ? 'cannot decode the RETURN payload: ' . json_last_error_msg() : null;
-            if ($start - $from > 65536) {   // a big line goes now, its value decoded (see below)
+            if ($end - $from >= 65536) {   // a big line goes now, its value decoded (see below)
                 $buffer = (string)substr($buffer, $start);
                 $start = $scanned = 0;
             }
             return 'RETURN';
         } elseif ($lastLength !== 0 && substr_compare($buffer, $last, $from, $lastLength) === 0 && $buffer[$end - 1] === ']'
-            && is_array($args = json_decode(substr($buffer, $from + $lastLength - 1, $end - $from - $lastLength), true, 9999))) {
+            && is_array($args = json_decode(substr($buffer, $from + $lastOpen, $end - $from - $lastLength), true, 9999))) {
             // The common request, CALL ["name",[args...]] of a function called before, is taken
             // apart without decoding the whole payload: a name in $known is made of identifier
             // characters, so its JSON text is the name itself, and only the arguments are
@@ -787,6 +799,7 @@ function _BOND_next(&$value, &$error)
                 $fn = $lastFn = $known[$name];
                 $last = 'CALL ["' . $name . '",[';
                 $lastLength = strlen($last);
+                $lastOpen = $lastLength - 1;
             } else {
                 $verbLength = strcspn($buffer, ' ', $from, $end - $from);
                 $verb = substr($buffer, $from, $verbLength);
@@ -815,32 +828,30 @@ function _BOND_next(&$value, &$error)
                 $args = array_values($args);   // (a JSON object's members, in order)
             }
         }
-        if ($start - $from > 65536) {
+        if ($end - $from >= 65536) {
             // A big line goes before the call, its arguments decoded; small ones stay in the
             // buffer until the next read, after the reply is written (see above).
             $buffer = (string)substr($buffer, $start);
             $start = $scanned = 0;
         }
-        $thrown = null;
         try {
             _BOND::$armed = true;   // _BOND_signals(true), inline
             $result = $fn(...$args);
         } catch (Throwable $thrown) {
+            _BOND_failed($thrown);
+            continue;
         }
         _BOND::$armed = _BOND::$pending = false;
         if (hrtime(true) - _BOND::$known >= 10000 && !_BOND_own_process()) {
             _BOND_flush();   // a child forked by the call came back here: it ends
             exit(0);
         }
-        if ($thrown !== null) {
-            _BOND_send_exception($thrown);
-            continue;
-        }
         if (_BOND::$held) {
             _BOND_flush();
         }
-        $json = json_encode($result, _BOND::JSON);
-        if ($json === false || ((is_array($result) || is_object($result)) && strpos($json, '{}') !== false)) {
+        // (_BOND::JSON, written out: a class constant is looked up at each use, these are not)
+        $json = json_encode($result, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_PRESERVE_ZERO_FRACTION);
+        if ($json === false || (!is_scalar($result) && strpos($json, '{}') !== false)) {
             _BOND_send_value('RETURN', $result);   // says why it cannot, or sends it
             continue;
         }
@@ -855,6 +866,17 @@ function _BOND_next(&$value, &$error)
             $args = $result = $json = $line = $payload = $value = null;
         }
     }
+}
+
+// A call answered in _BOND_next threw $thrown: as there, but with an EXCEPT reply.
+function _BOND_failed($thrown)
+{
+    _BOND::$armed = _BOND::$pending = false;
+    if (hrtime(true) - _BOND::$known >= 10000 && !_BOND_own_process()) {
+        _BOND_flush();   // a child forked by the call came back here: it ends
+        exit(0);
+    }
+    _BOND_send_exception($thrown);
 }
 
 // Nested: serves requests, starting with $verb (read by _BOND_next), until the host answers
