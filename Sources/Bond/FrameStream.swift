@@ -146,7 +146,8 @@ enum FrameParser {
 
     /// A frame, or `nil` if the line is not one (stray output).
     static func parse(_ line: UnsafeRawBufferPointer) -> Frame? {
-        let space = line.firstIndex(of: 0x20) ?? line.count
+        guard let base = line.baseAddress, !line.isEmpty else { return nil }
+        let space = memchr(base, 0x20, line.count).map { base.distance(to: UnsafeRawPointer($0)) } ?? line.count
         guard space > 0, space <= 10, let verb = verb(in: line, length: space) else { return nil }
         if space == line.count { return Frame(verb: verb, content: .value(.null)) }
         let payload = UnsafeRawBufferPointer(rebasing: line[(space + 1)...])
