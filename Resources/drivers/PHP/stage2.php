@@ -723,12 +723,12 @@ function _BOND_next(&$value, &$error)
     $lastFn = null;            // what it called
     while (true) {
         if (($end = strpos($buffer, "\n", $scanned)) === false) {
-            // Requests are read by the driver's own process only (see _BOND_own_process): now,
-            // and at each empty read below, is a time when this process was the driver's (for
-            // the fork check after a call). Set here, while the host works, rather than once a
-            // request has come.
-            _BOND::$known = hrtime(true);
-            $spinUntil = null;
+            // Requests are read by the driver's own process only (see _BOND_own_process): now is
+            // a time when this process was the driver's, for the fork check after a call. Set
+            // here, while the host works, not once a request has come. (If the request takes
+            // longer than that check allows, the check asks for the process id instead.)
+            _BOND::$known = $now = hrtime(true);
+            $spinUntil = $now + 50000;
             do {
                 // Drop what was read before appending more. (The fast paths below leave it here,
                 // after their reply is written: work done then overlaps the host's own turn.)
@@ -739,21 +739,19 @@ function _BOND_next(&$value, &$error)
                 $scanned = strlen($buffer);
                 // a read allocates the size asked for: small while no line is begun (most
                 // requests are small), big for the rest of a line that did not fit
-                $chunk = fread(_BOND::$in, $buffer === '' ? 2000 : 1048576);
-                if ($chunk === '') {
+                $size = $buffer === '' ? 2000 : 1048576;
+                // Nothing there yet: look again, with as little as possible between two looks (a
+                // request that comes in between waits for the next one), then sleep.
+                while (($chunk = fread(_BOND::$in, $size)) === '') {
                     if (feof(_BOND::$in)) {
                         _BOND_bye();   // EOF; an unterminated last line is dropped
                     }
-                    _BOND::$known = $now = hrtime(true);
-                    if ($spinUntil === null) {
-                        $spinUntil = $now + 50000;
-                    } elseif ($now >= $spinUntil) {
+                    if (hrtime(true) >= $spinUntil) {
                         $read = array(_BOND::$in);
                         $none = null;
                         @stream_select($read, $none, $none, null);
                         _BOND::$known = hrtime(true);
                     }
-                    continue;
                 }
                 if ($chunk === false) {
                     _BOND_bye();
