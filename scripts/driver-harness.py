@@ -315,6 +315,33 @@ def common_checks(c, lang):
         c.check("usable after faults", d.eval("2 + 2"), ("RETURN", 4))
         d.close()
 
+    def call_argument_texts():
+        # Raw CALL lines, each sent three times: a driver may read the arguments of a function
+        # it called before, or called last, by shorter ways (PHP: a natural number without
+        # json_decode); every way must read them as JSON does, and refuse what JSON refuses.
+        d = c.new()
+        ident = "sub ident { $_[0] }" if lang == "Perl" else "function ident($x = null) { return $x; }"
+        d.eval_block(ident)
+
+        def same(got, want):  # (Perl has one kind of number: 5.0 comes back as 5)
+            if isinstance(want, (int, float)) and not isinstance(want, bool):
+                return isinstance(got, (int, float)) and not isinstance(got, bool) and got == want \
+                    and (lang == "Perl" or type(got) is type(want))
+            return type(got) is type(want) and got == want
+        for args, want in [("[5]", 5), ("[0]", 0), ("[123456789012345678]", 123456789012345678),
+                           ("[1234567890123456789]", 1234567890123456789), ("[-5]", -5), ("[ 7 ]", 7),
+                           ('["5"]', "5"), ("[5.0]", 5.0), ("[5,6]", 5), ("[[5]]", [5]), ("[]", None),
+                           ("[99999999999999999999]", 1e20), ("[05]", "ERROR"), ("[5]x", "ERROR"),
+                           ("[5", "ERROR"), ("[55", "ERROR"), ("[5]]", "ERROR"), ("[1e2]", 100.0)]:
+            for time_ in range(3):
+                d.send(None, raw='CALL ["ident",%s]' % args)
+                verb, value = d.reply()
+                got = verb if verb != "RETURN" else value
+                ok = same(got, want) if want != "ERROR" else verb in ("ERROR", "EXCEPT")
+                c.check("CALL ident %s (%d)" % (args, time_ + 1), ok or (verb, value), True)
+        c.check("in sync after", d.eval("1 + 1"), ("RETURN", 2))
+        d.close()
+
     def stray_output():
         d = c.new()
         code = {'Perl': 'system("echo RETURN 42"); system("printf partial"); 7',
@@ -424,7 +451,7 @@ def common_checks(c, lang):
             d.close()
         return big_payload
 
-    tests = [startup_and_basics, round_trips, protocol_faults, stray_output, stdin_protected,
+    tests = [startup_and_basics, round_trips, protocol_faults, call_argument_texts, stray_output, stdin_protected,
              nested_calls, streaming, interrupt]
     if c.args.big:
         tests += [big(1 << 20), big(16 << 20), big(64 << 20)]
