@@ -85,52 +85,96 @@ struct BondBench: ParsableCommand {
     func measureOverhead() throws -> OverheadFigures {
         let directory = try EchoPeer.makeDriverDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let bond = try Bond(language: EchoPeer.language, options: .with {
-            $0.driverDirectories = [directory]
-            $0.timeout = nil
-        })
-        defer { bond.close() }
-        guard var pipe = PipeLoop(command: EchoPeer.command) else { throw CocoaError(.executableLoad) }
-        defer { pipe.stop() }
-        let line = Array("CALL [\"ident\",[1]]".utf8)
-        for _ in 0..<3 { _ = pipe.roundTrip(line) }  // STAGE1, STAGE2, READY
-        try bond.export("cb") { args in dither.pause(); return args.first ?? nil }
-        let t = try timeInBlocks(bond) { timeRoundTrips(&pipe, line, $0) }
+        let (t, last) = try timeInBlocks { () throws -> Pairing in
+            let bond = try Bond(language: EchoPeer.language, options: .with {
+                $0.driverDirectories = [directory]
+                $0.timeout = nil
+            })
+            guard var pipe = PipeLoop(command: EchoPeer.command) else {
+                bond.close()
+                throw CocoaError(.executableLoad)
+            }
+            let line = Array("CALL [\"ident\",[1]]".utf8)
+            for _ in 0..<3 { _ = pipe.roundTrip(line) }  // STAGE1, STAGE2, READY
+            try bond.export("cb") { args in dither.pause(); return args.first ?? nil }
+            return Pairing(bond: bond, loop: pipe, line: line)
+        }
+        last.end()
         return OverheadFigures(callMicros: mid(t.call), pipeMicros: mid(t.limit), ratio: mid(zip(t.call, t.limit).map(/)),
                                callbackMicros: mid(t.callback), callbackRatio: mid(zip(t.callback, t.limit).map(/)),
                                hostCPUMicrosPerCall: mid(t.cpu))
     }
 
-    /// The engine's calls, the limit's round trips (`limit`, given a count: µs each; none
-    /// without it) and the engine's callbacks, timed in turn, block by block (see `blocks`):
-    /// µs each per block, and this process's CPU µs per call.
-    func timeInBlocks(_ bond: Bond, limit: ((Int) -> Double)?) throws
-        -> (call: [Double], limit: [Double], callback: [Double], cpu: [Double])
-    {
-        var call: [Double] = [], limits: [Double] = [], callback: [Double] = [], cpu: [Double] = []
-        for block in 0..<(warmUpBlocks + blocks) {
-            if block == warmUpBlocks { call = []; limits = []; callback = []; cpu = [] }
+    /// A bond and the limit loop it is timed against (none if the language has none), started
+    /// together; `line` is what the loop echoes.
+    struct Pairing {
+        let bond: Bond
+        var loop: PipeLoop?
+        let line: [UInt8]
+
+        func end() {
+            bond.close()
+            loop?.stop()
+        }
+    }
+
+    /// Times of blocks (µs per round trip), and this process's CPU µs per call.
+    struct BlockTimes {
+        var call: [Double] = [], limit: [Double] = [], callback: [Double] = [], cpu: [Double] = []
+    }
+
+    /// The engine's calls, the limit's round trips and the engine's callbacks, timed in turn,
+    /// block by block, with `pairings` fresh pairs of processes made by `start` (see
+    /// `blocks`). Returns the last pairing still running, for the caller to use and end.
+    func timeInBlocks(_ start: () throws -> Pairing) throws -> (BlockTimes, last: Pairing) {
+        var times = BlockTimes()
+        var pairing = try start()
+        for index in 0..<pairings {
+            if index > 0 {
+                pairing.end()
+                pairing = try start()
+            }
+            do {
+                try timeBlocks(&pairing, into: &times)
+            } catch {
+                pairing.end()
+                throw error
+            }
+        }
+        return (times, pairing)
+    }
+
+    private func timeBlocks(_ pairing: inout Pairing, into times: inout BlockTimes) throws {
+        let bond = pairing.bond
+        for block in 0..<(warmUpBlocks + blocksPerPairing) {
+            let timed = block >= warmUpBlocks
             let (micros, cpuMicros) = try timeCalls(bond, blockCalls)
-            call.append(micros)
-            cpu.append(cpuMicros)
-            if let limit {
-                _ = limit(settlingCalls)
-                limits.append(limit(blockCalls))
+            if timed { times.call.append(micros); times.cpu.append(cpuMicros) }
+            if pairing.loop != nil {
+                _ = timeRoundTrips(&pairing.loop!, pairing.line, settlingCalls)
+                let micros = timeRoundTrips(&pairing.loop!, pairing.line, blockCalls)
+                if timed { times.limit.append(micros) }
             }
             _ = try timeCallbacks(bond, settlingCalls)
-            callback.append(try timeCallbacks(bond, blockCalls))
+            let callbackMicros = try timeCallbacks(bond, blockCalls)
+            if timed { times.callback.append(callbackMicros) }
         }
-        return (call, limits, callback, cpu)
     }
 
     /// Round trips are timed in blocks of `blockCalls`, the engine's and the limit's in
     /// alternation, `blocks` of each: both see the same load on the machine (a virtual machine's
     /// speed drifts from second to second), and each figure is the median of its blocks, each
-    /// ratio the median of the ratios of blocks timed side by side.
-    var blocks: Int { max(1, runs) * 5 }
-    /// Blocks run untimed first: for the first tenths of a second after processes start, the
-    /// blocks that switch between them come out several times slower and scattered (the
-    /// kernel is still placing the processes that spin on their processors).
+    /// ratio the median of the ratios of blocks timed side by side. The blocks are spread over
+    /// `pairings` pairs of processes (a bond and its limit loop, started afresh), as a pair of
+    /// processes can keep a speed of its own for as long as it lives: in one run the PHP
+    /// limit loop took 2.3 µs a round trip where it takes 1.9 in others, and the ratio moved by
+    /// 0.08 with it.
+    var blocks: Int { pairings * blocksPerPairing }
+    var pairings: Int { max(1, runs) }
+    var blocksPerPairing: Int { 5 }
+    /// Blocks run untimed first, in each pairing: for the first tenths of a second after
+    /// processes start, the blocks that switch between them come out several times slower and
+    /// scattered (the kernel is still placing the processes that spin on their processors).
     var warmUpBlocks: Int { quick ? 1 : 5 }
     /// Untimed round trips before each timed block of a process that has been waiting in the
     /// meantime: woken by a pipe write, it is often placed on the processor of its spinning
@@ -185,16 +229,22 @@ struct BondBench: ParsableCommand {
         figures.startupSeconds = startup
         figures.bareStartupSeconds = median(runs) { Machine.bareStartup(language) }
 
-        let bond = try Bond(language: language, options: .with { $0.output = .discard; $0.timeout = nil })
-        defer { bond.close() }
-        try bond.evalBlock(Snippet.ident[language]!)
-        try bond.export("cb") { args in dither.pause(); return args.first ?? nil }
-        try bond.evalBlock(Snippet.callbackLoop[language]!)
-
-        var loop = PipeLoop(language: language)
-        let line = Array("[\"ident\",[1]]".utf8)
-        _ = loop?.roundTrip(line)
-        let t = try timeInBlocks(bond, limit: loop == nil ? nil : { timeRoundTrips(&loop!, line, $0) })
+        let (t, last) = try timeInBlocks { () throws -> Pairing in
+            let bond = try Bond(language: language, options: .with { $0.output = .discard; $0.timeout = nil })
+            do {
+                try bond.evalBlock(Snippet.ident[language]!)
+                try bond.export("cb") { args in dither.pause(); return args.first ?? nil }
+                try bond.evalBlock(Snippet.callbackLoop[language]!)
+            } catch {
+                bond.close()
+                throw error
+            }
+            var loop = PipeLoop(language: language)
+            let line = Array("[\"ident\",[1]]".utf8)
+            _ = loop?.roundTrip(line)
+            return Pairing(bond: bond, loop: loop, line: line)
+        }
+        defer { last.end() }
         figures.callMicros = mid(t.call)
         figures.callbackMicros = mid(t.callback)
         figures.limitCallMicros = mid(t.limit)
@@ -202,7 +252,10 @@ struct BondBench: ParsableCommand {
         figures.callbackRatio = mid(zip(t.callback, t.limit).map(/))
         figures.hostCPUMicrosPerCall = mid(t.cpu)
 
-        if var loop {
+        // The payloads go through the last pairing's processes, warmed up by the round trips
+        // (fresh ones made Node.js echo 64 MiB 1.4 to 1.9 times slower than its loop).
+        let bond = last.bond
+        if var loop = last.loop {
             for mib in payloads {
                 let text = String(repeating: "0123456789abcdef", count: (mib << 20) / 16)
                 var encoded = Array("\"".utf8)
@@ -226,7 +279,6 @@ struct BondBench: ParsableCommand {
                 }
                 figures.payloads.append(.init(mebibytes: mib, seconds: engine, limitSeconds: limit))
             }
-            loop.stop()
         }
         return figures
     }
@@ -347,7 +399,7 @@ struct Report: Codable {
 
     var table: String {
         func f(_ v: Double, _ digits: Int = 1) -> String { v.isNaN ? "-" : String(format: "%.\(digits)f", v) }
-        var lines = ["machine: \(machine); round trips timed in \(runs * 5) blocks of \(max(1, calls / 5)), engine and limit in alternation; "
+        var lines = ["machine: \(machine); round trips timed in \(runs * 5) blocks of \(max(1, calls / 5)) (5 in each of \(runs) pairs of processes), engine and limit in alternation; "
             + "medians of the blocks, ratios the medians of side-by-side ratios", ""]
         if let o = engineOverhead {
             lines.append("engine against a zero-cost peer: call \(f(o.callMicros, 2)) us, bare pipe \(f(o.pipeMicros, 2)) us, "
