@@ -8,9 +8,17 @@ of the child) is the cost of its own code, free of the scheduling noise that mov
 figures between runs. With --instructions it runs the interpreter under callgrind twice and
 prints the instructions per request, an exact figure to compare two versions of a driver.
 
+With --one-at-a-time (and --instructions) each request waits for the reply to the last, and
+the interpreter runs on one processor (taskset -c 1), where the drivers read blocking: the
+instructions of a round trip as a host makes it, start to end, without the spinning of a
+wait. --limit counts the same for bond-bench's limit loop in that language (its program,
+taken from Sources/bond-bench/PipeLoop.swift, echoing ["ident",[i]]), to set a driver's call
+next to the bare work of a request.
+
   driver-cost.py PHP                      # CPU time per call, 1 000 000 calls
   driver-cost.py PHP --callbacks          # per callback (the driver calls cb(i) in a loop)
   driver-cost.py JavaScript --instructions
+  driver-cost.py PHP --instructions --one-at-a-time [--limit]
   BOND_DRIVERS=/other/drivers driver-cost.py Perl   # another copy of the drivers
 """
 
@@ -114,6 +122,48 @@ class Bond:
         return usage.ru_utime, usage.ru_stime
 
 
+def limit_program(language):
+    """bond-bench's limit loop for `language` (the command line in PipeLoop.swift)."""
+    source = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Sources", "bond-bench",
+                               "PipeLoop.swift")).read()
+    case = re.search(r'case "%s":\s*return \[(.*?)#"""\n(.*?)\n\s*"""#\]' % re.escape(language), source, re.S)
+    if not case:
+        sys.exit("no limit loop for %s" % language)
+    head = [json.loads(word) for word in re.findall(r'"[^"]*"', case.group(1))]
+    lines = case.group(2).split("\n")
+    indent = min(len(l) - len(l.lstrip()) for l in lines if l.strip())
+    return head + ["\n".join(l[indent:] for l in lines)]
+
+
+def run_one_at_a_time(language, n, callbacks, limit, prefix=()):
+    """Each request waits for the last reply (see --one-at-a-time)."""
+    prefix = ["taskset", "-c", "1"] + list(prefix)
+    if limit:
+        proc = subprocess.Popen(prefix + limit_program(language), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, bufsize=0)
+        for i in range(n):
+            proc.stdin.write(b'["ident",[%d]]\n' % i)
+            proc.stdout.readline()
+        proc.stdin.close()
+        proc.wait()
+        return
+    bond = Bond(language, prefix)
+    bond.request("EVAL_BLOCK", IDENT[language])
+    if callbacks:
+        bond.request("EXPORT", "cb")
+        bond.request("EVAL_BLOCK", LOOP[language])
+        bond.send(b'CALL ["_bond_bench_loop",[%d]]' % n)
+        for i in range(n):
+            bond.proc.stdout.readline()
+            bond.send(b"RETURN %d" % i)
+        bond.proc.stdout.readline()
+    else:
+        for i in range(n):
+            bond.send(b'CALL ["ident",[%d]]' % i)
+            bond.proc.stdout.readline()
+    bond.finish()
+
+
 def run(language, n, callbacks, prefix=()):
     bond = Bond(language, prefix)
     bond.request("EVAL_BLOCK", IDENT[language])
@@ -133,16 +183,28 @@ def main():
     parser.add_argument("-n", type=int, default=None, help="requests (default 1 000 000; 10 000 and 40 000 with --instructions)")
     parser.add_argument("--callbacks", action="store_true", help="measure callbacks (CALL from the driver, RETURN from here)")
     parser.add_argument("--instructions", action="store_true", help="count instructions per request with callgrind")
+    parser.add_argument("--one-at-a-time", action="store_true",
+                        help="with --instructions: each request waits for the last reply, on one processor")
+    parser.add_argument("--limit", action="store_true",
+                        help="with --one-at-a-time: bond-bench's limit loop instead of the driver (calls)")
     args = parser.parse_args()
     what = "callback" if args.callbacks else "call"
+    if (args.one_at_a_time or args.limit) and not args.instructions:
+        sys.exit("--one-at-a-time and --limit go with --instructions")
     if args.instructions:
         counts = []
-        for n in (10000, 40000):
+        sizes = (2000, 8000) if args.one_at_a_time or args.limit else (10000, 40000)
+        for n in sizes:
             with tempfile.NamedTemporaryFile(suffix=".callgrind") as out:
-                run(args.language, n, args.callbacks, ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out.name])
+                prefix = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out.name]
+                if args.one_at_a_time or args.limit:
+                    run_one_at_a_time(args.language, n, args.callbacks, args.limit, prefix)
+                else:
+                    run(args.language, n, args.callbacks, prefix)
                 summary = [l for l in open(out.name) if l.startswith(("summary:", "totals:"))]
                 counts.append(int(summary[0].split()[1]))
-        print("%s %s: %d instructions per %s" % (args.language, what, (counts[1] - counts[0]) / 30000, what))
+        who = "limit loop" if args.limit else what
+        print("%s %s: %d instructions per %s" % (args.language, who, (counts[1] - counts[0]) / (sizes[1] - sizes[0]), what))
         return
     n = args.n or 1000000
     wall, user, system = run(args.language, n, args.callbacks)

@@ -15,10 +15,10 @@ struct BondBench: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: "Languages to measure (default: every driver found).")
     var languages: [String] = []
 
-    @Option(help: "Round trips per run, timed in 5 blocks (engine and limit in alternation).")
+    @Option(help: "Round trips per pair of processes, timed in 5 blocks (engine and limit in alternation).")
     var calls = 5000
 
-    @Option(help: "Runs of each measurement; the median is reported.")
+    @Option(help: "Pairs of processes (a bond and its limit loop) for the round trips, and runs of each other measurement; medians are reported.")
     var runs = 5
 
     @Option(name: .long, parsing: .upToNextOption, help: "Payload sizes in MiB.")
