@@ -125,7 +125,7 @@ struct BondBench: ParsableCommand {
 
     /// The engine's calls, the limit's round trips and the engine's callbacks, timed in turn,
     /// block by block, with `pairings` fresh pairs of processes made by `start` (see
-    /// `blocks`). Returns the last pairing still running, for the caller to use and end.
+    /// `pairings`). Returns the last pairing still running, for the caller to use and end.
     func timeInBlocks(_ start: () throws -> Pairing) throws -> (BlockTimes, last: Pairing) {
         var times = BlockTimes()
         var pairing = try start()
@@ -162,14 +162,13 @@ struct BondBench: ParsableCommand {
     }
 
     /// Round trips are timed in blocks of `blockCalls`, the engine's and the limit's in
-    /// alternation, `blocks` of each: both see the same load on the machine (a virtual machine's
-    /// speed drifts from second to second), and each figure is the median of its blocks, each
-    /// ratio the median of the ratios of blocks timed side by side. The blocks are spread over
-    /// `pairings` pairs of processes (a bond and its limit loop, started afresh), as a pair of
-    /// processes can keep a speed of its own for as long as it lives: in one run the PHP
-    /// limit loop took 2.3 µs a round trip where it takes 1.9 in others, and the ratio moved by
-    /// 0.08 with it.
-    var blocks: Int { pairings * blocksPerPairing }
+    /// alternation: both see the same load on the machine (a virtual machine's speed drifts
+    /// from second to second), and each figure is the median of its blocks, each ratio the
+    /// median of the ratios of blocks timed side by side. The blocks are spread over
+    /// `pairings` pairs of processes (a bond and its limit loop, started afresh),
+    /// `blocksPerPairing` in each, as a pair of processes can keep a speed of its own for as
+    /// long as it lives: in one run the PHP limit loop took 2.3 µs a round trip where it takes
+    /// 1.9 in others, and the ratio moved by 0.08 with it.
     var pairings: Int { max(1, runs) }
     var blocksPerPairing: Int { 5 }
     /// Blocks run untimed first, in each pairing: for the first tenths of a second after
@@ -370,7 +369,7 @@ struct LanguageFigures: Codable {
     var callMicros = Double.nan
     var limitCallMicros = Double.nan
     var callbackMicros = Double.nan
-    /// Medians of the ratios of blocks timed side by side (see `BondBench.blocks`).
+    /// Medians of the ratios of blocks timed side by side (see `BondBench.pairings`).
     var callRatio = Double.nan
     var callbackRatio = Double.nan
     var hostCPUMicrosPerCall = Double.nan
