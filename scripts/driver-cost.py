@@ -135,6 +135,17 @@ def limit_program(language):
     return head + ["\n".join(l[indent:] for l in lines)]
 
 
+def bench_bond(language, callbacks, prefix=()):
+    """A driver with bond-bench's `ident` defined, and for callbacks `cb` exported and the loop
+    that calls it."""
+    bond = Bond(language, prefix)
+    bond.request("EVAL_BLOCK", IDENT[language])
+    if callbacks:
+        bond.request("EXPORT", "cb")
+        bond.request("EVAL_BLOCK", LOOP[language])
+    return bond
+
+
 def run_one_at_a_time(language, n, callbacks, limit, prefix=()):
     """Each request waits for the last reply (see --one-at-a-time)."""
     prefix = ["taskset", "-c", "1"] + list(prefix)
@@ -147,11 +158,8 @@ def run_one_at_a_time(language, n, callbacks, limit, prefix=()):
         proc.stdin.close()
         proc.wait()
         return
-    bond = Bond(language, prefix)
-    bond.request("EVAL_BLOCK", IDENT[language])
+    bond = bench_bond(language, callbacks, prefix)
     if callbacks:
-        bond.request("EXPORT", "cb")
-        bond.request("EVAL_BLOCK", LOOP[language])
         bond.send(b'CALL ["_bond_bench_loop",[%d]]' % n)
         for i in range(n):
             bond.proc.stdout.readline()
@@ -165,11 +173,8 @@ def run_one_at_a_time(language, n, callbacks, limit, prefix=()):
 
 
 def run(language, n, callbacks, prefix=()):
-    bond = Bond(language, prefix)
-    bond.request("EVAL_BLOCK", IDENT[language])
+    bond = bench_bond(language, callbacks, prefix)
     if callbacks:
-        bond.request("EXPORT", "cb")
-        bond.request("EVAL_BLOCK", LOOP[language])
         requests = b'CALL ["_bond_bench_loop",[%d]]\n' % n + b"RETURN 1\n" * n
     else:
         requests = b'CALL ["ident",[1]]\n' * n

@@ -49,11 +49,7 @@ def main():
                 os.environ.pop("BOND_DRIVERS", None)
             else:
                 os.environ["BOND_DRIVERS"] = drivers
-            bond = dc.Bond(args.language)
-            bond.request("EVAL_BLOCK", dc.IDENT[args.language])
-            if args.callbacks:
-                bond.request("EXPORT", "cb")
-                bond.request("EVAL_BLOCK", dc.LOOP[args.language])
+            bond = dc.bench_bond(args.language, args.callbacks)
             bonds.append(bond)
             fds += [bond.proc.stdout.fileno(), bond.proc.stdin.fileno()]
         command = [program, str(args.block), str(args.blocks), str(args.pause), "callback" if args.callbacks else "call"]

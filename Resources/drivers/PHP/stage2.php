@@ -496,8 +496,8 @@ function _BOND_signals($on)
 // last time this was known, no fork can have completed (a fork copies the process: hundreds of
 // microseconds for PHP; a child inherits that time, so it sees a longer wait), and the answer
 // is known without it. _BOND::$known is set here and wherever only the driver's own process
-// can be: reading requests (the last empty read before one arrives will do), and before
-// evaluated code runs.
+// can be: reading requests (when the wait for one begins, and after a sleep in it), and
+// before evaluated code runs.
 function _BOND_own_process()
 {
     $now = hrtime(true);
@@ -889,7 +889,7 @@ function _BOND_next(&$value, &$error)
 function _BOND_failed($thrown)
 {
     _BOND::$armed = _BOND::$pending = false;
-    if (hrtime(true) - _BOND::$known >= 10000 && !_BOND_own_process()) {
+    if (!_BOND_own_process()) {
         _BOND_flush();   // a child forked by the call came back here: it ends
         exit(0);
     }
