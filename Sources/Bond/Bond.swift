@@ -94,8 +94,12 @@ public final class Bond: @unchecked Sendable {
             throw BondError.startup(language: driver.language, message: "cannot run \(error)", output: "")
         }
         stateChanged?(.starting)
-        connection = Connection(
-            language: driver.language, name: name, process: process, options: options, stateChanged: stateChanged)
+        do {
+            connection = try Connection(
+                language: driver.language, name: name, process: process, options: options, stateChanged: stateChanged)
+        } catch {
+            throw BondError.startup(language: driver.language, message: "cannot make a pipe: \(error)", output: "")
+        }
         do {
             try start(driver, within: options.startupTimeout ?? options.timeout)
             if remotePrefix != nil, let pid = driver.manifest.pid {
@@ -108,7 +112,7 @@ public final class Bond: @unchecked Sendable {
         // (The handler refers to what it needs, not to the bond: a weak reference to the bond
         // would send every retain and release of it down the runtime's slow path, about 500
         // instructions per call.)
-        connection.onTermination = { [remotePrefix, remoteProcessID, closedByUser] in
+        connection.onTermination { [remotePrefix, remoteProcessID, closedByUser] in
             // The link died (the local ssh was killed, the connection dropped): make sure the
             // remote interpreter does not linger, as far as the remote machine can be reached.
             guard let remotePrefix, !closedByUser.isSet, let pid = remoteProcessID else { return }
@@ -460,7 +464,7 @@ public final class Bond: @unchecked Sendable {
     }
 
     /// Handles one frame; returns the reply value when the frame ends the request.
-    private func handle(_ frame: Frame) throws(BondError) -> BondValue? {
+    private func handle(_ frame: ReceivedFrame) throws(BondError) -> BondValue? {
         let payload: BondValue
         switch frame.content {
         case .call(let name, let arguments):  // (only a CALL is read so)
@@ -500,7 +504,7 @@ public final class Bond: @unchecked Sendable {
         }
     }
 
-    /// Serves a CALL whose payload was not read as a call (see `Frame.Content`).
+    /// Serves a CALL whose payload was not read as a call (see `ReceivedFrame.Content`).
     private func serveCall(_ payload: BondValue) {
         guard case .array(let parts) = payload, parts.count == 2, case .string(let name) = parts[0],
             case .array(let arguments) = parts[1]

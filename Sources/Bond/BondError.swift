@@ -79,6 +79,38 @@ public enum BondError: Error, Sendable, CustomStringConvertible {
     }
 }
 
+/// Makes the errors of one bond, its language filled in (no case is built by hand with it).
+struct BondErrors: Sendable {
+    let language: String
+
+    /// For what fails before any bond exists, or outside one (values, log files).
+    static let swift = BondErrors(language: "Swift")
+
+    func startup(_ message: String, output: String = "") -> BondError {
+        .startup(language: language, message: message, output: output)
+    }
+
+    func terminated(_ exit: BondExit, _ stderr: String) -> BondError {
+        .terminated(language: language, exit: exit, stderr: stderr)
+    }
+
+    func serialization(_ side: BondSide, _ message: String) -> BondError {
+        .serialization(language: language, side: side, message: message)
+    }
+
+    func remote(_ message: String, data: BondValue) -> BondError {
+        .remote(language: language, message: message, data: data)
+    }
+
+    func timeout(_ seconds: Double) -> BondError { .timeout(language: language, seconds: seconds) }
+
+    func usage(_ message: String) -> BondError { .usage(language: language, message: message) }
+
+    func protocolViolation(_ message: String) -> BondError {
+        .protocolViolation(language: language, message: message)
+    }
+}
+
 extension Double {
     var formatted1: String {
         self == rounded() ? String(Int(self)) : String((self * 10).rounded() / 10)

@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CBondSystem
 import Foundation
 import Synchronization
 
@@ -35,33 +34,26 @@ final class InterpreterProcess: @unchecked Sendable {
         argv: [String], environment: [String: String]?, workingDirectory: String?
     ) throws(SpawnError) -> InterpreterProcess {
         _ = ignoreSIGPIPE
-        var input: [Int32] = [-1, -1]
-        var output: [Int32] = [-1, -1]
-        var error: [Int32] = [-1, -1]
-        guard cbond_pipe_cloexec(&input) == 0 else { throw SpawnError(errno: errno, what: "pipe") }
-        guard cbond_pipe_cloexec(&output) == 0 else {
-            let e = errno
-            close(input[0]); close(input[1])
-            throw SpawnError(errno: e, what: "pipe")
+        let pipes: [(read: Int32, write: Int32)]
+        do {
+            pipes = try makePipes(3)
+        } catch {
+            throw SpawnError(errno: error.errno, what: "pipe")
         }
-        guard cbond_pipe_cloexec(&error) == 0 else {
-            let e = errno
-            close(input[0]); close(input[1]); close(output[0]); close(output[1])
-            throw SpawnError(errno: e, what: "pipe")
-        }
+        let (input, output, error) = (pipes[0], pipes[1], pipes[2])
 
         // Bigger pipes: a large payload crosses in fewer, larger steps (best effort).
-        _ = cbond_set_pipe_size(input[1], 1 << 20)
-        _ = cbond_set_pipe_size(output[1], 1 << 20)
+        Platform.growPipe(input.write, to: 1 << 20)
+        Platform.growPipe(output.write, to: 1 << 20)
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, input[0], 0)
-        posix_spawn_file_actions_adddup2(&actions, output[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, error[1], 2)
+        posix_spawn_file_actions_adddup2(&actions, input.read, 0)
+        posix_spawn_file_actions_adddup2(&actions, output.write, 1)
+        posix_spawn_file_actions_adddup2(&actions, error.write, 2)
         if let workingDirectory {
-            cbond_spawn_addchdir(&actions, workingDirectory)
+            Platform.addChangeDirectory(&actions, workingDirectory)
         }
 
         var attributes = posix_spawnattr_t()
@@ -85,58 +77,43 @@ final class InterpreterProcess: @unchecked Sendable {
                 posix_spawnp(&pid, cArgv[0]!, &actions, &attributes, cArgv, cEnv)
             }
         }
-        close(input[0]); close(output[1]); close(error[1])
+        closeAll(input.read, output.write, error.write)
         guard status == 0 else {
-            close(input[1]); close(output[0]); close(error[0])
+            closeAll(input.write, output.read, error.read)
             throw SpawnError(errno: status, what: argv[0])
         }
-        return InterpreterProcess(pid: pid, inputFD: input[1], outputFD: output[0], errorFD: error[0])
+        return InterpreterProcess(pid: pid, inputFD: input.write, outputFD: output.read, errorFD: error.read)
     }
 
     /// Writes `line` to the interpreter's input. Returns `false` if the input is closed.
     func write(_ line: [UInt8]) -> Bool {
-        input.withLock { inputFD in
-        guard inputFD >= 0 else { return false }
-        return line.withUnsafeBytes { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = Glibc.write(inputFD, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return false
-                }
-                offset += written
-            }
-            return true
-        }
-        }
+        write(line, [])
     }
 
     /// Writes all of `parts`, in order and as one piece, to the interpreter's input (one
     /// `writev` when the pipe takes it all). Returns `false` if the input is closed.
     func write(_ parts: [UInt8]...) -> Bool {
         input.withLock { inputFD in
-        guard inputFD >= 0 else { return false }
-        var index = 0
-        var offset = 0
-        while index < parts.count {
-            let written: Int = withIOVectors(parts, from: index, offset: offset) { vectors in
-                writev(inputFD, vectors.baseAddress, Int32(vectors.count))
+            guard inputFD >= 0 else { return false }
+            var index = 0
+            var offset = 0
+            while index < parts.count {
+                let result = try? systemCall("writev") {
+                    withIOVectors(parts, from: index, offset: offset) { vectors in
+                        writev(inputFD, vectors.baseAddress, Int32(vectors.count))
+                    }
+                }
+                guard case .processed(let written)? = result else { return false }
+                // Advance past what was written.
+                var left = written
+                while index < parts.count, left >= parts[index].count - offset {
+                    left -= parts[index].count - offset
+                    index += 1
+                    offset = 0
+                }
+                offset += left
             }
-            if written < 0 {
-                if errno == EINTR { continue }
-                return false
-            }
-            // Advance past what was written.
-            var left = written
-            while index < parts.count, left >= parts[index].count - offset {
-                left -= parts[index].count - offset
-                index += 1
-                offset = 0
-            }
-            offset += left
-        }
-        return true
+            return true
         }
     }
 
@@ -156,28 +133,12 @@ final class InterpreterProcess: @unchecked Sendable {
     }
 
     /// Whether any process of the group is still running (zombies aside).
-    var groupExists: Bool {
-        guard kill(-pid, 0) == 0 else { return false }
-        // kill succeeds for zombies too: look for a live member.
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        for entry in entries {
-            guard let member = Int32(entry),
-                let stat = try? String(contentsOfFile: "/proc/\(member)/stat", encoding: .utf8),
-                let close = stat.lastIndex(of: ")")
-            else { continue }
-            let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
-            if fields.count > 3, Int32(fields[2]) == pid, fields[0] != "Z" { return true }
-        }
-        return false
-    }
+    var groupExists: Bool { Platform.processGroupHasLiveMember(pid) }
 
     /// Blocks until the process exits and reaps it.
     func waitForExit() -> BondExit {
         var status: Int32 = 0
-        while true {
-            let r = waitpid(pid, &status, 0)
-            if r == pid { break }
-            if r < 0 && errno == EINTR { continue }
+        guard case .processed(let reaped)? = try? systemCall("waitpid", { Int(waitpid(pid, &status, 0)) }), reaped == pid else {
             return .unknown
         }
         if status & 0x7f == 0 { return .exited((status >> 8) & 0xff) }
@@ -189,6 +150,22 @@ struct SpawnError: Error, CustomStringConvertible {
     let errno: Int32
     let what: String
     var description: String { "\(what): \(String(cString: strerror(errno)))" }
+}
+
+/// `count` pipes, or none (those made are closed again) if one cannot be made.
+private func makePipes(_ count: Int) throws(SystemCallError) -> [(read: Int32, write: Int32)] {
+    var pipes: [(read: Int32, write: Int32)] = []
+    do {
+        for _ in 0..<count { pipes.append(try Platform.pipe()) }
+    } catch {
+        for pipe in pipes { closeAll(pipe.read, pipe.write) }
+        throw error
+    }
+    return pipes
+}
+
+private func closeAll(_ fds: Int32...) {
+    for fd in fds { close(fd) }
 }
 
 /// Calls `body` with a NULL-terminated C array of the strings.

@@ -1,0 +1,182 @@
+import DequeModule
+
+/// Everything about a connection that changes, in one value behind one lock
+/// (`Connection.state`). Each change is one of the methods below, named for what happens.
+struct ConnectionState {
+    /// Who reads the interpreter's output now.
+    enum Turn: Equatable {
+        /// The background reader: the bond starts, or is idle.
+        case background
+        /// The thread that made the request, for itself, while its conversation runs (a reply
+        /// wakes it directly, with no hand-off between threads).
+        case caller
+        /// The background reader, while the caller writes a payload too big for the pipe (so
+        /// that an interpreter writing at the same time can never block the writer).
+        case backgroundDuringBigWrite
+    }
+
+    /// How far the end of the connection has come.
+    enum Lifecycle: Equatable {
+        case running
+        /// The interpreter's output ended; its exit status and last stderr are awaited.
+        case outputEnded
+        /// The termination is known (or was waited for long enough): `.closed` is queued.
+        case finished
+    }
+
+    private(set) var turn = Turn.background
+    /// The frame reader, here while nobody reads (see `takeReader`).
+    private var reader: FrameReader?
+    /// Callers waiting for the reader to be put back.
+    private var readerWaiters = 0
+    /// Whether the background reader sits in `poll` (and must be woken to give up its turn).
+    private(set) var backgroundPolling = false
+    /// Whether the driver has said `READY`.
+    private(set) var isReady = false
+    /// The conversation's nesting depth (0 when idle).
+    private(set) var depth = 0
+    /// Events read but not yet taken by the conversation.
+    private var events = Deque<Connection.Event>()
+    private(set) var lifecycle = Lifecycle.running
+    private(set) var exit: BondExit?
+    private(set) var errorsEnded = false
+    var startup = StartupScanner()
+    private(set) var errorTail = ErrorTail()
+    var terminationHandler: (@Sendable () -> Void)?
+
+    init(reader: FrameReader) { self.reader = reader }
+
+    var isClosed: Bool { lifecycle != .running }
+    var hasEvents: Bool { !events.isEmpty }
+
+    // MARK: The conversation
+
+    /// A request begins; the first level makes the caller the reader. Returns the new depth
+    /// and whether the background reader must be woken out of `poll` to give up its turn,
+    /// or `nil` (and nothing begins) once the output has ended.
+    mutating func beginRequest() -> (depth: Int, wakeBackground: Bool)? {
+        guard lifecycle == .running else { return nil }
+        depth += 1
+        guard depth == 1 else { return (depth, false) }
+        turn = .caller
+        return (depth, backgroundPolling)
+    }
+
+    /// A request ends; the last level gives the reading back to the background reader and
+    /// drops the replies still queued (they answer nothing). Returns the new depth and how
+    /// many replies were dropped.
+    mutating func endRequest() -> (depth: Int, droppedReplies: Int) {
+        depth -= 1
+        guard depth == 0 else { return (depth, 0) }
+        turn = .background
+        let before = events.count
+        if before > 0 {
+            events.removeAll { event in
+                if case .frame(let frame) = event { return frame.verb.isReply }
+                return false
+            }
+        }
+        return (0, before - events.count)
+    }
+
+    /// A payload too big for the pipe is about to be written: the background reader drains
+    /// the interpreter's output meanwhile. Returns whether the caller was reading.
+    mutating func beginBigWrite() -> Bool {
+        guard turn == .caller else { return false }
+        turn = .backgroundDuringBigWrite
+        return true
+    }
+
+    /// The big payload is written: the caller reads again.
+    mutating func endBigWrite() {
+        if turn == .backgroundDuringBigWrite { turn = .caller }
+    }
+
+    // MARK: Reading
+
+    /// Who asks for the reader.
+    enum Reader { case background, caller }
+
+    /// Takes the frame reader for `who`, if it is there and it is `who`'s turn.
+    mutating func takeReader(for who: Reader) -> FrameReader? {
+        switch (who, turn) {
+        case (.caller, .caller), (.background, .background), (.background, .backgroundDuringBigWrite):
+            return reader.take()
+        default:
+            return nil
+        }
+    }
+
+    /// Whether the frame reader is here (nobody reads).
+    var readerIsThere: Bool { reader != nil }
+
+    /// Takes the frame reader whoever's turn it is (the background reader, to close it).
+    mutating func takeReaderToClose() -> FrameReader? { reader.take() }
+
+    /// Puts the reader back. Returns whether a caller waits for it (and must be woken).
+    mutating func putBack(_ taken: FrameReader) -> Bool {
+        reader = taken
+        return readerWaiters > 0
+    }
+
+    /// A caller begins or ends waiting for the reader.
+    mutating func waitsForReader(_ waiting: Bool) { readerWaiters += waiting ? 1 : -1 }
+
+    /// The background reader enters `poll` (`true`) or leaves it. Returns whether the
+    /// output has ended (then it does not enter).
+    mutating func backgroundPolls(_ polling: Bool) -> Bool {
+        backgroundPolling = polling && lifecycle == .running
+        return lifecycle != .running
+    }
+
+    /// An event read, for the conversation.
+    mutating func enqueue(_ event: Connection.Event) { events.append(event) }
+
+    /// A reply read by the background reader: queued if a request waits for it. Returns
+    /// whether one did.
+    mutating func enqueueReply(_ event: Connection.Event) -> Bool {
+        guard depth > 0 else { return false }
+        events.append(event)
+        return true
+    }
+
+    /// The next event read, if any. `.closed` stays queued, so that every later wait sees it.
+    mutating func takeEvent() -> Connection.Event? {
+        guard let event = events.popFirst() else { return nil }
+        if case .closed = event { events.append(.closed) }
+        return event
+    }
+
+    // MARK: Start-up
+
+    /// The driver said `READY`: frames follow.
+    mutating func becomeReady() { isReady = true }
+
+    // MARK: The end
+
+    /// The interpreter's standard error gave `chunk`. Returns whether it is start-up noise
+    /// (kept for a start-up error, not delivered).
+    mutating func errorsGave(_ chunk: UnsafeRawBufferPointer) -> Bool {
+        errorTail.append(chunk)
+        if !isReady { startup.takeErrors(chunk) }
+        return !isReady
+    }
+
+    /// The interpreter's standard error ended.
+    mutating func errorsEnd() { errorsEnded = true }
+
+    /// The process was reaped.
+    mutating func reaped(_ status: BondExit) { exit = status }
+
+    /// The interpreter's output ended.
+    mutating func outputEnds() { lifecycle = .outputEnded }
+
+    /// The termination is known (or waited for long enough): every waiting request learns
+    /// it. Returns the termination handler, to be called once, without the lock.
+    mutating func finish() -> (@Sendable () -> Void)? {
+        events.append(.closed)
+        lifecycle = .finished
+        defer { terminationHandler = nil }
+        return terminationHandler
+    }
+}

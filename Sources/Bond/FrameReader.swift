@@ -1,0 +1,115 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
+/// Reads the interpreter's output and splits it into lines: it owns the read buffer, the
+/// line splitter, the hand-off slot and the wait loop.
+///
+/// Whoever reads holds it: it is taken out of the connection's state to read and put back
+/// after (`ConnectionState.takeReader`), so that there is never more than one reader, and
+/// nothing in it needs a lock.
+final class FrameReader {
+    /// The read end of the interpreter's standard output (non-blocking).
+    let fd: Int32
+    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 1)
+    private var splitter: LineSplitter
+    /// Start-up output split into lines for the traffic log, until `READY`.
+    private var startupLines = LineSplitter(maximumLineBytes: 1 << 16)
+    /// Whether the driver has yet to say `READY` (until then output is start-up noise).
+    var awaitingReady = true
+    /// Whether the output has ended (nothing is read after).
+    private(set) var atEnd = false
+    /// The first event read by a calling thread that reads for itself, handed to it here
+    /// rather than queued: no lock, no wake-up, no queue (see `Connection.nextEvent`).
+    var handoff: Connection.Event?
+
+    init(fd: Int32, maximumFrameBytes: Int) {
+        self.fd = fd
+        splitter = LineSplitter(maximumLineBytes: maximumFrameBytes)
+        Platform.setNonBlocking(fd)
+    }
+
+    deinit {
+        _ = close(fd)
+        buffer.deallocate()
+    }
+
+    /// Splits a chunk of frame output into lines.
+    func splitLines(_ chunk: UnsafeRawBufferPointer, _ emit: (LineSplitter.Piece) -> Void) {
+        splitter.feed(chunk, emit: emit)
+    }
+
+    /// Splits a chunk of start-up noise into lines (for the traffic log).
+    func splitStartupLines(_ chunk: UnsafeRawBufferPointer, _ emit: (LineSplitter.Piece) -> Void) {
+        startupLines.feed(chunk, emit: emit)
+    }
+
+    /// The last line, cut off by the end of the output (never a frame).
+    var unterminatedTail: [UInt8] { splitter.remainder }
+
+    /// Reads everything available now, handing each chunk to `take`. Returns whether the
+    /// output ended here.
+    func readAvailable(_ take: (UnsafeRawBufferPointer) -> Void) -> Bool {
+        guard !atEnd else { return false }
+        while true {
+            switch try? systemCall("read", { read(fd, buffer.baseAddress, buffer.count) }) {
+            case .processed(let n)? where n > 0:
+                take(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                if n < buffer.count { return false }
+            case .wouldBlock?:
+                return false
+            default:  // the end of the file, or a read that failed: the output is gone either way
+                atEnd = true
+                return true
+            }
+        }
+    }
+
+    /// What `awaitOutput` saw.
+    enum Arrival {
+        /// Output was read (and handed on).
+        case read
+        /// The output ended.
+        case ended
+        /// The deadline passed first.
+        case timedOut
+    }
+
+    /// Waits for output until `deadline` (`nil`: no limit), then reads what is there.
+    func awaitOutput(until deadline: Date?, _ take: (UnsafeRawBufferPointer) -> Void) -> Arrival {
+        if Self.spinsBeforeSleeping, let arrival = spin(take) { return arrival }
+        let timeout = deadline.map { Int32(clamping: max(0, Int(($0.timeIntervalSinceNow * 1000).rounded(.up)))) } ?? -1
+        guard waitReadable(fd, timeoutMilliseconds: timeout) else { return .timedOut }
+        return readAvailable(take) ? .ended : .read
+    }
+
+    // Speed trick: a fast interpreter answers within microseconds, and a sleep and a wake-up
+    // across processors cost more than the round trip itself, so a waiting caller first looks
+    // for the reply for a short while (only with a processor to spare: a host pinned to one
+    // processor, by taskset or a container's cpuset, would spin away the time the interpreter
+    // needs to answer). It moves bond-bench's call and callback round trips (docs/performance.md).
+    private static let spinsBeforeSleeping = Platform.availableProcessors > 1
+    private static let spinNanoseconds: UInt64 = 50_000
+
+    /// Reads what arrives within `spinNanoseconds`; `nil` if nothing did.
+    private func spin(_ take: (UnsafeRawBufferPointer) -> Void) -> Arrival? {
+        let start = DispatchTime.now().uptimeNanoseconds
+        repeat {
+            switch try? systemCall("read", { read(fd, buffer.baseAddress, buffer.count) }) {
+            case .processed(let n)? where n > 0:
+                take(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                if n == buffer.count, readAvailable(take) { return .ended }  // a full buffer: more may wait
+                return .read
+            case .wouldBlock?:
+                continue
+            case .processed?:
+                atEnd = true
+                return .ended
+            case nil:
+                return nil  // let poll and the next read say what is wrong
+            }
+        } while DispatchTime.now().uptimeNanoseconds - start < Self.spinNanoseconds
+        return nil
+    }
+}

@@ -1,0 +1,83 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The verbs of the protocol (docs/protocol.md).
+enum Verb: String, Sendable {
+    case output = "OUTPUT", reply = "RETURN", except = "EXCEPT", error = "ERROR", call = "CALL", bye = "BYE"
+    case eval = "EVAL", evalBlock = "EVAL_BLOCK", xcall = "XCALL", export = "EXPORT"
+
+    /// Whether the verb answers a request (RETURN, EXCEPT, ERROR).
+    var isReply: Bool { self == .reply || self == .except || self == .error }
+}
+
+/// A protocol frame received from the driver: its verb and its payload, decoded.
+struct ReceivedFrame: Sendable {
+    let verb: Verb
+    /// The decoded payload, or why it could not be read.
+    let content: Content
+
+    enum Content: Sendable {
+        /// The payload (`.null` when the frame has none).
+        case value(BondValue)
+        /// A CALL's payload of the usual shape, `["name", [arguments...]]`, read as its parts
+        /// (the array that holds them is never made: a callback costs 10% less).
+        case call(name: String, arguments: [BondValue])
+        /// Why the payload could not be read.
+        case unreadable(JSONReadError)
+    }
+
+    /// The decoded payload as one value (`.null` when the frame has none), or why it could not be read.
+    var payload: Result<BondValue, JSONReadError> {
+        switch content {
+        case .value(let value): .success(value)
+        case .call(let name, let arguments): .success(.array([.string(name), .array(arguments)]))
+        case .unreadable(let error): .failure(error)
+        }
+    }
+}
+
+/// Decodes lines into frames or stray text.
+enum FrameParser {
+    /// The verb that the first `length` bytes of `line` spell, told by its length and first
+    /// byte, then compared byte by byte (no string is made or hashed for each frame).
+    private static func verb(in line: UnsafeRawBufferPointer, length: Int) -> Verb? {
+        let candidate: Verb
+        switch (length, line[0]) {
+        case (6, UInt8(ascii: "R")): candidate = .reply
+        case (6, UInt8(ascii: "O")): candidate = .output
+        case (4, UInt8(ascii: "C")): candidate = .call
+        case (6, UInt8(ascii: "E")): candidate = line[2] == UInt8(ascii: "C") ? .except : .export
+        case (5, UInt8(ascii: "E")): candidate = .error
+        case (3, _): candidate = .bye
+        case (4, _): candidate = .eval
+        case (10, _): candidate = .evalBlock
+        case (5, _): candidate = .xcall
+        default: return nil
+        }
+        var spelling = candidate.rawValue
+        return spelling.withUTF8 { memcmp(line.baseAddress!, $0.baseAddress!, length) } == 0 ? candidate : nil
+    }
+
+    /// A frame, or `nil` if the line is not one (stray output).
+    static func parse(_ line: UnsafeRawBufferPointer) -> ReceivedFrame? {
+        guard let base = line.baseAddress, !line.isEmpty else { return nil }
+        let space = memchr(base, 0x20, line.count).map { base.distance(to: UnsafeRawPointer($0)) } ?? line.count
+        guard space > 0, space <= 10, let verb = verb(in: line, length: space) else { return nil }
+        if space == line.count { return ReceivedFrame(verb: verb, content: .value(.null)) }
+        let payload = UnsafeRawBufferPointer(rebasing: line[(space + 1)...])
+        if verb == .call, let (name, arguments) = JSONReader.readCall(payload) {
+            return ReceivedFrame(verb: verb, content: .call(name: name, arguments: arguments))
+        }
+        do {
+            return ReceivedFrame(verb: verb, content: .value(try JSONReader.read(payload)))
+        } catch {
+            return ReceivedFrame(verb: verb, content: .unreadable(error))
+        }
+    }
+
+    /// A frame, or `nil` if the line is not one (stray output).
+    static func parse(_ line: [UInt8]) -> ReceivedFrame? {
+        line.withUnsafeBytes { parse($0) }
+    }
+}
