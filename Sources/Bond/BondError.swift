@@ -57,6 +57,17 @@ public enum BondError: Error, Sendable, CustomStringConvertible {
         }
     }
 
+    /// What went wrong, without the language (the message of the case).
+    var message: String {
+        switch self {
+        case .startup(_, let message, _), .serialization(_, _, let message), .remote(_, let message, _),
+            .usage(_, let message), .protocolViolation(_, let message):
+            message
+        case .terminated(_, let exit, _): "\(exit)"
+        case .timeout(_, let seconds): "no answer within \(seconds.formatted1) s"
+        }
+    }
+
     public var description: String {
         switch self {
         case .startup(let language, let message, let output):

@@ -177,7 +177,7 @@ final class Connection: Sendable {
     /// Sends one frame line. Returns `false` if the interpreter's input is closed.
     func send(_ verb: String, _ payload: [UInt8]?) -> Bool {
         guard let payload else { return send(line: Array(verb.utf8) + [0x0A]) }
-        guard payload.count > 1 << 16 else { return send(line: frameLine(verb) { $0.append(contentsOf: payload) }) }
+        guard payload.count > 1 << 16 else { return send(line: BondFrameWriter.line(verb, payload: payload)) }
         let head = Array((verb + " ").utf8)
         if delivery.logs { delivery.record(.sent, head + payload, depth: depth) }
         return writingBig { process.write(head, payload, [0x0A]) }

@@ -128,13 +128,10 @@ enum DriverCatalog {
     }
 }
 
-/// How an interpreter is started: argument vector, and whether it runs through ssh.
-struct LaunchCommand: Sendable, Equatable {
+/// How an interpreter is started: argument vector, and where it runs (through ssh or not).
+struct LaunchCommand: Sendable {
     let argv: [String]
-    /// The ssh destination when the command runs the interpreter through ssh.
-    let remoteHost: String?
-    /// The ssh command up to its destination (`ssh -F cfg host`), to run more commands there.
-    var remotePrefix: [String]? = nil
+    let host: any InterpreterHost
 
     /// Builds the command of python-bond's `make_bond(lang, cmd, args, def_args)`.
     static func make(driver: Driver, command: String?, arguments: [String], defaultArguments: Bool)
@@ -144,7 +141,7 @@ struct LaunchCommand: Sendable, Equatable {
             for candidate in driver.manifest.command where !candidate.isEmpty {
                 if ExecutableLookup.find(candidate[0]) != nil {
                     let base = defaultArguments ? candidate : [candidate[0]]
-                    return LaunchCommand(argv: base + arguments, remoteHost: nil)
+                    return LaunchCommand(argv: base + arguments, host: LocalHost())
                 }
             }
             let tried = driver.manifest.command.compactMap(\.first).joined(separator: ", ")
@@ -158,9 +155,8 @@ struct LaunchCommand: Sendable, Equatable {
         // Over ssh the remote shell parses the line again: quote the data twice.
         let quoted = extra.map { remoteHost == nil ? ShellQuoting.quote($0) : ShellQuoting.quote(ShellQuoting.quote($0)) }
         let line = ([command] + quoted).joined(separator: " ")
-        return LaunchCommand(
-            argv: ["/bin/sh", "-c", "exec " + line], remoteHost: remoteHost,
-            remotePrefix: destination.map { Array(words[...$0]) })
+        let host: any InterpreterHost = destination.map { SSHHost(prefix: Array(words[...$0])) } ?? LocalHost()
+        return LaunchCommand(argv: ["/bin/sh", "-c", "exec " + line], host: host)
     }
 }
 
@@ -207,11 +203,6 @@ enum ShellQuoting {
         }
         if inWord { words.append(current) }
         return words
-    }
-
-    /// The destination of an `ssh [options] destination command...` line, if it is one.
-    static func sshDestination(_ words: [String]) -> String? {
-        sshDestinationIndex(words).map { words[$0] }
     }
 
     /// The index of the destination word of an `ssh [options] destination command...` line.
