@@ -155,7 +155,7 @@ public final class Bond: Sendable {
     public func proxy(_ name: String, to other: Bond, as remoteName: String? = nil) throws(BondError) {
         try other.export(remoteName ?? name) { [weak self] arguments in
             guard let self else { throw other.errors.usage("the bond behind \(name) is gone") }
-            return try self.call(name, arguments: arguments)
+            return try self.call(name, values: arguments)
         }
     }
 
@@ -243,7 +243,7 @@ public struct BondCallable: Sendable {
 
     @discardableResult
     public func callAsFunction(_ arguments: (any BondArgument)?...) throws(BondError) -> BondValue {
-        try bond.call(name, arguments: arguments.map { $0 as Any? })
+        try bond.call(name, anyArguments: arguments)
     }
 }
 

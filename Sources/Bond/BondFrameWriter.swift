@@ -1,13 +1,17 @@
 /// A frame line being written: the verb, a space, the payload written straight into the
 /// buffer, the end of line. A bond reuses one from frame to frame (no allocation per frame).
 ///
-/// Arguments write themselves into it (`BondArgument.write(to:)`).
+/// Arguments write themselves into it (`BondArgument.write(to:)`), with the methods below.
 public struct BondFrameWriter: Sendable {
     private(set) var bytes: [UInt8] = []
     let errors: BondErrors
     private var callStart = CallStart()
+    /// The call being written: whose refs it may hold, and how its arguments are written.
+    private var call = CallState()
 
     init(errors: BondErrors) { self.errors = errors }
+
+    // MARK: Values
 
     /// Writes a value as JSON.
     public mutating func write(_ value: BondValue) throws(BondError) {
@@ -24,41 +28,113 @@ public struct BondFrameWriter: Sendable {
     /// Writes a string as JSON.
     public mutating func write(_ value: String) { JSONWriter.writeString(value, into: &bytes) }
 
-    mutating func append(_ byte: UInt8) { bytes.append(byte) }
+    /// Writes `true` or `false`.
+    public mutating func write(_ value: Bool) { bytes.append(contentsOf: (value ? "true" : "false").utf8) }
 
-    /// Writes a value of one of the common argument types (see `BondValue.isCommon`).
-    mutating func writeCommon<T>(_ value: T) throws(BondError) {
-        do {
-            try JSONWriter.writeCommon(value, into: &bytes)
-        } catch {
-            throw errors.serialization(.local, error.message)
+    /// Writes `null`.
+    public mutating func writeNull() { bytes.append(contentsOf: "null".utf8) }
+
+    /// Writes a JSON array of `elements`, each written by `writeElement`.
+    public mutating func writeArray<C: Collection>(
+        _ elements: C, _ writeElement: (inout BondFrameWriter, C.Element) throws(BondError) -> Void
+    ) throws(BondError) {
+        bytes.append(UInt8(ascii: "["))
+        call.nesting += 1
+        var first = true
+        for element in elements {
+            if !first { bytes.append(UInt8(ascii: ",")) }
+            first = false
+            try writeElement(&self, element)
+        }
+        call.nesting -= 1
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    /// Writes a JSON object with the members `keys`, in this order, each value written by `writeValue`.
+    public mutating func writeObject(
+        _ keys: [String], _ writeValue: (inout BondFrameWriter, String) throws(BondError) -> Void
+    ) throws(BondError) {
+        bytes.append(UInt8(ascii: "{"))
+        call.nesting += 1
+        for (index, key) in keys.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            write(key)
+            bytes.append(UInt8(ascii: ":"))
+            try writeValue(&self, key)
+        }
+        call.nesting -= 1
+        bytes.append(UInt8(ascii: "}"))
+    }
+
+    /// Writes a ref, as an immediate argument of a call (the interpreter evaluates it there).
+    mutating func write(ref: BondRef) throws(BondError) {
+        guard call.nesting == 0, call.isWritingArgument else {
+            throw errors.usage("\(ref) can only be an immediate argument of call()")
+        }
+        guard ref.owner == call.refOwner else { throw errors.usage("\(ref) belongs to another bond") }
+        if call.wrapsArguments {
+            write(ref.code)
+            call.wroteRef = true
+        } else {
+            call.needsRefs = true  // the call is written again, as an XCALL
+            writeNull()
         }
     }
 
-    /// Starts a new frame line, `verb` and its payload, which `writePayload` writes.
-    mutating func build(_ verb: String, _ writePayload: (inout BondFrameWriter) throws(BondError) -> Void) throws(BondError) {
-        bytes.removeAll(keepingCapacity: true)
-        var verb = verb
-        verb.withUTF8 { bytes.append(contentsOf: $0) }
-        bytes.append(0x20)
-        try writePayload(&self)
-        bytes.append(0x0A)
-    }
+    // MARK: Calls
 
-    /// Sends the line built last; a big one's buffer is let go after.
-    mutating func send(through connection: Connection) -> Bool {
-        let sent = connection.send(line: bytes)
-        if bytes.capacity > 1 << 16 { bytes = [] }
-        return sent
-    }
-
-    /// Writes `["name",[`, the start of a CALL payload.
-    mutating func writeCallStart(_ name: String) {
+    /// Writes the payload of a call of `name`, whose arguments `writeArguments` writes (with
+    /// `writeArgument`): `CALL ["name",[arguments...]]`, or `XCALL ["name",[[is_ref, value or
+    /// code]...]]` when a ref is among them.
+    mutating func writeCall(
+        _ name: String, refsOf owner: ObjectIdentifier,
+        _ writeArguments: (inout BondFrameWriter) throws(BondError) -> Void
+    ) throws(BondError) {
+        call = CallState(refOwner: owner)
+        defer { call = CallState() }
         callStart.write(name, into: &bytes)
+        try writeArguments(&self)
+        bytes.append(contentsOf: "]]".utf8)
+        guard call.needsRefs else { return }
+        restart("XCALL")
+        call = CallState(refOwner: owner, wrapsArguments: true)
+        bytes.append(UInt8(ascii: "["))
+        write(name)
+        bytes.append(contentsOf: ",[".utf8)
+        try writeArguments(&self)
+        bytes.append(contentsOf: "]]".utf8)
     }
 
-    /// Speed trick: calls of one function come in runs, so the start of the last CALL payload
-    /// is kept and its name is not encoded again (bond-bench's call round trip, docs/performance.md).
+    /// Writes one argument of the call being written.
+    mutating func writeArgument(_ argument: some BondArgument) throws(BondError) {
+        if call.arguments > 0 { bytes.append(UInt8(ascii: ",")) }
+        call.arguments += 1
+        call.isWritingArgument = true
+        defer { call.isWritingArgument = false }
+        guard call.wrapsArguments else { return try argument.write(to: &self) }
+        bytes.append(UInt8(ascii: "["))
+        let flag = bytes.count
+        bytes.append(contentsOf: "0,".utf8)
+        call.wroteRef = false
+        try argument.write(to: &self)
+        if call.wroteRef { bytes[flag] = UInt8(ascii: "1") }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    private struct CallState: Sendable {
+        var refOwner: ObjectIdentifier?
+        /// XCALL: each argument as `[is_ref, value or code]`.
+        var wrapsArguments = false
+        var arguments = 0
+        var nesting = 0
+        var isWritingArgument = false
+        var needsRefs = false
+        var wroteRef = false
+    }
+
+    /// Speed trick: calls of one function come in runs, so the start of the last CALL payload,
+    /// `["name",[`, is kept and the name is not encoded again (bond-bench's call round trip,
+    /// docs/performance.md).
     private struct CallStart: Sendable {
         private var name = ""
         private var encoded: [UInt8] = []
@@ -67,12 +143,35 @@ public struct BondFrameWriter: Sendable {
             if encoded.isEmpty || name != wanted {
                 encoded = [UInt8(ascii: "[")]
                 JSONWriter.writeString(wanted, into: &encoded)
-                encoded.append(UInt8(ascii: ","))
-                encoded.append(UInt8(ascii: "["))
+                encoded.append(contentsOf: ",[".utf8)
                 name = wanted
             }
             out.append(contentsOf: encoded)
         }
+    }
+
+    // MARK: Lines
+
+    /// Builds a new frame line: `verb`, and the payload that `writePayload` writes.
+    mutating func build(_ verb: String, _ writePayload: (inout BondFrameWriter) throws(BondError) -> Void) throws(BondError) {
+        restart(verb)
+        try writePayload(&self)
+        bytes.append(0x0A)
+    }
+
+    /// Starts the line again, with `verb`.
+    private mutating func restart(_ verb: String) {
+        bytes.removeAll(keepingCapacity: true)
+        var verb = verb
+        verb.withUTF8 { bytes.append(contentsOf: $0) }
+        bytes.append(0x20)
+    }
+
+    /// Sends the line built last; a big one's buffer is let go after.
+    mutating func send(through connection: Connection) -> Bool {
+        let sent = connection.send(line: bytes)
+        if bytes.capacity > 1 << 16 { bytes = [] }
+        return sent
     }
 
     /// A whole frame line of `verb` and a payload already encoded.

@@ -87,7 +87,18 @@ final class InterpreterProcess: @unchecked Sendable {
 
     /// Writes `line` to the interpreter's input. Returns `false` if the input is closed.
     func write(_ line: [UInt8]) -> Bool {
-        write(line, [])
+        input.withLock { inputFD in
+            guard inputFD >= 0 else { return false }
+            return line.withUnsafeBytes { bytes in
+                var offset = 0
+                while offset < bytes.count {
+                    let result = try? systemCall("write") { Glibc.write(inputFD, bytes.baseAddress! + offset, bytes.count - offset) }
+                    guard case .processed(let written)? = result else { return false }
+                    offset += written
+                }
+                return true
+            }
+        }
     }
 
     /// Writes all of `parts`, in order and as one piece, to the interpreter's input (one

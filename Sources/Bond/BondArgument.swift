@@ -11,34 +11,91 @@ public struct BondRef: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "ref(\(code))" }
 }
 
-/// A Swift value that `Bond.call` accepts as an argument: `BondValue`, refs, `nil`, booleans,
-/// numbers, strings, and arrays, string-keyed dictionaries and optionals of these.
-///
-/// Your own `Encodable` types take part by declaring the conformance (`extension Point:
-/// BondArgument {}`); they travel as their JSON encoding. A heterogeneous array literal does
-/// not type-check as an argument: write it as a `BondValue` (`[1, "a", nil] as BondValue`).
-public protocol BondArgument {}
+/// A Swift value that `Bond.call` accepts as an argument: it writes itself into the call's
+/// frame. `BondValue`, refs, booleans, numbers, strings, and arrays, string-keyed dictionaries
+/// and optionals of these are arguments; so is any `Encodable` type that declares the
+/// conformance (`extension Point: BondArgument {}`), as its JSON encoding.
+public protocol BondArgument {
+    /// Writes this value into a call's frame.
+    func write(to frame: inout BondFrameWriter) throws(BondError)
+}
 
 /// A Swift type that converts itself to a `BondValue` to cross a bond.
 public protocol BondValueConvertible: BondArgument {
     var bondValue: BondValue { get }
 }
 
-extension BondRef: BondArgument {}
-extension String: BondArgument {}
-extension Substring: BondArgument {}
-extension Bool: BondArgument {}
-extension Int: BondArgument {}
-extension Int32: BondArgument {}
-extension Int64: BondArgument {}
-extension Double: BondArgument {}
-extension Float: BondArgument {}
-extension Optional: BondArgument where Wrapped: BondArgument {}
-extension Array: BondArgument where Element: BondArgument {}
-extension Dictionary: BondArgument where Key == String, Value: BondArgument {}
+extension BondValueConvertible {
+    public func write(to frame: inout BondFrameWriter) throws(BondError) { try frame.write(bondValue) }
+}
+
+extension BondArgument where Self: Encodable {
+    /// An `Encodable` value travels as its JSON encoding.
+    public func write(to frame: inout BondFrameWriter) throws(BondError) {
+        try frame.write(BondValue(encoding: self, language: frame.errors.language))
+    }
+}
 
 extension BondValue: BondValueConvertible {
     public var bondValue: BondValue { self }
+    public func write(to frame: inout BondFrameWriter) throws(BondError) { try frame.write(self) }
+}
+
+extension BondRef: BondArgument {
+    /// A ref is evaluated by the interpreter where it is an argument (never inside one).
+    public func write(to frame: inout BondFrameWriter) throws(BondError) { try frame.write(ref: self) }
+}
+
+extension String: BondArgument {
+    public func write(to frame: inout BondFrameWriter) { frame.write(self) }
+}
+
+extension Substring: BondArgument {
+    public func write(to frame: inout BondFrameWriter) { frame.write(String(self)) }
+}
+
+extension Bool: BondArgument {
+    public func write(to frame: inout BondFrameWriter) { frame.write(self) }
+}
+
+extension Int: BondArgument {
+    public func write(to frame: inout BondFrameWriter) { frame.write(self) }
+}
+
+extension Int32: BondArgument {
+    public func write(to frame: inout BondFrameWriter) { frame.write(Int(self)) }
+}
+
+extension Int64: BondArgument {
+    public func write(to frame: inout BondFrameWriter) { frame.write(Int(self)) }
+}
+
+extension Double: BondArgument {
+    public func write(to frame: inout BondFrameWriter) throws(BondError) { try frame.write(.double(self)) }
+}
+
+extension Float: BondArgument {
+    public func write(to frame: inout BondFrameWriter) throws(BondError) { try frame.write(.double(Double(self))) }
+}
+
+extension Optional: BondArgument where Wrapped: BondArgument {
+    public func write(to frame: inout BondFrameWriter) throws(BondError) {
+        guard let self else { return frame.writeNull() }
+        try self.write(to: &frame)
+    }
+}
+
+extension Array: BondArgument where Element: BondArgument {
+    public func write(to frame: inout BondFrameWriter) throws(BondError) {
+        try frame.writeArray(self) { (frame, element) throws(BondError) in try element.write(to: &frame) }
+    }
+}
+
+extension Dictionary: BondArgument where Key == String, Value: BondArgument {
+    /// Members are written in the order of their keys.
+    public func write(to frame: inout BondFrameWriter) throws(BondError) {
+        try frame.writeObject(keys.sorted()) { (frame, key) throws(BondError) in try self[key].write(to: &frame) }
+    }
 }
 
 extension BondValue {
@@ -46,6 +103,7 @@ extension BondValue {
     /// floating point, strings, arrays and string-keyed dictionaries of these, and any `Encodable`.
     /// Throws `BondError.serialization(side: .local)` for anything else.
     public init(converting value: Any?, language: String = "Swift") throws(BondError) {
+        let errors = BondErrors(language: language)
         guard let value = value else { self = .null; return }
         if let converted = Self.convertDirect(value) { self = converted; return }
         switch value {
@@ -63,16 +121,15 @@ extension BondValue {
         case let encodable as any Encodable:
             self = try BondValue(encoding: encodable, language: language)
         case let ref as BondRef:
-            throw BondError.usage(language: language, message: "\(ref) can only be an immediate argument of call()")
+            throw errors.usage("\(ref) can only be an immediate argument of call()")
         default:
-            throw BondError.serialization(
-                language: language, side: .local, message: "cannot serialize a value of type \(type(of: value))")
+            throw errors.serialization(.local, "cannot serialize a value of type \(type(of: value))")
         }
     }
 
     /// The value of a type that converts directly (not an array, dictionary or `Encodable`).
+    /// (For values of any type, as `call(_:arguments:)` takes them: a dynamic cast each.)
     static func convertDirect(_ value: Any) -> BondValue? {
-        if let common = commonValue(value) { return common }  // `value` opened: no cast
         switch value {
         case let v as String: return .string(v)
         case let v as Int: return .int(v)
@@ -90,36 +147,19 @@ extension BondValue {
         }
     }
 
-    /// The value of one of the commonest argument types, told by its type alone: a dynamic cast
-    /// costs hundreds of instructions (more when it fails, or looks for a protocol), this a few.
-    static func commonValue<T>(_ value: T) -> BondValue? {
-        // (isCommon and JSONWriter.writeCommon tell the same types)
-        if T.self == Int.self { return .int(unsafeBitCast(value, to: Int.self)) }
-        if T.self == String.self { return .string(unsafeBitCast(value, to: String.self)) }
-        if T.self == Double.self { return .double(unsafeBitCast(value, to: Double.self)) }
-        if T.self == Bool.self { return .bool(unsafeBitCast(value, to: Bool.self)) }
-        if T.self == BondValue.self { return unsafeBitCast(value, to: BondValue.self) }
-        return nil
-    }
-
-    /// Whether `value` is of one of the types of `commonValue`, told by its type alone (no
-    /// value made, none to destroy).
-    static func isCommon<T>(_ value: T) -> Bool {
-        T.self == Int.self || T.self == String.self || T.self == Double.self || T.self == Bool.self || T.self == BondValue.self
-    }
-
     /// Converts any `Encodable` value through its JSON form.
     public init(encoding value: some Encodable, language: String = "Swift") throws(BondError) {
+        let errors = BondErrors(language: language)
         let data: Data
         do {
             data = try JSONEncoder().encode(value)
         } catch {
-            throw BondError.serialization(language: language, side: .local, message: "\(error)")
+            throw errors.serialization(.local, "\(error)")
         }
         do {
             self = try JSONReader.read(data)
         } catch {
-            throw BondError.serialization(language: language, side: .local, message: "\(error)")
+            throw errors.serialization(.local, "\(error)")
         }
     }
 
@@ -129,7 +169,7 @@ extension BondValue {
         do {
             self = try JSONReader.read(Array(text.utf8))
         } catch {
-            throw BondError.serialization(language: "Swift", side: .local, message: "invalid JSON: \(error)")
+            throw BondErrors.swift.serialization(.local, "invalid JSON: \(error)")
         }
     }
 
@@ -140,8 +180,7 @@ extension BondValue {
         do {
             return try JSONDecoder().decode(T.self, from: Data(bytes))
         } catch {
-            throw BondError.serialization(
-                language: "Swift", side: .local, message: "cannot decode \(T.self) from \(self): \(error)")
+            throw BondErrors.swift.serialization(.local, "cannot decode \(T.self) from \(self): \(error)")
         }
     }
 }
@@ -177,20 +216,6 @@ extension BondValue: Codable {
         case .string(let s): try container.encode(s)
         case .array(let a): try container.encode(a)
         case .object(let o): try container.encode(Dictionary(uniqueKeysWithValues: o.map { ($0.key, $0.value) }))
-        }
-    }
-}
-
-extension JSONWriter {
-    /// Writes a value of one of the common argument types (see `BondValue.isCommon`): an
-    /// integer or a string straight from itself, without making a `BondValue` of it.
-    static func writeCommon<T>(_ value: T, into out: inout [UInt8]) throws(JSONWriteError) {
-        if T.self == Int.self {
-            writeInteger(unsafeBitCast(value, to: Int.self), into: &out)
-        } else if T.self == String.self {
-            writeString(unsafeBitCast(value, to: String.self), into: &out)
-        } else {
-            try write(BondValue.commonValue(value) ?? .null, into: &out)
         }
     }
 }
