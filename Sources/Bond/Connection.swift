@@ -142,9 +142,10 @@ final class Connection: Sendable {
                 }
                 state.withLock { $0.waitsForReader(false) }
             case .read(let reader):
-                let arrival = reader.awaitOutput(until: deadline) { consume($0, reader, for: .caller) }
+                var handoff: Event?
+                let arrival = reader.awaitOutput(until: deadline) { consume($0, reader, for: .caller, &handoff) }
                 if arrival == .ended { finishOutput(reader) }
-                let event = reader.handoff.take()
+                let event = handoff
                 let wakeWaiter = state.withLock { $0.putBack(reader) }
                 if wakeWaiter { state.broadcast() }
                 if let event { return event }
@@ -233,7 +234,8 @@ final class Connection: Sendable {
             if polled == nil { break }
             if fds[1].revents != 0 { wake.drain() }
             guard fds[0].revents != 0, let reader = state.withLock({ $0.takeReader(for: .background) }) else { continue }
-            if reader.readAvailable({ consume($0, reader, for: .background) }) { finishOutput(reader) }
+            var unused: Event?
+            if reader.readAvailable({ consume($0, reader, for: .background, &unused) }) { finishOutput(reader) }
             let wakeWaiter = state.withLock { $0.putBack(reader) }
             if wakeWaiter { state.broadcast() }
         }
@@ -247,10 +249,13 @@ final class Connection: Sendable {
     /// background reader.
     private typealias Recipient = ConnectionState.Reader
 
-    /// Decodes one chunk of the interpreter's output.
-    private func consume(_ chunk: UnsafeRawBufferPointer, _ reader: FrameReader, for recipient: Recipient) {
+    /// Decodes one chunk of the interpreter's output. A caller reading for itself gets the
+    /// first event in `handoff`.
+    private func consume(
+        _ chunk: UnsafeRawBufferPointer, _ reader: FrameReader, for recipient: Recipient, _ handoff: inout Event?
+    ) {
         guard reader.awaitingReady else {
-            reader.splitLines(chunk) { route($0, reader, recipient) }
+            reader.splitLines(chunk) { route($0, recipient, &handoff) }
             return
         }
         let remainder = state.changing { $0.startup.takeOutput(chunk) }
@@ -263,24 +268,25 @@ final class Connection: Sendable {
         guard let remainder else { return }
         state.changing { $0.becomeReady() }
         reader.awaitingReady = false
-        remainder.withUnsafeBytes { bytes in reader.splitLines(bytes) { route($0, reader, recipient) } }
+        remainder.withUnsafeBytes { bytes in reader.splitLines(bytes) { route($0, recipient, &handoff) } }
     }
 
-    /// Queues an event for the conversation; a caller reading for itself gets the first one
-    /// in the hand-off slot.
-    private func enqueue(_ event: Event, _ reader: FrameReader, _ recipient: Recipient) {
-        if recipient == .caller && reader.handoff == nil {
-            reader.handoff = event
+    /// Queues an event for the conversation. Speed trick: a caller reading for itself gets the
+    /// first one in the hand-off slot, with no lock, no wake-up and no queue (it moves
+    /// bond-bench's call and callback round trips, docs/performance.md).
+    private func enqueue(_ event: Event, _ recipient: Recipient, _ handoff: inout Event?) {
+        if recipient == .caller && handoff == nil {
+            handoff = event
         } else {
             state.changing { $0.enqueue(event) }
         }
     }
 
-    private func route(_ piece: LineSplitter.Piece, _ reader: FrameReader, _ recipient: Recipient) {
+    private func route(_ piece: LineSplitter.Piece, _ recipient: Recipient, _ handoff: inout Event?) {
         switch piece {
         case .oversized(let size):
             delivery.record(.received, Array("<frame of \(size) bytes dropped: over the limit of \(maximumFrameBytes)>".utf8), depth: depth)
-            enqueue(.oversized(size), reader, recipient)
+            enqueue(.oversized(size), recipient, &handoff)
         case .line(let line):
             if delivery.logs { delivery.record(.received, line, depth: depth) }
             guard let frame = FrameParser.parse(line) else {
@@ -294,12 +300,12 @@ final class Connection: Sendable {
             case .reply, .except, .error:
                 // A reply with no request waiting can only be stale: never let a later request take
                 // it. (The calling thread reads only while its request waits.)
-                if recipient == .caller { return enqueue(.frame(frame), reader, recipient) }
+                if recipient == .caller { return enqueue(.frame(frame), recipient, &handoff) }
                 if !state.changing({ $0.enqueueReply(.frame(frame)) }) {
                     delivery.warn("\(language) sent \(frame.verb.rawValue) with no request waiting; dropped")
                 }
             default:
-                enqueue(.frame(frame), reader, recipient)
+                enqueue(.frame(frame), recipient, &handoff)
             }
         }
     }

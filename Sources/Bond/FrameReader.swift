@@ -4,7 +4,8 @@ import Glibc
 import Foundation
 
 /// Reads the interpreter's output and splits it into lines: it owns the read buffer, the
-/// line splitter, the hand-off slot and the wait loop.
+/// line splitter and the wait loop (the hand-off slot is the caller's: see
+/// `Connection.nextEvent`).
 ///
 /// Whoever reads holds it: it is taken out of the connection's state to read and put back
 /// after (`ConnectionState.takeReader`), so that there is never more than one reader, and
@@ -20,9 +21,6 @@ final class FrameReader {
     var awaitingReady = true
     /// Whether the output has ended (nothing is read after).
     private(set) var atEnd = false
-    /// The first event read by a calling thread that reads for itself, handed to it here
-    /// rather than queued: no lock, no wake-up, no queue (see `Connection.nextEvent`).
-    var handoff: Connection.Event?
 
     init(fd: Int32, maximumFrameBytes: Int) {
         self.fd = fd
