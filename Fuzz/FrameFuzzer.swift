@@ -1,5 +1,5 @@
 // libFuzzer entry for the frame and JSON decoding, built by scripts/fuzz.sh together with
-// Sources/Bond/{JSON,FrameStream,BondValue}.swift. Each input is a byte stream from an
+// Sources/Bond/{JSON,ReceivedFrame,LineSplitter,BondValue}.swift. Each input is a byte stream from an
 // interpreter: it is split into lines (in chunks whose sizes the input's first byte picks)
 // and every line is parsed as a frame; a payload that was read must write and read back to
 // the same value. Any crash, hang or failed check is a finding.

@@ -14,7 +14,7 @@ fi
 [ -d "$compat/python-bond-1.4/bond/drivers" ] && export BOND_COMPAT_DRIVERS="$compat/python-bond-1.4/bond/drivers"
 swift build --build-tests
 swift test --skip-build
-# No interpreter may outlive the tests: none left orphaned (RELIABILITY.md, "no child process left").
+# No interpreter may outlive the tests: none left orphaned (docs/reliability.md, "Closing").
 leftovers() { ps -eo pid=,ppid=,args= | awk '$2 == 1' | grep -E ' (python[0-9.]* -i|node -i|nodejs -i|perl -ne eval|php -a)( |$)' || true; }
 for _ in $(seq 1 50); do [ -z "$(leftovers)" ] && break; sleep 0.1; done
 if [ -n "$(leftovers)" ]; then echo "interpreters left running after the tests:"; leftovers; exit 1; fi

@@ -11,7 +11,7 @@ final class Locked<Value>: @unchecked Sendable {
     func set(_ new: Value) { lock.withLock { value = new } }
 }
 
-/// A seeded random fuzzer for the frame and JSON decoding (RELIABILITY.md 10). It mutates real
+/// A seeded random fuzzer for the frame and JSON decoding (docs/reliability.md, "Fuzzing"). It mutates real
 /// protocol lines and feeds them to the line splitter, the frame parser and the JSON reader in
 /// random chunks; nothing may crash, hang or grow without bound. Deterministic: a failure
 /// prints its seed and input, which then become a regression case below.

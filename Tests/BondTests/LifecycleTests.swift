@@ -2,7 +2,7 @@ import Bond
 import Foundation
 import Testing
 
-/// RELIABILITY.md, "Process life" and "Time": interrupts, kills, stubborn interpreters, ssh drops.
+/// docs/reliability.md, "Interrupts", "Closing" and "Errors and what happens to the bond": interrupts, kills, stubborn interpreters, ssh drops.
 @Suite(.timeLimit(.minutes(3))) struct LifecycleTests {
     @Test(arguments: LanguageTests.cases)
     func interruptALongCallLocallyAndOverSSH(_ s: Snippets, _ place: Place) throws {
@@ -217,7 +217,7 @@ import Testing
     }
 }
 
-/// RELIABILITY.md 5: when the host process itself is killed, its interpreters see the end of
+/// docs/reliability.md, "Closing": when the host process itself is killed, its interpreters see the end of
 /// their input and exit on their own. The host here is this test binary, run again as a child.
 @Suite(.timeLimit(.minutes(2))) struct HostDeathTests {
     static let childEnvironment = "BOND_TEST_HOST_CHILD_PIDFILE"
@@ -266,7 +266,7 @@ import Testing
     }
 }
 
-/// RELIABILITY.md 12: a driver that cannot start fails within the timeout, with the
+/// docs/reliability.md, "Errors and what happens to the bond": a driver that cannot start fails within the timeout, with the
 /// interpreter's own words in the error.
 @Suite(.timeLimit(.minutes(2))) struct BrokenDriverTests {
     /// A copy of the Python driver, changed by `edit`, in a folder of its own.

@@ -41,7 +41,7 @@ import Testing
     }
 }
 
-/// RELIABILITY.md 13–15: payloads under concurrent output, text edge cases, unserializable values.
+/// docs/reliability.md, "Payloads and text": payloads under concurrent output, text edge cases, unserializable values.
 @Suite(.timeLimit(.minutes(3))) struct PayloadEdgeTests {
     @Test(arguments: LanguageTests.cases)
     func roundTripWhileTheInterpreterFloodsOutput(_ s: Snippets, _ place: Place) throws {

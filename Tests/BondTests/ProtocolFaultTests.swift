@@ -2,7 +2,7 @@ import Bond
 import Foundation
 import Testing
 
-/// RELIABILITY.md, "Protocol" (10, 11): bad frames from the interpreter give a clear error or a
+/// docs/reliability.md, "Bad input from the interpreter": bad frames from the interpreter give a clear error or a
 /// logged anomaly, never a crash or a hang, and the bond stays usable where the stream is in sync.
 /// User code writes straight into the Python driver's protocol stream (`_BOND_OUT`) to forge frames.
 @Suite(.timeLimit(.minutes(2))) struct ProtocolFaultTests {
