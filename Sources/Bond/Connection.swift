@@ -106,9 +106,10 @@ final class Connection: Sendable {
 
     /// What the caller does next in `nextEvent`.
     private enum Step {
-        case take(Event)
+        /// Take the event queued.
+        case take
         /// Read for itself, with the reader taken.
-        case read(FrameReader)
+        case read
         /// Wait for the background reader to queue an event.
         case waitForEvent
         /// Wait for the background reader to put the reader back.
@@ -120,16 +121,21 @@ final class Connection: Sendable {
     func nextEvent(deadline: Date?) -> Event? {
         while true {
             // Only the reader's holder queues events: seeing the queue empty and taking the
-            // reader in one step, nothing can come in between.
+            // reader in one step, nothing can come in between. (The event and the reader come
+            // out through locals, which a step with payloads would copy: it moves bond-bench's
+            // call round trip.)
+            var queued: Event?
+            var taken: FrameReader?
             let step = state.withLock { state -> Step in
-                if let event = state.takeEvent() { return .take(event) }
+                queued = state.takeEvent()
+                if queued != nil { return .take }
                 if state.turn != .caller || state.isClosed { return .waitForEvent }
-                if let reader = state.takeReader(for: .caller) { return .read(reader) }
-                return .waitForReader
+                taken = state.takeReader(for: .caller)
+                return taken == nil ? .waitForReader : .read
             }
             switch step {
-            case .take(let event):
-                return event
+            case .take:
+                return queued.take()
             case .waitForEvent:
                 let woke = state.wait(until: deadline) { state -> Bool? in
                     state.hasEvents || (state.turn == .caller && !state.isClosed) ? true : nil
@@ -141,14 +147,14 @@ final class Connection: Sendable {
                     state.hasEvents || state.isClosed || state.turn != .caller || state.readerIsThere ? true : nil
                 }
                 state.withLock { $0.waitsForReader(false) }
-            case .read(let reader):
+            case .read:
+                guard let reader = taken.take() else { continue }
                 var handoff: Event?
                 let arrival = reader.awaitOutput(until: deadline) { consume($0, reader, for: .caller, &handoff) }
                 if arrival == .ended { finishOutput(reader) }
-                let event = handoff
                 let wakeWaiter = state.withLock { $0.putBack(reader) }
                 if wakeWaiter { state.broadcast() }
-                if let event { return event }
+                if let event = handoff.take() { return event }
                 if arrival == .timedOut, !state.withLock({ $0.hasEvents }) { return nil }
             }
         }

@@ -7,9 +7,16 @@ struct OutputDelivery: Sendable {
     let language: String
     let sink: BondOutputSink
     let log: BondLogSink?
-
     /// Whether traffic is logged (a line is made for the log only then).
-    var logs: Bool { log != nil }
+    let logs: Bool
+
+    init(bond: String, language: String, sink: BondOutputSink, log: BondLogSink?) {
+        self.bond = bond
+        self.language = language
+        self.sink = sink
+        self.log = log
+        self.logs = log != nil
+    }
 
     /// Hands text the interpreter wrote to the output sink.
     func deliver(_ channel: BondOutputChannel, _ text: String) {
