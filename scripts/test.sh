@@ -14,6 +14,11 @@ fi
 [ -d "$compat/python-bond-1.4/bond/drivers" ] && export BOND_COMPAT_DRIVERS="$compat/python-bond-1.4/bond/drivers"
 swift build --build-tests
 swift test --skip-build
+# The engine under ThreadSanitizer, a bounded part of it (its own build, .build-tsan;
+# BOND_TSAN_FILTER picks the suites, "skip" skips it; scripts/tsan.sh alone runs them all).
+if [ "${BOND_TSAN_FILTER:-}" != skip ]; then
+  scripts/tsan.sh "${BOND_TSAN_FILTER:-EngineTests|ArgumentTests|ProtocolFaultTests|CrossLanguageTests}"
+fi
 # No interpreter may outlive the tests: none left orphaned (docs/reliability.md, "Closing").
 leftovers() { ps -eo pid=,ppid=,args= | awk '$2 == 1' | grep -E ' (python[0-9.]* -i|node -i|nodejs -i|perl -ne eval|php -a)( |$)' || true; }
 for _ in $(seq 1 50); do [ -z "$(leftovers)" ] && break; sleep 0.1; done
