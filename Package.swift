@@ -6,6 +6,8 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+// The engine runs on Linux (glibc 2.29 or later): what it needs beyond POSIX is in
+// Sources/Bond/Platform.swift and Sources/CBondSystem.
 let package = Package(
     name: "bond",
     products: [

@@ -42,7 +42,7 @@ let product = try py.call("lambda a, b: a * b", 6, 7)   // any callable expressi
         #expect(two == 2 && answer == 42 && nine == 9 && product == 42)
 
 struct Point: Codable, BondArgument { var x: Int; var y: Int }
-let mixed = try py.call("len", [1, "a", nil] as BondValue)           // 3
+let mixed = try py.call("len", [1, "a", nil])                        // 3
 let point = try py.call("lambda p: p", Point(x: 1, y: 2)).decode(Point.self)
 let xs: [Int] = try py.eval("[1, 2, 3]").decode()                    // Codable bridge
         #expect(mixed == 3 && point.x == 1 && point.y == 2 && xs == [1, 2, 3])
