@@ -14,7 +14,9 @@ final class FrameReader {
     /// The read end of the interpreter's standard output (non-blocking).
     let fd: Int32
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 1)
-    private var splitter: LineSplitter
+    /// (At an address of its own, as `ConditionLock`'s value is: the splitter is changed while
+    /// the lines it hands out are routed, which made each feed two run-time exclusivity checks.)
+    private let splitter: UnsafeMutablePointer<LineSplitter>
     /// Start-up output split into lines for the traffic log, until `READY`.
     private var startupLines = LineSplitter(maximumLineBytes: 1 << 16)
     /// Whether the driver has yet to say `READY` (until then output is start-up noise).
@@ -24,18 +26,21 @@ final class FrameReader {
 
     init(fd: Int32, maximumFrameBytes: Int) {
         self.fd = fd
-        splitter = LineSplitter(maximumLineBytes: maximumFrameBytes)
+        splitter = .allocate(capacity: 1)
+        splitter.initialize(to: LineSplitter(maximumLineBytes: maximumFrameBytes))
         Platform.setNonBlocking(fd)
     }
 
     deinit {
         _ = close(fd)
         buffer.deallocate()
+        splitter.deinitialize(count: 1)
+        splitter.deallocate()
     }
 
     /// Splits a chunk of frame output into lines.
     func splitLines(_ chunk: UnsafeRawBufferPointer, _ emit: (LineSplitter.Piece) -> Void) {
-        splitter.feed(chunk, emit: emit)
+        splitter.pointee.feed(chunk, emit: emit)
     }
 
     /// Splits a chunk of start-up noise into lines (for the traffic log).
@@ -44,7 +49,7 @@ final class FrameReader {
     }
 
     /// The last line, cut off by the end of the output (never a frame).
-    var unterminatedTail: [UInt8] { splitter.remainder }
+    var unterminatedTail: [UInt8] { splitter.pointee.remainder }
 
     /// Reads everything available now, handing each chunk to `take`. Returns whether the
     /// output ended here.
