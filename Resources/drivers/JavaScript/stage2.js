@@ -233,7 +233,7 @@ var __BOND = (function () {
       }
       var n = peek !== null ? readSoon(top) : -1;
       if (n < 0) {
-        if (top) return null;
+        if (top && !(process.hrtime.bigint() < budgetEnd && eventLoopIdle())) return null;
         try {
           n = fs.readSync(inFd, readBuffer, 0, readBuffer.length, null);
         } catch (error) {
@@ -244,6 +244,19 @@ var __BOND = (function () {
       if (n <= 0) return undefined;
       pending.push(Buffer.from(readBuffer.subarray(0, n)));
     }
+  }
+
+  // Whether Node's event loop has nothing to do: nothing keeps it alive (timers, sockets,
+  // servers, child processes, file system requests) but the driver's own read. Then the
+  // top level waits for the next request in a blocking read, as a nested call does: going
+  // through the event loop would only cost the start of a new interrupt watchdog (tens of
+  // microseconds) when the request comes. (Unreferenced timers and handles run only when the
+  // event loop runs for another reason.)
+  var activeResources = typeof process.getActiveResourcesInfo === "function" ? process.getActiveResourcesInfo : null;
+  function eventLoopIdle() {
+    if (activeResources === null) return false;
+    var n = activeResources().length;
+    return n === 0 || (n === 1 && inOwnRead);
   }
 
   // Whether `pending` holds a whole line.
@@ -401,13 +414,15 @@ var __BOND = (function () {
     var array = Array.isArray(value);
     if (!array && proto !== Object.prototype && proto !== null) return false;
     seen.push(value);
-    var keys = Object.keys(value);
-    if (array && keys.length !== value.length) { seen.pop(); return false; }
-    for (var i = 0; i < keys.length; i++) {
-      if (!isData(value[keys[i]], depth + 1, seen)) { seen.pop(); return false; }
+    var ok = true, i;
+    if (array) {
+      for (i = 0; ok && i < value.length; i++) ok = i in value && isData(value[i], depth + 1, seen);
+    } else {
+      var keys = Object.keys(value);
+      for (i = 0; ok && i < keys.length; i++) ok = isData(value[keys[i]], depth + 1, seen);
     }
     seen.pop();
-    return true;
+    return ok;
   }
 
   function typeName(value) {
@@ -532,6 +547,7 @@ var __BOND = (function () {
   var budgetEnd = 0n;       // when the serve loop gives the event loop its turn anyway
   var BUDGET = 5000000n;    // 5 ms
   var idleBuffer = null;
+  var inOwnRead = false;   // serving from the callback of the read of `goIdle`
   var stopPromiseHook = null;
   var replMuted = false;    // the outer REPL's own writes after stage 1 (its result, a prompt)
   var promiseHooks = null;
@@ -661,13 +677,15 @@ var __BOND = (function () {
     if (idleBuffer === null) idleBuffer = Buffer.alloc(1 << 16);
     fs.read(inFd, idleBuffer, 0, idleBuffer.length, null, function (error, n) {
       reading = false;
+
       if (error) {
         if (error.code === "EAGAIN" || error.code === "EINTR") return goIdle();
         goodbye();
       }
       if (n <= 0) goodbye();
       pending.push(Buffer.from(idleBuffer.subarray(0, n)));
-      wake();
+      inOwnRead = true;   // (its request counts among the active resources until it returns)
+      try { wake(); } finally { inOwnRead = false; }
     });
   }
 
@@ -734,6 +752,9 @@ var __BOND = (function () {
     var stderrWrite = function (c, e, cb) { return channels.STDERR.write(c, e, cb); };
     process.stdout.write = stdoutWrite;
     process.stderr.write = stderrWrite;
+    // Their streams never write (their writes are the channels'): they must not keep the
+    // event loop alive (see eventLoopIdle).
+    [process.stdout, process.stderr].forEach(function (s) { if (typeof s.unref === "function") s.unref(); });
     // The event loop will run: wrap what queues work for it, so that the serve loop lets it
     // run before the next request (see "The event loop").
     var nextTick = process.nextTick;
