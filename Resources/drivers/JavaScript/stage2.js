@@ -233,7 +233,11 @@ var __BOND = (function () {
       }
       var n = peek !== null ? readSoon(top) : -1;
       if (n < 0) {
-        if (top && !(process.hrtime.bigint() < budgetEnd && eventLoopIdle())) return null;
+        if (top) {
+          if (!eventLoopIdle()) return null;   // the event loop has work: it runs now
+          // nothing waits for it: wait here (and the 5 ms count again from now)
+          if (peek !== null) budgetEnd = process.hrtime.bigint() + BUDGET;
+        }
         try {
           n = fs.readSync(inFd, readBuffer, 0, readBuffer.length, null);
         } catch (error) {
