@@ -367,6 +367,18 @@ enum RunExpectation: Sendable {
         #expect(try bond.eval("2 + 2") == 4)
     }
 
+    /// Node's own REPL writes its result and a prompt once stage 1 returns: muted, but never
+    /// the output of the first request.
+    @Test func theFirstRequestsOutputIsKept() throws {
+        for _ in 0..<4 {
+            let (bond, collected) = try makeBond("JavaScript")
+            defer { bond.close() }
+            try bond.evalBlock("console.log('first')")
+            #expect(try bond.eval("2") == 2)
+            #expect(collected.stdout == "first\n", "\(collected.stdout)")
+        }
+    }
+
     @Test(arguments: places)
     func theHostCannotBeCalledWhileIdle(_ place: Place) throws {
         let (bond, collected) = try makeBond("JavaScript", place)

@@ -637,6 +637,7 @@ var __BOND = (function () {
   function wake() {
     if (inLoop || awaitingRun !== null || reading) return;
     inLoop = true;
+    replMuted = false;   // (the outer REPL wrote what it writes after stage 1 before any callback)
     yieldWanted = false;
     budgetEnd = process.hrtime.bigint() + BUDGET;
     if (promiseHooks !== null) stopPromiseHook = promiseHooks.onInit(wantYield);
