@@ -110,6 +110,8 @@ enum RunExpectation: Sendable {
             ("sub { 1 }", .description(type: "CODE", containing: "sub")),
             ("\\*STDOUT", .description(type: "GLOB", containing: "STDOUT")),
             ("9**9**9", .description(type: "SCALAR", containing: "Inf")),
+            ("~0", .description(type: "SCALAR", containing: "18446744073709551615")),
+            ("[1, ~0]", .description(type: "ARRAY", containing: "18446744073709551615")),
             ("use utf8; 'héllo wörld 🎉'", .value("héllo wörld 🎉")),
             ("$x = = 1;", .raises("syntax error")),
             ("die 'boom'", .raises("boom")),

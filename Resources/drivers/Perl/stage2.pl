@@ -733,6 +733,24 @@ sub ends_with_expression {
   return !$block || $statement =~ /\A(?:[\$\@\%\&\(\[\\]|do\b|sub\s*\{|eval\b|map\b|grep\b|sort\b|[A-Za-z_][\w:]*\s*\()/;
 }
 
+# Whether $v holds an unsigned integer beyond 64-bit signed range (which the host cannot read).
+sub has_big_integer {
+  my ($v, $depth) = @_;
+  return 0 if $depth > 1000 || !defined $v;
+  my $ref = ref($v);
+  if ($ref eq '') {
+    my $obj = B::svref_2object(\$v);
+    return ref($obj) ne 'B::SPECIAL' && ($obj->FLAGS & B::SVf_IVisUV) && $v > 9223372036854775807 ? 1 : 0;
+  }
+  return 0 if Scalar::Util::blessed($v);
+  if ($ref eq 'ARRAY') {
+    for (@$v) { return 1 if has_big_integer($_, $depth + 1) }
+  } elsif ($ref eq 'HASH') {
+    for (values %$v) { return 1 if has_big_integer($_, $depth + 1) }
+  }
+  return 0;
+}
+
 # The RETURN of a RUN: {"value": V}, or, when asked, the value's description when it cannot
 # be serialized (Data::Dumper; the type is ref's name, or SCALAR).
 sub send_run {
@@ -740,7 +758,7 @@ sub send_run {
   return send_value('RETURN', {value => $value}) unless $describe;
   flush_output();
   local $SIG{__DIE__};
-  my $json = eval { encode({value => $value}) };
+  my $json = has_big_integer($value, 0) ? undef : eval { encode({value => $value}) };
   if (!defined $json) {
     require Data::Dumper;
     local $Data::Dumper::Terse = 1;
