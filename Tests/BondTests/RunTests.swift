@@ -423,3 +423,22 @@ struct RunWithPythonBondDriversTests {
         #expect(try bond.run(expression, unserializable: .error) == .value(6))
     }
 }
+
+/// A JavaScript interpreter whose RUN awaits forever exits when its host dies (RELIABILITY.md
+/// 5): the driver looks for the end of its input while it awaits.
+@Suite(.timeLimit(.minutes(2))) struct JavaScriptAwaitHostDeathTests {
+    @Test func anAwaitingInterpreterExitsWhenItsInputEnds() throws {
+        let (bond, _) = try makeBond("JavaScript")
+        defer { bond.close() }
+        let pid = bond.processID
+        Thread.detachNewThread { _ = try? bond.run("await new Promise(() => {})") }
+        // the request is in progress, then the host's side of the pipe closes, as when the host dies
+        let deadline = Date().addingTimeInterval(10)
+        while bond.state == .idle, Date() < deadline { usleep(5_000) }
+        usleep(200_000)
+        bond.connection.process.closeInput()
+        let gone = Date().addingTimeInterval(5)
+        while processExists(pid), Date() < gone { usleep(20_000) }
+        #expect(!processExists(pid), "the interpreter outlived its input")
+    }
+}

@@ -155,6 +155,7 @@ var __BOND = (function () {
   // WebAssembly memory that then also serves as the read buffer.
   // `peek()`: the bytes read into readBuffer (0: end of input), -1: nothing yet, -2: failed.
   var peek = null;
+  var spinning = false;   // whether the driver looks again before it blocks (a processor to spare)
 
   // (module (memory (export "memory") 17)): 1 MiB from offset 64, the iovec at 0, the count at 8.
   var PEEK_MODULE = "0061736d01000000" + "0503010011" + "070a01066d656d6f72790200";
@@ -231,12 +232,12 @@ var __BOND = (function () {
         var end = line.length > 0 && line[line.length - 1] === 13 ? line.length - 1 : line.length;
         return line.toString("utf8", 0, end);
       }
-      var n = peek !== null ? readSoon(top) : -1;
+      var n = spinning ? readSoon(top) : -1;
       if (n < 0) {
         if (top) {
           if (!eventLoopIdle()) return null;   // the event loop has work: it runs now
           // nothing waits for it: wait here (and the 5 ms count again from now)
-          if (peek !== null) budgetEnd = process.hrtime.bigint() + BUDGET;
+          if (spinning) budgetEnd = process.hrtime.bigint() + BUDGET;
         }
         try {
           n = fs.readSync(inFd, readBuffer, 0, readBuffer.length, null);
@@ -622,8 +623,15 @@ var __BOND = (function () {
     if (answer === null) {
       // Nothing else may keep the event loop alive while it waits (the next request is not
       // read meanwhile): a timer does, until the reply.
+      // It also looks for the end of input (the host gone: the driver must not outlive it);
+      // what it reads otherwise joins the input, in order, for whoever reads next.
       waits = true;
-      keepAlive = setInterval(function () {}, 1 << 30);
+      keepAlive = setInterval(function () {
+        if (peek === null) return;
+        var n = peek();
+        if (n === 0) goodbye();
+        if (n > 0) pending.push(Buffer.from(readBuffer.subarray(0, n)));
+      }, 100);
       return true;
     }
     flushOutput();
@@ -723,12 +731,20 @@ var __BOND = (function () {
     // reads block at once: looking again would only keep the host from answering.
     var os = require("os");
     var cpus = typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
-    var spinFd = cpus > 1 ? reopen("/proc/self/fd/" + fd, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK) : -1;
+    // (The non-blocking descriptor is opened on one processor too: a RUN that awaits looks
+    // through it for the end of input, see serveRun.)
+    spinning = cpus > 1;
+    var spinFd = reopen("/proc/self/fd/" + fd, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
     if (spinFd >= 0) {
       try {
         peek = wasiPeek(spinFd);
       } catch (error) {
         peek = throwingPeek(spinFd);
+      }
+      if (!spinning) {
+        // (what the WASI probe may have read must not wait for the first look)
+        var first = peek();
+        if (first > 0) pending.push(Buffer.from(readBuffer.subarray(0, first)));
       }
     }
     transExcept = !!trans;
