@@ -5,6 +5,7 @@ environment and puts our Resources/drivers in place of its own. Prints 'N passed
 """
 import os
 import sys
+import time
 import traceback
 
 from bond import make_bond, RemoteException
@@ -68,6 +69,14 @@ for place in ["local"] + (["ssh"] if SSH else []):
             except RemoteException as e:
                 check(name + ": remote exception", "boom" in str(e), True)
             check(name + ": usable after the exception", b.eval("2 * 3"), 6)
+            if lang == "JavaScript":
+                # Node's event loop runs between requests: a timer fires, and what it prints
+                # while the bond is idle reaches this host with the next request
+                b.eval_block("globalThis.fired = 0; setTimeout(() => { fired = 1; console.log('timer') }, 10)")
+                deadline = time.time() + 10
+                while b.eval("fired") != 1 and time.time() < deadline:
+                    time.sleep(0.01)
+                check(name + ": a timer fires between requests", b.eval("fired"), 1)
             if place == "local":
                 bonds[lang] = b
             else:

@@ -451,8 +451,35 @@ def common_checks(c, lang):
             d.close()
         return big_payload
 
+    def run_extension():
+        # [ext] RUN at the wire: the reply shapes, malformed requests, nesting.
+        d = c.new()
+        c.check("manifest offers RUN", "RUN" in d.manifest.get("extensions", []), True)
+
+        def run(code, mode="input", unserializable="describe"):
+            return d.request("RUN", {"code": code, "mode": mode, "unserializable": unserializable})
+        perl = lang == "Perl"
+        c.check("RUN definition", run("sub tri { my $n = shift; $n <= 1 ? $n : $n + tri($n - 1) }" if perl
+                                      else "function tri($n) { return $n <= 1 ? $n : $n + tri($n - 1); }"), ("RETURN", {}))
+        c.check("RUN call", run("tri(4)"), ("RETURN", {"value": 10}))
+        c.check("RUN statements, then a value", run("print \"hi\\n\"; 5" if perl else 'echo "hi\\n"; 5'), ("RETURN", {"value": 5}))
+        c.check("RUN output before the reply", d.take_output(), "hi\n")
+        c.check("RUN expression mode", run("1 + 2", mode="expression"), ("RETURN", {"value": 3}))
+        code = "sub { 1 }" if perl else "function () { return 1; }"
+        verb, value = run(code)
+        c.check("RUN describes", (verb, sorted(value)), ("RETURN", ["description", "type"]))
+        c.check("RUN error mode", run(code, unserializable="error")[0], "ERROR")
+        c.check("RUN syntax error", run("$x = = 1;")[0], "EXCEPT")
+        for raw in ['RUN "just a string"', "RUN [1]", 'RUN {"mode": "input"}']:
+            d.send(None, raw=raw)
+            c.check("malformed %s -> ERROR" % raw, d.reply()[0], "ERROR")
+        d.export("twice", lambda x: 2 * x)
+        c.check("RUN nested call", run("$y = twice(7);\n$y + 1"), ("RETURN", {"value": 15}))
+        c.check("usable after RUN", d.eval("2 + 2"), ("RETURN", 4))
+        d.close()
+
     tests = [startup_and_basics, round_trips, protocol_faults, call_argument_texts, stray_output, stdin_protected,
-             nested_calls, streaming, interrupt]
+             nested_calls, streaming, interrupt, run_extension]
     if c.args.big:
         tests += [big(1 << 20), big(16 << 20), big(64 << 20)]
     return tests

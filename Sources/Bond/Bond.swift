@@ -33,6 +33,8 @@ public final class Bond: Sendable {
     let connection: Connection
     let conversation: Conversation
     let errors: BondErrors
+    /// The protocol extensions the driver's manifest offers (`"RUN"`, ...).
+    let driverExtensions: Set<String>
     private let host: any InterpreterHost
     private let shutdown: Shutdown
 
@@ -61,6 +63,7 @@ public final class Bond: Sendable {
         self.language = driver.language
         self.name = options.name ?? driver.language
         self.errors = errors
+        self.driverExtensions = Set(driver.manifest.extensions ?? [])
         guard options.serializationProtocol.uppercased() == "JSON" else {
             throw errors.usage("unsupported protocol \(options.serializationProtocol); this host speaks JSON")
         }

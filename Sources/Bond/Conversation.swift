@@ -94,7 +94,7 @@ final class Conversation: Sendable {
         case .unreadable(let error):
             switch frame.verb {
             case .reply, .except, .error:
-                throw errors.serialization(.remote, "cannot read the \(frame.verb.rawValue) payload: \(error)")
+                throw errors.serialization(.local, "cannot read the \(frame.verb.rawValue) payload: \(error)")
             case .call:
                 answer("ERROR", "cannot read the CALL payload: \(error)")
                 return nil
@@ -115,7 +115,7 @@ final class Conversation: Sendable {
         case .call:
             serveCall(payload)
             return nil
-        case .output, .eval, .evalBlock, .xcall, .export:
+        case .output, .eval, .evalBlock, .xcall, .export, .run:
             // A request verb from the driver is not part of the protocol: answer it with an error.
             answer("ERROR", "the host does not serve \(frame.verb.rawValue)")
             return nil
