@@ -10,7 +10,9 @@ export BOND_TEST_SSH
 # as their tests skip when BOND_TEST_HOSTS is not set). Taken down again at the end.
 if [ "$(id -u)" = 0 ] && [ "${BOND_TEST_HOSTS_SKIP:-}" != 1 ]; then
   BOND_TEST_HOSTS="$(scripts/test-hosts.sh up 2>/dev/null)"
-  export BOND_TEST_HOSTS
+  # (BOND_SSH: the ssh command of BondGroup, so that the guide's example reaches h1..h3 as written.)
+  BOND_SSH="$BOND_TEST_HOSTS"
+  export BOND_TEST_HOSTS BOND_SSH
   trap 'scripts/test-hosts.sh down 2>/dev/null' EXIT
 fi
 # python-bond 1.4's own drivers, to show that our host runs another host's drivers unchanged.
