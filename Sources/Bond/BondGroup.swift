@@ -26,6 +26,7 @@ public final class BondGroup: Sendable {
 
     private let makeCommand: @Sendable (String) -> String
     private let options: BondOptions
+    private let stateChanged: (@Sendable (String, BondState) -> Void)?
     private let state: GroupStateBox
 
     /// Starts one bond per host, all at once (so starting takes about as long as the slowest
@@ -39,12 +40,13 @@ public final class BondGroup: Sendable {
     ///   - command: the whole command line for a host, when it is not ssh (`{ "docker exec -i \($0) python3" }`);
     ///     it wins over `ssh`.
     ///   - options: the options of every bond; each bond's `name` is `Language@host` unless set.
+    ///   - stateChanged: hears every change of state of each host's bond (see `Bond.init`).
     /// - Throws: `.usage` for an unknown language or hosts that are empty or repeated; a
     ///   `.startup` error when no host at all could be started. A host that did not start
     ///   while others did is not thrown: it is reported by `failures` and by each operation.
     public init(
         language: String, hosts: [String], ssh: String? = nil, command: (@Sendable (String) -> String)? = nil,
-        options: BondOptions = BondOptions()
+        options: BondOptions = BondOptions(), stateChanged: (@Sendable (String, BondState) -> Void)? = nil
     ) throws(BondError) {
         let driver = try DriverCatalog.find(language, extra: options.driverDirectories)
         self.language = driver.language
@@ -54,6 +56,7 @@ public final class BondGroup: Sendable {
         }
         self.hosts = hosts
         self.options = options
+        self.stateChanged = stateChanged
         if let command {
             makeCommand = command
         } else {
@@ -62,8 +65,8 @@ public final class BondGroup: Sendable {
             makeCommand = { host in "\(ssh) \(ShellQuoting.quote(host)) \(program)" }
         }
         state = GroupStateBox(GroupState(hosts: hosts))
-        let started = Self.inParallel(hosts) { [makeCommand, options, language = driver.language] host in
-            Self.startBond(language: language, host: host, command: makeCommand(host), options: options)
+        let started = Self.inParallel(hosts) { [makeCommand, options, stateChanged, language = driver.language] host in
+            Self.startBond(language: language, host: host, command: makeCommand(host), options: options, stateChanged: stateChanged)
         }
         state.withLock { state in
             for (host, result) in started {
@@ -110,7 +113,9 @@ public final class BondGroup: Sendable {
         }
         old?.close()
         let result = Result { () throws(BondError) -> Bond in
-            let bond = try Self.startBond(language: language, host: host, command: makeCommand(host), options: options).get()
+            let bond = try Self.startBond(
+                language: language, host: host, command: makeCommand(host), options: options, stateChanged: stateChanged
+            ).get()
             do throws(BondError) {
                 for step in steps {
                     switch step {
@@ -274,10 +279,16 @@ public final class BondGroup: Sendable {
         }
     }
 
-    private static func startBond(language: String, host: String, command: String, options: BondOptions) -> Result<Bond, BondError> {
+    private static func startBond(
+        language: String, host: String, command: String, options: BondOptions,
+        stateChanged: (@Sendable (String, BondState) -> Void)?
+    ) -> Result<Bond, BondError> {
         var options = options
         if options.name == nil { options.name = "\(language)@\(host)" }
-        return Result { () throws(BondError) in try Bond(language: language, command: command, options: options) }
+        let changed = stateChanged.map { report in { @Sendable (state: BondState) in report(host, state) } }
+        return Result { () throws(BondError) in
+            try Bond(language: language, command: command, options: options, stateChanged: changed)
+        }
     }
 
     /// Runs `body` for each key on a thread of its own, all at once, and waits for them all.
@@ -398,8 +409,9 @@ private final class MapWork: Sendable {
         defer { condition.unlock() }
         while true {
             if let index = state.pending.popFirst() {
-                state.inFlight += 1
+                // (Only items whose argument converted are pending.)
                 guard case .success(let argument) = state.arguments[index] else { continue }
+                state.inFlight += 1
                 return (index, argument)
             }
             if state.inFlight == 0 { return nil }

@@ -7,8 +7,12 @@ extension TestHostTests {
     /// during a call; the other hosts go on, and the host comes back.
     @Suite(.timeLimit(.minutes(3)), .enabled(if: TestHosts.breakable, Comment(rawValue: TestHosts.notRoot)))
     struct DeadHostTests {
-        private func makeGroup() throws -> BondGroup {
-            let group = try BondGroup(language: "Python", hosts: TestHosts.names, command: { TestHosts.command($0) }, options: TestHosts.options())
+        private func makeGroup(states: Collected? = nil) throws -> BondGroup {
+            let group = try BondGroup(
+                language: "Python", hosts: TestHosts.names, command: { TestHosts.command($0) }, options: TestHosts.options(),
+                stateChanged: { host, state in
+                    if case .terminated = state { states?.add(.stdout, "\(host) terminated\n") }
+                })
             try group.evalBlock("import socket, time\ndef slow(s):\n    time.sleep(s)\n    return socket.gethostname()\n")
             return group
         }
@@ -51,7 +55,8 @@ extension TestHostTests {
         }
 
         @Test func aPartitionWhileIdleIsSeenWithinSeconds() throws {
-            let group = try makeGroup()
+            let states = Collected()
+            let group = try makeGroup(states: states)
             defer { group.close() }
             let h3 = try #require(group["h3"])
             TestHosts.script("partition", "h3")
@@ -61,6 +66,7 @@ extension TestHostTests {
             let seen = Date().timeIntervalSince(started)
             #expect(!h3.isAlive)
             #expect(seen < 10, "the dead link was seen after \(seen) s")
+            #expect(states.waitFor(seconds: 5) { $0.stdout == "h3 terminated\n" }, "\(states.stdout)")
             let next = Date()
             guard case .terminated? = bondError({ try h3.call("slow", 0) }) else {
                 Issue.record("a call on the dead link did not fail with terminated")
@@ -235,7 +241,7 @@ extension TestHostTests {
 }
 
 /// The ssh options the engine adds, and the terminal an interpreter does not have.
-@Suite(.timeLimit(.minutes(1)))
+@Suite(.timeLimit(.minutes(3)))
 struct SSHLinkTests {
     private func commandLine(of bond: Bond) -> [String] {
         let data = FileManager.default.contents(atPath: "/proc/\(bond.processID)/cmdline") ?? Data()
