@@ -210,6 +210,31 @@ extension TestHostTests {
             #expect(Date().timeIntervalSince(started) < 10)
         }
 
+        /// A host key ssh has never seen: a yes/no question, answered by the program (or refused).
+        @Test func anUnknownHostKeyIsAConfirmationQuestion() throws {
+            let unknown = "\(TestHosts.ssh!) -o UserKnownHostsFile=/dev/null -o StrictHostKeyChecking=ask h3 python3"
+            let asked = Collected()
+            let bond = try Bond(language: "Python", command: unknown, options: TestHosts.options {
+                $0.sshAnswer = { question in
+                    asked.add(.stdout, question.kind == .confirmation ? "confirm\n" : "secret\n")
+                    asked.add(.stderr, question.prompt)
+                    return question.kind == .confirmation ? "yes" : nil
+                }
+            })
+            defer { bond.close() }
+            #expect(try bond.eval("__import__('socket').gethostname()") == "h3")
+            #expect(asked.stdout == "confirm\n")
+            #expect(asked.stderr.contains("ED25519 key fingerprint is"), "\(asked.stderr)")
+            bond.close()
+            let error = bondError { _ = try Bond(language: "Python", command: unknown, options: TestHosts.options()) }
+            guard case .startup(_, let message, _)? = error else {
+                Issue.record("not a start-up error: \(String(describing: error))")
+                return
+            }
+            #expect(message.contains("the host asked a question"), "\(message)")
+            TestHosts.expectNothingLeft(on: ["h3"])
+        }
+
         /// A program answers ssh's questions itself.
         @Test(.enabled(if: FileManager.default.isReadableFile(atPath: TestHosts.folder + "/password"), "the test hosts' password is readable by root only"))
         func aProgramAnswersThePasswordQuestion() throws {
