@@ -79,7 +79,7 @@ public struct BondOptions: Sendable {
     public var closeGracePeriod: Duration = .milliseconds(500)
     /// ssh options (`-o Name=value`) added to a command that runs the interpreter through ssh,
     /// unless the command sets them itself: keep-alives every 3 s, 3 of them unanswered end
-    /// the link (a dead host or network is seen within about 12 s, during a call or idle), and
+    /// the link (a dead host or network is seen within about 11 s, during a call or idle), and
     /// a host that does not answer fails to connect within 10 s. `[:]` adds none (ssh_config's
     /// values apply then).
     public var sshOptions: [String: String] = ["ServerAliveInterval": "3", "ServerAliveCountMax": "3", "ConnectTimeout": "10"]
