@@ -1,7 +1,6 @@
 import DequeModule
 import Foundation
 import OrderedCollections
-import Synchronization
 
 /// One bond per host, driven together: python-bond's "poor-man's distributed system" without
 /// the threads, the error collection and the clean-up written by hand.
@@ -64,7 +63,7 @@ public final class BondGroup: Sendable {
             let program = driver.manifest.command.first?.first ?? driver.language.lowercased()
             makeCommand = { host in "\(ssh) \(ShellQuoting.quote(host)) \(program)" }
         }
-        state = GroupStateBox(GroupState(hosts: hosts))
+        state = Locked(GroupState(hosts: hosts))
         let started = Self.inParallel(hosts) { [makeCommand, options, stateChanged, language = driver.language] host in
             Self.startBond(language: language, host: host, command: makeCommand(host), options: options, stateChanged: stateChanged)
         }
@@ -295,7 +294,7 @@ public final class BondGroup: Sendable {
     /// (Threads of our own, not Dispatch's: its pool is as wide as the processors, and each
     /// of these threads blocks for a network round trip.)
     static func inParallel<T: Sendable>(_ keys: [String], _ body: @escaping @Sendable (String) -> T) -> [String: T] {
-        let results = Mutex<[String: T]>([:])
+        let results = Locked<[String: T]>([:])
         let done = DispatchGroup()
         for key in keys {
             done.enter()
@@ -364,11 +363,21 @@ private struct GroupState: Sendable {
 }
 
 /// The group's state, under its lock (a class, so that the hosts' threads share it).
-private final class GroupStateBox: Sendable {
-    private let mutex: Mutex<GroupState>
-    init(_ state: GroupState) { mutex = Mutex(state) }
-    func withLock<T, E: Error>(_ body: (inout GroupState) throws(E) -> T) throws(E) -> T {
-        try mutex.withLock { (state) throws(E) -> T in try body(&state) }
+private typealias GroupStateBox = Locked<GroupState>
+
+/// A value reachable only under its lock. (An `NSLock` rather than a `Mutex`: on Linux a
+/// contended `Mutex` hands over through the kernel, which ThreadSanitizer cannot see, and it
+/// then reports races that are not there; these locks are taken a few times per request.)
+final class Locked<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+
+    init(_ value: Value) { self.value = value }
+
+    func withLock<T, E: Error>(_ body: (inout Value) throws(E) -> T) throws(E) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
     }
 }
 
