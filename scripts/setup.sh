@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what bond for Swift needs that this machine is missing (Debian/Ubuntu, as root or
-# with sudo): the PHP interpreter, ncurses headers, and for the tests tmux and openssh-server.
+# with sudo): the PHP interpreter, ncurses headers, and for the tests tmux, openssh-server
+# and iproute2.
 set -euo pipefail
 need=()
 command -v php >/dev/null || need+=(php-cli)
@@ -11,6 +12,7 @@ command -v tmux >/dev/null || need+=(tmux)
 command -v ps >/dev/null || need+=(procps)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh >/dev/null || need+=(openssh-client)
+command -v ip >/dev/null || [ -x /usr/sbin/ip ] || need+=(iproute2)  # the test hosts (scripts/test-hosts.sh)
 [ -e /usr/include/ncursesw/curses.h ] || need+=(libncurses-dev)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"

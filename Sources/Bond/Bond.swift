@@ -69,11 +69,16 @@ public final class Bond: Sendable {
         }
         guard driver.manifest.proto.contains("JSON") else { throw errors.startup("the driver does not offer JSON") }
         let launch = try LaunchCommand.make(
-            driver: driver, command: command, arguments: arguments, defaultArguments: options.defaultArguments)
+            driver: driver, command: command, arguments: arguments, defaultArguments: options.defaultArguments,
+            sshOptions: options.sshOptions)
         host = launch.host
         let process: InterpreterProcess
+        let sshQuestions = SSHQuestions.start(for: launch, options: options)  // (through ssh only)
+        defer { sshQuestions?.stop() }
         do {
-            process = try host.spawn(launch.argv, environment: options.environment, workingDirectory: options.workingDirectory)
+            process = try host.spawn(
+                launch.argv, environment: sshQuestions?.environment(options.environment) ?? options.environment,
+                workingDirectory: options.workingDirectory)
         } catch {
             throw errors.startup("cannot run \(error)")
         }
@@ -95,7 +100,7 @@ public final class Bond: Sendable {
             try host.started(driver: driver) { (expression) throws(BondError) in try eval(expression) }
         } catch {
             close()
-            throw error
+            throw sshQuestions?.explain(error) ?? error
         }
         // (The handler refers to what it needs, not to the bond: a weak reference to the bond
         // would send every retain and release of it down the runtime's slow path, about 500

@@ -136,8 +136,10 @@ struct LaunchCommand: Sendable {
     let host: any InterpreterHost
 
     /// Builds the command of python-bond's `make_bond(lang, cmd, args, def_args)`.
-    static func make(driver: Driver, command: String?, arguments: [String], defaultArguments: Bool)
-        throws(BondError) -> LaunchCommand
+    /// `sshOptions` (`BondOptions.sshOptions`) are added to a command through ssh.
+    static func make(
+        driver: Driver, command: String?, arguments: [String], defaultArguments: Bool, sshOptions: [String: String] = [:]
+    ) throws(BondError) -> LaunchCommand
     {
         guard let command else {
             for candidate in driver.manifest.command where !candidate.isEmpty {
@@ -157,8 +159,10 @@ struct LaunchCommand: Sendable {
         // Over ssh the remote shell parses the line again: quote the data twice.
         let quoted = extra.map { remoteHost == nil ? ShellQuoting.quote($0) : ShellQuoting.quote(ShellQuoting.quote($0)) }
         let line = ([command] + quoted).joined(separator: " ")
-        let host: any InterpreterHost = destination.map { SSHHost(prefix: Array(words[...$0])) } ?? LocalHost()
-        return LaunchCommand(argv: ["/bin/sh", "-c", "exec " + line], host: host)
+        let argv = ["/bin/sh", "-c", "exec " + line]
+        guard let destination else { return LaunchCommand(argv: argv, host: LocalHost()) }
+        let ssh = SSHLink.adding(sshOptions, argv: argv, prefix: Array(words[...destination]))
+        return LaunchCommand(argv: ssh.argv, host: SSHHost(prefix: ssh.prefix))
     }
 }
 

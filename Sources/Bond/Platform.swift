@@ -60,6 +60,10 @@ enum Platform {
         _ = cbond_spawn_addchdir(&actions, directory)
     }
 
+    /// The `posix_spawn` flag that starts the child in a session of its own (glibc's
+    /// `POSIX_SPAWN_SETSID`): a process group of its own, and no controlling terminal.
+    static let spawnNewSession = Int16(cbond_spawn_setsid)
+
     /// Makes reads and writes on `fd` return at once when they would wait.
     static func setNonBlocking(_ fd: Int32) {
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)

@@ -27,6 +27,9 @@ struct BondBench: ParsableCommand {
     @Option(help: "Log lines fed to the workbench core for its figures (0 skips them).")
     var logLines = 1_000_000
 
+    @Option(help: "An ssh command up to the destination (as scripts/test-hosts.sh up prints it): measures start-up over the hosts h1 h2 h3 it reaches (default: $BOND_TEST_HOSTS; \"\" skips).")
+    var hosts: String?
+
     @Flag(help: "A short smoke run (few calls, small payloads, one run).")
     var quick = false
 
@@ -68,6 +71,14 @@ struct BondBench: ParsableCommand {
                 report.languages.append(figures)
             } catch {
                 fail("\(language): \(error)")
+            }
+        }
+        if let ssh = hosts ?? ProcessInfo.processInfo.environment["BOND_TEST_HOSTS"], !ssh.isEmpty {
+            FileHandle.standardError.write(Data("measuring start-up over the hosts...\n".utf8))
+            do {
+                report.hosts = try HostFigures.measure(ssh: ssh, hosts: ["h1", "h2", "h3"], runs: runs)
+            } catch {
+                fail("hosts: \(error)")
             }
         }
         if json {
@@ -395,6 +406,7 @@ struct Report: Codable {
     var engineOverhead: OverheadFigures?
     var languages: [LanguageFigures] = []
     var workbench: WorkbenchFigures?
+    var hosts: HostFigures?
 
     var table: String {
         func f(_ v: Double, _ digits: Int = 1) -> String { v.isNaN ? "-" : String(format: "%.\(digits)f", v) }
@@ -433,6 +445,10 @@ struct Report: Codable {
             lines.append("  update per log line \(f(w.updateMicrosPerLogLine, 2)) us")
             lines.append("  key to screen while a pane streams 100 000 lines/s  \(f(w.keyToScreenMillis, 2)) ms")
             lines.append("  peak RSS of the process  \(f(w.peakRSSMebibytes, 0)) MiB")
+        }
+        if let h = hosts {
+            lines.append("")
+            lines += h.lines
         }
         return lines.joined(separator: "\n")
     }
