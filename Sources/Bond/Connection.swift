@@ -272,7 +272,10 @@ final class Connection: Sendable {
             reader.splitStartupLines(noise) { if case .line(let line) = $0 { delivery.record(.received, line, depth: 1) } }
         }
         guard let remainder else { return }
-        state.changing { $0.becomeReady() }
+        state.changing { state in
+            takeStartupErrors(&state)
+            state.becomeReady()
+        }
         reader.awaitingReady = false
         remainder.withUnsafeBytes { bytes in reader.splitLines(bytes) { route($0, recipient, &handoff) } }
     }
@@ -346,17 +349,43 @@ final class Connection: Sendable {
         stateChanged?(.terminated(termination.exit))
     }
 
+    /// Reads the interpreter's stderr until it ends. Each read is made under the state's lock
+    /// once `poll` says it will not wait, so that the start-up's last look at stderr
+    /// (`takeStartupErrors`) and this reader never see the same moment differently.
     private func readErrors() {
         var decoder = UTF8ChunkDecoder()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 1)
         defer { buffer.deallocate() }
-        while case .processed(let n)? = try? systemCall("read", { read(process.errorFD, buffer.baseAddress, buffer.count) }), n > 0 {
-            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
-            let startupNoise = state.changing { $0.errorsGave(chunk) }
-            let text = decoder.decode(chunk)
+        while Platform.waitReadable(process.errorFD) {
+            let (count, startupNoise) = state.changing { state -> (Int, Bool) in
+                guard case .processed(let n)? = try? systemCall("read", { read(process.errorFD, buffer.baseAddress, buffer.count) }),
+                    n > 0
+                else { return (0, true) }
+                return (n, state.errorsGave(UnsafeRawBufferPointer(rebasing: buffer[0..<n])))
+            }
+            guard count > 0 else { break }
+            let text = decoder.decode(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
             if !startupNoise, !text.isEmpty { delivery.deliver(.stderr, text) }
         }
-        close(process.errorFD)
         state.changing { $0.errorsEnd() }
+        close(process.errorFD)
+    }
+
+    /// What the interpreter wrote to stderr before `READY` (Python's `>>> ` prompts) is in
+    /// the pipe by the time `READY` is read: it is taken here as start-up noise, under the
+    /// lock the stderr reader reads under, before the bond is declared ready; else a slow
+    /// stderr reader would show it as output after `READY`.
+    private func takeStartupErrors(_ state: inout ConnectionState) {
+        guard !state.errorsEnded else { return }
+        var bytes = [UInt8](repeating: 0, count: 4096)
+        while Platform.isReadable(process.errorFD) {
+            let n = bytes.withUnsafeMutableBytes { buffer in
+                (try? systemCall("read", { read(process.errorFD, buffer.baseAddress, buffer.count) })).flatMap {
+                    if case .processed(let n) = $0 { n } else { nil }
+                } ?? 0
+            }
+            guard n > 0 else { return }
+            _ = bytes.withUnsafeBytes { state.errorsGave(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        }
     }
 }

@@ -64,6 +64,21 @@ enum Platform {
     /// `POSIX_SPAWN_SETSID`): a process group of its own, and no controlling terminal.
     static let spawnNewSession = Int16(cbond_spawn_setsid)
 
+    /// Waits until a read of `fd` will not wait (data, its end, or an error); false when `fd`
+    /// cannot be polled.
+    static func waitReadable(_ fd: Int32) -> Bool {
+        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard case .processed? = try? systemCall("poll", { Int(poll(&entry, 1, -1)) }) else { return false }
+        return entry.revents & Int16(POLLNVAL) == 0
+    }
+
+    /// Whether a read of `fd` would return at once with data or its end.
+    static func isReadable(_ fd: Int32) -> Bool {
+        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard case .processed(let n)? = try? systemCall("poll", { Int(poll(&entry, 1, 0)) }), n > 0 else { return false }
+        return entry.revents & Int16(POLLIN) != 0
+    }
+
     /// Makes reads and writes on `fd` return at once when they would wait.
     static func setNonBlocking(_ fd: Int32) {
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
