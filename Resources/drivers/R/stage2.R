@@ -128,11 +128,6 @@ enc <- function(x, depth = 0L) {
   stop(ser_error(paste0("cannot serialize ", what)))
 }
 
-# enc() with R's own failures (nesting too deep for R) as serialization errors.
-encode <- function(x) {
-  tryCatch(enc(x), `_BOND_SerializationError` = function(e) stop(e),
-           error = function(e) stop(ser_error(conditionMessage(e))))
-}
 
 # ---------------------------------------------------------------------------------------------
 # JSON reading: one regular expression finds every token of the text (in C), then a recursive
@@ -325,7 +320,7 @@ write_frame <- function(verb, payload = NULL) {
 
 send_value <- function(verb, value) {
   flush_output()
-  payload <- tryCatch(encode(value), error = function(e) e)
+  payload <- tryCatch(enc(value), error = function(e) e)   # (R's own errors too: nesting too deep)
   if (inherits(payload, "condition")) {
     what <- if (verb == "EXCEPT") "exception" else "result"
     return(write_frame("ERROR", enc_chr(paste0("cannot serialize the ", what, ": ", conditionMessage(payload)))))
@@ -367,6 +362,8 @@ send_exception <- function(e) {
   send_value("EXCEPT", fields[!vapply(fields, is.language, NA)])
 }
 
+VERBS <- c("CALL", "EVAL", "EVAL_BLOCK", "XCALL", "EXPORT", "RUN", "RETURN", "EXCEPT", "ERROR")
+
 read_frame <- function() {
   line <- readLines(STATE$inp, n = 1L, warn = FALSE)
   if (length(line) == 0L) bye()
@@ -374,7 +371,7 @@ read_frame <- function() {
   space <- regexpr(" ", line, fixed = TRUE, useBytes = TRUE)
   verb <- if (space < 0L) line else substr(line, 1L, space - 1L)
   verb <- sub("\r$", "", verb)
-  if (!grepl("^[A-Z_]+$", verb)) return(list(verb = verb, error = "malformed frame: not a verb"))
+  if (!(verb %in% VERBS) && !grepl("^[A-Z_]+$", verb)) return(list(verb = verb, error = "malformed frame: not a verb"))
   if (space < 0L) return(list(verb = verb))
   payload <- substr(line, space + 1L, nchar(line, "bytes"))
   tryCatch(list(verb = verb, data = decode(payload)),
@@ -440,10 +437,9 @@ send_output <- function(channel, text) {
 # Sends a partial last line, and starts a fresh connection when the old one holds many lines
 # (a text connection keeps every line it was given).
 renew <- function(capture, type) {
+  if (capture$seen < 1000L && !isIncomplete(capture$con)) return(invisible())
   ours <- if (type == "output") sink.number() == STATE$sinks else sink.number(type = "message") == as.integer(capture$con)
   if (!ours) return(invisible())
-  partial <- isIncomplete(capture$con)
-  if (!partial && capture$seen < 1000L) return(invisible())
   if (type == "output") sink() else sink(type = "message")
   capture$closing <- TRUE
   close(capture$con)
@@ -469,7 +465,7 @@ flush_output <- function() {
 run_user <- function(thunk) {
   result <- tryCatch(
     withCallingHandlers(
-      allowInterrupts(list(ok = TRUE, value = withVisible(thunk()))),
+      allowInterrupts(list(ok = TRUE, value = thunk())),
       warning = function(w) {
         level <- getOption("warn", 0)
         if (is.numeric(level) && level < 0) invokeRestart("muffleWarning")
@@ -490,10 +486,6 @@ run_user <- function(thunk) {
     flush_output()
     parallel:::mcexit(0L)
   }
-  if (isTRUE(result$ok)) {
-    result$visible <- result$value$visible
-    result$value <- result$value$value
-  }
   result
 }
 
@@ -506,13 +498,16 @@ evaluate <- function(code) {
   if (length(exprs) == 0L) invisible(NULL) else if (value$visible) value$value else invisible(value$value)
 }
 
-SIMPLE_NAME <- "^[A-Za-z.][A-Za-z0-9._]*$"
+SIMPLE_NAME <- "^[A-Za-z._][A-Za-z0-9._]*$"   # (also "_name", which R code writes `_name`)
 CALLABLES <- new.env(parent = emptyenv())   # parsed callable expressions, by text
 
 callable <- function(name) {
-  if (grepl(SIMPLE_NAME, name) && !grepl("^[.][0-9]", name))
-    return(get(name, envir = globalenv(), mode = "function"))
   expr <- CALLABLES[[name]]
+  if (is.character(expr)) return(get(name, envir = globalenv(), mode = "function"))   # a plain name
+  if (is.null(expr) && grepl(SIMPLE_NAME, name) && !grepl("^[.][0-9]", name)) {
+    CALLABLES[[name]] <- "name"
+    return(get(name, envir = globalenv(), mode = "function"))
+  }
   if (is.null(expr)) {
     expr <- parse_code(name)
     if (length(expr) != 1L) stop("a callable must be one expression: ", name, call. = FALSE)
@@ -554,10 +549,12 @@ run_request <- function(data) {
   if (!is.list(data) || !is.character(data$code)) {
     return(send_error("malformed RUN request: expected {\"code\", \"mode\", \"unserializable\"}"))
   }
-  r <- run_user(function() evaluate(data$code))
+  r <- run_user(function() withVisible(evaluate(data$code)))
   if (!r$ok) return(send_exception(r$error))
+  r$visible <- r$value$visible
+  r$value <- r$value$value
   if (identical(data$mode, "input") && !isTRUE(r$visible)) return(send_value("RETURN", structure(list(), names = character(0))))
-  payload <- tryCatch(encode(r$value), error = function(e) e)
+  payload <- tryCatch(enc(r$value), error = function(e) e)
   if (inherits(payload, "condition")) {
     if (!identical(data$unserializable, "describe")) {
       return(send_error(paste0("cannot serialize the result: ", conditionMessage(payload))))
