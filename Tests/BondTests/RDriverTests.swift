@@ -185,7 +185,7 @@ extension Snippets {
             #expect(data == .string(text))
         }
         guard case .remote(_, let syntax, _) = bondError({ try plain.evalBlock("f <- function( {") }) else { Issue.record("syntax"); return }
-        #expect(syntax.hasPrefix("Error in parse"))
+        #expect(syntax.hasPrefix("Error: <text>:1:"))
         // Warnings: on STDERR at once, as with options(warn = 1); the value still comes back.
         #expect(try plain.eval("{ warning('careful'); 1L }") == 1)
         try plain.evalBlock("g <- function() { warning('inside g'); 2L }")

@@ -492,7 +492,8 @@ run_user <- function(thunk) {
 parse_code <- function(code) parse(text = code, keep.source = FALSE, encoding = "UTF-8")
 
 evaluate <- function(code) {
-  exprs <- parse_code(code)
+  # A syntax error as R's prompt reports it: "Error: <text>:1:6: unexpected ...".
+  exprs <- tryCatch(parse_code(code), error = function(e) stop(simpleError(conditionMessage(e))))
   value <- NULL
   for (e in exprs) value <- withVisible(eval(e, globalenv()))
   if (length(exprs) == 0L) invisible(NULL) else if (value$visible) value$value else invisible(value$value)
