@@ -26,7 +26,9 @@ import Testing
 
     static let pairs: [(Snippets, Snippets)] = all.flatMap { a in all.filter { $0.language != a.language }.map { (a, $0) } }
 
-    @Test(arguments: pairs)
+    /// (One pair after another: 30 pairs started at once, 60 interpreters, would starve the
+    /// machine for the other tests.)
+    @Test(.serialized, arguments: pairs)
     func everyLanguageProxiedToEveryOther(_ source: Snippets, _ target: Snippets) throws {
         let (a, _) = try makeBond(source.language)
         defer { a.close() }
