@@ -26,7 +26,9 @@ extension Snippets {
 }
 
 /// The R driver (issue 21), locally and over ssh.
-@Suite(.timeLimit(.minutes(5))) struct RDriverTests {
+/// (Its tests one after another: each starts interpreters and waits on them, and a full run
+/// on a small machine has many others.)
+@Suite(.serialized, .timeLimit(.minutes(5))) struct RDriverTests {
     static let s = Snippets.r
 
     @Test(arguments: places)

@@ -26,7 +26,9 @@ extension Snippets {
 }
 
 /// The Ruby driver (issue 21), locally and over ssh.
-@Suite(.timeLimit(.minutes(5))) struct RubyDriverTests {
+/// (Its tests one after another: each starts interpreters and waits on them, and a full run
+/// on a small machine has many others.)
+@Suite(.serialized, .timeLimit(.minutes(5))) struct RubyDriverTests {
     static let s = Snippets.ruby
 
     @Test(arguments: places)
