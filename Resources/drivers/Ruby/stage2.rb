@@ -63,8 +63,11 @@ module BOND_Driver
       when Symbol then return encode_string(value.to_s)
       end
       raise SerializationError, "cannot serialize data nested deeper than #{MAX_DEPTH} levels" if depth >= MAX_DEPTH
-      if (custom = custom_json(value))
-        return encode(custom, depth + 1, seen)
+      # (A plain Array or Hash has no to_json of its own to ask about: asking, through its
+      # Method object, cost a callback 1.9x the limit loop instead of 1.4x.)
+      unless value.instance_of?(Array) || value.instance_of?(Hash)
+        custom = custom_json(value)
+        return encode(custom, depth + 1, seen) if custom
       end
       case value
       when String then encode_string(value)
@@ -118,8 +121,10 @@ module BOND_Driver
       raise SerializationError, "cannot serialize a string in #{s.encoding}: #{e.message}"
     end
 
+    PARSE_OPTIONS = { max_nesting: false, allow_nan: false, create_additions: false }.freeze
+
     def decode(text)
-      JSON.parse(text, max_nesting: false, allow_nan: false, create_additions: false)
+      JSON.parse(text, PARSE_OPTIONS)
     end
 
     # ---------------------------------------------------------------------------------------
@@ -296,16 +301,17 @@ module BOND_Driver
 
     def export(name)
       driver = self
-      Object.__send__(:define_method, name) { |*args| driver.call_host(name, args) }
+      prefix = "[#{encode_string(name)},".freeze # the start of its CALL frames, made once
+      Object.__send__(:define_method, name) { |*args| driver.call_host(name, args, prefix) }
       Object.__send__(:private, name)
     end
 
     # An exported function: forwards the call to the host and serves its requests until it
     # answers.
-    def call_host(name, args)
+    def call_host(name, args, prefix = nil)
       raise "#{name} cannot be called from a child process: it is exported by the host" if child?
       payload = begin
-        "[" + encode_string(name) + "," + encode(args) + "]"
+        (prefix || "[#{encode_string(name)},") + encode(args) << "]"
       rescue SerializationError => e
         raise SerializationError, "cannot serialize the arguments of #{name}: #{e.message}"
       end
