@@ -459,6 +459,12 @@ flush_output <- function() {
 # ---------------------------------------------------------------------------------------------
 # Running user code
 
+# An interrupt that user code left unhandled, as an error, so that one exiting handler catches
+# both (a tryCatch with two handlers cost 8 us more a call than with one).
+as_error <- function(e) {
+  structure(class = c("_BOND_Interrupt", "error", "condition"), list(message = "interrupted", call = NULL, interrupt = e))
+}
+
 # Evaluates `expr` (a call of user code) with interrupts allowed; messages and warnings are
 # written as R writes them (warnings at once, as with options(warn = 1)). Returns
 # list(ok = TRUE, value =, visible =) or list(ok = FALSE, error =).
@@ -479,9 +485,9 @@ run_user <- function(thunk) {
       message = function(m) {
         send_output("STDERR", conditionMessage(m))
         invokeRestart("muffleMessage")
-      }),
-    interrupt = function(e) list(ok = FALSE, error = e),
-    error = function(e) list(ok = FALSE, error = e))
+      },
+      interrupt = function(e) stop(as_error(e))),
+    error = function(e) list(ok = FALSE, error = if (inherits(e, "_BOND_Interrupt")) e$interrupt else e))
   if (is_child()) {   # a forked child came back here: it ends
     flush_output()
     parallel:::mcexit(0L)
@@ -572,6 +578,10 @@ run_request <- function(data) {
 # The request loop: at depth 0 it serves until its input ends; nested (inside an exported
 # function) it returns the host's reply.
 
+# Lets a pending interrupt come and resumes after it (a calling handler and the "resume" restart
+# of an interrupt: 8 us a request less than a tryCatch).
+drop_interrupt <- function() withCallingHandlers(allowInterrupts(Sys.sleep(0)), interrupt = function(e) invokeRestart("resume"))
+
 serve <- function(nested) {
   repeat {
     frame <- read_frame()
@@ -583,7 +593,7 @@ serve <- function(nested) {
     if (!is.null(frame$error)) { send_error(frame$error); next }
     handle(verb, frame$data)
     # An interrupt that came after the reply was written belongs to no request: drop it.
-    if (!nested) tryCatch(allowInterrupts(Sys.sleep(0)), interrupt = function(e) NULL)
+    if (!nested) drop_interrupt()
   }
 }
 
