@@ -39,13 +39,19 @@ IDENT = {
     "JavaScript": "function ident(x) { return x; }",
     "Perl": "sub ident { return $_[0]; }",
     "PHP": "function ident($x) { return $x; }",
+    "Ruby": "def ident(x)\n  x\nend",
+    "R": "ident <- function(x) x",
 }
 LOOP = {
     "Python": "def _bond_bench_loop(n):\n    for i in range(n):\n        cb(i)\n",
     "JavaScript": "function _bond_bench_loop(n) { for (let i = 0; i < n; i++) cb(i); }",
     "Perl": "sub _bond_bench_loop { my $n = shift; cb($_) for 0 .. $n - 1; return; }",
     "PHP": "function _bond_bench_loop($n) { for ($i = 0; $i < $n; $i++) cb($i); }",
+    "Ruby": "def _bond_bench_loop(n)\n  i = 0\n  while i < n\n    cb(i)\n    i += 1\n  end\nend",
+    "R": "`_bond_bench_loop` <- function(n) { for (i in seq_len(n)) cb(i); NULL }",
 }
+# `R` is a shell script that starts the interpreter's binary: callgrind must follow the exec.
+VALGRIND_OPTIONS = {"R": ["--trace-children=yes"]}
 
 
 def driver_folder(language):
@@ -127,12 +133,19 @@ def limit_program(language):
     source = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Sources", "bond-bench",
                                "PipeLoop.swift")).read()
     case = re.search(r'case "%s":\s*return \[(.*?)#"""\n(.*?)\n\s*"""#\]' % re.escape(language), source, re.S)
-    if not case:
+    # R's loop is a `let loop` string with DRIVER standing for its stage 2's path.
+    loop = re.search(r'case "%s":.*?let loop = #"""\n(.*?)\n\s*"""#\s*return \[(.*?), loop' % re.escape(language),
+                     source, re.S) if not case else None
+    if not case and not loop:
         sys.exit("no limit loop for %s" % language)
-    head = [json.loads(word) for word in re.findall(r'"[^"]*"', case.group(1))]
-    lines = case.group(2).split("\n")
+    head_text, body = (case.group(1), case.group(2)) if case else (loop.group(2), loop.group(1))
+    head = [json.loads(word) for word in re.findall(r'"[^"]*"', head_text)]
+    lines = body.split("\n")
     indent = min(len(l) - len(l.lstrip()) for l in lines if l.strip())
-    return head + ["\n".join(l[indent:] for l in lines)]
+    body = "\n".join(l[indent:] for l in lines)
+    if loop:
+        body = body.replace("DRIVER", os.path.join(driver_folder(language), "stage2.R"))
+    return head + [body]
 
 
 def bench_bond(language, callbacks, prefix=()):
@@ -172,6 +185,23 @@ def run_one_at_a_time(language, n, callbacks, limit, prefix=()):
     bond.finish()
 
 
+# bond-bench's bare start-up commands (Machine.bareCommands in Sources/bond-bench/BondBench.swift).
+BARE = {"Python": ["python3", "-c", "pass"], "JavaScript": ["node", "-e", "0"], "Perl": ["perl", "-e", "1"],
+        "PHP": ["php", "-r", ""], "Ruby": ["ruby", "-e", "0"], "R": ["R", "--vanilla", "--quiet", "--no-echo", "-e", "0"]}
+
+
+def run_startup(language, bare, prefix=()):
+    """Start-up as bond-bench times it: to the first EVAL answered, then the end of input; or
+    the bare interpreter's own start and exit."""
+    if bare:
+        subprocess.run(list(prefix) + BARE[language], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, check=True)
+        return
+    bond = Bond(language, prefix)
+    bond.request("EVAL", "1")
+    bond.finish()
+
+
 def run(language, n, callbacks, prefix=()):
     bond = bench_bond(language, callbacks, prefix)
     if callbacks:
@@ -185,29 +215,52 @@ def run(language, n, callbacks, prefix=()):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("language")
-    parser.add_argument("-n", type=int, default=None, help="requests (default 1 000 000; 10 000 and 40 000 with --instructions)")
+    parser.add_argument("-n", type=int, default=None, help="requests (default 1 000 000; 10 000 and 40 000 with --instructions, 2 000 and 8 000 one at a time; "
+                        "with --instructions, N/4 and N)")
     parser.add_argument("--callbacks", action="store_true", help="measure callbacks (CALL from the driver, RETURN from here)")
     parser.add_argument("--instructions", action="store_true", help="count instructions per request with callgrind")
     parser.add_argument("--one-at-a-time", action="store_true",
                         help="with --instructions: each request waits for the last reply, on one processor")
     parser.add_argument("--limit", action="store_true",
                         help="with --one-at-a-time: bond-bench's limit loop instead of the driver (calls)")
+    parser.add_argument("--startup", action="store_true",
+                        help="with --instructions: the instructions of a start-up to the first EVAL answered, "
+                             "and of the bare interpreter's start and exit")
     args = parser.parse_args()
     what = "callback" if args.callbacks else "call"
     if (args.one_at_a_time or args.limit) and not args.instructions:
         sys.exit("--one-at-a-time and --limit go with --instructions")
+    if args.startup:
+        counts = []
+        for bare in (False, True):
+            with tempfile.TemporaryDirectory() as folder:
+                prefix = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + os.path.join(folder, "%p.callgrind")] \
+                    + VALGRIND_OPTIONS.get(args.language, [])
+                run_startup(args.language, bare, prefix)
+                counts.append(sum(int([l for l in open(os.path.join(folder, name)) if l.startswith(("summary:", "totals:"))][0]
+                                      .split()[1]) for name in os.listdir(folder)))
+        print("%s start-up: %d instructions, the bare interpreter %d (+%d)" % (args.language, counts[0], counts[1],
+                                                                              counts[0] - counts[1]))
+        return
     if args.instructions:
         counts = []
         sizes = (2000, 8000) if args.one_at_a_time or args.limit else (10000, 40000)
+        if args.n:
+            sizes = (args.n // 4, args.n)
         for n in sizes:
-            with tempfile.NamedTemporaryFile(suffix=".callgrind") as out:
-                prefix = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out.name]
+            with tempfile.TemporaryDirectory() as folder:
+                # One file per process (%p): with --trace-children, the interpreter's is the largest.
+                prefix = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + os.path.join(folder, "%p.callgrind")] \
+                    + VALGRIND_OPTIONS.get(args.language, [])
                 if args.one_at_a_time or args.limit:
                     run_one_at_a_time(args.language, n, args.callbacks, args.limit, prefix)
                 else:
                     run(args.language, n, args.callbacks, prefix)
-                summary = [l for l in open(out.name) if l.startswith(("summary:", "totals:"))]
-                counts.append(int(summary[0].split()[1]))
+                totals = []
+                for name in os.listdir(folder):
+                    summary = [l for l in open(os.path.join(folder, name)) if l.startswith(("summary:", "totals:"))]
+                    totals.append(int(summary[0].split()[1]))
+                counts.append(max(totals))
         who = "limit loop" if args.limit else what
         print("%s %s: %d instructions per %s" % (args.language, who, (counts[1] - counts[0]) / (sizes[1] - sizes[0]), what))
         return

@@ -33,7 +33,7 @@ if [ "${BOND_TSAN_FILTER:-}" != skip ]; then
   scripts/tsan.sh "${BOND_TSAN_FILTER:-EngineTests|ArgumentTests|ProtocolFaultTests|CrossLanguageTests}"
 fi
 # No interpreter may outlive the tests: none left orphaned (docs/reliability.md, "Closing").
-leftovers() { ps -eo pid=,ppid=,args= | awk '$2 == 1' | grep -E ' (python[0-9.]* -i|node -i|nodejs -i|perl -ne eval|php -a)( |$)' || true; }
+leftovers() { ps -eo pid=,ppid=,args= | awk '$2 == 1' | grep -E ' (python[0-9.]* -i|node -i|nodejs -i|perl -ne eval|php -a|ruby -ne eval|[^ ]*bin/exec/R --vanilla)( |$)' || true; }
 for _ in $(seq 1 50); do [ -z "$(leftovers)" ] && break; sleep 0.1; done
 if [ -n "$(leftovers)" ]; then echo "interpreters left running after the tests:"; leftovers; exit 1; fi
 echo "no interpreter left running after the tests"
@@ -47,7 +47,7 @@ if [ -n "${BOND_TEST_HOSTS:-}" ]; then
   done
   echo "nothing left running on the test hosts"
 fi
-# The other direction of compatibility: python-bond 1.4's host drives our four drivers.
+# The other direction of compatibility: python-bond 1.4's host drives our six drivers.
 scripts/compat-python-bond.sh
 # The frame and JSON decoder under libFuzzer for a bounded time (BOND_FUZZ_SECONDS, 0 skips).
 if [ "${BOND_FUZZ_SECONDS:-30}" != 0 ]; then

@@ -320,12 +320,16 @@ enum Snippet {
         "JavaScript": "function ident(x) { return x; }",
         "Perl": "sub ident { return $_[0]; }",
         "PHP": "function ident($x) { return $x; }",
+        "Ruby": "def ident(x)\n  x\nend",
+        "R": "ident <- function(x) x",
     ]
     static let callbackLoop: [String: String] = [
         "Python": "def _bond_bench_loop(n):\n    for i in range(n):\n        cb(i)\n",
         "JavaScript": "function _bond_bench_loop(n) { for (var i = 0; i < n; i++) cb(i); }",
         "Perl": "sub _bond_bench_loop { my $n = shift; for my $i (1 .. $n) { cb($i); } return undef; }",
         "PHP": "function _bond_bench_loop($n) { for ($i = 0; $i < $n; $i++) cb($i); }",
+        "Ruby": "def _bond_bench_loop(n)\n  i = 0\n  while i < n\n    cb(i)\n    i += 1\n  end\nend",
+        "R": "`_bond_bench_loop` <- function(n) { for (i in seq_len(n)) cb(i); NULL }",
     ]
 }
 
@@ -347,6 +351,7 @@ enum Machine {
     static let bareCommands: [String: [String]] = [
         "Python": ["python3", "-c", "pass"], "JavaScript": ["node", "-e", "0"],
         "Perl": ["perl", "-e", "1"], "PHP": ["php", "-r", ""],
+        "Ruby": ["ruby", "-e", "0"], "R": ["R", "--vanilla", "--quiet", "--no-echo", "-e", "0"],
     ]
 
     /// The time to start and end the bare interpreter (posix_spawnp through PATH, as the engine does).
