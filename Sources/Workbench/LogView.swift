@@ -105,6 +105,16 @@ extension AppState {
         logBase[pane] = nil
     }
 
+    /// Sets the filter when it holds together; else says what is wrong and keeps the old one.
+    public mutating func setLogFilterChecked(_ text: String) {
+        let filter = LogFilter(parsing: text)
+        if let problem = filter.problem(paneNames: panes.map(\.name)) {
+            flash = "filter not set: \(problem)"
+            return
+        }
+        setLogFilter(text)
+    }
+
     public mutating func setLogFilter(_ text: String) {
         logFilter = LogFilter(parsing: text)
         logFiltered = logFilter.isEmpty ? [] : log.filter { logFilter.matches($0) }.map(\.seq)
@@ -176,9 +186,9 @@ extension AppState {
             flash = logPausedAt == nil ? "log follows again" : "log paused (p resumes)"
         case .enter:
             guard n > 0 else { return [] }
-            logDetail = LogDetail(seq: logSelected ?? logSeq(at: n - 1))
+            logDetail = LogDetail(seq: logSelected ?? logSeq(at: n - 1), following: logSelected == nil)
         case .char("/"):
-            prompt = Prompt(kind: .logSearch(origin: logSelected), label: "search log", input: InputEditor(logSearch), pane: nil)
+            openPrompt(Prompt(kind: .logSearch(origin: logSelected), label: "search log", input: InputEditor(logSearch), pane: nil))
         case .char("n"), .char("N"):
             guard !logSearch.isEmpty else { flash = "/ searches the log"; return [] }
             if let s = searchLog(logSearch, from: logSelected, older: key == .char("n"), inclusive: false) {
@@ -188,13 +198,13 @@ extension AppState {
                 flash = "not found: \(logSearch)"
             }
         case .char("f"):
-            prompt = Prompt(kind: .logFilter, label: "filter (pane:NAME verb:VERB dir:sent depth:N text)",
-                            input: InputEditor(logFilter.text), pane: nil)
+            openPrompt(Prompt(kind: .logFilter, label: "filter (pane:NAME verb:VERB dir:sent depth:N text)",
+                              input: InputEditor(logFilter.text), pane: nil))
         case .char("c"):
             setLogFilter("")
         case .char("s"):
-            prompt = Prompt(kind: .logSave(shown: true), label: "save the frames shown (JSON lines) to file",
-                            input: InputEditor(), pane: nil)
+            openPrompt(Prompt(kind: .logSave(shown: true), label: "save the frames shown (JSON lines) to file",
+                              input: InputEditor(), pane: nil))
         default: break
         }
         return []
@@ -206,6 +216,11 @@ extension AppState {
         switch key {
         case .escape, .enter, .char("q"), .ctrl("c"), .ctrl("g"):
             logDetail = nil
+            if d.following {
+                // It followed before: it follows again (the frame looked at is not kept selected).
+                logSelected = nil
+                logTop = nil
+            }
             return []
         case .char("r"): d.raw.toggle(); d.scroll = 0
         case .up: d.scroll = max(0, d.scroll - 1)
@@ -220,9 +235,9 @@ extension AppState {
             if p >= 0 && p < n { d.seq = logSeq(at: p); d.scroll = 0 }
         case .char("p"):
             if let pair = entry(d.seq)?.pair, entry(pair) != nil { d.seq = pair; d.scroll = 0 }
-        case .ctrl("q"):
+        case .ctrl("q"), .function(10):
             logDetail = nil
-            return quit()
+            return quit(key: key)
         default: break
         }
         logDetail = d

@@ -94,6 +94,24 @@ public enum Languages {
         return names
     }
 
+    /// An expression that is true when `name` is a function of the interpreter (false, or an
+    /// error, when it is not); nil when the language has none.
+    public static func functionCheck(language: String, name: String) -> String? {
+        let quoted = jsonQuote(name)
+        switch language.lowercased() {
+        case "python":
+            return "callable(eval(\(quoted)))"
+        case "javascript":
+            return "typeof (\(name)) === 'function'"
+        case "perl":
+            return "do { no strict 'refs'; my $n = \(quoted); $n = \"main::$n\" unless $n =~ /::/; defined(&{$n}) ? 1 : 0 }"
+        case "php":
+            return "is_callable(\(quoted))"
+        default:
+            return nil
+        }
+    }
+
     /// An expression giving `[type name, description]` of the value of `code`, in the language
     /// itself, for values that cannot cross the bond as data.
     public static func describeExpression(language: String, code: String) -> String? {

@@ -106,6 +106,8 @@ public struct PaneState: Sendable {
     public var blocks: [String] = []
     /// The requests of the transcript and how they ended (`transcript save`, replay).
     public var steps: [Step] = []
+    /// Names the interpreter gave for completion last (offered for `proxy SRC.FUNC`).
+    public var knownNames: [String] = []
 
     public var spec: PaneSpec { PaneSpec(name: name, language: language, command: command) }
 }
@@ -135,6 +137,85 @@ public struct Prompt: Sendable, Equatable {
     public var input: InputEditor
     /// The pane that asked (actions apply to it).
     public var pane: Int?
+    /// The pre-filled default is selected: typing replaces it, a motion key keeps it.
+    public var selected = false
+    /// What Tab cycles through (pane names, languages, refs); the command prompt completes instead.
+    public var choices: [String] = []
+    /// Tab cycling: the text typed before the first Tab, and the candidate shown.
+    var cycle: (base: String, candidates: [String], index: Int)?
+
+    public init(kind: PromptKind, label: String, input: InputEditor, pane: Int?, choices: [String] = []) {
+        self.kind = kind
+        self.label = label
+        self.input = input
+        self.pane = pane
+        self.choices = choices
+        self.selected = !input.isEmpty
+    }
+
+    public static func == (a: Prompt, b: Prompt) -> Bool {
+        a.kind == b.kind && a.label == b.label && a.input == b.input && a.pane == b.pane && a.selected == b.selected
+    }
+
+    /// The prompts that share a history (each kind has its own).
+    var historyKey: String {
+        switch kind {
+        case .command: "command"
+        case .refName: "ref"
+        case .inspect: "inspect"
+        case .proxyFunction: "proxyFunction"
+        case .proxyTarget: "proxyTarget"
+        case .proxyName: "proxyName"
+        case .newPane: "new"
+        case .logSave: "file"
+        case .logFilter: "filter"
+        case .logSearch: "search"
+        }
+    }
+}
+
+/// An action that waits for a yes (y, or the same key again).
+public enum ConfirmAction: Sendable, Equatable {
+    case close(pane: Int)
+    case restart(pane: Int)
+    case remove(pane: Int)
+    case quit
+    /// Write over an existing file.
+    case overwrite(path: String, lines: [String])
+}
+
+public struct Confirmation: Sendable, Equatable {
+    public var action: ConfirmAction
+    public var question: String
+    /// Pressing this key again also says yes.
+    public var key: Key?
+}
+
+/// Readline's incremental history search (Ctrl-R older, Ctrl-S newer) in a pane's input.
+public struct HistorySearch: Sendable, Equatable {
+    public var pane: Int
+    public var query = ""
+    /// The history entry matched (an index of the entries), nil when nothing matches.
+    public var match: Int?
+    public var reverse = true
+    /// The input before the search (Esc or Ctrl-G brings it back).
+    public var original: InputEditor
+    public var failed = false
+}
+
+/// A pane removed from the screen, kept with its wires until quit (`undo` brings it back).
+public struct RemovedPane: Sendable {
+    public var pane: PaneState
+    public var position: Int
+    public var wires: [Wire]
+}
+
+/// Why a file could not be written (carried as a value, never matched by its text).
+public enum SaveFailure: Sendable, Equatable, Error {
+    /// The file is there already (nothing was written).
+    case exists
+    /// The system's reason (`No such file or directory`).
+    case system(String)
 }
 
 /// Why a file is read.
@@ -158,6 +239,9 @@ public enum Request: Sendable, Equatable {
     case startup(String)
     /// Names for completion: an expression that gives a list of strings.
     case complete(String)
+    /// Asks whether `function` exists (`check` gives true or false) before proxying it into
+    /// `target` as `name`.
+    case checkFunction(function: String, check: String, target: Int, name: String)
 }
 
 /// How a request ended.
@@ -187,7 +271,10 @@ public enum Message: Sendable {
     case died(pane: Int, generation: Int, message: String)
     case closed(pane: Int, generation: Int)
     case historyLoaded(pane: Int, entries: [String])
-    case logSaved(path: String, error: String?)
+    /// A file was written (or not): the path as given, as written (`~/` expanded), and why not.
+    case logSaved(path: String, expanded: String, error: SaveFailure?)
+    /// The text came back from `$EDITOR` (nil: the editor failed, `error` says why).
+    case edited(pane: Int, text: String?, error: String?)
     case fileRead(path: String, purpose: FilePurpose, text: String?, error: String?)
     /// A call came through the wire exported into `target` as `name`.
     case wireCalled(target: Int, name: String)
@@ -202,7 +289,13 @@ public enum Effect: Sendable, Equatable {
     case close(pane: Int, generation: Int)
     case loadHistory(pane: Int, name: String)
     case saveHistory(name: String, entries: [String])
+    /// Write a new file (`~/` is the home directory); an existing one is left alone and
+    /// reported as `.exists`.
     case saveLog(path: String, lines: [String])
+    /// Write over a file (after the user said yes).
+    case replaceFile(path: String, lines: [String])
+    /// Suspend the screen and edit `text` in `$EDITOR` (Ctrl-X Ctrl-E); comes back as `.edited`.
+    case editExternally(pane: Int, text: String)
     /// Read a file; its text comes back as `.fileRead`.
     case readFile(path: String, purpose: FilePurpose)
     /// Close every bond, then post `.allClosed`.
@@ -235,6 +328,26 @@ public struct AppState: Sendable {
     public var height: Int
     public var prompt: Prompt?
     public var showHelp = false
+    /// Rows the help overlay is scrolled.
+    public var helpScroll = 0
+    /// A question waiting for y/N.
+    public var confirm: Confirmation?
+    /// The kill ring of every input (Ctrl-K, Ctrl-W, Alt-D... kill; Ctrl-Y, Alt-Y yank).
+    public var killRing = KillRing()
+    /// Ctrl-R / Ctrl-S in a pane's input.
+    public var historySearch: HistorySearch?
+    /// Ctrl-X was pressed in a pane (readline's prefix: Ctrl-X Ctrl-E edits in `$EDITOR`).
+    public var ctrlXPending = false
+    /// The history of each kind of prompt.
+    public var promptHistory: [String: History] = [:]
+    /// Panes removed, newest last (until quit).
+    public var removed: [RemovedPane] = []
+    /// Saves sent and not yet answered, by path (to ask before writing over a file).
+    var pendingSave: [String: Effect] = [:]
+    /// The log pane over the whole screen.
+    public var logZoomed = false
+    /// Rows added to (or taken from) the log pane's height.
+    public var logResize = 0
     /// Completion in a pane's input (the menu, or the interpreter's answer awaited).
     public var completion: CompletionState?
     /// Replays running, by pane.
@@ -260,7 +373,6 @@ public struct AppState: Sendable {
         if let n = config.logFrames { log = RingBuffer(capacity: n) }
     }
 
-    public static let palette: [TermColor] = Theme().panes
     /// Key bindings, colours and limits (the configuration file).
     public var config = Config()
     public var palette: [TermColor] { config.theme.panes }
@@ -303,7 +415,8 @@ public struct AppState: Sendable {
         return effects
     }
 
-    /// The ssh destination of a command line (a guess until the bond reports it).
+    /// The ssh destination of a command line, for the title until the bond reports its host
+    /// (the engine's own reader of ssh command lines is not public).
     static func sshHost(_ command: String) -> String? {
         let words = command.split(separator: " ").map(String.init)
         guard let first = words.first, first.hasSuffix("ssh") else { return nil }
@@ -330,7 +443,9 @@ public struct PaneGeometry: Sendable, Equatable {
 }
 
 extension AppState {
-    public var screenLayout: ScreenLayout { Layout.screen(width: width, height: height, paneCount: panes.count) }
+    public var screenLayout: ScreenLayout {
+        Layout.screen(width: width, height: height, paneCount: panes.count, logZoomed: logZoomed, logResize: logResize)
+    }
 
     func infoText(_ pane: PaneState) -> String? {
         var parts: [String] = []

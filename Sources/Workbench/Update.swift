@@ -4,6 +4,17 @@ import Foundation
 extension AppState {
     /// Applies one message; returns what the app layer must do.
     public mutating func update(_ message: Message) -> [Effect] {
+        let effects = apply(message)
+        rememberSaves(effects)
+        return effects
+    }
+
+    /// A file not written because it exists is asked about, with what was to be written.
+    mutating func rememberSaves(_ effects: [Effect]) {
+        for case .saveLog(let path, let lines) in effects { pendingSave[path] = .saveLog(path: path, lines: lines) }
+    }
+
+    private mutating func apply(_ message: Message) -> [Effect] {
         switch message {
         case .key(let key):
             return handleKey(key)
@@ -78,11 +89,15 @@ extension AppState {
             if case .complete = request {
                 guard completion?.pane == id, completion?.waiting == true else { return [] }
                 if case .completions(let names) = outcome {
+                    if completion?.object == nil { panes[i].knownNames = names.filter { AppState.isFunctionName($0) } }
                     finishCompletion(names: names)
                 } else {
                     finishCompletion(names: [])
                 }
                 return []
+            }
+            if case .checkFunction(let function, _, let target, let name) = request {
+                return functionChecked(i, function: function, target: target, name: name, outcome: outcome)
             }
             var step: Step?
             switch request {
@@ -131,8 +146,28 @@ extension AppState {
             case .replay(let report):
                 return startReplay(source: path, text: text, report: report)
             }
-        case .logSaved(let path, let error):
-            flash = error.map { "save failed: \($0)" } ?? "saved to \(path)"
+        case .logSaved(let given, let path, let error):
+            defer { pendingSave[given] = nil }
+            switch error {
+            case nil: flash = "saved to \(path)"
+            case .exists?:
+                if case .saveLog(_, let lines)? = pendingSave[given] {
+                    ask(.overwrite(path: given, lines: lines), "\(path) exists: write over it?", key: nil)
+                } else {
+                    flash = "not saved: \(path) exists"
+                }
+            case .system(let reason)?: flash = "cannot write \(path): \(reason)"
+            }
+            return []
+        case .edited(let id, let text, let error):
+            guard let i = index(of: id) else { return [] }
+            if let text {
+                var t = text
+                while t.hasSuffix("\n") { t.removeLast() }
+                panes[i].input.text = t
+            } else {
+                flash = "editor: \(error ?? "failed")"
+            }
             return []
         case .allClosed:
             done = true
@@ -234,44 +269,64 @@ extension AppState {
     mutating func handleKey(_ pressed: Key) -> [Effect] {
         if pressed == .resize { return [] }
         if case .mouse(let event) = pressed { return mouse(event) }
-        var key = pressed
-        if showHelp {
-            showHelp = false
-            return []
-        }
-        if prompt != nil { return promptKey(key) }
+        let key = pressed
+        let action = config.bindings.action(for: key)
+        if showHelp { return helpKey(key, action) }
+        if let c = confirm { return confirmKey(c, key) }
+        if prompt != nil { return promptKey(key, action) }
+        if historySearch != nil { return searchKey(key, action) }
         flash = nil
         if logDetail != nil { return detailKey(key) }
-        if wiringView != nil { return wiringKey(key) }
-        key = config.bindings.translate(key)
-        if let effects = completionKey(key) { return effects }
-        // Global keys.
-        switch key {
-        case .ctrl("q"):
-            return quit()
-        case .function(1):
-            showHelp = true
-            return []
-        case .function(2):
-            wiringView = 0
-            return []
-        case .tab:
-            cycleFocus(1)
-            return []
-        case .backTab:
-            cycleFocus(-1)
-            return []
-        case .ctrl("x"):
-            prompt = Prompt(kind: .command, label: "command", input: InputEditor(), pane: focusedPaneID)
-            return []
-        case .ctrl("n"):
-            prompt = Prompt(kind: .newPane, label: "new pane [NAME:]LANGUAGE[=COMMAND]", input: InputEditor(), pane: nil)
-            return []
-        default:
-            break
+        if wiringView != nil { return wiringKey(key, action) }
+        if ctrlXPending, let i = focusedIndex {
+            // readline's Ctrl-X prefix: Ctrl-X Ctrl-E edits the input in $EDITOR.
+            ctrlXPending = false
+            switch key {
+            case .ctrl("e"): return [.editExternally(pane: panes[i].id, text: panes[i].input.text)]
+            case .ctrl("u"): panes[i].input.undo(); return []
+            default: return []
+            }
         }
+        ctrlXPending = false
+        if let effects = completionKey(key, action) { return effects }
+        if let action, let effects = globalAction(action, key: key) { return effects }
         guard let i = focusedIndex else { return logKey(key) }
-        return paneKey(i, key)
+        return paneKey(i, key, action)
+    }
+
+    /// Actions that do not depend on the focused pane; nil for the others.
+    mutating func globalAction(_ action: Action, key: Key) -> [Effect]? {
+        switch action {
+        case .quit:
+            return quit(key: key)
+        case .help:
+            showHelp = true
+            helpScroll = 0
+        case .wiring:
+            wiringView = 0
+        case .nextPane:
+            cycleFocus(1)
+        case .previousPane:
+            cycleFocus(-1)
+        case .command:
+            openPrompt(Prompt(kind: .command, label: "command (Tab completes)", input: InputEditor(), pane: focusedPaneID))
+        case .new:
+            openPrompt(Prompt(kind: .newPane, label: "new pane [NAME:]LANGUAGE[=COMMAND] (Tab: languages)", input: InputEditor(),
+                              pane: nil, choices: knownLanguages))
+        case .zoomLog:
+            logZoomed.toggle()
+            if logZoomed { focus = .log }
+            for j in panes.indices { clampScroll(j) }
+        case .growLog, .shrinkLog:
+            logZoomed = false
+            logResize += action == .growLog ? 2 : -2
+            let usual = Layout.screen(width: width, height: height, paneCount: panes.count).log.height
+            logResize = max(2 - usual, min(max(0, height - 5) - usual, logResize))
+            for j in panes.indices { clampScroll(j) }
+        default:
+            return nil
+        }
+        return []
     }
 
     var focusedPaneID: Int? { focusedIndex.map { panes[$0].id } }
@@ -282,13 +337,63 @@ extension AppState {
         let current: Int = focusedIndex ?? panes.count
         let next = ((current + step) % count + count) % count
         focus = next == panes.count ? .log : .pane(panes[next].id)
+        if logZoomed && focus != .log { logZoomed = false }
     }
 
-    mutating func quit() -> [Effect] {
+    /// Quit: at once when no bond is busy, else after a yes.
+    mutating func quit(key: Key? = nil) -> [Effect] {
         if quitting { return [.exit] }
+        let busy = panes.filter { $0.status.isBusyOrPending($0.pending) }.map(\.name)
+        if !busy.isEmpty && confirm == nil {
+            ask(.quit, "quit while \(busy.joined(separator: ", ")) \(busy.count == 1 ? "is" : "are") busy?", key: key)
+            return []
+        }
+        return quitNow()
+    }
+
+    mutating func quitNow() -> [Effect] {
         quitting = true
-        flash = "closing every bond… (Ctrl-Q again leaves at once)"
+        flash = "closing every bond… (\(config.bindings.long(.quit).split(separator: ",").first ?? "Ctrl-Q") again leaves at once)"
         return [.quit]
+    }
+
+    mutating func ask(_ action: ConfirmAction, _ question: String, key: Key?) {
+        let again = key.map { " (\(KeyBindings.name($0, short: false)) again: yes)" } ?? ""
+        confirm = Confirmation(action: action, question: question + " y/N" + again, key: key)
+    }
+
+    /// y (or the same key again) does it; anything else says no.
+    mutating func confirmKey(_ c: Confirmation, _ key: Key) -> [Effect] {
+        confirm = nil
+        guard key == .char("y") || key == .char("Y") || (c.key != nil && key == c.key) else {
+            flash = "cancelled"
+            return []
+        }
+        switch c.action {
+        case .quit: return quitNow()
+        case .close(let id): return index(of: id).map { closeBond($0) } ?? []
+        case .restart(let id): return index(of: id).map { restartNow($0) } ?? []
+        case .remove(let id): return index(of: id).map { removePane($0) } ?? []
+        case .overwrite(let path, let lines): return [.replaceFile(path: path, lines: lines)]
+        }
+    }
+
+    mutating func helpKey(_ key: Key, _ action: Action?) -> [Effect] {
+        let page = helpRows
+        switch key {
+        case .up: helpScroll = max(0, helpScroll - 1)
+        case .down: helpScroll += 1
+        case .pageUp: helpScroll = max(0, helpScroll - page)
+        case .pageDown, .char(" "): helpScroll += page
+        case .home: helpScroll = 0
+        case .end: helpScroll = Int.max / 2
+        default:
+            showHelp = false
+            if action == .quit { return quit(key: key) }
+            return []
+        }
+        helpScroll = min(helpScroll, max(0, helpLines().count - helpRows))
+        return []
     }
 
     mutating func scrollPane(_ i: Int, _ key: Key) {
@@ -297,52 +402,64 @@ extension AppState {
         switch key {
         case .pageUp: panes[i].scroll += page
         case .pageDown: panes[i].scroll = max(0, panes[i].scroll - page)
-        case .home: panes[i].scroll = Int.max / 2
-        case .end: panes[i].scroll = 0
+        case .ctrlUp: panes[i].scroll += 1
+        case .ctrlDown: panes[i].scroll = max(0, panes[i].scroll - 1)
+        case .ctrlHome: panes[i].scroll = Int.max / 2
+        case .ctrlEnd: panes[i].scroll = 0
         default: break
         }
         clampScroll(i)
     }
 
-    mutating func paneKey(_ i: Int, _ key: Key) -> [Effect] {
+    mutating func paneKey(_ i: Int, _ key: Key, _ action: Action?) -> [Effect] {
         let id = panes[i].id
-        switch key {
-        case .enter:
+        switch action {
+        case .eval:
             return submit(i, kind: .eval)
-        case .altEnter:
+        case .newline:
             panes[i].input.insert("\n")
-        case .ctrl("b"):
+            return []
+        case .block:
             return submit(i, kind: .block)
-        case .ctrl("k"):
+        case .call:
             return submit(i, kind: .call)
-        case .ctrl("r"):
+        case .ref:
             let code = panes[i].input.text.trimmingSpaces
             guard !code.isEmpty else {
-                flash = "Ctrl-R: type the ref's code in the input first"
+                flash = "\(config.bindings.long(.ref)): type the ref's code in the input first"
                 return []
             }
-            prompt = Prompt(kind: .refName(code: code), label: "ref name for \(code)", input: InputEditor(nextRefName(i)), pane: id)
-        case .ctrl("t"):
+            openPrompt(Prompt(kind: .refName(code: code), label: "ref name for \(code)", input: InputEditor(nextRefName(i)), pane: id))
+            return []
+        case .inspect:
             var initial = panes[i].input.text.trimmingSpaces
             if initial.hasPrefix("@") { initial.removeFirst() }
             if initial.isEmpty { initial = panes[i].refs.keys.last ?? "" }
-            prompt = Prompt(kind: .inspect, label: "inspect ref (or expression)", input: InputEditor(initial), pane: id)
-        case .ctrl("p"):
+            openPrompt(Prompt(kind: .inspect, label: "inspect ref (or expression; Tab: refs)", input: InputEditor(initial), pane: id,
+                              choices: Array(panes[i].refs.keys)))
+            return []
+        case .proxy:
             let initial = panes[i].input.text.trimmingSpaces
-            prompt = Prompt(kind: .proxyFunction, label: "proxy function of \(panes[i].name)", input: InputEditor(initial), pane: id)
-        case .ctrl("c"):
+            openPrompt(Prompt(kind: .proxyFunction, label: "proxy function of \(panes[i].name)", input: InputEditor(initial), pane: id))
+            return []
+        case .interrupt:
             if panes[i].status.isBusyOrPending(panes[i].pending) {
                 append(i, .info, "interrupt")
                 return [.interrupt(pane: id, generation: panes[i].generation)]
             }
             panes[i].input.clear()
             panes[i].history.resetBrowsing()
-        case .ctrl(" "):
+            return []
+        case .complete:
             return startCompletion(i)
-        case .ctrl("w"):
-            return closeOrRemove(i)
-        case .function(5):
-            return restart(i)
+        case .close:
+            return closeOrRemove(i, key: key)
+        case .restart:
+            return restart(i, key: key)
+        default:
+            break
+        }
+        switch key {
         case .up:
             if !panes[i].input.lineUp(), let entry = panes[i].history.previous(current: panes[i].input.text) {
                 panes[i].input.text = entry
@@ -351,18 +468,73 @@ extension AppState {
             if !panes[i].input.lineDown(), let entry = panes[i].history.next() {
                 panes[i].input.text = entry
             }
-        case .pageUp, .pageDown, .home, .end:
+        case .pageUp, .pageDown, .ctrlUp, .ctrlDown, .ctrlHome, .ctrlEnd:
             scrollPane(i, key)
-        case .left: panes[i].input.left()
-        case .right: panes[i].input.right()
-        case .ctrl("a"): panes[i].input.home()
-        case .ctrl("e"): panes[i].input.end()
-        case .ctrl("u"): panes[i].input.killToStart()
-        case .ctrl("d"), .delete: panes[i].input.deleteForward()
-        case .alt("\u{7F}"), .alt("\u{8}"): panes[i].input.deleteWord()
-        case .backspace: panes[i].input.backspace()
-        case .char(let c): panes[i].input.insert(c)
-        default: break
+        case .ctrl("r"), .ctrl("s"):
+            historySearch = HistorySearch(pane: id, reverse: key == .ctrl("r"), original: panes[i].input)
+        case .ctrl("x"):
+            ctrlXPending = true
+        default:
+            LineEditing.apply(key, to: &panes[i].input, ring: &killRing)
+        }
+        return []
+    }
+
+    // MARK: Incremental history search (Ctrl-R, Ctrl-S)
+
+    mutating func searchKey(_ key: Key, _ action: Action?) -> [Effect] {
+        guard var s = historySearch, let i = index(of: s.pane) else { historySearch = nil; return [] }
+        let entries = panes[i].history.entries
+        func find(from start: Int?, reverse: Bool) -> Int? {
+            guard !s.query.isEmpty, !entries.isEmpty else { return nil }
+            var k = start ?? (reverse ? entries.count - 1 : 0)
+            while k >= 0 && k < entries.count {
+                if entries[k].contains(s.query) { return k }
+                k += reverse ? -1 : 1
+            }
+            return nil
+        }
+        switch key {
+        case .ctrl("r"), .ctrl("s"):
+            s.reverse = key == .ctrl("r")
+            if s.query.isEmpty, let last = promptHistory["search"]?.entries.last { s.query = last }
+            let from = s.match.map { s.reverse ? $0 - 1 : $0 + 1 }
+            if let m = find(from: from, reverse: s.reverse) { s.match = m; s.failed = false } else { s.failed = true }
+        case .backspace:
+            if !s.query.isEmpty { s.query.removeLast() }
+            s.match = find(from: nil, reverse: true)
+            s.failed = s.match == nil && !s.query.isEmpty
+        case .char(let c):
+            s.query.append(c)
+            if let m = find(from: s.match, reverse: s.reverse) ?? find(from: nil, reverse: s.reverse) { s.match = m; s.failed = false } else { s.failed = true }
+        case .escape, .ctrl("g"):
+            panes[i].input = s.original
+            historySearch = nil
+            return []
+        default:
+            // Any other key takes the match and then acts as usual (Enter runs it), as in readline.
+            historySearch = nil
+            if !s.query.isEmpty {
+                var h = promptHistory["search"] ?? History(limit: 100)
+                h.add(s.query)
+                promptHistory["search"] = h
+            }
+            if let m = s.match {
+                panes[i].input = InputEditor(entries[m])
+                if let r = entries[m].range(of: s.query) {
+                    panes[i].input.moveCursor(to: entries[m].distance(from: entries[m].startIndex, to: r.lowerBound))
+                }
+            }
+            return handleKey(key)
+        }
+        historySearch = s
+        if let m = s.match {
+            panes[i].input = InputEditor(entries[m])
+            if let r = entries[m].range(of: s.query) {
+                panes[i].input.moveCursor(to: entries[m].distance(from: entries[m].startIndex, to: r.lowerBound))
+            }
+        } else if s.query.isEmpty {
+            panes[i].input = s.original
         }
         return []
     }
@@ -437,28 +609,97 @@ extension AppState {
         }
     }
 
-    mutating func closeOrRemove(_ i: Int) -> [Effect] {
-        let id = panes[i].id
-        switch panes[i].status {
-        case .starting, .idle, .busy, .closing:
-            if case .closing = panes[i].status { return [] }
-            panes[i].status = .closing
-            append(i, .info, "closing \(panes[i].name)…")
-            return [.close(pane: id, generation: panes[i].generation)]
+    /// Closes a pane's bond (after a yes when it is live), or removes a pane whose bond is over
+    /// (after a yes; `undo` brings it back, with its wires, until quit).
+    mutating func closeOrRemove(_ i: Int, key: Key? = nil, confirmed: Bool = false) -> [Effect] {
+        let p = panes[i]
+        switch p.status {
+        case .closing:
+            return []
+        case .starting, .idle, .busy:
+            if confirmed { return closeBond(i) }
+            let busy = p.status.isBusyOrPending(p.pending) ? " (busy)" : ""
+            ask(.close(pane: p.id), "close \(p.name)\(busy)? its interpreter and state end", key: key)
+            return []
         case .dead, .failed, .closed:
-            panes.remove(at: i)
-            wires.removeAll { $0.source == id || $0.target == id }
-            if panes.isEmpty {
-                focus = .log
-            } else {
-                focus = .pane(panes[min(i, panes.count - 1)].id)
-            }
-            for j in panes.indices { clampScroll(j) }
+            if confirmed { return removePane(i) }
+            let wired = wires.filter { $0.source == p.id || $0.target == p.id }.count
+            ask(.remove(pane: p.id), "remove the pane \(p.name)" + (wired > 0 ? " and its \(wired) wire\(wired == 1 ? "" : "s")" : "")
+                + "? (undo brings it back)", key: key)
             return []
         }
     }
 
-    mutating func restart(_ i: Int) -> [Effect] {
+    mutating func closeBond(_ i: Int) -> [Effect] {
+        guard panes[i].status != .closing else { return [] }
+        panes[i].status = .closing
+        append(i, .info, "closing \(panes[i].name)…")
+        return [.close(pane: panes[i].id, generation: panes[i].generation)]
+    }
+
+    mutating func removePane(_ i: Int) -> [Effect] {
+        let id = panes[i].id
+        let touching = wires.filter { $0.source == id || $0.target == id }
+        removed.append(RemovedPane(pane: panes[i], position: i, wires: touching))
+        panes.remove(at: i)
+        wires.removeAll { $0.source == id || $0.target == id }
+        if panes.isEmpty {
+            focus = .log
+        } else {
+            focus = .pane(panes[min(i, panes.count - 1)].id)
+        }
+        for j in panes.indices { clampScroll(j) }
+        flash = "removed \(removed.last!.pane.name); the undo command brings it back"
+        return []
+    }
+
+    /// `undo`: the pane removed last comes back (started again), with its refs and wires.
+    mutating func undoRemove() -> [Effect] {
+        guard var r = removed.popLast() else {
+            flash = "undo: no pane was removed"
+            return []
+        }
+        if panes.contains(where: { $0.name == r.pane.name }) {
+            removed.append(r)
+            flash = "undo: a pane named \(r.pane.name) is open"
+            return []
+        }
+        r.pane.generation += 1
+        r.pane.status = .starting
+        r.pane.pending = 0
+        r.pane.held = []
+        r.pane.pid = nil
+        r.pane.deathReported = false
+        panes.insert(r.pane, at: min(r.position, panes.count))
+        let present = Set(panes.map(\.id))
+        for w in r.wires where present.contains(w.source) && present.contains(w.target) && !wires.contains(where: { $0.key == w.key }) {
+            wires.append(w)
+        }
+        // A wire whose other end is still removed comes back with that pane.
+        for k in removed.indices {
+            removed[k].wires += r.wires.filter { w in (w.source == removed[k].pane.id || w.target == removed[k].pane.id) && !removed[k].wires.contains(w) }
+        }
+        let i = index(of: r.pane.id)!
+        focus = .pane(r.pane.id)
+        for j in panes.indices { clampScroll(j) }
+        append(i, .info, "back (undo): restarting \(r.pane.name)…")
+        // Wires into it are exported again when it has started; wires out of it never left their
+        // targets (they look the source up at each call).
+        return [.start(pane: r.pane.id, generation: r.pane.generation, name: r.pane.name, language: r.pane.language, command: r.pane.command)]
+    }
+
+    /// Restarts a pane's bond: after a yes when it is live.
+    mutating func restart(_ i: Int, key: Key? = nil, confirmed: Bool = false) -> [Effect] {
+        let p = panes[i]
+        if !confirmed && (p.status.isLive || p.status == .starting) {
+            let busy = p.status.isBusyOrPending(p.pending) ? " (busy)" : ""
+            ask(.restart(pane: p.id), "restart \(p.name)\(busy)? its interpreter's state is lost", key: key)
+            return []
+        }
+        return restartNow(i)
+    }
+
+    mutating func restartNow(_ i: Int) -> [Effect] {
         let p = panes[i]
         var effects: [Effect] = []
         if p.status.isLive || p.status == .starting || p.status == .closing {
@@ -478,8 +719,15 @@ extension AppState {
 
     // MARK: Prompt
 
-    mutating func promptKey(_ key: Key) -> [Effect] {
+    mutating func openPrompt(_ p: Prompt) {
+        prompt = p
+        promptHistory[p.historyKey, default: History(limit: 200)].resetBrowsing()
+    }
+
+    mutating func promptKey(_ key: Key, _ action: Action?) -> [Effect] {
         guard var p = prompt else { return [] }
+        var cycle = p.cycle
+        p.cycle = nil
         switch key {
         case .escape, .ctrl("c"), .ctrl("g"):
             prompt = nil
@@ -487,28 +735,63 @@ extension AppState {
             return []
         case .enter:
             prompt = nil
-            return submitPrompt(p, p.input.text.trimmingSpaces)
-        case .ctrl("q"):
-            prompt = nil
-            return quit()
-        case .left: p.input.left()
-        case .right: p.input.right()
-        case .ctrl("a"), .home: p.input.home()
-        case .ctrl("e"), .end: p.input.end()
-        case .ctrl("u"): p.input.killToStart()
-        case .ctrl("d"), .delete: p.input.deleteForward()
-        case .backspace: p.input.backspace()
-        case .tab:
-            // Complete pane names in pane questions.
-            if case .proxyTarget = p.kind { p.input.text = nextPaneName(after: p.input.text, excluding: p.pane) }
-        case .char(let c): p.input.insert(c)
-        default: break
+            let text = p.input.text.trimmingSpaces
+            promptHistory[p.historyKey, default: History(limit: 200)].add(text)
+            return submitPrompt(p, text)
+        case .up, .down:
+            var h = promptHistory[p.historyKey, default: History(limit: 200)]
+            let entry = key == .up ? h.previous(current: p.input.text) : h.next()
+            promptHistory[p.historyKey] = h
+            if let entry { p.input = InputEditor(entry); p.selected = false }
+        case .tab, .ctrl(" "):
+            if cycle == nil {
+                let base = p.input.text
+                let candidates = promptCandidates(p, base: p.selected ? "" : base)
+                guard !candidates.isEmpty else {
+                    flash = "nothing to complete"
+                    break
+                }
+                // The choice shown now is not offered again first.
+                let start = candidates.firstIndex(of: base).map { ($0 + 1) % candidates.count } ?? 0
+                cycle = (p.selected ? "" : base, candidates, start)
+            } else {
+                cycle!.index = (cycle!.index + 1) % cycle!.candidates.count
+            }
+            p.input = InputEditor(cycle!.candidates[cycle!.index])
+            p.selected = false
+            p.cycle = cycle
+            if cycle!.candidates.count == 1 { p.cycle = nil }
+        default:
+            if action == .quit && key != .char("q") {
+                prompt = nil
+                return quit(key: key)
+            }
+            if p.selected {
+                switch key {
+                case .char, .ctrl("y"):
+                    // Typing replaces the selected default.
+                    p.input = InputEditor()
+                    p.selected = false
+                    LineEditing.apply(key, to: &p.input, ring: &killRing)
+                case .backspace, .delete, .ctrl("d"), .ctrl("k"), .ctrl("u"), .ctrl("w"), .alt("\u{7F}"):
+                    p.input = InputEditor()
+                    p.selected = false
+                case .left, .ctrl("b"), .home, .ctrl("a"):
+                    p.selected = false
+                    LineEditing.apply(key, to: &p.input, ring: &killRing)
+                default:
+                    p.selected = false
+                    LineEditing.apply(key, to: &p.input, ring: &killRing)
+                }
+            } else {
+                LineEditing.apply(key, to: &p.input, ring: &killRing)
+            }
         }
         prompt = p
         if case .logSearch(let origin) = p.kind {
             // Incremental: the selection moves to the nearest match as the text is typed.
             let text = p.input.text
-            if text.isEmpty {
+            if text.isEmpty || p.selected {
                 logSelected = origin
             } else if let s = searchLog(text, from: origin, older: true, inclusive: true) {
                 logSelected = s
@@ -516,6 +799,21 @@ extension AppState {
             pinLogTop()
         }
         return []
+    }
+
+    /// What Tab offers in a prompt for the text typed so far: the prompt's choices that start
+    /// with it, or, at the command prompt, the completions of its last word.
+    func promptCandidates(_ p: Prompt, base: String) -> [String] {
+        switch p.kind {
+        case .command:
+            return commandCompletions(base)
+        case .proxyTarget:
+            let names = panes.filter { $0.id != p.pane }.map(\.name)
+            return names.filter { $0.hasPrefix(base) }
+        default:
+            let lower = base.lowercased()
+            return p.choices.filter { $0.lowercased().hasPrefix(lower) }
+        }
     }
 
     func nextPaneName(after current: String, excluding: Int?) -> String {
@@ -532,16 +830,7 @@ extension AppState {
             return runCommand(text)
         case .newPane:
             guard !text.isEmpty else { return [] }
-            do {
-                let spec = try PaneSpec.parse(text)
-                let effects = addPanes([spec])
-                if let last = panes.last { focus = .pane(last.id) }
-                for j in panes.indices { clampScroll(j) }
-                return effects
-            } catch {
-                flash = error.message
-                return []
-            }
+            return newPane(text)
         case .refName(let code):
             guard let i = paneIndex else { return [] }
             return makeRef(i, name: text, code: code)
@@ -551,8 +840,8 @@ extension AppState {
         case .proxyFunction:
             guard !text.isEmpty, paneIndex != nil else { return [] }
             let suggestion = nextPaneName(after: "", excluding: p.pane)
-            prompt = Prompt(kind: .proxyTarget(function: text), label: "proxy \(text) to pane (Tab cycles)",
-                            input: InputEditor(suggestion), pane: p.pane)
+            openPrompt(Prompt(kind: .proxyTarget(function: text), label: "proxy \(text) to pane (Tab cycles)",
+                              input: InputEditor(suggestion), pane: p.pane))
             return []
         case .proxyTarget(let function):
             guard let target = pane(named: text) else {
@@ -560,8 +849,8 @@ extension AppState {
                 return []
             }
             let suggestion = String(function.split(separator: ".").last ?? Substring(function))
-            prompt = Prompt(kind: .proxyName(function: function, target: target.id),
-                            label: "name of \(function) in \(target.name)", input: InputEditor(suggestion), pane: p.pane)
+            openPrompt(Prompt(kind: .proxyName(function: function, target: target.id),
+                              label: "name of \(function) in \(target.name)", input: InputEditor(suggestion), pane: p.pane))
             return []
         case .proxyName(let function, let target):
             guard let s = paneIndex else { return [] }
@@ -570,7 +859,7 @@ extension AppState {
         case .logSave(let shown):
             return saveLog(text, shown: shown)
         case .logFilter:
-            setLogFilter(text)
+            setLogFilterChecked(text)
             return []
         case .logSearch(let origin):
             logSearch = text
@@ -610,8 +899,65 @@ extension AppState {
             flash = "\"\(name)\" is not a valid function name"
             return []
         }
+        guard let check = Languages.functionCheck(language: panes[s].language, name: function) else {
+            append(t, .info, "proxy \(panes[s].name).\(function) as \(name)…")
+            return send(t, .proxy(source: panes[s].id, function: function, name: name))
+        }
+        // First ask the source whether it has the function; the wire is made only if it has.
+        append(s, .info, "proxy: looking for \(function) in \(panes[s].name)…")
+        return send(s, .checkFunction(function: function, check: check, target: target, name: name))
+    }
+
+    /// The source answered whether it has the function: proxy it, or say why not (no wire made).
+    mutating func functionChecked(_ s: Int, function: String, target: Int, name: String, outcome: Outcome) -> [Effect] {
+        var exists = false
+        var reason = "it is not a function there"
+        switch outcome {
+        case .value(let v): exists = v.boolValue ?? ((v.intValue ?? 0) != 0)
+        case .failure(let text): reason = text
+        default: break
+        }
+        guard exists else {
+            let message = "proxy not made: \(panes[s].name) has no function \(function) (\(reason))"
+            append(s, .error, message)
+            flash = message
+            return []
+        }
+        guard let t = index(of: target) else {
+            flash = "proxy: that pane is gone"
+            return []
+        }
         append(t, .info, "proxy \(panes[s].name).\(function) as \(name)…")
         return send(t, .proxy(source: panes[s].id, function: function, name: name))
+    }
+
+    /// `new SPEC` or the new-pane prompt: checked before anything is created.
+    mutating func newPane(_ text: String) -> [Effect] {
+        let spec: PaneSpec
+        do { spec = try PaneSpec.parse(text) } catch {
+            flash = error.message
+            return []
+        }
+        let language = Languages.canonical(spec.language, known: knownLanguages)
+        guard knownLanguages.isEmpty || knownLanguages.contains(language) else {
+            flash = "unknown language \"\(spec.language)\" (known: \(knownLanguages.joined(separator: ", ")); also py, js, node, pl)"
+            return []
+        }
+        if let name = spec.name {
+            if pane(named: name) != nil {
+                flash = "a pane named \(name) is open: give another name (\(Languages.paneNames(for: [(nil, language)], taken: panes.map(\.name))[0]):\(spec.language))"
+                return []
+            }
+            let named = Languages.canonical(name, known: knownLanguages)
+            if named != name, knownLanguages.contains(named) || Languages.aliases[name.lowercased()] != nil, named != language {
+                flash = "\"\(text)\" is ambiguous: \(name) names a language, not a \(language) pane; write \(spec.language) alone, or another NAME:"
+                return []
+            }
+        }
+        let effects = addPanes([spec])
+        if let last = panes.last { focus = .pane(last.id) }
+        for j in panes.indices { clampScroll(j) }
+        return effects
     }
 
     static func isFunctionName(_ name: String) -> Bool {
@@ -632,145 +978,6 @@ extension AppState {
             entries = Array(log)
         }
         return [.saveLog(path: path, lines: entries.map(Traffic.jsonLine))]
-    }
-
-    // MARK: Commands
-
-    /// Runs a typed command (the Ctrl-X prompt).
-    public mutating func runCommand(_ line: String) -> [Effect] {
-        let text = line.trimmingSpaces
-        guard !text.isEmpty else { return [] }
-        let verb = String(text.prefix { !$0.isWhitespace })
-        let rest = String(text.dropFirst(verb.count)).trimmingSpaces
-        let target = focusedIndex
-        func needPane() -> Int? {
-            if target == nil { flash = "\(verb): focus a pane first" }
-            return target
-        }
-        func paneArgument() -> Int? {
-            if rest.isEmpty { return needPane() }
-            guard let p = pane(named: rest), let i = index(of: p.id) else {
-                flash = "\(verb): no pane named \"\(rest)\""
-                return nil
-            }
-            return i
-        }
-        switch verb {
-        case "eval", "block", "call":
-            guard let i = needPane() else { return [] }
-            guard !rest.isEmpty else { flash = "\(verb): nothing to run"; return [] }
-            panes[i].history.add(rest)
-            let kind: SubmitKind = verb == "eval" ? .eval : verb == "block" ? .block : .call
-            return [.saveHistory(name: panes[i].name, entries: panes[i].history.entries)] + perform(i, kind: kind, text: rest)
-        case "ref":
-            guard let i = needPane() else { return [] }
-            let name = String(rest.prefix { !$0.isWhitespace })
-            var code = String(rest.dropFirst(name.count)).trimmingSpaces
-            if code.hasPrefix("=") { code = String(code.dropFirst()).trimmingSpaces }
-            guard !name.isEmpty, !code.isEmpty else { flash = "usage: ref NAME CODE"; return [] }
-            return makeRef(i, name: name, code: code)
-        case "inspect":
-            guard let i = needPane() else { return [] }
-            guard !rest.isEmpty else { flash = "usage: inspect REF"; return [] }
-            return inspect(i, rest)
-        case "proxy":
-            // proxy SRC.FUNC to PANE [as NAME]
-            let words = rest.split(separator: " ").map(String.init)
-            guard words.count == 3 || words.count == 5, words[1] == "to", words.count == 3 || words[3] == "as",
-                let dot = words[0].firstIndex(of: ".")
-            else {
-                flash = "usage: proxy SRC.FUNC to PANE [as NAME]"
-                return []
-            }
-            let sourceName = String(words[0][..<dot])
-            let function = String(words[0][words[0].index(after: dot)...])
-            guard let source = pane(named: sourceName), let s = index(of: source.id) else {
-                flash = "proxy: no pane named \"\(sourceName)\""
-                return []
-            }
-            guard let t = pane(named: words[2]) else {
-                flash = "proxy: no pane named \"\(words[2])\""
-                return []
-            }
-            let name = words.count == 5 ? words[4] : String(function.split(separator: ".").last ?? Substring(function))
-            return proxy(s, function: function, target: t.id, name: name)
-        case "new":
-            guard !rest.isEmpty else { flash = "usage: new [NAME:]LANGUAGE[=COMMAND]"; return [] }
-            return submitPrompt(Prompt(kind: .newPane, label: "", input: InputEditor(), pane: nil), rest)
-        case "close":
-            guard let i = paneArgument() else { return [] }
-            return closeOrRemove(i)
-        case "restart":
-            guard let i = paneArgument() else { return [] }
-            return restart(i)
-        case "interrupt":
-            guard let i = paneArgument() else { return [] }
-            append(i, .info, "interrupt")
-            return [.interrupt(pane: panes[i].id, generation: panes[i].generation)]
-        case "focus":
-            if rest == "log" { focus = .log; return [] }
-            guard let p = pane(named: rest) else { flash = "focus: no pane named \"\(rest)\""; return [] }
-            focus = .pane(p.id)
-            return []
-        case "log":
-            let words = rest.split(separator: " ", maxSplits: 1).map(String.init)
-            let argument = words.count > 1 ? words[1].trimmingSpaces : ""
-            switch words.first ?? "" {
-            case "save":
-                if argument.hasPrefix("--shown ") { return saveLog(String(argument.dropFirst(8)).trimmingSpaces, shown: true) }
-                return saveLog(argument)
-            case "filter":
-                setLogFilter(argument)
-                return []
-            case "search":
-                logSearch = argument
-                if let s = searchLog(argument, from: logSelected, older: true, inclusive: true) {
-                    logSelected = s
-                    pinLogTop()
-                } else if !argument.isEmpty {
-                    flash = "not found: \(argument)"
-                }
-                return []
-            case "pause":
-                if logPausedAt == nil { logPausedAt = nextSeq }
-                return []
-            case "follow":
-                logPausedAt = nil
-                logSelected = nil
-                logTop = nil
-                return []
-            case "show":
-                guard let n = Int(argument.drop { $0 == "#" }), entry(n) != nil else { flash = "log show: no frame #\(argument)"; return [] }
-                logDetail = LogDetail(seq: n)
-                logSelected = n
-                return []
-            default:
-                flash = "usage: log save [--shown] FILE | filter EXPR | search TEXT | pause | follow | show N"
-                return []
-            }
-        case "help":
-            showHelp = true
-            return []
-        case "session":
-            let words = rest.split(separator: " ", maxSplits: 1).map(String.init)
-            guard words.first == "save", words.count == 2 else { flash = "usage: session save FILE"; return [] }
-            return [.saveLog(path: words[1].trimmingSpaces, lines: [session.text])]
-        case "transcript":
-            guard rest.hasPrefix("save ") else { flash = "usage: transcript save [PANE] FILE"; return [] }
-            return saveTranscript(String(rest.dropFirst(5)).trimmingSpaces)
-        case "replay":
-            return replayCommand(rest)
-        case "wires", "wiring":
-            wiringView = 0
-            return []
-        case "unwire":
-            return unwireCommand(rest)
-        case "quit", "exit":
-            return quit()
-        default:
-            flash = "unknown command \"\(verb)\" (F1 lists them)"
-            return []
-        }
     }
 }
 

@@ -25,32 +25,37 @@ struct BondWorkbench: ParsableCommand {
               bond-workbench Python Perl 'far:PHP=ssh localhost php'
               bond-workbench a:py b:py=python3.12
 
-            Keys (F1 shows them in the program; the configuration file can change them):
+            Keys (F1 shows them in the program; the configuration file can change them,
+            "keys": {"preset": "classic"} gives back the keys of earlier versions):
+              F1 help, Ctrl-Q (or F10) quit: always first on the status line
               Enter       evaluate the input as an expression and show its value
               Alt-Enter   new line in the input
-              Ctrl-B      run the input as a block (statements)
-              Ctrl-K      call: the input is NAME ARG ..., each ARG a JSON value or @ref
-              Ctrl-R      make a ref from the input (asks its name); Ctrl-T inspects a ref
-              Ctrl-P      proxy a function of this pane's bond into another pane's bond
+              F3          run the input as a block (statements)
+              F4          call: the input is NAME ARG ..., each ARG a JSON value or @ref
+              F7          make a ref from the input (asks its name); F8 inspects a ref
+              F9          proxy a function of this pane's bond into another pane's bond
               Ctrl-C      interrupt the running request; when idle, clear the input
-              Ctrl-Space  complete a name known to the interpreter, or a history entry
+              Tab         complete a name known to the interpreter, or a history entry
+              F6, Alt-Right / Shift-Tab, Alt-Left   next / previous pane (the log included)
+              Alt-n       new pane; Alt-k close the bond (asks; again: remove the pane)
+              F5          restart the bond (asks); F2 wiring view; Alt-x command prompt
+              Alt-z       zoom the log pane; Alt-Up / Alt-Down make it taller / shorter
+              The input edits as GNU readline (emacs mode): Ctrl-A/E/B/F/K/U/W/Y,
+                          Alt-B/F/D/Backspace, Ctrl-Left/Right, Home/End, Ctrl-T,
+                          Ctrl-_ undo, Ctrl-R/Ctrl-S history search, Ctrl-X Ctrl-E $EDITOR.
               Up/Down     input history of the pane (kept between runs)
-              Tab         next pane (Shift-Tab previous), the log pane included
-              PgUp/PgDn   scroll the transcript or log; Home/End top/bottom (End follows)
-              Ctrl-N      new pane; Ctrl-W close the bond (again: remove the pane)
-              F5          restart the bond; F2 wiring view; Ctrl-X command prompt;
-                          F1 help; Ctrl-Q quit
+              PgUp/PgDn   scroll the transcript or log; Ctrl-Home/Ctrl-End top/bottom
               In the log pane: Up/Down select a frame, Enter shows it in detail
                           (r: its exact bytes), / searches, n/N next/previous match,
                           f filters, c clears the filter, p pauses, End follows,
                           s saves what is shown.
               Mouse: a click focuses a pane (or selects a log row), the wheel scrolls.
 
-            Commands (Ctrl-X): eval CODE, block CODE, call NAME ARG..., ref NAME CODE,
+            Commands (Alt-x): eval CODE, block CODE, call NAME ARG..., ref NAME CODE,
               inspect REF, proxy SRC.FUNC to PANE [as NAME], new SPEC, close [PANE],
-              restart [PANE], interrupt [PANE], focus PANE|log, wires, unwire PANE.NAME,
+              restart [PANE], undo, interrupt [PANE], focus PANE|log, wires, unwire PANE.NAME,
               log save [--shown] FILE, log filter EXPR, log search TEXT, log pause,
-              log follow, log show N, session save FILE, transcript save [PANE] FILE,
+              log follow, log show N, log zoom, session save FILE, transcript save [PANE] FILE,
               replay FILE [--report OUT], help, quit.
 
             Configuration: $XDG_CONFIG_HOME/bond-workbench/config.json (default

@@ -44,7 +44,10 @@ final class EventLoop {
         let startEffects = state.addPanes(specs)
         state.addWires(wires)
         execute(startEffects)
-        if specs.isEmpty { state.flash = "no language found: Ctrl-N opens a pane, Ctrl-Q quits" }
+        if specs.isEmpty {
+            let keys = config.bindings
+            state.flash = "no language found: \(keys.long(.new)) opens a pane, \(keys.long(.quit)) quits"
+        }
         terminal.draw(state.render())
 
         var exitStatus: Int32 = 0
@@ -110,6 +113,9 @@ final class EventLoop {
                 let effects = state.update(message)
                 if effects.contains(.exit) { running = false }
                 if effects.contains(.quit) && quitDeadline == nil { quitDeadline = Date().addingTimeInterval(8) }
+                for case .editExternally(let pane, let text) in effects {
+                    messages.append(editExternally(pane: pane, text: text, terminal: terminal))
+                }
                 execute(effects.filter { $0 != .exit })
                 if case .started(let pane, _, _, _) = message { executor.settled(pane: pane) }
                 dirty = true
@@ -125,6 +131,43 @@ final class EventLoop {
         executor.killEverything()
         restoreStderr()
         return exitStatus
+    }
+
+    /// Ctrl-X Ctrl-E: the screen is given back, `$VISUAL` or `$EDITOR` (else `vi`) edits the
+    /// input in a file of its own, then the screen comes back with the text in the input.
+    private func editExternally(pane: Int, text: String, terminal: Terminal) -> Message {
+        let dir = FileManager.default.temporaryDirectory
+        let file = dir.appendingPathComponent("bond-workbench-\(getpid())-\(pane).txt")
+        do {
+            try Data((text + "\n").utf8).write(to: file, options: .atomic)
+        } catch {
+            return .edited(pane: pane, text: nil, error: "cannot write \(file.path): \(error.localizedDescription)")
+        }
+        defer { try? FileManager.default.removeItem(at: file) }
+        let environment = ProcessInfo.processInfo.environment
+        let editor = [environment["VISUAL"], environment["EDITOR"]].compactMap { $0 }.first { !$0.isEmpty } ?? "vi"
+        terminal.suspend()
+        restoreStderr()
+        let status = Self.runShell("\(editor) \"$1\"", argument: file.path)
+        redirectStderr()
+        terminal.resume()
+        guard status == 0 else { return .edited(pane: pane, text: nil, error: "\(editor) exited with status \(status)") }
+        guard let edited = try? String(contentsOf: file, encoding: .utf8) else {
+            return .edited(pane: pane, text: nil, error: "cannot read \(file.path)")
+        }
+        return .edited(pane: pane, text: edited, error: nil)
+    }
+
+    /// Runs `sh -c COMMAND sh ARGUMENT` on the terminal and waits for it; its exit status.
+    private static func runShell(_ command: String, argument: String) -> Int32 {
+        var pid: pid_t = 0
+        let args = ["/bin/sh", "-c", command, "sh", argument]
+        var cArgs = args.map { strdup($0) } + [nil]
+        defer { for a in cArgs { free(a) } }
+        guard posix_spawn(&pid, "/bin/sh", nil, nil, &cArgs, environ) == 0 else { return 127 }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 
     private func execute(_ effects: [Effect]) {

@@ -95,26 +95,15 @@ final class Executor: @unchecked Sendable {
                 _ = chmod(url.path, 0o600)
             }
         case .saveLog(let path, let lines):
-            files.async { [self] in
-                let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-                guard fd >= 0 else {
-                    post(.logSaved(path: path, error: String(cString: strerror(errno))))
-                    return
-                }
-                let data = Array((lines.joined(separator: "\n") + "\n").utf8)
-                var written = 0
-                while written < data.count {
-                    let n = data[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-                    if n <= 0 { break }
-                    written += n
-                }
-                Foundation.close(fd)
-                post(.logSaved(path: path, error: written == data.count ? nil : "short write"))
-            }
+            files.async { [self] in write(lines, to: path, replacing: false) }
+        case .replaceFile(let path, let lines):
+            files.async { [self] in write(lines, to: path, replacing: true) }
+        case .editExternally:
+            break  // the event loop runs the editor (it owns the terminal)
         case .readFile(let path, let purpose):
             files.async { [self] in
                 do {
-                    let text = try String(contentsOfFile: path, encoding: .utf8)
+                    let text = try String(contentsOfFile: Self.expand(path), encoding: .utf8)
                     post(.fileRead(path: path, purpose: purpose, text: text, error: nil))
                 } catch {
                     post(.fileRead(path: path, purpose: purpose, text: nil, error: error.localizedDescription))
@@ -125,6 +114,35 @@ final class Executor: @unchecked Sendable {
         case .exit:
             break
         }
+    }
+
+    /// `~/` is the home directory, as in a shell.
+    static func expand(_ path: String) -> String {
+        guard path == "~" || path.hasPrefix("~/") else { return path }
+        let home = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
+        return home + path.dropFirst()
+    }
+
+    /// Writes a file with mode 0600: a new one (an existing one is left alone and reported), or
+    /// over one (`replacing`, after the user said yes).
+    private func write(_ lines: [String], to given: String, replacing: Bool) {
+        let path = Self.expand(given)
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (replacing ? O_TRUNC : O_EXCL), 0o600)
+        guard fd >= 0 else {
+            let failure: SaveFailure = errno == EEXIST ? .exists : .system(String(cString: strerror(errno)))
+            post(.logSaved(path: given, expanded: path, error: failure))
+            return
+        }
+        let data = Array((lines.joined(separator: "\n") + "\n").utf8)
+        var written = 0
+        while written < data.count {
+            let n = data[written...].withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            written += n
+        }
+        let failure = written == data.count ? nil : SaveFailure.system(String(cString: strerror(errno)))
+        Foundation.close(fd)
+        post(.logSaved(path: given, expanded: path, error: failure))
     }
 
     private func historyFile(_ name: String) -> URL? {
@@ -295,6 +313,8 @@ final class Executor: @unchecked Sendable {
                                           error: "\(String(describing: error))\n\(String(describing: describeError))")
                     }
                 }
+            case .checkFunction(_, let check, _, _):
+                return .value(try bond.eval(check))
             case .complete(let expression):
                 let names = try bond.eval(expression)
                 return .completions((names.arrayValue ?? []).compactMap(\.stringValue))
