@@ -8,7 +8,7 @@
 # bounded poll of capture-pane. Prints "N passed, N failed" and exits non-zero on failure.
 # Set CAPTURE_DIR to keep screen captures (used for docs/workbench.md). Set ONLY to a list of
 # sections to run some of them: main signals flood languages inspector wiring session config
-# mouse completion replay.
+# mouse completion replay keys ssh.
 set -u
 cd "$(dirname "$0")/.."
 
@@ -36,8 +36,8 @@ trap cleanup EXIT
 screen() { "${T[@]}" capture-pane -p -t "$SESSION" 2>/dev/null; }
 keys() { "${T[@]}" send-keys -t "$SESSION" "$@"; }
 typed() { "${T[@]}" send-keys -t "$SESSION" -l "$1"; }
-# A command at the Ctrl-X prompt: cmd 'focus python'
-cmd() { keys C-x; typed "$1"; keys Enter; }
+# A command at the command prompt (Alt-x): cmd 'focus python'
+cmd() { keys M-x; typed "$1"; keys Enter; }
 
 # poll_screen shown|gone -F|-E PATTERN [SECONDS]: polls the screen (every 0.1 s, 8 s at most
 # by default) until PATTERN shows, or is gone.
@@ -123,29 +123,29 @@ check "interpreter pids shown" test -n "$PY" -a -n "$JS"
 typed '6*7'; keys Enter
 check "eval shows the value" wait_for "= 42"
 
-typed 'print("out"); import sys; sys.stderr.write("warn\n")'; keys C-b
+typed 'print("out"); import sys; sys.stderr.write("warn\n")'; keys F3
 check "block: stdout" wait_for "  out"
 check "block: stderr told apart" wait_for "! warn"
 
-typed 'x = {"a": [1, 2], "b": "日本語 e'"$(printf '\u0301')"'"}'; keys C-b
+typed 'x = {"a": [1, 2], "b": "日本語 e'"$(printf '\u0301')"'"}'; keys F3
 typed 'x'; keys Enter
 check "pretty-printed value" wait_for '    "b": "日本語'
 check "wide and combining text" wait_for "\"日本語 e$(printf '\u0301')\""
 
-typed 'max 3 9 4'; keys C-k
+typed 'max 3 9 4'; keys F4
 check "call with JSON arguments" wait_for "= 9"
 
-typed '[10, 20, 30]'; keys C-r
+typed '[10, 20, 30]'; keys F7
 check "ref asks a name" wait_for "ref name for [10, 20, 30]:"
 keys C-u; typed 'nums'; keys Enter
 check "ref made" wait_for "· ref @nums = [10, 20, 30]"
 check "refs listed" wait_for "refs: @nums"
-typed 'sum @nums'; keys C-k
+typed 'sum @nums'; keys F4
 check "call with a ref argument" wait_for "= 60"
 
-typed 'open'; keys C-r; keys C-u; typed 'op'; keys Enter
-keys C-t
-check "inspect asks the ref" wait_for "inspect ref (or expression): op"
+typed 'open'; keys F7; keys C-u; typed 'op'; keys Enter
+keys F8
+check "inspect asks the ref" wait_for "inspect ref (or expression; Tab: refs): op"
 keys Enter
 check "inspect an unserializable ref: type" wait_for "· inspect @op: builtin_function_or_method"
 check "inspect: description" wait_for "<built-in function open>"
@@ -155,9 +155,9 @@ check "control characters shown escaped" wait_for '^[]52;c;SGVsbG8=^G^[[6n^[c<U+
 
 # Proxy: python's add becomes callable in javascript; a nested call through it.
 typed 'def add(a, b):'; keys M-Enter; typed '    print("adding", a, b)'; keys M-Enter; typed '    return a + b'
-keys C-b
+keys F3
 check "multi-line block" wait_for "      return a + b"
-typed 'add'; keys C-p
+typed 'add'; keys F9
 check "proxy asks the function" wait_for "proxy function of python: add"
 keys Enter
 check "proxy asks the target pane" wait_for "proxy add to pane (Tab cycles): javascript"
@@ -165,7 +165,7 @@ keys Enter
 check "proxy asks the name" wait_for "name of add in javascript: add"
 keys Enter
 check "wiring listed" wait_for "proxies: add→javascript.add"
-keys Tab
+keys F6
 check "Tab focuses javascript" wait_for "▶ javascript"
 typed 'add(2, 40) + 1'; keys Enter
 check "call through the proxy" wait_for "= 43"
@@ -175,13 +175,13 @@ check "nested output in the callee" wait_for "  adding 2 40"
 check "log shows the CALL" wait_re 'python     >1 +[0-9]+B +[0-9.]+m?s +CALL \["add",\[2,40\]\]'
 capture proxy
 
-keys Tab; keys Tab
+keys F6; keys F6
 check "Tab cycles back to python" wait_for "▶ python"
 
 # Interrupt a running loop; the other pane keeps working meanwhile.
-typed 'while True: pass'; keys C-b
+typed 'while True: pass'; keys F3
 check "busy with depth" wait_for "python · Python · local · busy depth 1"
-keys Tab
+keys F6
 typed '"still " + "working"'; keys Enter
 check "other pane answers while one is busy" wait_for '= "still working"'
 keys BTab
@@ -216,11 +216,13 @@ typed '1+1'; keys Enter
 check "eval after restart" wait_for "= 2"
 
 # New pane whose interpreter cannot start; the others keep working.
-keys C-n; typed 'bad:Python=nonexistent-interpreter-xyz'; keys Enter
+keys M-n; typed 'bad:Python=nonexistent-interpreter-xyz'; keys Enter
 check "failing pane shows the reason" wait_for "exec: nonexistent-interpreter-xyz: not" 10
 check "failing pane state" wait_for "bad · Python · local · failed to start"
-keys C-w
-check "Ctrl-W removes a failed pane" wait_gone "bad · Python" 3
+keys M-k
+check "removing a pane asks first" wait_for "remove the pane bad? (undo brings it back) y/N"
+keys y
+check "Alt-k then y removes a failed pane" wait_gone "bad · Python" 3
 cmd 'focus python'
 check "focus command" wait_for "▶ python"
 
@@ -273,7 +275,7 @@ start 160 48 py js
 check "started" wait_for "javascript · JavaScript · local · idle" 30
 SH=$("${T[@]}" list-panes -t "$SESSION" -F '#{pane_pid}')
 WB=$(pgrep -P "$SH" -x bond-workbench)
-typed 'for i in range(300000): print("flood", i, "日本語 e\u0301 🙂\x1b[2J" * (i % 3))'; keys C-b
+typed 'for i in range(300000): print("flood", i, "日本語 e\u0301 🙂\x1b[2J" * (i % 3))'; keys F3
 check "flooding" wait_for "python · Python · local · busy depth 1"
 RSS1=$(ps -o rss= -p "$WB")
 for ((i = 0; i < 100; i++)); do
@@ -281,7 +283,7 @@ for ((i = 0; i < 100; i++)); do
     sleep 0.01
 done
 "${T[@]}" resize-window -t "$SESSION" -x 160 -y 48
-keys Tab; typed '"keys still answered"'; keys Enter
+keys F6; typed '"keys still answered"'; keys Enter
 check "keys answered during the flood" wait_for '= "keys still answered"' 10
 check "layout right after the last resize" wait_for "▶ javascript · JavaScript · local · idle · pid" 5
 check "escapes in flooded text stay escaped" wait_for "^[[2J"
@@ -322,7 +324,7 @@ if want inspector; then
 echo "== traffic inspector"
 start 160 48 python js
 check "started" wait_for "javascript · JavaScript · local · idle" 30
-typed 'def add(a, b):'; keys M-Enter; typed '    print("adding", a, b)'; keys M-Enter; typed '    return a + b'; keys C-b
+typed 'def add(a, b):'; keys M-Enter; typed '    print("adding", a, b)'; keys M-Enter; typed '    return a + b'; keys F3
 cmd 'proxy python.add to javascript'
 check "proxied" wait_for "proxies: add→javascript.add"
 cmd 'focus javascript'
@@ -361,7 +363,7 @@ keys Escape
 check "detail closes" wait_gone "frame detail" 3
 keys p
 check "pause" wait_re "paused · 0 new"
-keys Tab; typed '"after pause"'; keys Enter
+keys F6; typed '"after pause"'; keys Enter
 check "paused: new frames counted" wait_re "paused · [1-9][0-9]* new"
 check "paused: new frames not shown" absent 'EVAL "\"after pause'
 cmd 'log follow'
@@ -393,8 +395,8 @@ if want wiring; then
 echo "== wiring view: counts, unwire, restarts of either bond"
 start 160 48 python js
 check "started" wait_for "javascript · JavaScript · local · idle" 30
-typed 'def add(a, b): return a + b'; keys C-b
-typed 'def twice(s): return s * 2'; keys C-b
+typed 'def add(a, b): return a + b'; keys F3
+typed 'def twice(s): return s * 2'; keys F3
 cmd 'proxy python.add to javascript'
 check "add wired" wait_for "proxies: add→javascript.add"
 cmd 'proxy python.twice to javascript as dbl'
@@ -421,7 +423,9 @@ cmd 'block def twice(s): return s * 2'
 cmd 'focus javascript'
 typed 'add(6, 7)'; keys Enter
 check "wire survives a restart of the source" wait_for "= 42"
-# Restart the target: the wires are exported again.
+# Restart the target: the wires are exported again (F5 asks first; F5 again says yes).
+keys F5
+check "restart asks first" wait_for "restart javascript? its interpreter's state is lost y/N (F5 again: yes)"
 keys F5
 check "target restarted" wait_re "javascript · JavaScript · local · idle · pid" 30
 check "wires re-applied" wait_for "proxy: python.twice is callable here as dbl"
@@ -436,7 +440,7 @@ keys Escape
 check "unwire noted" wait_for "unwire add (was python.add)"
 typed 'add(1, 2)'; keys Enter
 check "an unwired name throws" wait_for "unwired: add was unwired in the workbench"
-keys F5
+keys F5; keys y
 check "target restarted again" wait_re "javascript · JavaScript · local · idle · pid" 30
 typed 'typeof add + " " + typeof dbl'; keys Enter
 check "unwired wire not re-applied, the other is" wait_for '= "undefined function"'
@@ -479,7 +483,7 @@ check "its value in the caller" wait_re '│= 5 *$'
 cmd 'focus calc'
 typed 'shout("hi")'; keys Enter
 check "and the other way" wait_for '= "HI!"'
-typed 'def area(w, h): return w * h'; keys C-b
+typed 'def area(w, h): return w * h'; keys F3
 cmd 'proxy calc.area to ui'
 check "new wire" wait_for "area←calc.area"
 capture session
@@ -541,7 +545,7 @@ check "quit" wait_for "EXIT=0" 15
 mkdir -p "$STATE/config/bond-workbench"
 cat > "$STATE/config/bond-workbench/config.json" <<'JSON'
 {
-  "keys": {"block": "Ctrl-O", "wiring": "F3", "complete": "F4"},
+  "keys": {"block": "Ctrl-O", "wiring": "F12", "complete": "F11"},
   "colors": {"panes": ["magenta"], "value": "yellow"},
   "panes": ["conf:py"],
   "history": false
@@ -550,12 +554,12 @@ JSON
 start 120 40
 check "default panes from the configuration" wait_for "▶ conf · Python · local · idle" 30
 check "rebound keys in the status line" wait_for "^O block"
-check "F4 completes" wait_for "F4 complete"
+check "F11 completes" wait_for "F11 complete"
 typed 'print("from ctrl-o")'; keys C-o
 check "Ctrl-O runs a block" wait_for "  from ctrl-o"
 capture config
-keys F3
-check "F3 opens the wiring view" wait_for "wiring · 0 proxies"
+keys F12
+check "F12 opens the wiring view" wait_for "wiring · 0 proxies"
 keys Escape
 check "pane colour from the configuration" first_line_has $'\e\\[([0-9]+;)*45[;m]'
 keys C-q
@@ -576,7 +580,7 @@ click 80 5
 check "click focuses the pane under the pointer" wait_for "▶ javascript"
 click 10 5
 check "click focuses the other pane" wait_for "▶ python"
-typed 'for i in range(60): print("row", i)'; keys C-b
+typed 'for i in range(60): print("row", i)'; keys F3
 check "output" wait_for "  row 59"
 wheel up 10 5
 check "wheel scrolls the transcript" wait_for "scrolled ↑3"
@@ -592,15 +596,15 @@ fi
 
 # --------------------------------------------------------------------------------------------
 if want completion; then
-echo "== completion: Ctrl-Space"
+echo "== completion: Tab (and Ctrl-Space)"
 start 160 48 python js perl php
 check "started" wait_for "javascript · JavaScript · local · idle" 30
-typed 'def hypotenuse(a, b): return (a * a + b * b) ** 0.5'; keys C-b
+typed 'def hypotenuse(a, b): return (a * a + b * b) ** 0.5'; keys F3
 check "defined" wait_for "· ok"
 typed 'hypo'; keys C-Space
 check "a global function of the interpreter" wait_for "› hypotenuse"
 keys C-u
-typed 'import os'; keys C-b
+typed 'import os'; keys F3
 typed 'os.getc'; keys C-Space
 check "attributes of an object" wait_for "› os.getcwd"
 keys C-u
@@ -622,14 +626,14 @@ cmd 'focus javascript'
 typed 'Math.flo'; keys C-Space
 check "JavaScript: properties" wait_for "› Math.floor"
 keys C-u
-typed 'function greetEveryone() {}'; keys C-b
+typed 'function greetEveryone() {}'; keys F3
 typed 'greetE'; keys C-Space
 check "JavaScript: a global function" wait_for "› greetEveryone"
 keys C-u
 if screen | grep -qF "perl · Perl"; then
     cmd 'focus perl'
     check "perl idle" wait_for "▶ perl · Perl · local · idle" 20
-    typed 'sub greet_perl { 1 }'; keys C-b
+    typed 'sub greet_perl { 1 }'; keys F3
     typed 'greet_p'; keys C-Space
     check "Perl: a sub" wait_for "› greet_perl"
 fi
@@ -650,9 +654,9 @@ start 160 48 python js
 check "started" wait_for "javascript · JavaScript · local · idle" 30
 typed '6*7'; keys Enter
 check "eval" wait_for "= 42"
-typed 'import os'; keys M-Enter; typed 'print("hello from", "python")'; keys C-b
+typed 'import os'; keys M-Enter; typed 'print("hello from", "python")'; keys F3
 check "block with output" wait_for "  hello from python"
-typed 'max 3 9 4'; keys C-k
+typed 'max 3 9 4'; keys F4
 check "call" wait_for "= 9"
 typed 'os.getpid() > 0 and os.getpid()'; keys Enter
 check "a value that changes from run to run" wait_re "= [0-9]+"
@@ -683,7 +687,7 @@ assert lines[5]["same"] == 4 and lines[5]["differ"] == 1
 PY
 # A log: its top-level requests are replayed and their reply frames compared.
 cmd 'focus python'
-typed 'def add(a, b): return a + b'; keys C-b
+typed 'def add(a, b): return a + b'; keys F3
 cmd 'proxy python.add to javascript'
 check "wired" wait_for "proxies: add→javascript.add"
 cmd 'focus javascript'
@@ -707,6 +711,146 @@ check "quit" wait_for "EXIT=0" 15
 fi
 
 # --------------------------------------------------------------------------------------------
+if want keys; then
+echo "== issue 16: readline keys, safe actions, prompts, status line and help, checked input"
+printf '#!/bin/sh\nprintf '"'"'print("from the editor")\\n'"'"' > "$1"\n' > "$STATE/editor.sh"
+chmod +x "$STATE/editor.sh"
+START_ENV="EDITOR='$STATE/editor.sh' HOME='$STATE'" start 160 48 python js
+check "started" wait_for "javascript · JavaScript · local · idle" 30
+# 1. The input edits as readline does.
+typed 'x = 1 + 2'; keys C-w
+check "Ctrl-W deletes a word" wait_re '^› x = 1 \+ +│'
+check "Ctrl-W leaves the bond alone" wait_for "▶ python · Python · local · idle"
+keys C-u; typed 'print(1)'; keys C-a; keys C-k
+check "Ctrl-A Ctrl-K kill the line" wait_re '^› +│'
+keys C-y
+check "Ctrl-Y yanks it back" wait_re '^› print\(1\) +│'
+keys C-u; typed 'foo bar'; "${T[@]}" send-keys -t "$SESSION" -H 1b 7f
+check "Alt-Backspace (ESC DEL) deletes a word" wait_re '^› foo +│'
+keys C-u; typed 'aa bb cc'; keys C-Left; typed 'X'; keys M-b; keys M-b; typed 'Y'
+check "Ctrl-Left and Alt-B move by word" wait_re '^› aa Ybb Xcc +│'
+keys End; typed '!'; keys Home; typed '>'
+check "Home and End move on the line" wait_re '^› >aa Ybb Xcc! +│'
+keys C-a; keys C-k; typed 'sum([1, 2, 3])'; keys Enter
+check "eval" wait_for "= 6"
+typed '6*7'; keys Enter
+check "another eval" wait_for "= 42"
+keys C-r; typed 'su'
+check "Ctrl-R searches the history" wait_for "(reverse-i-search)\`su': sum([1, 2, 3])"
+keys Enter
+shown_twice() { local i; for ((i = 0; i < 50; i++)); do [[ $(screen | grep -c -- "$1") -ge 2 ]] && return 0; sleep 0.1; done; return 1; }
+check "Enter runs the match" shown_twice '^= 6 '
+typed 'foo'; keys C-x; keys C-e
+check "Ctrl-X Ctrl-E edits the input in \$EDITOR" wait_re '^› print\("from the editor"\) +│'
+keys Enter
+check "the edited input runs" wait_for "  from the editor"
+# 2. Prompts: the default is selected, typing replaces it; prompts have history and complete.
+typed '[10, 20]'; keys F7
+check "ref prompt with its default" wait_for "ref name for [10, 20]: r1"
+typed 'nums'; keys Enter
+check "typing replaced the default" wait_for "· ref @nums = [10, 20]"
+typed 'def f(): return 1'; keys F3
+check "defined" wait_for "· ok"
+typed 'f'; keys F9; keys Enter
+check "proxy target prompt" wait_for "proxy f to pane (Tab cycles): javascript"
+typed 'javascript'
+check "typing replaces the target" wait_for "proxy f to pane (Tab cycles): javascript"
+check "not added to it" absent "javascriptjavascript"
+keys Enter; keys Enter
+check "wired" wait_for "proxies: f→javascript.f"
+cmd 'eval 40 + 2'
+keys M-x; keys Up
+check "the command prompt has a history" wait_for "command (Tab completes): eval 40 + 2"
+keys C-u; typed 'foc'; keys Tab
+check "the command prompt completes commands" wait_for "command (Tab completes): focus"
+typed ' j'; keys Tab
+check "and pane names" wait_for "command (Tab completes): focus javascript"
+keys Escape
+# 7. Input is checked when entered; nothing is created.
+cmd 'proxy python.doesnotexist to javascript'
+check "a function the source does not have is refused" wait_for "proxy not made: python has no function doesnotexist"
+check "no wire made" absent "doesnotexist←"
+cmd 'new python:js'
+check "a NAME that is taken is refused" wait_for "a pane named python is open"
+cmd 'new ruby'
+check "an unknown language is refused" wait_for 'unknown language "ruby"'
+check "no pane was made" absent "python2 ·"
+check "no failed pane either" absent "ruby ·"
+cmd 'log filter depth:x'
+check "a bad filter is refused" wait_for 'filter not set: depth:N wants a number'
+cmd 'log save ~/x.jsonl'
+check "~ is the home directory" wait_for "saved to $STATE/x.jsonl"
+cmd 'log save ~/x.jsonl'
+check "an existing file is not written over without a yes" wait_for "$STATE/x.jsonl exists: write over it? y/N"
+keys y
+check "written over after y" wait_for "saved to $STATE/x.jsonl"
+cmd 'log save /nonexistent-dir/x.jsonl'
+check "a failed save names the path" wait_for "cannot write /nonexistent-dir/x.jsonl: No such file or directory"
+cmd 'focus log'
+keys Enter
+check "detail view" wait_for "frame detail"
+keys Escape
+check "the log follows again after the detail view" wait_re '▶ log · [0-9]+ frames *$'
+keys /; typed 'EVAL'; keys Enter
+keys /
+check "a second search shows the last term" wait_for "search log: EVAL"
+typed 'RETURN'
+check "typing replaces the last term" wait_for "search log: RETURN"
+keys Escape
+keys M-z
+first_line_shows() { local i; for ((i = 0; i < 50; i++)); do first_line_has "$1" && return 0; sleep 0.1; done; return 1; }
+check "the log zooms to the whole screen" first_line_shows 'log · [0-9]+ frames'
+keys M-z
+check "and back" wait_for "python · Python · local · idle"
+log_row() { screen | grep -n 'log · ' | head -1 | cut -d: -f1; }
+ROW0=$(log_row)
+keys M-Up; keys M-Up
+log_at() { local i; for ((i = 0; i < 50; i++)); do [[ $(log_row) -eq $1 ]] && return 0; sleep 0.1; done; return 1; }
+check "Alt-Up makes the log pane taller" log_at $((ROW0 - 4))
+cmd 'focus python'
+# 2. Safe actions: closing, removing, restarting, quitting with a busy bond ask first.
+keys M-k
+check "closing asks first" wait_for "close python? its interpreter and state end y/N (Alt-k again: yes)"
+keys n
+check "n cancels" wait_for "cancelled"
+check "still idle" wait_for "▶ python · Python · local · idle"
+keys M-k; keys M-k
+check "Alt-k again closes" wait_for "python · Python · local · closed" 15
+keys M-k
+check "removing asks first" wait_for "remove the pane python and its 1 wire? (undo brings it back) y/N"
+keys y
+check "removed" wait_gone "python · Python" 5
+cmd 'undo'
+check "undo brings the pane back" wait_for "python · Python · local · idle" 30
+check "with its wire" wait_for "proxies: f→javascript.f"
+cmd 'block def f(): return 1'
+cmd 'focus javascript'
+typed 'f() + 1'; keys Enter
+check "the wire works again" wait_for "= 2"
+cmd 'focus python'
+typed 'while True: pass'; keys F3
+check "busy" wait_for "python · Python · local · busy depth 1"
+keys C-q
+check "quitting with a busy bond asks first" wait_for "quit while python is busy? y/N (Ctrl-Q again: yes)"
+keys n
+keys C-c
+check "interrupted" wait_for "KeyboardInterrupt"
+# 6. The status line leads with help and quit at 80 and 160 columns; the help scrolls at 80x24.
+check "status line at 160 columns" wait_re '^F1 help  \^Q quit  '
+"${T[@]}" resize-window -t "$SESSION" -x 80 -y 24
+check "status line at 80 columns" wait_re '^F1 help  \^Q quit  Enter eval'
+keys F1
+check "help at 80x24 says it scrolls" wait_re 'bond-workbench keys · 1-22 of [0-9]+'
+keys PageDown
+check "and scrolls" wait_re 'bond-workbench keys · 23-44 of [0-9]+'
+capture help-small
+keys Escape
+"${T[@]}" resize-window -t "$SESSION" -x 160 -y 48
+keys C-q
+check "quit" wait_for "EXIT=0" 15
+fi
+
+# --------------------------------------------------------------------------------------------
 if want ssh; then
 if [[ -n "${BOND_TEST_SSH:-}" ]]; then
 echo "== a pane over ssh (through the test sshd)"
@@ -725,21 +869,21 @@ check "the remote pid is known" wait_re '= "remote pid [0-9]+"'
 remote_pid=$(screen | grep -oE '"remote pid [0-9]+"' | grep -oE '[0-9]+' | tail -1)
 check "the title shows the remote pid" wait_for "far · JavaScript · $host · idle · pid $remote_pid"
 cmd 'focus python'
-typed 'def sq(x): return x * x'; keys C-b
+typed 'def sq(x): return x * x'; keys F3
 cmd 'proxy python.sq to far'
 check "a wire into the ssh pane" wait_for "proxy: sq is callable in far as sq"
 cmd 'focus far'
 typed 'sq(7) + 1'; keys Enter
 check "a call from over ssh into local Python" wait_for "= 50"
 check "nested in the local pane" wait_for "sq(7) ← called from far"
-typed 'function twice(x) { return 2 * x; }'; keys C-b
+typed 'function twice(x) { return 2 * x; }'; keys F3
 cmd 'proxy far.twice to python'
 check "a wire out of the ssh pane" wait_for "proxy: twice is callable in python as twice"
 cmd 'focus python'
 typed 'twice(21) + 1000'; keys Enter
 check "a call from local Python into the remote interpreter" wait_for "= 1042"
 cmd 'focus far'
-typed 'for (;;) {}'; keys C-b
+typed 'for (;;) {}'; keys F3
 check "busy over ssh" wait_for "far · JavaScript · $host · busy depth 1"
 keys C-c
 check "interrupt over ssh" wait_for "interrupted by \`SIGINT\`" 15

@@ -109,7 +109,10 @@ final class EventLoop {
                 }
             }
             messages += queue.drain()
-            for message in messages {
+            var k = 0
+            while k < messages.count {
+                let message = messages[k]
+                k += 1
                 let effects = state.update(message)
                 if effects.contains(.exit) { running = false }
                 if effects.contains(.quit) && quitDeadline == nil { quitDeadline = Date().addingTimeInterval(8) }
