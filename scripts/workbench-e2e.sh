@@ -723,6 +723,7 @@ check "Ctrl-W deletes a word" wait_re '^› x = 1 \+ +│'
 check "Ctrl-W leaves the bond alone" wait_for "▶ python · Python · local · idle"
 keys C-u; typed 'print(1)'; keys C-a; keys C-k
 check "Ctrl-A Ctrl-K kill the line" wait_re '^› +│'
+check "and run nothing" absent "call print(1)"
 keys C-y
 check "Ctrl-Y yanks it back" wait_re '^› print\(1\) +│'
 keys C-u; typed 'foo bar'; "${T[@]}" send-keys -t "$SESSION" -H 1b 7f

@@ -337,3 +337,23 @@ func press(_ keys: Key..., into state: inout AppState) {
         for line in menu { #expect(!line.hasPrefix("·")) }
     }
 }
+
+@Suite struct GuideTests {
+    let guide = (try? String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../docs/workbench.md").standardized, encoding: .utf8)) ?? ""
+
+    @Test func theGuideListsEveryCommandOfTheTable() {
+        #expect(!guide.isEmpty)
+        for c in Command.all {
+            #expect(guide.contains("| `\(c.usage.replacingOccurrences(of: "|", with: "\\|"))` |"), "\(c.usage)")
+        }
+    }
+
+    @Test func theGuideNamesEveryActionAndItsDefaultKey() {
+        let guide = self.guide.replacingOccurrences(of: "\n", with: " ")
+        for action in Action.allCases {
+            #expect(guide.contains("`\(action.rawValue)` \(KeyBindings().long(action).components(separatedBy: ", ").joined(separator: " and "))"),
+                    "\(action)")
+        }
+    }
+}
