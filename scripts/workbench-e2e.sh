@@ -849,6 +849,19 @@ keys Escape
 "${T[@]}" resize-window -t "$SESSION" -x 160 -y 48
 keys C-q
 check "quit" wait_for "EXIT=0" 15
+# 4. An interpreter that dies: its fatal message once, its open request closed in the log.
+if command -v php >/dev/null; then
+    start 160 48 php
+    check "php starts" wait_for "php · PHP · local · idle" 30
+    typed "ini_set('memory_limit', '8M'); \$a = str_repeat('x', 20000000);"; keys F3
+    check "php dies" wait_for "php · PHP · local · dead (exit status 255)" 15
+    check "the end is a record of the log that closes the request" wait_re '✗ interpreter ended: PHP interpreter terminated \(exit status 255\) · no reply to EVAL_BLOCK #[0-9]+'
+    check "the request is no longer open" bash -c "! \"\$0\" -L \"\$1\" capture-pane -p -t \"\$2\" | grep -E 'EVAL_BLOCK .*str_repeat' | grep -qE '  … '" tmux "$SOCKET" "$SESSION"
+    check "the fatal message is not repeated" test "$(screen | grep -c 'Allowed memory size of 8388608')" -le 2
+    check "the pane says its last output is above" wait_for "✗ PHP interpreter terminated (exit status 255) (its last output is above)"
+    keys C-q
+    check "quit" wait_for "EXIT=0" 15
+fi
 fi
 
 # --------------------------------------------------------------------------------------------

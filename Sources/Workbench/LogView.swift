@@ -99,6 +99,35 @@ extension AppState {
         if let selected = logSelected, selected < firstSeq { logSelected = firstSeq }
     }
 
+    /// The pane's bond ended (`what`: how): a record in the log that closes every request still
+    /// open on it, each paired with it and timed, so that none waits ("…") forever. An
+    /// interpreter's end is recorded once per start; a close or restart only when it cut requests off.
+    mutating func logEnd(_ i: Int, _ what: String) {
+        let id = panes[i].id
+        let open = openRequests[id] ?? []
+        let ended = what.hasPrefix("interpreter ended")
+        defer { dropOpenRequests(id) }
+        if ended { guard !panes[i].endLogged else { return }; panes[i].endLogged = true } else if open.isEmpty { return }
+        let cut = open.compactMap { entry($0) }.map { "\($0.verb) #\($0.seq)" }
+        let line = "✗ \(what)" + (cut.isEmpty ? "" : " · no reply to " + cut.joined(separator: ", "))
+        let date = Swift.max(Date(), log.last?.date ?? .distantPast)
+        var e = LogEntry(seq: nextSeq, date: date, pane: id, paneName: panes[i].name, language: panes[i].language,
+                         record: TrafficRecord(sent: false, time: date, line: line, depth: 0))
+        e.event = true
+        e.indent = logBase[id] ?? 0
+        for seq in open {
+            let k = seq - firstSeq
+            guard k >= 0 && k < log.count else { continue }
+            var request = log[k]
+            request.pair = e.seq
+            request.duration = date.timeIntervalSince(request.date)
+            log[k] = request
+        }
+        log.append(e)
+        nextSeq = e.seq + 1
+        if !logFilter.isEmpty && logFilter.matches(e) { logFiltered.append(e.seq) }
+    }
+
     /// Forgets the open requests of a pane (its bond ended).
     mutating func dropOpenRequests(_ pane: Int) {
         openRequests[pane] = nil
@@ -342,6 +371,10 @@ extension AppState {
             // Nested calls are indented by depth.
             let indent = String(repeating: "  ", count: max(0, min(entry.indent, 10)))
             x += buffer.put(indent, x: x, y: y, maxWidth: limit - x, style: style(Style()))
+            if entry.event {
+                buffer.put(entry.text, x: x, y: y, maxWidth: limit - x, style: style(Style(fg: .red, bold: true)), ellipsis: true)
+                continue
+            }
             let verbColor: TermColor = entry.verb == "EXCEPT" || entry.verb == "ERROR" ? .red : color(of: entry.pane)
             let verb = String(entry.text.prefix { $0 != " " })
             x += buffer.put(verb, x: x, y: y, maxWidth: limit - x, style: style(Style(fg: verbColor, bold: entry.isRequest)))

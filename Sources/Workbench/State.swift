@@ -96,6 +96,8 @@ public struct PaneState: Sendable {
     public var colorIndex: Int
     /// Whether the death of the current bond has been written to the transcript.
     var deathReported = false
+    /// Whether the end of the current bond has been recorded in the log.
+    var endLogged = false
     /// Statements run at each start of the bond, before anything else (from a session file).
     public var startup: String?
     /// Requests made while the bond starts: sent once it has started, after the start-up block
@@ -249,6 +251,9 @@ public enum Outcome: Sendable, Equatable {
     case value(BondValue)
     case done
     case failure(String)
+    /// The interpreter ended while the request ran (the engine's `BondError.terminated`): how,
+    /// and the last lines of its standard error.
+    case terminated(message: String, stderr: String)
     case inspected(name: String, type: String?, description: String?, value: BondValue?, error: String?)
     case proxied(Wire)
     case unwired(name: String)
@@ -268,7 +273,7 @@ public enum Message: Sendable {
     /// A line for a pane's transcript (nested calls, notes).
     case note(pane: Int, kind: LineKind, text: String)
     /// The bond's interpreter ended; `message` carries its exit status and last stderr.
-    case died(pane: Int, generation: Int, message: String)
+    case died(pane: Int, generation: Int, message: String, stderr: String = "")
     case closed(pane: Int, generation: Int)
     case historyLoaded(pane: Int, entries: [String])
     /// A file was written (or not): the path as given, as written (`~/` expanded), and why not.

@@ -32,6 +32,9 @@ public struct LogEntry: Sendable, Hashable {
     /// How deep the frame is in the conversation across bonds: a request sent to one bond while
     /// another bond's interpreter waits on a `CALL` (a proxy forwarding it) is nested in that call.
     public var indent = 0
+    /// Not a line of the protocol: the workbench's record that the bond ended (exit, kill, EOF,
+    /// close), which closes the requests left open.
+    public var event = false
 
     public init(seq: Int, date: Date, pane: Int, paneName: String, language: String, record: TrafficRecord) {
         self.seq = seq
@@ -111,6 +114,7 @@ public enum Traffic {
         if let p = e.pair { fields.append(("pair", .int(p))) }
         if let d = e.duration { fields.append(("ms", .double((d * 1_000_000).rounded() / 1000))) }
         if e.truncated { fields.append(("truncated", .bool(true))) }
+        if e.event { fields.append(("event", .string("end"))) }
         fields.append(("line", .string(e.raw)))
         return BondValue.object(.init(uniqueKeysWithValues: fields)).description
     }

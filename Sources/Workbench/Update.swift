@@ -29,6 +29,7 @@ extension AppState {
             panes[i].location = host ?? "local"
             if case .starting = panes[i].status { panes[i].status = .idle }
             panes[i].deathReported = false
+            panes[i].endLogged = false
             append(i, .info, "\(panes[i].language) started (pid \(pid), \(host.map { "over ssh to \($0)" } ?? "local"))")
             var effects: [Effect] = []
             // The start-up block first, then the wires into this pane (exported again into a new
@@ -111,20 +112,16 @@ extension AppState {
             guard let i = index(of: id) else { return [] }
             append(i, kind, text)
             return []
-        case .died(let id, let gen, let text):
+        case .died(let id, let gen, let text, let stderr):
             guard let i = live(id, gen) else { return [] }
-            dropOpenRequests(id)
+            logEnd(i, "interpreter ended: \(text)")
             if case .closing = panes[i].status { return [] }
             if case .closed = panes[i].status { return [] }
-            if !panes[i].deathReported {
-                panes[i].deathReported = true
-                append(i, .error, text)
-                append(i, .info, "F5 restarts \(panes[i].name)")
-            }
+            reportTermination(i, text, stderr: stderr)
             return []
         case .closed(let id, let gen):
             guard let i = live(id, gen) else { return [] }
-            dropOpenRequests(id)
+            logEnd(i, "bond closed")
             panes[i].status = .closed
             panes[i].pending = 0
             append(i, .info, "closed; F5 restarts, Ctrl-W removes the pane")
@@ -218,6 +215,24 @@ extension AppState {
         return clean
     }
 
+    /// The interpreter ended: said once per bond, with the lines of its standard error that the
+    /// transcript does not already show (a fatal message printed as it died is not repeated).
+    mutating func reportTermination(_ i: Int, _ message: String, stderr: String) {
+        guard !panes[i].deathReported else { return }
+        panes[i].deathReported = true
+        let shown = Set(panes[i].transcript.lines.suffix(200).filter { $0.kind == .stderr || $0.kind == .stdout }
+            .map { $0.text.trimmingSpaces })
+        let rest = stderr.split(separator: "\n", omittingEmptySubsequences: true).map { String($0) }
+            .filter { !shown.contains($0.trimmingSpaces) }
+        let fresh = rest.joined(separator: "\n").trimmingSpaces
+        if fresh.isEmpty && !stderr.trimmingSpaces.isEmpty {
+            append(i, .error, message + " (its last output is above)")
+        } else {
+            append(i, .error, message + (fresh.isEmpty ? "" : ": " + fresh))
+        }
+        append(i, .info, "\(config.bindings.long(.restart).split(separator: ",").first ?? "F5") restarts \(panes[i].name)")
+    }
+
     /// Formats a finished request into the transcript.
     mutating func showOutcome(_ i: Int, request: Request, outcome: Outcome) {
         panes[i].transcript.closeOpenLine()
@@ -231,8 +246,10 @@ extension AppState {
             }
             if case .startup = request { append(i, .info, "start-up block ran") }
         case .failure(let text):
-            if text.contains("interpreter terminated") { panes[i].deathReported = true }
             append(i, .error, text)
+        case .terminated(let message, let stderr):
+            logEnd(i, "interpreter ended: \(message)")
+            reportTermination(i, message, stderr: stderr)
         case .inspected(let name, let type, let description, let value, let error):
             var text = "inspect \(name)"
             if let type { text += ": \(type)" }
@@ -705,8 +722,8 @@ extension AppState {
         if p.status.isLive || p.status == .starting || p.status == .closing {
             effects.append(.close(pane: p.id, generation: p.generation))
         }
+        logEnd(i, "restarted")
         panes[i].generation += 1
-        dropOpenRequests(p.id)
         panes[i].status = .starting
         panes[i].pending = 0
         panes[i].held = []

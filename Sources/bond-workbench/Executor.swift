@@ -226,7 +226,11 @@ final class Executor: @unchecked Sendable {
             guard let bond = bond(pane, generation) else { return }
             if lock.withLock({ closing.contains(Key(pane: pane, generation: generation)) }) { return }
             let error = bond.terminationError ?? .terminated(language: bond.language, exit: .unknown, stderr: "")
-            post(.died(pane: pane, generation: generation, message: String(describing: error)))
+            if case .terminated(let language, let exit, let stderr) = error {
+                post(.died(pane: pane, generation: generation, message: "\(language) interpreter terminated (\(exit))", stderr: stderr))
+            } else {
+                post(.died(pane: pane, generation: generation, message: String(describing: error)))
+            }
         }
     }
 
@@ -329,6 +333,9 @@ final class Executor: @unchecked Sendable {
                 return .proxied(Wire(source: source, function: function, target: pane, name: remoteName))
             }
         } catch {
+            if let e = error as? BondError, case .terminated(let language, let exit, let stderr) = e {
+                return .terminated(message: "\(language) interpreter terminated (\(exit))", stderr: stderr)
+            }
             return .failure(String(describing: error))
         }
     }

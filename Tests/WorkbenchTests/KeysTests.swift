@@ -357,3 +357,26 @@ func press(_ keys: Key..., into state: inout AppState) {
         }
     }
 }
+
+@Suite struct EndOfBondTests {
+    @Test func anInterpretersEndClosesItsOpenRequestsInTheLogAndIsShownOnce() {
+        var (state, _) = makeState(["php"], width: 120, height: 30)
+        frame(&state, true, #"EVAL_BLOCK "str_repeat('x', 1e9);""#, at: 0)
+        _ = state.update(.output(pane: 1, generation: 0, channel: .stderr, text: "PHP Fatal error:  Allowed memory size exhausted\n"))
+        _ = state.update(.result(pane: 1, generation: 0, request: .block("x"),
+                                 outcome: .terminated(message: "PHP interpreter terminated (exit status 255)",
+                                                      stderr: "PHP Fatal error:  Allowed memory size exhausted\n")))
+        _ = state.update(.died(pane: 1, generation: 0, message: "PHP interpreter terminated (exit status 255)",
+                               stderr: "PHP Fatal error:  Allowed memory size exhausted\n"))
+        let lines = state.render().buffer.trimmedLines()
+        #expect(lines.filter { $0.contains("Allowed memory size") }.count == 1)
+        #expect(lines.contains("✗ PHP interpreter terminated (exit status 255) (its last output is above)"))
+        // The EVAL_BLOCK is closed by the record of the end, not left open.
+        let request = state.entry(1)!
+        #expect(request.pair == 2 && request.duration != nil)
+        #expect(state.entry(2)!.event)
+        #expect(state.entry(2)!.text == "✗ interpreter ended: PHP interpreter terminated (exit status 255) · no reply to EVAL_BLOCK #1")
+        #expect(!lines.contains { $0.contains("EVAL_BLOCK") && $0.contains("…") })
+        #expect(Traffic.jsonLine(state.entry(2)!).contains(#""event":"end""#))
+    }
+}
