@@ -493,7 +493,8 @@ check "saved session holds panes, start-up, refs, wires" python3 - "$STATE/saved
 import json, sys
 s = json.load(open(sys.argv[1]))
 assert [p["name"] for p in s["panes"]] == ["calc", "ui"], s
-assert "def hyp(a, b)" in s["panes"][0]["startup"] and "def area(w, h)" in s["panes"][0]["startup"]
+entries = s["panes"][0]["entries"]
+assert any("def hyp(a, b)" in e for e in entries) and "def area(w, h): return w * h" in entries, entries
 assert s["panes"][0]["refs"] == [{"name": "sides", "code": "[3, 4]"}]
 assert {"source": "calc", "function": "area", "target": "ui", "name": "area"} in s["wires"], s["wires"]
 assert len(s["wires"]) == 3
@@ -520,6 +521,59 @@ check "a pane starts while the other waits" wait_for "fast · JavaScript · loca
 cmd 'focus fast'
 typed 'area(6, 7)'; keys Enter
 check "a wired call waits for its source's start-up block" wait_for "= 42" 30
+keys C-q
+check "quit" wait_for "EXIT=0" 15
+# Issue 16 item 5: definitions kept once (the latest), loops and prints not kept, across
+# restarts and redefinitions; restoring runs without an error in all four languages.
+start 160 48 python js perl php
+check "four panes" wait_for "php · PHP · local · idle" 30
+check "perl too" wait_for "perl · Perl · local · idle" 30
+cmd 'focus python'
+cmd 'block def tri(n): return n * (n + 1) // 2'
+cmd 'block for i in range(5000): print("loop", i)'
+check "python loop ran" wait_for "  loop 4999" 20
+cmd 'restart python'; keys y
+check "python restarted" wait_re "python · Python · local · idle · pid" 30
+cmd 'block def tri(n): return n * (n + 1) // 2 + 0'
+cmd 'focus javascript'
+cmd 'block function sq(x) { return x * x }'
+cmd 'block const o = {a: 1}'
+cmd 'block console.log("print", 1)'
+cmd 'focus perl'
+typed 'sub greet { return "hi $_[0]" }'; keys F3
+cmd 'block print "perl print\n"'
+cmd 'focus php'
+cmd 'block function tri($n) { return $n * ($n + 1) / 2; }'
+cmd 'restart php'; keys y
+check "php restarted" wait_re "php · PHP · local · idle · pid" 30
+cmd 'block function tri($n) { return $n * ($n + 1) / 2; }'
+cmd 'block echo "php print\n";'
+check "php printed" wait_for "  php print"
+cmd "session save $STATE/four.json"
+check "four-language session saved" wait_for "saved to $STATE/four.json"
+check "each definition once, no loop, no print" python3 - "$STATE/four.json" <<'PY'
+import json, sys
+s = {p["name"]: p.get("entries", []) for p in json.load(open(sys.argv[1]))["panes"]}
+assert s["python"] == ["def tri(n): return n * (n + 1) // 2 + 0"], s["python"]
+assert s["javascript"] == ["function sq(x) { return x * x }", "const o = {a: 1}"], s["javascript"]
+assert s["perl"] == ['sub greet { return "hi $_[0]" }'], s["perl"]
+assert s["php"] == ["function tri($n) { return $n * ($n + 1) / 2; }"], s["php"]
+PY
+keys C-q
+check "quit" wait_for "EXIT=0" 15
+start 160 48 --session "$STATE/four.json"
+check "restored panes start" wait_for "php · PHP · local · idle" 30
+for name in python javascript perl php; do
+    check "$name: its start-up ran without an error" wait_re "· start-up (block ran|: [0-9]+ entries ran, all without error)"
+done
+check "no start-up entry failed" absent "start-up entry"
+check "nothing printed again" absent "  loop 4999"
+cmd 'focus php'
+typed 'tri(4)'; keys Enter
+check "a restored PHP function" wait_for "= 10"
+cmd 'focus python'
+typed 'tri(4)'; keys Enter
+check "the latest Python definition" wait_for "= 10"
 keys C-q
 check "quit" wait_for "EXIT=0" 15
 echo '{"panes": [{"name": "a", "language": "py"}], "wires": [{"source": "a", "function": "f", "target": "b", "name": "f"}]}' > "$STATE/bad.json"

@@ -74,12 +74,9 @@ public struct Command: Sendable {
         },
         Command(name: "unwire", aliases: [], usage: "unwire PANE.NAME", summary: "remove the wire that made NAME callable in PANE (or unwire N)",
                 arguments: [.code]) { $0.unwireCommand($1) },
-        Command(name: "session", aliases: [], usage: "session save FILE", summary: "write the session (panes, start-up, refs, wires)",
-                arguments: [.words(["save"]), .file]) { state, rest in
-            let words = rest.split(separator: " ", maxSplits: 1).map(String.init)
-            guard words.first == "save", words.count == 2 else { state.flash = "usage: session save FILE"; return [] }
-            return [.saveLog(path: words[1].trimmingSpaces, lines: [state.session.text])]
-        },
+        Command(name: "session", aliases: [], usage: "session save FILE | entries [PANE] | edit [PANE]",
+                summary: "write the session (panes, start-up entries, refs, wires); list or edit a pane's start-up entries",
+                arguments: [.words(["save", "entries", "edit"]), .pane]) { $0.sessionCommand($1) },
         Command(name: "transcript", aliases: [], usage: "transcript save [PANE] FILE", summary: "write a pane's requests and results (JSON lines)",
                 arguments: [.words(["save"]), .pane, .file]) { state, rest in
             guard rest.hasPrefix("save ") else { state.flash = "usage: transcript save [PANE] FILE"; return [] }
@@ -168,6 +165,28 @@ extension AppState {
         }
         let name = words.count == 5 ? words[4] : String(function.split(separator: ".").last ?? Substring(function))
         return proxy(s, function: function, target: t.id, name: name)
+    }
+
+    mutating func sessionCommand(_ rest: String) -> [Effect] {
+        let words = rest.split(separator: " ", maxSplits: 1).map(String.init)
+        let argument = words.count > 1 ? words[1].trimmingSpaces : ""
+        switch words.first ?? "" {
+        case "save":
+            guard !argument.isEmpty else { flash = "usage: session save FILE"; return [] }
+            return [.saveLog(path: argument, lines: [session.text])]
+        case "entries":
+            guard let i = paneArgument("session entries", argument) else { return [] }
+            let list = panes[i].startupEntries
+            append(i, .info, list.isEmpty ? "start-up: no entries" : "start-up: \(list.count) entries (session edit changes them)")
+            for (n, e) in list.enumerated() { append(i, .stdout, "\(n + 1). " + e.code) }
+            return []
+        case "edit":
+            guard let i = paneArgument("session edit", argument) else { return [] }
+            return [.editExternally(pane: panes[i].id, text: StartupEntries.editable(panes[i].startupEntries, pane: panes[i].name), startup: true)]
+        default:
+            flash = "usage: " + (Command.named("session")?.usage ?? "session")
+            return []
+        }
     }
 
     mutating func logCommand(_ rest: String) -> [Effect] {

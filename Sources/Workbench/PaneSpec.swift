@@ -4,8 +4,9 @@ public struct PaneSpec: Sendable, Equatable, CustomStringConvertible {
     /// The language as typed (resolved with `Languages.canonical`).
     public var language: String
     public var command: String?
-    /// Statements run at each start (sessions).
+    /// Statements run at each start (sessions): one block, then the entries, one at a time.
     public var startup: String?
+    public var entries: [String] = []
     /// Refs of the pane, name -> code (sessions).
     public var refs: [(String, String)] = []
 
@@ -17,7 +18,7 @@ public struct PaneSpec: Sendable, Equatable, CustomStringConvertible {
     }
 
     public static func == (a: PaneSpec, b: PaneSpec) -> Bool {
-        a.name == b.name && a.language == b.language && a.command == b.command && a.startup == b.startup
+        a.name == b.name && a.language == b.language && a.command == b.command && a.startup == b.startup && a.entries == b.entries
             && a.refs.map(\.0) == b.refs.map(\.0) && a.refs.map(\.1) == b.refs.map(\.1)
     }
 

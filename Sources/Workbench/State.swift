@@ -98,14 +98,15 @@ public struct PaneState: Sendable {
     var deathReported = false
     /// Whether the end of the current bond has been recorded in the log.
     var endLogged = false
-    /// Statements run at each start of the bond, before anything else (from a session file).
-    public var startup: String?
+    /// Run at each start of the bond, one after the other, before anything else: the
+    /// session's entries, then the definitions recorded since (see `StartupEntries`).
+    public var startupEntries: [StartupEntry] = []
+    /// The start-up entries of the current start still running, and how many failed.
+    var startupRunning = 0
+    var startupFailed = 0
     /// Requests made while the bond starts: sent once it has started, after the start-up block
     /// and the wires.
     var held: [Request] = []
-    /// Blocks that ran without error since the pane opened (what `session save` writes as the
-    /// start-up block, after the session's own).
-    public var blocks: [String] = []
     /// The requests of the transcript and how they ended (`transcript save`, replay).
     public var steps: [Step] = []
     /// Names the interpreter gave for completion last (offered for `proxy SRC.FUNC`).
@@ -279,7 +280,7 @@ public enum Message: Sendable {
     /// A file was written (or not): the path as given, as written (`~/` expanded), and why not.
     case logSaved(path: String, expanded: String, error: SaveFailure?)
     /// The text came back from `$EDITOR` (nil: the editor failed, `error` says why).
-    case edited(pane: Int, text: String?, error: String?)
+    case edited(pane: Int, text: String?, error: String?, startup: Bool = false)
     case fileRead(path: String, purpose: FilePurpose, text: String?, error: String?)
     /// A call came through the wire exported into `target` as `name`.
     case wireCalled(target: Int, name: String)
@@ -299,8 +300,9 @@ public enum Effect: Sendable, Equatable {
     case saveLog(path: String, lines: [String])
     /// Write over a file (after the user said yes).
     case replaceFile(path: String, lines: [String])
-    /// Suspend the screen and edit `text` in `$EDITOR` (Ctrl-X Ctrl-E); comes back as `.edited`.
-    case editExternally(pane: Int, text: String)
+    /// Suspend the screen and edit `text` in `$EDITOR` (Ctrl-X Ctrl-E, or the start-up
+    /// entries with `startup`); comes back as `.edited`.
+    case editExternally(pane: Int, text: String, startup: Bool = false)
     /// Read a file; its text comes back as `.fileRead`.
     case readFile(path: String, purpose: FilePurpose)
     /// Close every bond, then post `.allClosed`.
@@ -407,7 +409,11 @@ public struct AppState: Sendable {
             var pane = PaneState(
                 id: nextPaneID, name: name, language: language, command: spec.command, location: location,
                 colorIndex: nextColor)
-            pane.startup = spec.startup
+            pane.startupEntries = (spec.startup.map { [StartupEntry(key: "kept:startup", code: $0)] } ?? [])
+                + spec.entries.enumerated().map { k, code in
+                    StartupEntries.parse(edited: code, language: language).first.map { StartupEntry(key: $0.key.hasPrefix("kept:") ? "kept:\(k)" : $0.key, code: $0.code) }
+                        ?? StartupEntry(key: "kept:\(k)", code: code)
+                }
             if let n = config.transcriptLines { pane.transcript = Transcript(capacity: n) }
             for (k, v) in spec.refs { pane.refs[k] = v }
             nextPaneID += 1

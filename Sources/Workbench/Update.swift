@@ -34,10 +34,15 @@ extension AppState {
             var effects: [Effect] = []
             // The start-up block first, then the wires into this pane (exported again into a new
             // bond), then what was asked while it started.
-            if let startup = panes[i].startup, !startup.allSatisfy(\.isWhitespace) {
-                append(i, .info, "start-up block")
-                panes[i].pending += 1
-                effects.append(.request(pane: id, generation: gen, .startup(startup)))
+            let entries = panes[i].startupEntries.filter { !$0.code.allSatisfy(\.isWhitespace) }
+            if !entries.isEmpty {
+                append(i, .info, entries.count == 1 ? "start-up block" : "start-up: \(entries.count) entries")
+                panes[i].startupRunning = entries.count
+                panes[i].startupFailed = 0
+                for e in entries {
+                    panes[i].pending += 1
+                    effects.append(.request(pane: id, generation: gen, .startup(e.code)))
+                }
             }
             effects += wires.filter { $0.target == id }.map {
                 panes[i].pending += 1
@@ -87,6 +92,9 @@ extension AppState {
         case .result(let id, let gen, let request, let outcome):
             guard let i = index(of: id), panes[i].generation == gen else { return [] }
             panes[i].pending = max(0, panes[i].pending - 1)
+            // Its interpreter answered: the pane is not busy any more, whatever state message
+            // is still on its way (the engine's comes from another thread).
+            if panes[i].pending == 0, case .busy = panes[i].status { panes[i].status = .idle }
             if case .complete = request {
                 guard completion?.pane == id, completion?.waiting == true else { return [] }
                 if case .completions(let names) = outcome {
@@ -156,8 +164,13 @@ extension AppState {
             case .system(let reason)?: flash = "cannot write \(path): \(reason)"
             }
             return []
-        case .edited(let id, let text, let error):
+        case .edited(let id, let text, let error, let startup):
             guard let i = index(of: id) else { return [] }
+            if startup, let text {
+                panes[i].startupEntries = StartupEntries.parse(edited: text, language: panes[i].language)
+                append(i, .info, "start-up: \(panes[i].startupEntries.count) entries kept (they run at the next start)")
+                return []
+            }
             if let text {
                 var t = text
                 while t.hasSuffix("\n") { t.removeLast() }
@@ -215,6 +228,31 @@ extension AppState {
         return clean
     }
 
+    /// Keeps the definitions of an input that ran without error as start-up entries.
+    mutating func record(_ i: Int, _ code: String) {
+        let found = StartupEntries.definitions(in: code, language: panes[i].language)
+        if !found.isEmpty { panes[i].startupEntries = StartupEntries.merge(panes[i].startupEntries, found) }
+    }
+
+    /// A start-up entry ended: a failure is reported with the entry's text and the others go on.
+    mutating func startupEntryEnded(_ i: Int, request: Request, failure: String?) {
+        let total = panes[i].startupEntries.count
+        if let failure, case .startup(let code) = request {
+            panes[i].startupFailed += 1
+            let n = (panes[i].startupEntries.firstIndex { $0.code == code } ?? 0) + 1
+            let first = code.split(separator: "\n").first.map(String.init) ?? code
+            append(i, .error, "start-up entry \(n) of \(total) failed: \(failure)")
+            append(i, .info, "  entry \(n): \(first)\(code.contains("\n") ? " …" : "") (session edit changes the entries)")
+        }
+        panes[i].startupRunning = max(0, panes[i].startupRunning - 1)
+        guard panes[i].startupRunning == 0 else { return }
+        if total <= 1 && panes[i].startupFailed == 0 {
+            append(i, .info, "start-up block ran")
+        } else {
+            append(i, .info, "start-up: \(total) entries ran" + (panes[i].startupFailed > 0 ? ", \(panes[i].startupFailed) failed" : ", all without error"))
+        }
+    }
+
     /// The interpreter ended: said once per bond, with the lines of its standard error that the
     /// transcript does not already show (a fatal message printed as it died is not repeated).
     mutating func reportTermination(_ i: Int, _ message: String, stderr: String) {
@@ -239,13 +277,15 @@ extension AppState {
         switch outcome {
         case .value(let v):
             append(i, .value, v.prettyDescription)
+            if case .eval(let code) = request { record(i, code) }
         case .done:
             if case .block(let code) = request {
                 append(i, .info, "ok")
-                panes[i].blocks.append(code)
+                record(i, code)
             }
-            if case .startup = request { append(i, .info, "start-up block ran") }
+            if case .startup = request { startupEntryEnded(i, request: request, failure: nil) }
         case .failure(let text):
+            if case .startup = request { startupEntryEnded(i, request: request, failure: text); break }
             append(i, .error, text)
         case .terminated(let message, let stderr):
             logEnd(i, "interpreter ended: \(message)")

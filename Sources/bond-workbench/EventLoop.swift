@@ -116,8 +116,8 @@ final class EventLoop {
                 let effects = state.update(message)
                 if effects.contains(.exit) { running = false }
                 if effects.contains(.quit) && quitDeadline == nil { quitDeadline = Date().addingTimeInterval(8) }
-                for case .editExternally(let pane, let text) in effects {
-                    messages.append(editExternally(pane: pane, text: text, terminal: terminal))
+                for case .editExternally(let pane, let text, let startup) in effects {
+                    messages.append(editExternally(pane: pane, text: text, startup: startup, terminal: terminal))
                 }
                 execute(effects.filter { $0 != .exit })
                 if case .started(let pane, _, _, _) = message { executor.settled(pane: pane) }
@@ -138,13 +138,13 @@ final class EventLoop {
 
     /// Ctrl-X Ctrl-E: the screen is given back, `$VISUAL` or `$EDITOR` (else `vi`) edits the
     /// input in a file of its own, then the screen comes back with the text in the input.
-    private func editExternally(pane: Int, text: String, terminal: Terminal) -> Message {
+    private func editExternally(pane: Int, text: String, startup: Bool, terminal: Terminal) -> Message {
         let dir = FileManager.default.temporaryDirectory
         let file = dir.appendingPathComponent("bond-workbench-\(getpid())-\(pane).txt")
         do {
             try Data((text + "\n").utf8).write(to: file, options: .atomic)
         } catch {
-            return .edited(pane: pane, text: nil, error: "cannot write \(file.path): \(error.localizedDescription)")
+            return .edited(pane: pane, text: nil, error: "cannot write \(file.path): \(error.localizedDescription)", startup: startup)
         }
         defer { try? FileManager.default.removeItem(at: file) }
         let environment = ProcessInfo.processInfo.environment
@@ -154,11 +154,11 @@ final class EventLoop {
         let status = Self.runShell("\(editor) \"$1\"", argument: file.path)
         redirectStderr()
         terminal.resume()
-        guard status == 0 else { return .edited(pane: pane, text: nil, error: "\(editor) exited with status \(status)") }
+        guard status == 0 else { return .edited(pane: pane, text: nil, error: "\(editor) exited with status \(status)", startup: startup) }
         guard let edited = try? String(contentsOf: file, encoding: .utf8) else {
-            return .edited(pane: pane, text: nil, error: "cannot read \(file.path)")
+            return .edited(pane: pane, text: nil, error: "cannot read \(file.path)", startup: startup)
         }
-        return .edited(pane: pane, text: edited, error: nil)
+        return .edited(pane: pane, text: edited, error: nil, startup: startup)
     }
 
     /// Runs `sh -c COMMAND sh ARGUMENT` on the terminal and waits for it; its exit status.

@@ -49,7 +49,7 @@ import Testing
         #expect(path == "/tmp/s.json")
         let back = try Session.parse(Data(lines.joined(separator: "\n").utf8))
         #expect(back.panes.map(\.name) == ["python", "javascript"])
-        #expect(back.panes[0].startup == "def add(a, b): return a + b")
+        #expect(back.panes[0].entries == ["def add(a, b): return a + b"])
         #expect(back.panes[0].refs == [Session.Ref(name: "r", code: "[1]")])
         #expect(back.wires == [Session.Wire(source: "python", function: "add", target: "javascript", name: "add")])
     }

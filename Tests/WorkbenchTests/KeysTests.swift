@@ -380,3 +380,52 @@ func press(_ keys: Key..., into state: inout AppState) {
         #expect(Traffic.jsonLine(state.entry(2)!).contains(#""event":"end""#))
     }
 }
+
+@Suite struct StartupEntryTests {
+    @Test func definitionsAreKeptOnceAndLoopsAndPrintsAreNot() {
+        let py = StartupEntries.definitions(in: "import os\nx = 5\nfor i in range(5000):\n    print(i)\ndef g():\n    return x\nprint('hi')\n@staticmethod\ndef h(): pass", language: "Python")
+        #expect(py.map(\.key) == ["import:import os", "name:x", "def:g", "def:h"])
+        #expect(py[2].code == "def g():\n    return x")
+        let php = StartupEntries.definitions(in: "function tri($n) {\n    return $n * ($n + 1) / 2;\n}\necho \"hi\\n\";\n$t = tri(4);", language: "PHP")
+        #expect(php.map(\.key) == ["def:tri", "name:$t"])
+        let perl = StartupEntries.definitions(in: "sub greet { return \"hi $_[0]\" }\nprint greet('x');\nour $n = 3;", language: "Perl")
+        #expect(perl.map(\.key) == ["def:greet", "name:$n"])
+        let js = StartupEntries.definitions(in: "function sq(x) {\n  return x * x;\n}\nconst o = {};\nconsole.log(sq(3));\nlet a = 5", language: "JavaScript")
+        #expect(js.map(\.key) == ["def:sq", "name:o", "name:a"])
+        // A redefinition replaces the old entry, and comes last.
+        let merged = StartupEntries.merge(py, StartupEntries.definitions(in: "def g():\n    return 2", language: "Python"))
+        #expect(merged.map(\.key) == ["import:import os", "name:x", "def:h", "def:g"])
+        #expect(merged.last?.code == "def g():\n    return 2")
+    }
+
+    @Test func sessionSaveWritesEntriesAndRestoreRunsThemOneByOne() throws {
+        var (state, _) = makeState(["php"])
+        let code = "function tri($n) { return $n * ($n + 1) / 2; }"
+        _ = state.runCommand("block " + code)
+        _ = state.update(.result(pane: 1, generation: 0, request: .block(code), outcome: .done))
+        _ = state.runCommand("block " + code)
+        _ = state.update(.result(pane: 1, generation: 0, request: .block(code), outcome: .done))
+        _ = state.runCommand("block for ($i = 0; $i < 5000; $i++) echo $i;")
+        _ = state.update(.result(pane: 1, generation: 0, request: .block("for ($i = 0; $i < 5000; $i++) echo $i;"), outcome: .done))
+        _ = state.runCommand("eval $base = 10")
+        _ = state.update(.result(pane: 1, generation: 0, request: .eval("$base = 10"), outcome: .value(10)))
+        #expect(state.panes[0].startupEntries.map(\.code) == [code, "$base = 10"])
+        let saved = state.session
+        #expect(saved.panes[0].entries == [code, "$base = 10"])
+        // Restored: each entry its own request; a failing one is reported with its text, the rest go on.
+        var back = AppState(width: 80, height: 24, knownLanguages: ["PHP"])
+        _ = back.addPanes(saved.specs)
+        let effects = back.update(.started(pane: 1, generation: 0, pid: 1, remoteHost: nil))
+        #expect(effects == [.request(pane: 1, generation: 0, .startup(code)), .request(pane: 1, generation: 0, .startup("$base = 10"))])
+        _ = back.update(.result(pane: 1, generation: 0, request: .startup(code), outcome: .failure("PHP exception: boom")))
+        _ = back.update(.result(pane: 1, generation: 0, request: .startup("$base = 10"), outcome: .done))
+        let lines = back.render().buffer.trimmedLines().joined(separator: "\n")
+        #expect(lines.contains("✗ start-up entry 1 of 2 failed: PHP exception: boom"))
+        #expect(lines.contains("· start-up: 2 entries ran, 1 failed"))
+        // session edit: the entries as text; what comes back replaces them.
+        guard case .editExternally(1, let text, true)? = back.runCommand("session edit").first else { Issue.record("no edit"); return }
+        #expect(text.contains(code) && text.contains(StartupEntries.separator))
+        _ = back.update(.edited(pane: 1, text: "\(StartupEntries.separator)\n$base = 20\n", error: nil, startup: true))
+        #expect(back.panes[0].startupEntries.map(\.code) == ["$base = 20"])
+    }
+}
