@@ -32,6 +32,8 @@ public final class Bond: @unchecked Sendable {
 
     let connection: Connection
     private let remotePrefix: [String]?
+    /// The protocol extensions the driver's manifest offers (`"RUN"`, ...).
+    let driverExtensions: Set<String>
     /// The interpreter's process id on the remote machine, for a bond through ssh.
     public private(set) var remoteProcessID: Int32?
     private let transparentExceptions: Bool
@@ -76,6 +78,7 @@ public final class Bond: @unchecked Sendable {
         self.transparentExceptions = options.transparentExceptions
         self.timeout = options.timeout
         self.closeGracePeriod = options.closeGracePeriod
+        self.driverExtensions = Set(driver.manifest.extensions ?? [])
         guard options.serializationProtocol.uppercased() == "JSON" else {
             throw BondError.usage(language: driver.language, message: "unsupported protocol \(options.serializationProtocol); this host speaks JSON")
         }
@@ -354,7 +357,7 @@ public final class Bond: @unchecked Sendable {
     private var isClosedByUser: Bool { closedByUser.isSet }
 
     /// Sends a request and serves the interpreter until its reply arrives.
-    private func request(_ verb: String, _ payload: BondValue) throws(BondError) -> BondValue {
+    func request(_ verb: String, _ payload: BondValue) throws(BondError) -> BondValue {
         try request(verb) { (out: inout [UInt8]) throws(JSONWriteError) in try JSONWriter.write(payload, into: &out) }
     }
 
@@ -472,7 +475,7 @@ public final class Bond: @unchecked Sendable {
             switch frame.verb {
             case .reply, .except, .error:
                 throw BondError.serialization(
-                    language: language, side: .remote, message: "cannot read the \(frame.verb.rawValue) payload: \(error)")
+                    language: language, side: .local, message: "cannot read the \(frame.verb.rawValue) payload: \(error)")
             case .call:
                 _ = connection.send("ERROR", Self.encodeString("cannot read the CALL payload: \(error)"))
                 return nil
@@ -493,7 +496,7 @@ public final class Bond: @unchecked Sendable {
         case .call:
             serveCall(payload)
             return nil
-        case .output, .eval, .evalBlock, .xcall, .export:
+        case .output, .eval, .evalBlock, .xcall, .export, .run:
             // A request verb from the driver is not part of the protocol: answer it with an error.
             _ = connection.send("ERROR", Self.encodeString("the host does not serve \(frame.verb.rawValue)"))
             return nil

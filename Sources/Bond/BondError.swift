@@ -1,8 +1,8 @@
 /// Which side of a bond a serialization failure happened on.
 public enum BondSide: String, Sendable {
-    /// In this process, before anything was sent.
+    /// In this process: a value that cannot be sent, or data received that cannot be read here.
     case local
-    /// In the interpreter (or in data it sent that cannot be read here).
+    /// In the interpreter: it could not serialize a value (its `ERROR` reply).
     case remote
 }
 

@@ -20,6 +20,8 @@ struct Driver: Sendable {
         /// [ext] An expression that evaluates to the interpreter's process id (used to interrupt
         /// and clean up interpreters that run through ssh).
         let pid: String?
+        /// [ext] The protocol extensions the driver serves (`"RUN"`); other hosts ignore the key.
+        let extensions: [String]?
     }
 
     let manifest: Manifest

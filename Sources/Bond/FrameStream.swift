@@ -6,6 +6,8 @@ import Glibc
 enum Verb: String, Sendable {
     case output = "OUTPUT", reply = "RETURN", except = "EXCEPT", error = "ERROR", call = "CALL", bye = "BYE"
     case eval = "EVAL", evalBlock = "EVAL_BLOCK", xcall = "XCALL", export = "EXPORT"
+    /// [ext] REPL input or an expression, its result as data or described (docs/protocol.md).
+    case run = "RUN"
 
     /// Whether the verb answers a request (RETURN, EXCEPT, ERROR).
     var isReply: Bool { self == .reply || self == .except || self == .error }
@@ -134,6 +136,7 @@ enum FrameParser {
         case (4, UInt8(ascii: "C")): candidate = .call
         case (6, UInt8(ascii: "E")): candidate = line[2] == UInt8(ascii: "C") ? .except : .export
         case (5, UInt8(ascii: "E")): candidate = .error
+        case (3, UInt8(ascii: "R")): candidate = .run
         case (3, _): candidate = .bye
         case (4, _): candidate = .eval
         case (10, _): candidate = .evalBlock

@@ -63,6 +63,17 @@ let ten = try js.call("Math.max", 1, big)        // the ref is evaluated by the 
 let same = try js.eval(big)
         #expect(ten == 10 && same == 10)
 
+// --- Running what a user typed
+let area = try py.run("import math\nr = 2\nmath.pi * r ** 2")   // .value(12.566...)
+let none = try py.run("def square(n):\n    return n * n")       // nil: a definition
+if case .description(let d)? = try py.run("object()") {
+    print(d.typeName, d.text)                                 // object <object object at 0x...>
+}
+let five = try js.run("let p = Promise.resolve(5)\nawait p")    // .value(5)
+let got = try py.eval("2 ** 64", unserializable: .describe)    // .description: int 18446744073709551616
+        #expect(area?.value?.doubleValue.map { abs($0 - 12.566) < 0.001 } == true && none == nil && five == .value(5))
+        #expect(got == .description(BondDescription(typeName: "int", text: "18446744073709551616")))
+
 // --- Errors
 do {
     try py.evalBlock("raise ValueError('boom')")

@@ -71,7 +71,9 @@ import Testing
         let (bond, _) = try makeBond(s.language)
         defer { bond.close() }
         let code = s.language == "Python" ? "'a\\ud800b'" : "'a\\ud800b'"
-        guard case .serialization(_, .remote, _) = bondError({ _ = try bond.eval(code) }) else {
+        // Python cannot encode it (remote); Node writes it as an escape, which cannot be read here (local)
+        let side: BondSide = s.language == "Python" ? .remote : .local
+        guard case .serialization(_, side, _) = bondError({ _ = try bond.eval(code) }) else {
             Issue.record("lone surrogate"); return
         }
         if s.language == "Python" {
@@ -92,7 +94,9 @@ import Testing
                // inside the arrays that the driver writes without its checking replacer
                "[NaN]", "[1, [Infinity]]", "[function () {}]", "['x', [10n]]", "[[Symbol('s')]]"]
         for code in cases {
-            guard case .serialization(_, .remote, let message) = bondError({ _ = try bond.eval(code) }) else {
+            // Python writes big integers as they are, which this host cannot read (64 bits): local
+            let side: BondSide = code.contains("2 ** ") ? .local : .remote
+            guard case .serialization(_, side, let message) = bondError({ _ = try bond.eval(code) }) else {
                 Issue.record("\(s.language) \(code): expected a remote serialization error"); continue
             }
             #expect(!message.isEmpty)

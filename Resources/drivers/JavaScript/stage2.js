@@ -1,6 +1,7 @@
 // bond JavaScript driver, stage 2 (Node.js 18+).
 // Written from the bond protocol description: one frame per line, "VERB" or "VERB <json>".
-// Requests are served synchronously; the driver's names start with __BOND_ or _BOND_.
+// Requests are served synchronously, and Node's event loop runs between them (see "The event
+// loop" below and docs/protocol.md); the driver's names start with __BOND_ or _BOND_.
 var __BOND = (function () {
   "use strict";
   var fs = require("fs");
@@ -130,6 +131,7 @@ var __BOND = (function () {
   }
   Channel.prototype.write = function (chunk, encoding, callback) {
     if (typeof encoding === "function") { callback = encoding; encoding = undefined; }
+    if (replMuted) { if (typeof callback === "function") callback(); return true; }
     var text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
     this.text += text;
     if (text.indexOf("\n") >= 0) this.flush();
@@ -200,9 +202,12 @@ var __BOND = (function () {
     };
   }
 
-  // The bytes read, 0 at the end of input, or -1 when nothing came in time.
-  function readSoon() {
-    var until = process.hrtime.bigint() + 50000n;
+  // The bytes read, 0 at the end of input, or -1 when nothing came in time (or, at the top
+  // level, when the event loop is due its turn: see `budgetEnd`).
+  function readSoon(top) {
+    var now = process.hrtime.bigint();
+    if (top && now >= budgetEnd) return -1;
+    var until = now + 50000n;
     for (;;) {
       var n = peek();
       if (n >= 0) return n;
@@ -210,8 +215,11 @@ var __BOND = (function () {
     }
   }
 
+  // The next line. `top`: at the top level, where the driver does not block: null when no
+  // line came within the spin (the event loop then runs until the next one comes, see `wake`).
+  // Otherwise (a nested call waits for the host's answer) it blocks; undefined at the end of input.
   // `pending` holds the bytes read past the last line; only its last chunk can hold a "\n".
-  function readLine() {
+  function readLine(top) {
     for (;;) {
       var last = pending[pending.length - 1];
       var index = last === undefined ? -1 : last.indexOf(10);
@@ -223,8 +231,9 @@ var __BOND = (function () {
         var end = line.length > 0 && line[line.length - 1] === 13 ? line.length - 1 : line.length;
         return line.toString("utf8", 0, end);
       }
-      var n = peek !== null ? readSoon() : -1;
+      var n = peek !== null ? readSoon(top) : -1;
       if (n < 0) {
+        if (top) return null;
         try {
           n = fs.readSync(inFd, readBuffer, 0, readBuffer.length, null);
         } catch (error) {
@@ -232,9 +241,21 @@ var __BOND = (function () {
           throw error;
         }
       }
-      if (n <= 0) return null;
+      if (n <= 0) return undefined;
       pending.push(Buffer.from(readBuffer.subarray(0, n)));
     }
+  }
+
+  // Whether `pending` holds a whole line.
+  function lineReady() {
+    var last = pending[pending.length - 1];
+    return last !== undefined && last.indexOf(10) >= 0;
+  }
+
+  function goodbye() {
+    // The host closed our input (or is gone): say goodbye if it can still hear it, and leave.
+    try { send("BYE"); } catch (error) { /* nobody is listening */ }
+    process.exit(0);
   }
 
   function run(code) {
@@ -253,6 +274,10 @@ var __BOND = (function () {
   }
 
   function callHost(name, args) {
+    if (depth === 0) {
+      // (a timer or an I/O callback while the bond is idle: the host is in no conversation)
+      throw new Error(name + " cannot be called while the bond is idle (from a timer or a callback of the event loop): it is exported by the host and answers only during a request");
+    }
     var payload;
     payload = encode([name, args]);
     send("CALL", payload);
@@ -295,16 +320,229 @@ var __BOND = (function () {
     }
   }
 
-  var depth = 0;  // requests of the host being served, nested
+  // ---------------------------------------------------------------------------
+  // [ext] RUN: REPL input (as node's REPL runs it) or one expression; a promise result is
+  // awaited; what JSON cannot carry is described with util.inspect when asked.
+
+  var util = require("util");
+  var replServer = null;   // node's REPL evaluator, for input with top-level await (made once)
+  var replOutput = null;   // where that REPL's reports of uncaught errors go (see makeRepl)
+  var replEvaluating = false;
+  var replError = null;
+  var replAwaiting = null;  // the RUN whose input the REPL evaluator awaits
+  var replQuiet = false;
+
+  // A REPL server of Node's own, used only for its evaluator (top-level await, with `let`
+  // and `const` declarations kept for later inputs): its input never gets data, its prompt is
+  // empty, and its domain is ours, so that an error of the code it runs is told to the request,
+  // while uncaught errors of callbacks made by that code later are reported on STDERR.
+  function makeRepl() {
+    var stream = require("stream");
+    var domain = require("domain").create();
+    // (Listeners run in order: this one before the REPL's own, which reports the error on its
+    // output. The REPL gives an error of the code it awaits to its domain, not to the callback.)
+    domain.on("error", function (error) {
+      if (replEvaluating) {
+        replError = { error: error };
+      } else if (replAwaiting !== null) {
+        replQuiet = true;
+        queueMicrotask(function () { replQuiet = false; });
+        replAwaiting.cancel("EXCEPT", exceptionValue(error));
+      }
+    });
+    replOutput = new stream.Writable({
+      write: function (chunk, encoding, callback) {
+        if (!replEvaluating && !replQuiet) channels.STDERR.write(String(chunk));
+        callback();
+      }
+    });
+    replServer = require("repl").start({
+      input: new stream.PassThrough(), output: replOutput, prompt: "", terminal: false, useGlobal: true,
+      ignoreUndefined: true, preview: false, useColors: false, breakEvalOnSigint: false, domain: domain
+    });
+    return replServer;
+  }
+
+  // Evaluates REPL input with node's REPL evaluator; calls done(error, value) (maybe later).
+  function replEval(code, done) {
+    var server = replServer || makeRepl();
+    var answered = false;
+    replEvaluating = true;
+    replError = null;
+    try {
+      server.eval(code, server.context, "REPL", function (error, value) {
+        if (answered) return;
+        answered = true;
+        if (error && error.err) error = error.err;   // repl.Recoverable: an incomplete input
+        done(error || null, value);
+      });
+    } finally {
+      replEvaluating = false;
+    }
+    if (!answered && replError !== null) {
+      answered = true;
+      done(replError.error, undefined);
+    }
+  }
+
+  // Whether JSON can carry `value` as the data it is: null, booleans, finite numbers,
+  // strings, and arrays and plain objects of those (no class instances, no functions, no
+  // cycles; the rest is described).
+  function isData(value, depth, seen) {
+    switch (typeof value) {
+      case "string": case "boolean": return true;
+      case "number": return isFinite(value);
+      case "object": break;
+      default: return false;
+    }
+    if (value === null) return true;
+    if (depth > 1000 || seen.indexOf(value) >= 0) return false;
+    var proto = Object.getPrototypeOf(value);
+    var array = Array.isArray(value);
+    if (!array && proto !== Object.prototype && proto !== null) return false;
+    seen.push(value);
+    var keys = Object.keys(value);
+    if (array && keys.length !== value.length) { seen.pop(); return false; }
+    for (var i = 0; i < keys.length; i++) {
+      if (!isData(value[keys[i]], depth + 1, seen)) { seen.pop(); return false; }
+    }
+    seen.pop();
+    return true;
+  }
+
+  function typeName(value) {
+    if (value === null) return "null";
+    switch (typeof value) {
+      case "object": case "function":
+        var proto = Object.getPrototypeOf(value);
+        var ctor = proto && Object.prototype.hasOwnProperty.call(proto, "constructor") ? proto.constructor : null;
+        if (typeof ctor === "function" && ctor.name) return ctor.name;
+        return typeof value === "function" ? "Function" : "Object";
+      case "bigint": return "BigInt";
+      case "symbol": return "Symbol";
+      default: return typeof value;
+    }
+  }
+
+  // The reply line of a RUN request whose result is `value`.
+  function runReply(value, request) {
+    if (value === undefined) {
+      if (request.input) return "RETURN {}\n";
+      value = null;   // (an expression's undefined is EVAL's null)
+    }
+    if (request.describe) {
+      var data;
+      try { data = isData(value, 0, []); } catch (error) { data = false; }
+      if (!data) {
+        var text;
+        try { text = util.inspect(value, { depth: 4 }); } catch (error) { text = "(" + describe(error) + ")"; }
+        return "RETURN " + JSON.stringify({ description: text, type: typeName(value) }) + "\n";
+      }
+    }
+    var payload;
+    try {
+      payload = encode(value);
+    } catch (error) {
+      return "ERROR " + JSON.stringify(describe(error)) + "\n";
+    }
+    return "RETURN {\"value\":" + payload + "}\n";
+  }
+
+  function isThenable(value) {
+    return value !== null && (typeof value === "object" || typeof value === "function") && typeof value.then === "function";
+  }
+
+  var AWAIT_PATTERN = /\bawait\b/;
+
+  // Runs a RUN request; calls finish(state, value) when it is done ("LINE" and the reply
+  // line, or a reply verb and its value): at once, or once the promise it gave settles (only at
+  // the top level, where the event loop can run; a nested request answers at once, a promise
+  // described). Errors thrown at once are the caller's to answer.
+  function runRequest(data, nested, finish) {
+    if (data === null || typeof data !== "object" || typeof data.code !== "string") {
+      return finish("ERROR", "malformed RUN request: expected {\"code\": ..., \"mode\": ..., \"unserializable\": ...}");
+    }
+    var request = { input: data.mode !== "expression", describe: data.unserializable === "describe" };
+    var finished = false;
+    var token = { cancel: end };
+    function end(state, value) {
+      if (finished) return;
+      finished = true;
+      if (awaitingRun === token) awaitingRun = null;
+      if (replAwaiting === token) replAwaiting = null;
+      finish(state, value);
+    }
+    // The input's value: the reply, or, for a promise, the reply once it settles.
+    function settle(value) {
+      if (isThenable(value) && !nested) {
+        awaitingRun = token;
+        Promise.resolve(value).then(function (v) { end("LINE", runReply(v, request)); },
+                                    function (error) { end("EXCEPT", exceptionValue(error)); });
+        return;
+      }
+      end("LINE", runReply(value, request));
+    }
+    var code = data.code;
+    if (!request.input) return settle(run("(" + code + "\n)"));
+    var script = null;
+    // `{a: 1}` is an object, not a block with a label (as in node's REPL)
+    if (/^\s*\{/.test(code) && !/;\s*$/.test(code)) {
+      try { script = new vm.Script("(" + code.trim() + "\n)", { filename: "REPL" }); } catch (error) { script = null; }
+    }
+    if (script === null) {
+      try {
+        script = new vm.Script(code, { filename: "REPL" });
+      } catch (error) {
+        if (!(error instanceof SyntaxError) || !AWAIT_PATTERN.test(code)) throw error;
+        // Top-level await: node's REPL evaluator, which awaits with the event loop running.
+        if (nested) {
+          throw new Error("top-level await needs the event loop, which does not run while JavaScript waits for the host (in a nested request)");
+        }
+        awaitingRun = replAwaiting = token;   // until it answers
+        replEval(code, function (error, value) {
+          if (replAwaiting === token) replAwaiting = null;
+          if (error) return end("EXCEPT", exceptionValue(error));
+          awaitingRun = null;
+          settle(value);
+        });
+        return;
+      }
+    }
+    settle(script.runInThisContext({ displayErrors: false }));
+  }
+
+  // ---------------------------------------------------------------------------
+  // The event loop
+  //
+  // The driver never blocks at the top level. After a reply it looks for the next request
+  // for up to 50 microseconds (see readSoon) and serves it at once; when none comes, it
+  // leaves its loop and Node's event loop runs (timers, promises, I/O) until the next
+  // request is read, by a read in libuv's thread pool (`idleRead`). The loop also gets its turn
+  // after any request that queued promise work (a promise made, process.nextTick,
+  // queueMicrotask), before the next request is read, and after 5 ms of requests back to back.
+  // Nested calls (JavaScript waits for the host's answer) read synchronously: the event loop
+  // does not run inside them. A RUN whose result is a promise waits for it with the event loop
+  // running; the bond is busy meanwhile.
+
+  var depth = 0;            // requests of the host being served, nested (one awaiting included)
+  var awaitingRun = null;   // the top-level RUN waiting for a promise: { cancel(state, value) }
+  var inLoop = false;       // the serve loop runs (under its interrupt watchdog)
+  var reading = false;      // a read of the next request is in libuv's thread pool
+  var yieldWanted = false;  // a request queued work for the event loop
+  var budgetEnd = 0n;       // when the serve loop gives the event loop its turn anyway
+  var BUDGET = 5000000n;    // 5 ms
+  var idleBuffer = null;
+  var stopPromiseHook = null;
+  var replMuted = false;    // the outer REPL's own writes after stage 1 (its result, a prompt)
+  var promiseHooks = null;
+  try { promiseHooks = require("v8").promiseHooks || null; } catch (error) { promiseHooks = null; }
+  function wantYield() { yieldWanted = true; }
 
   function serve(nested) {
     for (;;) {
-      var line = readLine();
-      if (line === null) {
-        // The host closed our input (or is gone): say goodbye if it can still hear it, and leave.
-        try { send("BYE"); } catch (error) { /* nobody is listening */ }
-        process.exit(0);
-      }
+      var line = readLine(!nested);
+      if (line === null) return null;   // top level: nothing came in time
+      if (line === undefined) goodbye();
       var space = line.indexOf(" ");
       var verb = space < 0 ? line : line.substring(0, space);
       var data = null;
@@ -316,6 +554,11 @@ var __BOND = (function () {
       }
       if (verb === "RETURN" || verb === "EXCEPT" || verb === "ERROR") {
         if (nested) return { verb: verb, data: data };
+        continue;
+      }
+      if (verb === "RUN") {
+        if (serveRun(data, nested) && !nested) return null;   // it awaits: the loop leaves
+        if (!nested && yieldWanted) return null;
         continue;
       }
       var state = "RETURN", value;
@@ -330,8 +573,122 @@ var __BOND = (function () {
       flushOutput();
       depth--;
       writeAll(outFd, line);
+      if (!nested && yieldWanted) return null;
     }
   }
+
+  // Serves a RUN; returns whether its reply waits for a promise (then it comes from the
+  // event loop, when the promise settles).
+  function serveRun(data, nested) {
+    depth++;
+    var answer = null;   // the reply line, while the request is served here
+    var waits = false;
+    var keepAlive = null;
+    function finish(state, value) {
+      var text = state === "LINE" ? value : replyLine(state, value);
+      if (!waits) { answer = text; return; }
+      // a top-level RUN that awaited ends now, from the event loop
+      clearInterval(keepAlive);
+      flushOutput();
+      depth--;
+      writeAll(outFd, text);
+      goIdle();
+    }
+    try {
+      runRequest(data, nested || depth > 1, finish);
+    } catch (error) {
+      if (answer === null) answer = replyLine("EXCEPT", exceptionValue(error));
+    }
+    if (answer === null) {
+      // Nothing else may keep the event loop alive while it waits (the next request is not
+      // read meanwhile): a timer does, until the reply.
+      waits = true;
+      keepAlive = setInterval(function () {}, 1 << 30);
+      return true;
+    }
+    flushOutput();
+    depth--;
+    writeAll(outFd, answer);
+    return false;
+  }
+
+  // Serves requests until none comes in time (or the event loop is due), under one interrupt
+  // watchdog (starting one costs tens of microseconds: once per wake, not per request).
+  function wake() {
+    if (inLoop || awaitingRun !== null || reading) return;
+    inLoop = true;
+    yieldWanted = false;
+    budgetEnd = process.hrtime.bigint() + BUDGET;
+    if (promiseHooks !== null) stopPromiseHook = promiseHooks.onInit(wantYield);
+    try {
+      for (;;) {
+        try {
+          loop.runInThisContext({ breakOnSigint: true });
+          break;
+        } catch (error) {
+          // Only an interrupt ends up here (user code errors are answered inside `serve`); any
+          // other failure of the driver itself (the host's pipe is gone) ends the interpreter.
+          if (!error || error.code !== "ERR_SCRIPT_EXECUTION_INTERRUPTED") {
+            try { process.stderr.write("bond: the JavaScript driver failed: " + (error && error.stack || error) + "\n"); } catch (e) { /* gone */ }
+            process.exit(1);
+          }
+          try {
+            var line = replyLine("EXCEPT", exceptionValue(error));
+            flushOutput();
+            for (; depth > 0; depth--) writeAll(outFd, line);
+            awaitingRun = null;
+          } catch (writeError) {
+            process.exit(1);
+          }
+        }
+      }
+    } finally {
+      if (stopPromiseHook !== null) { stopPromiseHook(); stopPromiseHook = null; }
+      inLoop = false;
+    }
+    goIdle();
+  }
+
+  // After the serve loop: the event loop runs until the next request comes.
+  function goIdle() {
+    if (inLoop || awaitingRun !== null || reading) return;
+    flushOutput();
+    if (lineReady()) {
+      setImmediate(wake);   // after the work the last request queued
+      return;
+    }
+    reading = true;
+    if (idleBuffer === null) idleBuffer = Buffer.alloc(1 << 16);
+    fs.read(inFd, idleBuffer, 0, idleBuffer.length, null, function (error, n) {
+      reading = false;
+      if (error) {
+        if (error.code === "EAGAIN" || error.code === "EINTR") return goIdle();
+        goodbye();
+      }
+      if (n <= 0) goodbye();
+      pending.push(Buffer.from(idleBuffer.subarray(0, n)));
+      wake();
+    });
+  }
+
+  // An interrupt while the event loop runs: a RUN that awaits ends with the interrupt error.
+  function onSigint() {
+    if (awaitingRun !== null) {
+      var error = new Error("Script execution was interrupted by SIGINT");
+      error.code = "ERR_SCRIPT_EXECUTION_INTERRUPTED";
+      awaitingRun.cancel("EXCEPT", exceptionValue(error));
+    }
+  }
+
+  // A callback of the event loop threw while no request ran it: reported as node reports it,
+  // on STDERR, and the bond goes on.
+  function onUncaught(error) {
+    var text;
+    try { text = error instanceof Error ? util.inspect(error) : util.inspect(error); } catch (e) { text = String(error); }
+    try { channels.STDERR.write("Uncaught " + text + "\n"); flushOutput(); } catch (e) { process.exit(1); }
+  }
+
+  var loop = null;
 
   function reopen(path, flags) {
     try { return fs.openSync(path, flags); } catch (error) { return -1; }
@@ -352,6 +709,12 @@ var __BOND = (function () {
       }
     }
     transExcept = !!trans;
+    // Node's own REPL (`node -i`) read stage 1 and evaluates it: leave its domain (callbacks
+    // made from now on must not report to it), and close its input stream before descriptor
+    // 0 changes (libuv leaves descriptors 0 to 2 open when it closes their streams), so that it
+    // never reads again.
+    while (process.domain) process.domain.exit();
+    try { process.stdin.removeAllListeners(); process.stdin.destroy(); } catch (error) { /* none */ }
     // [ext] Keep the protocol on a private descriptor, and make descriptor 1 the standard
     // error (Node has no dup2: close 1, and the next open takes the lowest free number),
     // so programs started by user code cannot write frames. Descriptor 0 becomes /dev/null.
@@ -371,30 +734,26 @@ var __BOND = (function () {
     var stderrWrite = function (c, e, cb) { return channels.STDERR.write(c, e, cb); };
     process.stdout.write = stdoutWrite;
     process.stderr.write = stderrWrite;
-    writeFrame("READY");
-    // The whole loop runs under one vm watchdog with breakOnSigint (starting one per request
-    // costs more than the request): an interrupt unwinds the JavaScript stack to here, and
-    // every request in progress is answered with the interrupt error. The host only sends
-    // SIGINT while it waits for a reply.
-    var loop = new vm.Script("__BOND_serveTop()", { filename: "bond" });
-    global.__BOND_serveTop = function () { serve(false); };
-    for (;;) {
-      try {
-        loop.runInThisContext({ breakOnSigint: true });
-        return;
-      } catch (error) {
-        // Only an interrupt ends up here (user code errors are answered inside `serve`); any
-        // other failure of the driver itself (the host's pipe is gone) ends the interpreter.
-        if (!error || error.code !== "ERR_SCRIPT_EXECUTION_INTERRUPTED") process.exit(1);
-        try {
-          var line = replyLine("EXCEPT", exceptionValue(error));
-          flushOutput();
-          for (; depth > 0; depth--) writeAll(outFd, line);
-        } catch (writeError) {
-          process.exit(1);
-        }
-      }
+    // The event loop will run: wrap what queues work for it, so that the serve loop lets it
+    // run before the next request (see "The event loop").
+    var nextTick = process.nextTick;
+    process.nextTick = function () { yieldWanted = true; return nextTick.apply(process, arguments); };
+    if (typeof global.queueMicrotask === "function") {
+      var queue = global.queueMicrotask;
+      global.queueMicrotask = function (task) { yieldWanted = true; return queue(task); };
     }
+    process.on("SIGINT", onSigint);
+    process.on("uncaughtException", onUncaught);
+    // The loop runs under a vm watchdog with breakOnSigint (one per wake, see `wake`): an
+    // interrupt unwinds the JavaScript stack to there, and every request in progress is
+    // answered with the interrupt error. The host only sends SIGINT while it waits for a reply.
+    loop = new vm.Script("__BOND_serveTop()", { filename: "bond" });
+    global.__BOND_serveTop = function () { serve(false); };
+    writeFrame("READY");
+    // Stage 1 returns to node's own REPL, which prints its result and a prompt: not user output.
+    replMuted = true;
+    setImmediate(function () { replMuted = false; });
+    goIdle();
   }
 
   return { start: start };

@@ -28,7 +28,7 @@ final class _BOND
     public static $pending = false; // an interrupt came while a frame was written
     public static $super = array('GLOBALS' => 1, '_SERVER' => 1, '_GET' => 1, '_POST' => 1, '_COOKIE' => 1,
                                  '_FILES' => 1, '_ENV' => 1, '_REQUEST' => 1, '_SESSION' => 1, 'this' => 1);
-    public static $verbs = array('CALL' => 1, 'XCALL' => 1, 'EVAL' => 1, 'EVAL_BLOCK' => 1, 'EXPORT' => 1,
+    public static $verbs = array('CALL' => 1, 'XCALL' => 1, 'EVAL' => 1, 'EVAL_BLOCK' => 1, 'EXPORT' => 1, 'RUN' => 1,
                                  'RETURN' => 1, 'EXCEPT' => 1, 'ERROR' => 1);   // well-formed for sure
     const JSON = 1344;  // JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_PRESERVE_ZERO_FRACTION
 }
@@ -510,7 +510,7 @@ function _BOND_own_process()
 
 // Runs $fn(...$args) with interrupts on, then replies: RETURN with its value (null unless
 // $want), or EXCEPT.
-function _BOND_answer($fn, $args, $want)
+function _BOND_answer($fn, $args, $want, $run = null)
 {
     try {
         _BOND::$armed = true;   // _BOND_signals(true), without a call per request
@@ -526,6 +526,10 @@ function _BOND_answer($fn, $args, $want)
         }
     } catch (Throwable $e) {
         _BOND_send_exception($e);
+        return;
+    }
+    if ($run !== null) {
+        _BOND_send_run($value, $want, $run);
         return;
     }
     _BOND_send_value('RETURN', $want ? $value : null);
@@ -661,6 +665,15 @@ function _BOND_prepare($verb, $value)
             _BOND::$args[$slot] = $values;
             return array('return ' . $name . '(' . implode(', ', $list) . ");", true, $slot);
 
+        case 'RUN':
+            if (!is_array($value) || !is_string($value['code'] ?? null)) {
+                _BOND_send_error('malformed RUN request: expected {"code": ..., "mode": ..., "unserializable": ...}');
+                return null;
+            }
+            $input = ($value['mode'] ?? 'input') !== 'expression';
+            $code = $input ? _BOND_input_code($value['code']) : array('return ' . $value['code'] . "\n;", true);
+            return array($code[0], $code[1], null, array('input' => $input, 'describe' => ($value['unserializable'] ?? '') === 'describe'));
+
         case 'EXPORT':
             if (!is_string($value)) {
                 _BOND_send_error('malformed EXPORT request: expected a name');
@@ -673,6 +686,127 @@ function _BOND_prepare($verb, $value)
     }
     _BOND_send_error("unknown request: $verb");
     return null;
+}
+
+// [ext] RUN: the code to evaluate for REPL input, and whether it gives a value:
+// array($code, $want). When the input's last statement is an expression, it becomes a
+// `return` (the input is parsed first, so that nothing runs twice: a candidate that does not
+// parse is not run); otherwise the input runs as a block, and its own parse error, if any,
+// is the one reported.
+function _BOND_input_code($code)
+{
+    $block = array("$code\n;", false);
+    if (!function_exists('token_get_all')) {
+        return _BOND_parses("return $code\n;") ? array("return $code\n;", true) : $block;
+    }
+    try {
+        $tokens = token_get_all("<?php $code");
+    } catch (Throwable $e) {
+        return $block;
+    }
+    // Where top level statements may end: after a ';' or a '}' outside any brackets.
+    $offset = -6;
+    $depth = 0;
+    $ends = array(0);
+    $last = array();  // the first meaningful token after each end
+    foreach ($tokens as $token) {
+        $text = is_array($token) ? $token[1] : $token;
+        $kind = is_array($token) ? $token[0] : $token;
+        $offset += strlen($text);
+        if ($offset <= 0 || $kind === T_WHITESPACE || $kind === T_COMMENT || $kind === T_DOC_COMMENT || $kind === ';') {
+            if ($kind === ';' && $depth === 0 && $offset > 0) {
+                $ends[] = $offset;
+            }
+            continue;
+        }
+        $end = end($ends);
+        if (!isset($last[$end])) {
+            $last[$end] = $kind;
+        }
+        if ($kind === '(' || $kind === '[' || $kind === '{' || $kind === T_CURLY_OPEN || $kind === T_DOLLAR_OPEN_CURLY_BRACES) {
+            $depth++;
+        } elseif ($kind === ')' || $kind === ']' || $kind === '}') {
+            $depth--;
+            if ($depth === 0 && $kind === '}') {
+                $ends[] = $offset;
+            }
+        }
+    }
+    // The last statement is what follows the last end that something meaningful follows.
+    for ($i = count($ends) - 1; $i >= 0; $i--) {
+        $end = $ends[$i];
+        if (!isset($last[$end])) {
+            continue;
+        }
+        $first = $last[$end];
+        if (in_array($first, array(T_ECHO, T_PRINT, T_INCLUDE, T_INCLUDE_ONCE, T_REQUIRE, T_REQUIRE_ONCE, T_INLINE_HTML), true)) {
+            return $block;
+        }
+        $tail = rtrim(substr($code, $end), " \t\r\n;");
+        $candidate = substr($code, 0, $end) . "\nreturn " . $tail . "\n;";
+        return _BOND_parses($candidate) ? array($candidate, true) : $block;
+    }
+    return $block;
+}
+
+// Whether PHP code parses (it is not run).
+function _BOND_parses($code)
+{
+    try {
+        if (function_exists('token_get_all')) {
+            token_get_all("<?php $code", TOKEN_PARSE);
+        } else {
+            eval("if (0) {\n$code\n}");
+        }
+        return true;
+    } catch (ParseError $e) {
+        return false;
+    }
+}
+
+// Why $v cannot be shown as data (a class instance, a resource, NAN or INF, a closure...),
+// or null when it can.
+function _BOND_not_data($v, $depth = 0)
+{
+    if (is_float($v)) {
+        return is_finite($v) ? null : 'float';
+    }
+    if (is_resource($v) || (is_object($v) && !($v instanceof stdClass) && !($v instanceof JsonSerializable))) {
+        return 'object';
+    }
+    if ($depth < 512 && (is_array($v) || is_object($v))) {
+        foreach ($v as $item) {
+            if (!is_scalar($item) && $item !== null || is_float($item)) {
+                if (($bad = _BOND_not_data($item, $depth + 1)) !== null) {
+                    return $bad;
+                }
+            }
+        }
+    }
+    return null;
+}
+
+// The RETURN of a RUN request: {"value": V}, {} (no value), or a description.
+function _BOND_send_run($value, $want, $run)
+{
+    if (_BOND::$held) {
+        _BOND_flush();
+    }
+    if (!$want || ($value === null && $run['input'])) {
+        _BOND_put("RETURN {}\n");
+        return;
+    }
+    if (!$run['describe']) {
+        _BOND_send_value('RETURN', array('value' => $value));
+        return;
+    }
+    $json = _BOND_not_data($value) === null ? json_encode(array('value' => $value), _BOND::JSON) : false;
+    if ($json === false || (strpos($json, '{}') !== false && _BOND_encoding_problem($value, $json) !== null)) {
+        $text = is_scalar($value) || is_array($value) && _BOND_not_data($value) === 'float' ? @var_export($value, true) : @print_r($value, true);
+        $type = function_exists('get_debug_type') ? get_debug_type($value) : (is_object($value) ? get_class($value) : gettype($value));
+        $json = json_encode(array('description' => $text, 'type' => $type), _BOND::JSON | JSON_INVALID_UTF8_SUBSTITUTE);
+    }
+    _BOND_put("RETURN $json\n");
 }
 
 // What to call for the function name $name (surrounding blanks aside): a Closure once the
@@ -906,7 +1040,7 @@ function _BOND_serve($verb, &$value, &$error)
             _BOND_send_error($error);
         } elseif (($job = _BOND_prepare($verb, $value)) !== null) {
             list($code, $want, $slot) = $job;
-            _BOND_answer('_BOND_scope', array($code), $want);
+            _BOND_answer('_BOND_scope', array($code), $want, $job[3] ?? null);
             if ($slot !== null) {
                 unset(_BOND::$args[$slot]);
             }
@@ -956,7 +1090,11 @@ function _BOND_result($value)
 {
     $job = _BOND_finish();
     if ($job !== null) {
-        _BOND_send_value('RETURN', $job[1] ? $value : null);
+        if (isset($job[3])) {
+            _BOND_send_run($value, $job[1], $job[3]);
+        } else {
+            _BOND_send_value('RETURN', $job[1] ? $value : null);
+        }
     }
 }
 

@@ -662,6 +662,17 @@ sub handle {
     return send_exception($r[0]) unless $ok;
     return send_value('RETURN', list_value(@r));
   }
+  if ($verb eq 'RUN') {
+    return send_error('malformed RUN request: expected {"code": ..., "mode": ..., "unserializable": ...}')
+      unless ref($value) eq 'HASH' && is_code($value->{code});
+    %CALLS = ();
+    my $input = ($value->{mode} // 'input') ne 'expression';
+    my ($ok, @r) = evaluate($value->{code}, 1);
+    return send_exception($r[0]) unless $ok;
+    my $result = list_value(@r);
+    return send_value('RETURN', {}) if $input && (!defined($result) || !ends_with_expression($value->{code}));
+    return send_run($result, ($value->{unserializable} // '') eq 'describe');
+  }
   if ($verb eq 'EXPORT') {
     return send_error("malformed EXPORT request: expected a name") unless is_code($value);
     return send_value('EXCEPT', "invalid name for an exported function: $value")
@@ -671,6 +682,77 @@ sub handle {
     return send_value('RETURN', undef);
   }
   return send_error("unknown request: $verb");
+}
+
+# ---------------------------------------------------------------------------
+# [ext] RUN: REPL input is evaluated as a block (eval gives the value of its last statement);
+# that value is the result when the last statement is an expression.
+
+# The statements that give no value to show: definitions, declarations, compound
+# statements, prints.
+my $NO_VALUE = qr/\A(?:sub\s+[A-Za-z_:]|(?:package|use|no|require|BEGIN|END|INIT|CHECK|UNITCHECK|if|unless|while|until|for|foreach|print|printf|say|my|our|local|state)\b)/;
+
+# Whether the last statement of $code is an expression (a reading that skips strings,
+# comments and brackets: the last statement is what follows the last ';' or '}' outside
+# brackets that something follows).
+sub ends_with_expression {
+  my ($code) = @_;
+  my ($depth, $start, $last) = (0, 0, undef);
+  my $meaningful = 0;
+  while ($code =~ /\G(?:(\#[^\n]*)|('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")|([\(\[\{])|([\)\]\}])|(;)|(\s+)|([^\#'"\(\)\[\]\{\};\s]+|.))/gcs) {
+    if (defined $1 || defined $6) {
+      next;
+    }
+    if (defined $5) {
+      if ($depth == 0) {
+        $last = $start if $meaningful;
+        ($start, $meaningful) = (pos($code), 0);
+      }
+      next;
+    }
+    $meaningful = 1;
+    if (defined $3) {
+      $depth++;
+    } elsif (defined $4) {
+      $depth-- if $depth > 0;
+      if ($depth == 0 && $4 eq '}') {
+        $last = $start;
+        ($start, $meaningful) = (pos($code), 0);
+        $last = -1 - $last;   # (a statement that ends with a block)
+      }
+    }
+  }
+  $last = $start if $meaningful;
+  return 0 unless defined $last;
+  my $block = $last < 0;
+  $last = -1 - $last if $block;
+  my $statement = substr($code, $last);
+  $statement =~ s/\A\s+//;
+  return 0 if $statement =~ $NO_VALUE;
+  # a block that ends a statement: a value only when the statement starts as an expression does
+  return !$block || $statement =~ /\A(?:[\$\@\%\&\(\[\\]|do\b|sub\s*\{|eval\b|map\b|grep\b|sort\b|[A-Za-z_][\w:]*\s*\()/;
+}
+
+# The RETURN of a RUN: {"value": V}, or, when asked, the value's description when it cannot
+# be serialized (Data::Dumper; the type is ref's name, or SCALAR).
+sub send_run {
+  my ($value, $describe) = @_;
+  return send_value('RETURN', {value => $value}) unless $describe;
+  flush_output();
+  local $SIG{__DIE__};
+  my $json = eval { encode({value => $value}) };
+  if (!defined $json) {
+    require Data::Dumper;
+    local $Data::Dumper::Terse = 1;
+    local $Data::Dumper::Indent = 1;
+    local $Data::Dumper::Sortkeys = 1;
+    local $Data::Dumper::Useqq = 1;
+    my $text = eval { Data::Dumper::Dumper($value) } // "$value";
+    $text =~ s/\n\z//;
+    my $type = ref($value) || 'SCALAR';
+    $json = encode({description => $text, type => $type});
+  }
+  write_frame('RETURN', $json);
 }
 
 # ---------------------------------------------------------------------------

@@ -222,7 +222,10 @@ def _BOND_send(verb, payload=None):
 
 def _BOND_reply(state, value):
     try:
-        payload = _BOND_encode(value)
+        if type(value) is _BOND_Encoded:
+            state, payload = value.state, value.payload
+        else:
+            payload = _BOND_encode(value)
     except _BOND_SerializationException as error:
         state, payload = "ERROR", _BOND_encode(_BOND_text(error))
     _BOND_send(state, payload)
@@ -279,6 +282,59 @@ def _BOND_call(name, args):
     raise _BOND_SerializationException(data)
 
 
+class _BOND_Encoded(object):
+    """A reply payload already encoded (RUN encodes its own, to describe what cannot be)."""
+
+    def __init__(self, payload, state="RETURN"):
+        self.payload = payload
+        self.state = state
+
+
+try:
+    _BOND_INTEGERS = (int, long)  # Python 2
+except NameError:
+    _BOND_INTEGERS = (int,)
+
+
+def _BOND_check_integers(value, depth=0):
+    """Raises when `value` holds an integer that our host cannot read (beyond 64 bits)."""
+    if isinstance(value, _BOND_INTEGERS) and not isinstance(value, bool):
+        if not -(1 << 63) <= value < (1 << 63):
+            raise _BOND_SerializationException("cannot serialize an integer beyond 64 bits")
+    elif depth < 10000 and isinstance(value, (list, tuple)):
+        for item in value:
+            _BOND_check_integers(item, depth + 1)
+    elif depth < 10000 and isinstance(value, dict):
+        for item in value.values():
+            _BOND_check_integers(item, depth + 1)
+
+
+def _BOND_run(data):
+    """[ext] RUN: REPL input (statements, then the value of a final expression) or one
+    expression; a value that cannot be serialized is described when asked."""
+    code = data["code"]
+    if data.get("mode") == "expression":
+        value = eval(compile(code, "<input>", "eval"), _BOND_GLOBALS)
+    else:
+        import ast
+        tree = compile(code, "<input>", "exec", ast.PyCF_ONLY_AST)
+        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        if tree.body:
+            exec(compile(tree, "<input>", "exec"), _BOND_GLOBALS)
+        if last is None:
+            return _BOND_Encoded(b"{}")
+        value = eval(compile(ast.Expression(last.value), "<input>", "eval"), _BOND_GLOBALS)
+        if value is None:
+            return _BOND_Encoded(b"{}")
+    try:
+        _BOND_check_integers(value)
+        return _BOND_Encoded(_BOND_encode({"value": value}))
+    except (_BOND_SerializationException, RuntimeError) as error:
+        if data.get("unserializable") != "describe":
+            return _BOND_Encoded(_BOND_encode(_BOND_text(error)), "ERROR")
+    return _BOND_Encoded(_BOND_encode({"description": repr(value), "type": type(value).__name__}))
+
+
 def _BOND_execute(verb, data):
     if verb == "EVAL":
         return eval(data, _BOND_GLOBALS)
@@ -296,6 +352,8 @@ def _BOND_execute(verb, data):
             raise NameError("invalid name for an exported function: " + repr(data))
         _BOND_export(data)
         return None
+    if verb == "RUN":
+        return _BOND_run(data)
     raise ValueError("unknown request " + repr(verb))
 
 
