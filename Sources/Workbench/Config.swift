@@ -7,6 +7,8 @@ public enum Action: String, Sendable, CaseIterable, Codable {
     case eval, newline, block, call, ref, inspect, proxy, interrupt, complete
     case nextPane, previousPane, new, close, restart, command, help, wiring, quit
     case zoomLog, growLog, shrinkLog, openValue
+    /// Evaluate the input as one expression (python-bond's `eval`), where Enter runs it as typed.
+    case expression
 }
 
 /// Key bindings: each action's keys (the first is the one the status line shows). Two
@@ -24,7 +26,7 @@ public struct KeyBindings: Sendable, Equatable {
         .nextPane: [.function(6), .altRight], .previousPane: [.backTab, .altLeft], .new: [.alt("n")],
         .close: [.alt("k")], .restart: [.function(5)], .command: [.alt("x")], .help: [.function(1)],
         .wiring: [.function(2)], .quit: [.ctrl("q"), .function(10)], .zoomLog: [.alt("z")], .growLog: [.altUp],
-        .shrinkLog: [.altDown], .openValue: [.alt("v")],
+        .shrinkLog: [.altDown], .openValue: [.alt("v")], .expression: [.alt("e")],
     ]
 
     /// The bindings of earlier versions (`"keys": {"preset": "classic"}`).
@@ -183,11 +185,13 @@ public struct Config: Sendable, Equatable {
     public var panes: [String]?
     public var logFrames: Int?
     public var transcriptLines: Int?
+    /// Lines of a value shown before "… N more" (nil: a third of the pane).
+    public var previewLines: Int?
 
     public init() {}
 
     public static let members = ["keys", "colors", "monochrome", "mouse", "timeout", "history", "stateDir", "panes",
-                                 "logFrames", "transcriptLines"]
+                                 "logFrames", "transcriptLines", "previewLines"]
 
     public static func parse(_ text: String) throws(ParseError) -> Config {
         let value: BondValue
@@ -267,6 +271,9 @@ public struct Config: Sendable, Equatable {
             case "logFrames":
                 guard let n = v.intValue, n >= 100 else { throw ParseError("logFrames: a number, 100 or more") }
                 config.logFrames = n
+            case "previewLines":
+                guard let n = v.intValue, n >= 1 else { throw ParseError("previewLines: a number, 1 or more") }
+                config.previewLines = n
             case "transcriptLines":
                 guard let n = v.intValue, n >= 100 else { throw ParseError("transcriptLines: a number, 100 or more") }
                 config.transcriptLines = n

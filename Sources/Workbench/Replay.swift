@@ -38,6 +38,7 @@ public struct Step: Sendable, Equatable {
     public var kind: String {
         switch request {
         case .eval: "eval"
+        case .run: "run"
         case .block, .startup: "block"
         case .call: "call"
         default: "other"
@@ -47,7 +48,7 @@ public struct Step: Sendable, Equatable {
     /// The step as people read it: the code, or `NAME ARG ...` of a call.
     public var input: String {
         switch request {
-        case .eval(let code), .block(let code), .startup(let code): return code
+        case .eval(let code), .run(let code), .block(let code), .startup(let code): return code
         case .call(let name, let arguments):
             return ([name] + arguments.map {
                 switch $0 {
@@ -133,6 +134,7 @@ public enum ReplayFile {
                 let request: Request
                 switch kind {
                 case "eval": request = .eval(input)
+                case "run": request = .run(input)
                 case "block": request = .block(input)
                 case "call":
                     guard let name = o["function"]?.stringValue, let args = o["arguments"]?.arrayValue else {
@@ -233,7 +235,9 @@ extension AppState {
         guard let k = panes[i].steps.firstIndex(where: { $0.result == nil }) else { return nil }
         switch outcome {
         case .value(let v): panes[i].steps[k].result = .value(v)
-        case .done: panes[i].steps[k].result = .ok
+        case .ran(.value(let v)?): panes[i].steps[k].result = .value(v)
+        case .ran(.description(let d)?): panes[i].steps[k].result = .value(.string("\(d.typeName): \(d.text)"))
+        case .ran(nil), .done: panes[i].steps[k].result = .ok
         case .failure(let e): panes[i].steps[k].result = .error(e)
         default: panes[i].steps[k].result = .error("unexpected outcome")
         }
@@ -315,6 +319,7 @@ extension AppState {
         switch step.request {
         case .block: kind = .block
         case .call: kind = .call
+        case .run: kind = .run
         default: kind = .eval
         }
         append(i, .info, "step \(step.number)")

@@ -109,6 +109,10 @@ public struct PaneState: Sendable {
     var held: [Request] = []
     /// The requests of the transcript and how they ended (`transcript save`, replay).
     public var steps: [Step] = []
+    /// The last value shown (Alt-v opens it whole).
+    public var lastValue: String?
+    /// The Perl hint about `my` has been given.
+    var perlHintGiven = false
     /// Names the interpreter gave for completion last (offered for `proxy SRC.FUNC`).
     public var knownNames: [String] = []
 
@@ -228,6 +232,8 @@ public enum FilePurpose: Sendable, Equatable {
 
 /// What a pane's worker is asked to do.
 public enum Request: Sendable, Equatable {
+    /// What the user typed, run as the language's REPL runs it (`Bond.run`).
+    case run(String)
     case eval(String)
     case block(String)
     /// Arguments: `.value` as is, `.ref(code)` evaluated by the interpreter.
@@ -249,6 +255,8 @@ public enum Request: Sendable, Equatable {
 
 /// How a request ended.
 public enum Outcome: Sendable, Equatable {
+    /// `run`: the value of a final expression, a description of one JSON cannot carry, or nil.
+    case ran(BondResult?)
     case value(BondValue)
     case done
     case failure(String)
@@ -347,6 +355,8 @@ public struct AppState: Sendable {
     public var ctrlXPending = false
     /// The history of each kind of prompt.
     public var promptHistory: [String: History] = [:]
+    /// The whole of a big value, in a scrollable viewer (Alt-v).
+    public var viewer: ValueViewer?
     /// Panes removed, newest last (until quit).
     public var removed: [RemovedPane] = []
     /// Saves sent and not yet answered, by path (to ask before writing over a file).

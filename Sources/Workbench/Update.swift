@@ -110,7 +110,7 @@ extension AppState {
             }
             var step: Step?
             switch request {
-            case .eval, .block, .call: step = finishStep(i, outcome)
+            case .eval, .run, .block, .call: step = finishStep(i, outcome)
             default: break
             }
             showOutcome(i, request: request, outcome: outcome)
@@ -228,6 +228,76 @@ extension AppState {
         return clean
     }
 
+    /// A value: on one line when it fits the pane (as node and IPython print short arrays and
+    /// objects), else pretty-printed; a big one previewed.
+    mutating func showValue(_ i: Int, _ v: BondValue) {
+        if case .null = v { append(i, .value, "null"); return }
+        let compact = Self.oneLine(v)
+        let width = max(10, geometry(of: i).transcript.width - 2)
+        let text = !compact.contains("\n") && TextWidth.of(compact) <= width ? compact : v.prettyDescription
+        showPreview(i, .value, text, type: nil)
+    }
+
+    /// A value on one line, spaced as node and Python print it: `[1, {"a": 2}]`.
+    static func oneLine(_ v: BondValue) -> String {
+        switch v {
+        case .array(let items): return "[" + items.map(oneLine).joined(separator: ", ") + "]"
+        case .object(let members):
+            return "{" + members.map { BondValue.string($0.key).description + ": " + oneLine($0.value) }.joined(separator: ", ") + "}"
+        default: return v.description
+        }
+    }
+
+    /// At most `previewLines` lines (default: a third of the pane), then a line that says how
+    /// much more there is and which key shows it whole.
+    mutating func showPreview(_ i: Int, _ kind: LineKind, _ text: String, type: String?) {
+        let g = geometry(of: i)
+        let width = max(10, g.transcript.width - 2)
+        let limit = config.previewLines ?? max(3, g.transcript.height / 3)
+        let marked = type.map { text + "   ‹\($0) · description›" } ?? text
+        panes[i].lastValue = marked
+        var shown: [Substring] = []
+        var rows = 0
+        var used = 0
+        for line in marked.split(separator: "\n", omittingEmptySubsequences: false) {
+            let lineRows = max(1, (TextWidth.of(String(line.prefix(4 * width))) + width - 1) / width)
+            if rows + lineRows > limit {
+                if shown.isEmpty { shown.append(line.prefix(limit * width)); used += min(line.count, limit * width) }
+                break
+            }
+            shown.append(line)
+            rows += lineRows
+            used += line.count + 1
+        }
+        let text = shown.joined(separator: "\n")
+        append(i, kind, text)
+        let moreCharacters = max(0, marked.count - used)
+        let moreLines = marked.split(separator: "\n", omittingEmptySubsequences: false).count - shown.count
+        if moreCharacters > 0 {
+            let key = config.bindings.long(.openValue).split(separator: ",").first ?? "Alt-v"
+            append(i, .info, "… \(Self.grouped(moreCharacters)) more characters, \(Self.grouped(moreLines)) more lines (\(key) shows it whole)")
+        }
+    }
+
+    /// 1 999 000: digits in groups of three, as the guide writes numbers.
+    static func grouped(_ n: Int) -> String {
+        var s = String(n)
+        var i = s.count - 3
+        while i > 0 { s.insert(" ", at: s.index(s.startIndex, offsetBy: i)); i -= 3 }
+        return s
+    }
+
+    /// Perl's `my` variables end with their input: said the first time one reads back undefined.
+    mutating func perlHint(_ i: Int, _ request: Request) {
+        guard panes[i].language.lowercased() == "perl", !panes[i].perlHintGiven, case .run(let code) = request else { return }
+        let t = code.trimmingSpaces.trimmingCharacters(in: [";"])
+        guard t.hasPrefix("$"), t.dropFirst().allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else { return }
+        let name = String(t.dropFirst())
+        guard panes[i].history.entries.contains(where: { $0.contains("my $\(name)") || $0.contains("my ($\(name)") }) else { return }
+        panes[i].perlHintGiven = true
+        append(i, .info, "hint: a Perl my variable ends with its input; write our $\(name) (or $\(name) without my) to keep it")
+    }
+
     /// Keeps the definitions of an input that ran without error as start-up entries.
     mutating func record(_ i: Int, _ code: String) {
         let found = StartupEntries.definitions(in: code, language: panes[i].language)
@@ -276,8 +346,15 @@ extension AppState {
         panes[i].transcript.closeOpenLine()
         switch outcome {
         case .value(let v):
-            append(i, .value, v.prettyDescription)
+            showValue(i, v)
             if case .eval(let code) = request { record(i, code) }
+        case .ran(let result):
+            switch result {
+            case .value(let v)?: showValue(i, v)
+            case .description(let d)?: showPreview(i, .description, d.text, type: d.typeName)
+            case nil: perlHint(i, request)
+            }
+            if case .run(let code) = request { record(i, code) }
         case .done:
             if case .block(let code) = request {
                 append(i, .info, "ok")
@@ -332,6 +409,7 @@ extension AppState {
         if let c = confirm { return confirmKey(c, key) }
         if prompt != nil { return promptKey(key, action) }
         if historySearch != nil { return searchKey(key, action) }
+        if viewer != nil { return viewerKey(key, action) }
         flash = nil
         if logDetail != nil { return detailKey(key) }
         if wiringView != nil { return wiringKey(key, action) }
@@ -472,6 +550,8 @@ extension AppState {
         let id = panes[i].id
         switch action {
         case .eval:
+            return submit(i, kind: .run)
+        case .expression:
             return submit(i, kind: .eval)
         case .newline:
             panes[i].input.insert("\n")
@@ -513,6 +593,9 @@ extension AppState {
             return closeOrRemove(i, key: key)
         case .restart:
             return restart(i, key: key)
+        case .openValue:
+            openViewer(i)
+            return []
         default:
             break
         }
@@ -602,7 +685,7 @@ extension AppState {
         return "r\(n)"
     }
 
-    enum SubmitKind { case eval, block, call }
+    enum SubmitKind { case run, eval, block, call }
 
     mutating func submit(_ i: Int, kind: SubmitKind) -> [Effect] {
         let text = panes[i].input.text
@@ -619,8 +702,11 @@ extension AppState {
     mutating func perform(_ i: Int, kind: SubmitKind, text: String) -> [Effect] {
         let request: Request
         switch kind {
-        case .eval:
+        case .run:
             append(i, .input, text)
+            request = .run(text)
+        case .eval:
+            append(i, .input, "eval " + text)
             request = .eval(text)
         case .block:
             append(i, .input, "block:\n" + text)

@@ -15,7 +15,8 @@ public enum KeyHelp {
     public static let actions: [(Action, String)] = [
         (.help, "this help (↑/↓ PgUp/PgDn scroll it)"),
         (.quit, "quit: closes every bond (asks first when one is busy)"),
-        (.eval, "evaluate the input as an expression, show its value"),
+        (.eval, "run the input as the language's REPL does; show a final value"),
+        (.expression, "evaluate the input as one expression (python-bond's eval)"),
         (.newline, "new line in the input"),
         (.block, "run the input as a block (statements)"),
         (.call, "call: input is NAME ARG ...; ARG is JSON or @ref"),
@@ -34,6 +35,7 @@ public enum KeyHelp {
         (.zoomLog, "the log over the whole screen, and back"),
         (.growLog, "a taller log pane"),
         (.shrinkLog, "a shorter log pane"),
+        (.openValue, "the last value, whole, in a scrollable viewer"),
     ]
 
     /// The editing keys of the input (GNU readline's emacs mode), fixed.
@@ -77,6 +79,10 @@ extension AppState {
         }
         if wiringView != nil {
             renderWiring(into: &buffer)
+            cursor = nil
+        }
+        if viewer != nil {
+            renderViewer(into: &buffer)
             cursor = nil
         }
         if let c = renderStatus(layout.status, into: &buffer) { cursor = c }
@@ -151,6 +157,7 @@ extension AppState {
         case .error: return Style(fg: theme.error, bold: true)
         case .info: return Style(dim: true)
         case .nested: return Style(fg: theme.nested)
+        case .description: return Style(fg: theme.value, dim: true)
         }
     }
 
@@ -219,9 +226,10 @@ extension AppState {
         guard let i = focusedIndex else { return lead }
         let busy = panes[i].status.isBusyOrPending(panes[i].pending)
         return lead + (busy ? [k(.interrupt, "interrupt")] : []) + [
-            k(.eval, "eval"), k(.block, "block"), k(.call, "call"), k(.complete, "complete"), k(.nextPane, "next"),
+            k(.eval, "run"), k(.block, "block"), k(.call, "call"), k(.complete, "complete"), k(.nextPane, "next"),
             k(.command, "cmd"), k(.newline, "newline"), k(.ref, "ref"), k(.inspect, "inspect"), k(.proxy, "proxy"),
-            k(.wiring, "wires"), k(.new, "new"), k(.close, "close"), k(.restart, "restart"), k(.zoomLog, "zoom log"),
+            k(.wiring, "wires"), k(.new, "new"), k(.close, "close"), k(.restart, "restart"), k(.expression, "expression"),
+            k(.openValue, "value"), k(.zoomLog, "zoom log"),
         ]
     }
 

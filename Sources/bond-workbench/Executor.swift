@@ -289,6 +289,8 @@ final class Executor: @unchecked Sendable {
         }
         do {
             switch request {
+            case .run(let code):
+                return .ran(try bond.run(code, unserializable: .describe))
             case .eval(let code):
                 return .value(try bond.eval(code))
             case .block(let code), .startup(let code):

@@ -85,7 +85,7 @@ import Testing
     }
 
     @Test func mistakesAreExplained() {
-        #expect(throws: ParseError("unknown option \"colour\" (known: keys, colors, monochrome, mouse, timeout, history, stateDir, panes, logFrames, transcriptLines)")) {
+        #expect(throws: ParseError("unknown option \"colour\" (known: keys, colors, monochrome, mouse, timeout, history, stateDir, panes, logFrames, transcriptLines, previewLines)")) {
             try Config.parse(#"{"colour": "red"}"#)
         }
         #expect(throws: ParseError("keys: F4 is bound to both block and call")) { try Config.parse(#"{"keys": {"block": "F4"}}"#) }

@@ -88,7 +88,7 @@ func press(_ keys: Key..., into state: inout AppState) {
         press(.ctrl("r"), into: &state)
         type("[1", into: &state)
         let effects = state.update(.key(.enter))
-        #expect(effects.contains(.request(pane: 1, generation: 0, .eval("nums = [1, 2]"))))
+        #expect(effects.contains(.request(pane: 1, generation: 0, .run("nums = [1, 2]"))))
     }
 
     @Test func ctrlXCtrlEEditsInTheEditor() {

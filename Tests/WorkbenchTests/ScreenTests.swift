@@ -68,18 +68,18 @@ func type(_ text: String, into state: inout AppState) {
         #expect(lines[18].hasPrefix("  log · 1 frames"))
         #expect(lines[19].hasSuffix(#"python     >1    10B        … EVAL "1+1""#))
         #expect(state.render().cursor! == (2, 17))
-        #expect(lines[23] == "F1 help  ^Q quit  Enter eval  F3 block  F4 call  Tab complete  F6 next  M-x cmd")
+        #expect(lines[23] == "F1 help  ^Q quit  Enter run  F3 block  F4 call  Tab complete  F6 next  M-x cmd")
     }
 
     @Test func evalShowsInputThenOutputThenValue() {
         var (state, _) = makeState(["py", "js"])
         type("print('hi') or [1, {'a': 2}]", into: &state)
         let effects = state.update(.key(.enter))
-        #expect(effects.contains(.request(pane: 1, generation: 0, .eval("print('hi') or [1, {'a': 2}]"))))
+        #expect(effects.contains(.request(pane: 1, generation: 0, .run("print('hi') or [1, {'a': 2}]"))))
         _ = state.update(.state(pane: 1, generation: 0, .busy(depth: 1)))
         _ = state.update(.output(pane: 1, generation: 0, channel: .stdout, text: "hi\n"))
         _ = state.update(.output(pane: 1, generation: 0, channel: .stderr, text: "warning\n"))
-        _ = state.update(.result(pane: 1, generation: 0, request: .eval(""), outcome: .value([1, ["a": 2]])))
+        _ = state.update(.result(pane: 1, generation: 0, request: .run(""), outcome: .ran(.value([1, ["a": 2, "b": "a longer text that does not fit"]]))))
         _ = state.update(.state(pane: 1, generation: 0, .idle))
         let lines = state.render().buffer.trimmedLines()
         let left = lines.prefix(18).map { String($0.prefix(40)).replacingOccurrences(of: " +$", with: "", options: .regularExpression) }
@@ -90,10 +90,13 @@ func type(_ text: String, into state: inout AppState) {
             "= [",
             "    1,",
             "    {",
-            "      \"a\": 2",
-            "    }",
-            "  ]",
+            "      \"a\": 2,",
+            "· … 48 more characters, 3 more lines (Al",  // a third of the pane, then what is left
+            "  t-v shows it whole)",
         ])
+        // Alt-v shows the whole value.
+        _ = state.update(.key(.alt("v")))
+        #expect(state.render().buffer.trimmedLines().contains("    \"b\": \"a longer text that does not fit\""))
     }
 
     @Test func busyTitleShowsDepth() {
