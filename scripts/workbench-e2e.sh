@@ -8,7 +8,7 @@
 # bounded poll of capture-pane. Prints "N passed, N failed" and exits non-zero on failure.
 # Set CAPTURE_DIR to keep screen captures (used for docs/workbench.md). Set ONLY to a list of
 # sections to run some of them: main signals flood languages inspector wiring session config
-# mouse completion replay keys ssh.
+# mouse completion replay keys repl ssh.
 set -u
 cd "$(dirname "$0")/.."
 
@@ -916,6 +916,72 @@ if command -v php >/dev/null; then
     keys C-q
     check "quit" wait_for "EXIT=0" 15
 fi
+fi
+
+# --------------------------------------------------------------------------------------------
+if want repl; then
+echo "== issue 15: Enter runs whatever was typed, any value is shown, big values previewed"
+start 160 48 python js perl php
+check "started" wait_for "php · PHP · local · idle" 30
+check "perl started" wait_for "perl · Perl · local · idle" 30
+cmd 'focus python'
+typed 'x = 5'; keys Enter
+typed 'import os'; keys Enter
+typed 'def g():'; keys M-Enter; typed '    return x * 2'; keys Enter
+typed 'g()'; keys Enter
+check "Python: statements, an import and a def run; then g() is 10" wait_for "= 10"
+check "Python: no SyntaxError" absent "SyntaxError"
+typed 'print("x")'; keys Enter
+check "print shows its output" wait_re '^  x +│'
+typed '2**64'; keys Enter
+check "a big integer is shown as its description, with its type" wait_for "≈ 18446744073709551616   ‹int · description›"
+typed 'float("inf")'; keys Enter
+check "infinity too" wait_for "≈ inf   ‹float · description›"
+typed 'object()'; keys Enter
+check "an object: its repr" wait_re '≈ <object object at 0x[0-9a-f]+>   ‹object · description›'
+typed '[i for i in range(30)]'; keys Enter
+check "a long list is previewed" wait_re '· … [0-9 ]+ more characters, [0-9]+ more lines \(Alt-v shows it whole\)'
+typed '[1, 2, 3]'; keys Enter
+check "a short list on one line" wait_for "= [1, 2, 3]"
+typed '"y" * 2000000'; keys Enter
+check "a 2 MB string is previewed" wait_re '· … 1 99[0-9] [0-9]{3} more characters, 0 more lines'
+keys M-v
+check "Alt-v opens the whole value" wait_re 'the last value, whole · lines 1-[0-9]+ of [0-9]+'
+keys Escape
+check "no = null after statements" absent "= null"
+cmd 'focus javascript'
+typed 'let a = 5'; keys Enter
+typed 'const o = {}'; keys Enter
+typed 'function sq(x){return x*x}'; keys Enter
+typed 'sq(a) + Object.keys(o).length'; keys Enter
+check "JavaScript: let, const and a function persist" wait_for "= 25"
+typed 'console.log("hi"); 5'; keys Enter
+check "JavaScript: statements then a value" wait_for "= 5"
+check "JavaScript: its output" wait_re '│  hi *$'
+typed 'Symbol()'; keys Enter
+check "a symbol as its description" wait_for "≈ Symbol()   ‹Symbol · description›"
+typed 'Promise.resolve(5)'; keys Enter
+check "a promise is awaited" wait_for "= 5" 
+typed 'await Promise.resolve(6)'; keys Enter
+check "top-level await" wait_for "= 6"
+check "JavaScript: no SyntaxError" absent "SyntaxError"
+cmd 'focus php'
+typed 'function tri($n){ return $n * ($n + 1) / 2; }'; keys Enter
+typed 'tri(4)'; keys Enter
+check "PHP: a function declaration, then a call" wait_for "= 10"
+typed 'echo "hi\n"; 5'; keys Enter
+check "PHP: echo then a value" wait_re '│  hi *$|^  hi '
+check "PHP: no syntax error" absent "syntax error"
+cmd 'focus perl'
+typed 'sub dbl { return 2 * $_[0] }'; keys Enter
+typed 'dbl(21)'; keys Enter
+check "Perl: a sub, then a call" wait_for "= 42"
+typed 'my $v = 3'; keys Enter
+typed '$v'; keys Enter
+check "Perl: a hint about my" wait_for "hint: a Perl my variable ends with its input; write our \$v"
+capture repl
+keys C-q
+check "quit" wait_for "EXIT=0" 15
 fi
 
 # --------------------------------------------------------------------------------------------

@@ -260,7 +260,8 @@ extension AppState {
         var rows = 0
         var used = 0
         for line in marked.split(separator: "\n", omittingEmptySubsequences: false) {
-            let lineRows = max(1, (TextWidth.of(String(line.prefix(4 * width))) + width - 1) / width)
+            // Measured whole unless it is far longer than the preview (then it cannot fit anyway).
+            let lineRows = line.count > 4 * limit * width ? limit + 1 : max(1, (TextWidth.of(String(line)) + width - 1) / width)
             if rows + lineRows > limit {
                 if shown.isEmpty { shown.append(line.prefix(limit * width)); used += min(line.count, limit * width) }
                 break
