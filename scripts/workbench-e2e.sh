@@ -129,7 +129,7 @@ check "block: stderr told apart" wait_for "! warn"
 
 typed 'x = {"a": [1, 2], "b": "日本語 e'"$(printf '\u0301')"'"}'; keys F3
 typed 'x'; keys Enter
-check "pretty-printed value" wait_for '    "b": "日本語'
+check "a short value on one line" wait_for '= {"a": [1, 2], "b": "日本語'
 check "wide and combining text" wait_for "\"日本語 e$(printf '\u0301')\""
 
 typed 'max 3 9 4'; keys F4
@@ -228,7 +228,8 @@ check "focus command" wait_for "▶ python"
 
 # Help overlay.
 keys F1
-check "help overlay" wait_for "proxy SRC.FUNC to PANE [as NAME]"
+check "help overlay" wait_re "bond-workbench keys · 1-[0-9]+ of [0-9]+"
+check "help lists the keys" wait_for "run the input as a block (statements)"
 capture help
 keys Escape
 check "help closes" wait_gone "bond-workbench keys" 3
@@ -328,7 +329,7 @@ typed 'def add(a, b):'; keys M-Enter; typed '    print("adding", a, b)'; keys M-
 cmd 'proxy python.add to javascript'
 check "proxied" wait_for "proxies: add→javascript.add"
 cmd 'focus javascript'
-typed 'add(2, 40) + add(1, 1)'; keys Enter
+typed 'add(2, 40) + add(1, 1)'; keys M-e  # evaluated as one expression: an EVAL frame
 check "nested calls ran" wait_for "= 44"
 cmd 'focus log'
 check "nested CALL indented under the interpreter's CALL" wait_re 'python     >1 +19B +[0-9.]+m?s     CALL \["add",\[2,40\]\]'
@@ -363,7 +364,7 @@ keys Escape
 check "detail closes" wait_gone "frame detail" 3
 keys p
 check "pause" wait_re "paused · 0 new"
-keys F6; typed '"after pause"'; keys Enter
+keys F6; typed '"after pause"'; keys M-e
 check "paused: new frames counted" wait_re "paused · [1-9][0-9]* new"
 check "paused: new frames not shown" absent 'EVAL "\"after pause'
 cmd 'log follow'
@@ -403,7 +404,7 @@ cmd 'proxy python.twice to javascript as dbl'
 check "twice wired as dbl" wait_for "dbl←python.twice"
 cmd 'focus javascript'
 typed '[1, 2, 3].map(n => add(n, 10))'; keys Enter
-check "calls through add" wait_for "    13"
+check "calls through add" wait_for "= [11, 12, 13]"
 keys F2
 check "wiring view" wait_for "wiring · 2 proxies"
 check "wire row with its count" wait_re '1  python +add +→ javascript  add +3'
@@ -534,7 +535,9 @@ cmd 'block for i in range(5000): print("loop", i)'
 check "python loop ran" wait_for "  loop 4999" 20
 cmd 'restart python'; keys y
 check "python restarted" wait_re "python · Python · local · idle · pid" 30
-cmd 'block def tri(n): return n * (n + 1) // 2 + 0'
+cmd 'block def tri(n): return n * (n + 1) // 2 + 100'
+typed 'tri(4)'; keys Enter
+check "python: the redefinition ran" wait_for "= 110" 30
 cmd 'focus javascript'
 cmd 'block function sq(x) { return x * x }'
 cmd 'block const o = {a: 1}'
@@ -554,7 +557,7 @@ check "four-language session saved" wait_for "saved to $STATE/four.json"
 check "each definition once, no loop, no print" python3 - "$STATE/four.json" <<'PY'
 import json, sys
 s = {p["name"]: p.get("entries", []) for p in json.load(open(sys.argv[1]))["panes"]}
-assert s["python"] == ["def tri(n): return n * (n + 1) // 2 + 0"], s["python"]
+assert s["python"] == ["def tri(n): return n * (n + 1) // 2 + 100"], s["python"]
 assert s["javascript"] == ["function sq(x) { return x * x }", "const o = {a: 1}"], s["javascript"]
 assert s["perl"] == ['sub greet { return "hi $_[0]" }'], s["perl"]
 assert s["php"] == ["function tri($n) { return $n * ($n + 1) / 2; }"], s["php"]
@@ -573,7 +576,7 @@ typed 'tri(4)'; keys Enter
 check "a restored PHP function" wait_for "= 10"
 cmd 'focus python'
 typed 'tri(4)'; keys Enter
-check "the latest Python definition" wait_for "= 10"
+check "the latest Python definition" wait_for "= 110"
 keys C-q
 check "quit" wait_for "EXIT=0" 15
 echo '{"panes": [{"name": "a", "language": "py"}], "wires": [{"source": "a", "function": "f", "target": "b", "name": "f"}]}' > "$STATE/bad.json"
@@ -721,7 +724,7 @@ check "transcript saved" wait_for "saved to $STATE/py.jsonl"
 check "transcript file: one JSON line per step" python3 - "$STATE/py.jsonl" <<'PY'
 import json, sys
 steps = [json.loads(l) for l in open(sys.argv[1])]
-assert [s["kind"] for s in steps] == ["eval", "block", "call", "eval", "eval"], steps
+assert [s["kind"] for s in steps] == ["run", "block", "call", "run", "run"], steps
 assert steps[0]["value"] == 42 and steps[1]["ok"] is True and steps[1]["output"] == "hello from python\n"
 assert steps[2]["function"] == "max" and steps[2]["arguments"] == [{"value": 3}, {"value": 9}, {"value": 4}]
 assert "NameError" in steps[4]["error"]

@@ -55,8 +55,7 @@ public struct Command: Sendable {
         Command(name: "interrupt", aliases: [], usage: "interrupt [PANE]", summary: "interrupt the running request",
                 arguments: [.pane]) { state, rest in
             guard let i = state.paneArgument("interrupt", rest) else { return [] }
-            state.append(i, .info, "interrupt")
-            return [.interrupt(pane: state.panes[i].id, generation: state.panes[i].generation)]
+            return state.interruptChain(i)
         },
         Command(name: "focus", aliases: [], usage: "focus PANE|log", summary: "move the focus", arguments: [.paneOrLog]) { state, rest in
             if rest == "log" { state.focus = .log; return [] }

@@ -166,7 +166,7 @@ public enum ReplayFile {
             var number = 0
             for o in lines {
                 guard o["dir"]?.stringValue == "sent", (o["nest"]?.intValue ?? ((o["depth"]?.intValue ?? 1) - 1)) == 0,
-                    let verb = o["verb"]?.stringValue, ["EVAL", "EVAL_BLOCK", "CALL", "XCALL"].contains(verb),
+                    let verb = o["verb"]?.stringValue, ["EVAL", "EVAL_BLOCK", "RUN", "CALL", "XCALL"].contains(verb),
                     let pane = o["pane"]?.stringValue, let language = o["language"]?.stringValue,
                     let line = o["line"]?.stringValue, o["truncated"] == nil,
                     let pair = o["pair"]?.intValue, let reply = bySeq[pair], let replyVerb = reply["verb"]?.stringValue,
@@ -179,6 +179,9 @@ public enum ReplayFile {
                 case "EVAL", "EVAL_BLOCK":
                     guard let code = value.stringValue else { continue }
                     request = verb == "EVAL" ? .eval(code) : .block(code)
+                case "RUN":
+                    guard let code = value["code"]?.stringValue else { continue }
+                    request = .run(code)
                 case "CALL":
                     guard let name = value[0]?.stringValue, let args = value[1]?.arrayValue else { continue }
                     request = .call(name: name, arguments: args.map { .value($0) })

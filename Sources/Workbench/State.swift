@@ -355,6 +355,8 @@ public struct AppState: Sendable {
     public var ctrlXPending = false
     /// The history of each kind of prompt.
     public var promptHistory: [String: History] = [:]
+    /// The chain (pane ids, outermost first) the last Ctrl-C interrupted, until its pane answers.
+    var lastInterrupt: [Int] = []
     /// The whole of a big value, in a scrollable viewer (Alt-v).
     public var viewer: ValueViewer?
     /// Panes removed, newest last (until quit).

@@ -64,7 +64,7 @@ public struct LogEntry: Sendable, Hashable {
 }
 
 public enum Traffic {
-    public static let hostRequests: Set<String> = ["EVAL", "EVAL_BLOCK", "CALL", "XCALL", "EXPORT"]
+    public static let hostRequests: Set<String> = ["EVAL", "EVAL_BLOCK", "RUN", "CALL", "XCALL", "EXPORT"]
     public static let replyVerbs: Set<String> = ["RETURN", "EXCEPT", "ERROR"]
 
     /// The first word of a frame line when it is a verb (capitals, digits and `_`).

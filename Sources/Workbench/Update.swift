@@ -95,6 +95,7 @@ extension AppState {
             // Its interpreter answered: the pane is not busy any more, whatever state message
             // is still on its way (the engine's comes from another thread).
             if panes[i].pending == 0, case .busy = panes[i].status { panes[i].status = .idle }
+            if lastInterrupt.first == id { lastInterrupt = [] }
             if case .complete = request {
                 guard completion?.pane == id, completion?.waiting == true else { return [] }
                 if case .completions(let names) = outcome {
@@ -532,6 +533,47 @@ extension AppState {
         return []
     }
 
+    /// The panes a pane waits on, outermost first: while its interpreter waits on a `CALL` it
+    /// made (a wire), the wire's source pane runs that call, and so on. From the log's open
+    /// requests (exact per bond) and the wires.
+    func waitChain(_ i: Int) -> [Int] {
+        var chain = [i]
+        var current = i
+        while chain.count < 16 {
+            let id = panes[current].id
+            guard let top = openRequests[id]?.last, let e = entry(top), !e.sent, e.verb == "CALL",
+                let call = try? JSONText.parse(String(e.payload)), let name = call[0]?.stringValue,
+                let wire = wires.first(where: { $0.target == id && $0.name == name }), let s = index(of: wire.source),
+                !chain.contains(s)
+            else { break }
+            chain.append(s)
+            current = s
+        }
+        return chain
+    }
+
+    /// Ctrl-C: interrupts the innermost interpreter of the chain the pane waits on (it raises its
+    /// own error, which unwinds the chain back to this pane, each level showing its error); a
+    /// second Ctrl-C while that chain is still busy interrupts every interpreter in it.
+    mutating func interruptChain(_ i: Int) -> [Effect] {
+        let chain = waitChain(i)
+        let again = lastInterrupt == chain.map { panes[$0].id }
+        lastInterrupt = chain.map { panes[$0].id }
+        let targets = again ? chain.reversed() : [chain.last!]
+        var effects: [Effect] = []
+        for t in targets {
+            if t == i {
+                append(t, .info, "interrupt")
+            } else {
+                append(i, .info, "interrupt: \(panes[t].name) runs the call this pane waits on; interrupting it")
+                append(t, .info, "interrupt (from \(panes[i].name), which waits on this call)")
+            }
+            effects.append(.interrupt(pane: panes[t].id, generation: panes[t].generation))
+        }
+        if again && chain.count > 1 { append(i, .info, "interrupt again: every interpreter of the chain") }
+        return effects
+    }
+
     mutating func scrollPane(_ i: Int, _ key: Key) {
         let g = geometry(of: i)
         let page = max(1, g.transcript.height - 1)
@@ -581,10 +623,7 @@ extension AppState {
             openPrompt(Prompt(kind: .proxyFunction, label: "proxy function of \(panes[i].name)", input: InputEditor(initial), pane: id))
             return []
         case .interrupt:
-            if panes[i].status.isBusyOrPending(panes[i].pending) {
-                append(i, .info, "interrupt")
-                return [.interrupt(pane: id, generation: panes[i].generation)]
-            }
+            if panes[i].status.isBusyOrPending(panes[i].pending) { return interruptChain(i) }
             panes[i].input.clear()
             panes[i].history.resetBrowsing()
             return []

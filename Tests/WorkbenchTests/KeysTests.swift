@@ -429,3 +429,24 @@ func press(_ keys: Key..., into state: inout AppState) {
         #expect(back.panes[0].startupEntries.map(\.code) == ["$base = 20"])
     }
 }
+
+@Suite struct InterruptChainTests {
+    @Test func ctrlCInterruptsTheInterpreterTheChainWaitsOn() {
+        var (state, _) = makeState(["py", "js"], width: 120, height: 30)
+        _ = state.update(.result(pane: 2, generation: 0, request: .proxy(source: 1, function: "spin", name: "spin"),
+                                 outcome: .proxied(Wire(source: 1, function: "spin", target: 2, name: "spin"))))
+        state.focus = .pane(2)
+        type("spin()", into: &state)
+        _ = state.update(.key(.enter))
+        frame(&state, pane: 2, true, #"EVAL "spin()""#, at: 0)
+        frame(&state, pane: 2, false, #"CALL ["spin",[]]"#, at: 0.1)
+        frame(&state, pane: 1, true, #"CALL ["spin",[]]"#, at: 0.1)
+        _ = state.update(.state(pane: 1, generation: 0, .busy(depth: 1)))
+        _ = state.update(.state(pane: 2, generation: 0, .busy(depth: 1)))
+        #expect(state.waitChain(1) == [1, 0])
+        #expect(state.update(.key(.ctrl("c"))) == [.interrupt(pane: 1, generation: 0)])
+        #expect(state.panes[1].transcript.lines.last?.text == "interrupt: python runs the call this pane waits on; interrupting it")
+        // Again while the chain is still busy: every interpreter of it, innermost first.
+        #expect(state.update(.key(.ctrl("c"))) == [.interrupt(pane: 1, generation: 0), .interrupt(pane: 2, generation: 0)])
+    }
+}
