@@ -893,6 +893,21 @@ check "quitting with a busy bond asks first" wait_for "quit while python is busy
 keys n
 keys C-c
 check "interrupted" wait_for "KeyboardInterrupt"
+# 3. Ctrl-C follows the chain: javascript waits on python's spin() through a wire.
+typed 'def spin():'; keys M-Enter; typed '    while True: pass'; keys F3
+check "spin defined" wait_for "  def spin():"
+cmd 'proxy python.spin to javascript'
+check "spin wired" wait_for "spin←python.spin"
+cmd 'focus javascript'
+typed 'spin()'; keys Enter
+check "python spins for javascript" wait_for "python · Python · local · busy depth 1"
+keys C-c
+check "Ctrl-C in javascript interrupts python, which runs the call" wait_for "interrupt: python runs the call this pane waits on; interrupting it"
+check "python raised its own interrupt" wait_for "KeyboardInterrupt"
+check "javascript shows the error that came back" wait_re '✗ JavaScript exception: .*KeyboardInterrupt'
+check "javascript is idle again" wait_for "▶ javascript · JavaScript · local · idle"
+check "python is idle again" wait_for "python · Python · local · idle"
+cmd 'focus python'
 # 6. The status line leads with help and quit at 80 and 160 columns; the help scrolls at 80x24.
 check "status line at 160 columns" wait_re '^F1 help  \^Q quit  '
 "${T[@]}" resize-window -t "$SESSION" -x 80 -y 24
