@@ -760,7 +760,7 @@ cmd "replay $STATE/js.jsonl"
 check "log replay pane" wait_for "javascript-replay · JavaScript · local" 30
 check "a request that needed a wire differs" wait_for "step 1 differs (reply):" 20
 check "its reply in the fresh bond" wait_re 'got +EXCEPT .*add is not defined'
-check "a plain request is the same" wait_for '· step 2: same (RETURN "plain 1")' 20
+check "a plain request is the same" wait_for '· step 2: same (RETURN {"value":"plain 1"})' 20
 check "log replay summary" wait_for "2 steps, 1 same, 1 differ" 20
 capture replay-log
 keys C-q
@@ -911,7 +911,7 @@ cmd 'focus python'
 # 6. The status line leads with help and quit at 80 and 160 columns; the help scrolls at 80x24.
 check "status line at 160 columns" wait_re '^F1 help  \^Q quit  '
 "${T[@]}" resize-window -t "$SESSION" -x 80 -y 24
-check "status line at 80 columns" wait_re '^F1 help  \^Q quit  Enter eval'
+check "status line at 80 columns" wait_re '^F1 help  \^Q quit  Enter run'
 keys F1
 check "help at 80x24 says it scrolls" wait_re 'bond-workbench keys · 1-22 of [0-9]+'
 keys PageDown

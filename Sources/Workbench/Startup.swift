@@ -7,9 +7,14 @@ public struct StartupEntry: Sendable, Equatable, Codable {
     /// same key replaces it.
     public var key: String
     public var code: String
-    public init(key: String, code: String) {
+    /// Runs at each start of the bond: an entry of the session file (or edited with `session
+    /// edit`), or one recorded in its place. An entry only recorded runs when the saved session
+    /// is opened, not at a restart (a restart gives a fresh interpreter, as asked).
+    public var runsAtStart: Bool
+    public init(key: String, code: String, runsAtStart: Bool = true) {
         self.key = key
         self.code = code
+        self.runsAtStart = runsAtStart
     }
 }
 
@@ -19,7 +24,7 @@ public enum StartupEntries {
     /// a Python block (`else:`, `except`...), belongs to the statement before it.
     public static func definitions(in code: String, language: String) -> [StartupEntry] {
         statements(code, language: language).compactMap { statement in
-            key(of: statement, language: language).map { StartupEntry(key: $0, code: statement) }
+            key(of: statement, language: language).map { StartupEntry(key: $0, code: statement, runsAtStart: false) }
         }
     }
 
@@ -101,7 +106,8 @@ public enum StartupEntries {
     /// old one goes, the new one comes last, after what it may use).
     public static func merge(_ list: [StartupEntry], _ new: [StartupEntry]) -> [StartupEntry] {
         var out = list
-        for e in new {
+        for var e in new {
+            if let old = out.first(where: { $0.key == e.key }) { e.runsAtStart = e.runsAtStart || old.runsAtStart }
             out.removeAll { $0.key == e.key }
             out.append(e)
         }

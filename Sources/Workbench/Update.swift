@@ -34,7 +34,7 @@ extension AppState {
             var effects: [Effect] = []
             // The start-up block first, then the wires into this pane (exported again into a new
             // bond), then what was asked while it started.
-            let entries = panes[i].startupEntries.filter { !$0.code.allSatisfy(\.isWhitespace) }
+            let entries = panes[i].startupEntries.filter { $0.runsAtStart && !$0.code.allSatisfy(\.isWhitespace) }
             if !entries.isEmpty {
                 append(i, .info, entries.count == 1 ? "start-up block" : "start-up: \(entries.count) entries")
                 panes[i].startupRunning = entries.count
@@ -308,10 +308,10 @@ extension AppState {
 
     /// A start-up entry ended: a failure is reported with the entry's text and the others go on.
     mutating func startupEntryEnded(_ i: Int, request: Request, failure: String?) {
-        let total = panes[i].startupEntries.count
+        let total = panes[i].startupEntries.filter(\.runsAtStart).count
         if let failure, case .startup(let code) = request {
             panes[i].startupFailed += 1
-            let n = (panes[i].startupEntries.firstIndex { $0.code == code } ?? 0) + 1
+            let n = (panes[i].startupEntries.filter(\.runsAtStart).firstIndex { $0.code == code } ?? 0) + 1
             let first = code.split(separator: "\n").first.map(String.init) ?? code
             append(i, .error, "start-up entry \(n) of \(total) failed: \(failure)")
             append(i, .info, "  entry \(n): \(first)\(code.contains("\n") ? " …" : "") (session edit changes the entries)")

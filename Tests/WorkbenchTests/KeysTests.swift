@@ -412,6 +412,11 @@ func press(_ keys: Key..., into state: inout AppState) {
         #expect(state.panes[0].startupEntries.map(\.code) == [code, "$base = 10"])
         let saved = state.session
         #expect(saved.panes[0].entries == [code, "$base = 10"])
+        // Recorded entries do not run at a restart (a fresh interpreter, and PHP cannot declare
+        // tri twice); they run when the saved session is opened.
+        _ = state.runCommand("restart")
+        _ = state.update(.key(.char("y")))
+        #expect(state.update(.started(pane: 1, generation: 1, pid: 2, remoteHost: nil)).isEmpty)
         // Restored: each entry its own request; a failing one is reported with its text, the rest go on.
         var back = AppState(width: 80, height: 24, knownLanguages: ["PHP"])
         _ = back.addPanes(saved.specs)
