@@ -28,13 +28,15 @@ struct BondWorkbench: ParsableCommand {
             Keys (F1 shows them in the program; the configuration file can change them,
             "keys": {"preset": "classic"} gives back the keys of earlier versions):
               F1 help, Ctrl-Q (or F10) quit: always first on the status line
-              Enter       evaluate the input as an expression and show its value
+              Enter       run the input as the language's REPL does; a final value is shown
+                          (Alt-e: evaluate one expression; Alt-v: the last value, whole)
               Alt-Enter   new line in the input
               F3          run the input as a block (statements)
               F4          call: the input is NAME ARG ..., each ARG a JSON value or @ref
               F7          make a ref from the input (asks its name); F8 inspects a ref
               F9          proxy a function of this pane's bond into another pane's bond
-              Ctrl-C      interrupt the running request; when idle, clear the input
+              Ctrl-C      interrupt the running request (the innermost interpreter of the
+                          chain this pane waits on); when idle, clear the input
               Tab         complete a name known to the interpreter, or a history entry
               F6, Alt-Right / Shift-Tab, Alt-Left   next / previous pane (the log included)
               Alt-n       new pane; Alt-k close the bond (asks; again: remove the pane)
@@ -53,7 +55,7 @@ struct BondWorkbench: ParsableCommand {
 
             Commands (Alt-x): eval CODE, block CODE, call NAME ARG..., ref NAME CODE,
               inspect REF, proxy SRC.FUNC to PANE [as NAME], new SPEC, close [PANE],
-              restart [PANE], undo, interrupt [PANE], focus PANE|log, wires, unwire PANE.NAME,
+              restart [PANE], undo, interrupt [PANE], session entries|edit [PANE], focus PANE|log, wires, unwire PANE.NAME,
               log save [--shown] FILE, log filter EXPR, log search TEXT, log pause,
               log follow, log show N, log zoom, session save FILE, transcript save [PANE] FILE,
               replay FILE [--report OUT], help, quit.
