@@ -1,4 +1,4 @@
-"""Our four drivers, started and used by a bond host that is not ours: python-bond 1.4.
+"""Our six drivers, started and used by a bond host that is not ours: python-bond 1.4.
 
 Run by scripts/compat-python-bond.sh, which installs python-bond into a private virtual
 environment and puts our Resources/drivers in place of its own. Prints 'N passed, N failed'.
@@ -26,29 +26,41 @@ IDENT = {
     "JavaScript": "function ident(x) { return x; }",
     "Perl": "sub ident { return $_[0]; }",
     "PHP": "function ident($x) { return $x; }",
+    "Ruby": "def ident(x)\n  x\nend",
+    "R": "ident <- function(x) x",
 }
 RAISE = {
     "Python": "raise ValueError('boom')",
     "JavaScript": "throw new Error('boom')",
     "Perl": "die 'boom';",
     "PHP": "throw new Exception('boom');",
+    "Ruby": "raise ArgumentError, 'boom'",
+    "R": "stop('boom')",
 }
 DOWN = {
     "Python": "def down_remote(n):\n    return 0 if n == 0 else 1 + down(n - 1)\n",
     "JavaScript": "function down_remote(n) { return n === 0 ? 0 : 1 + down(n - 1); }",
     "Perl": "sub down_remote { my $n = shift; return $n == 0 ? 0 : 1 + down($n - 1); }",
     "PHP": "function down_remote($n) { return $n == 0 ? 0 : 1 + down($n - 1); }",
+    "Ruby": "def down_remote(n)\n  n == 0 ? 0 : 1 + down(n - 1)\nend",
+    "R": "down_remote <- function(n) if (n == 0) 0L else 1L + down(n - 1L)",
 }
 SSH = os.environ.get("BOND_TEST_SSH")
-PROGRAM = {"Python": "python3", "JavaScript": "node", "Perl": "perl", "PHP": "php"}
+PROGRAM = {"Python": "python3", "JavaScript": "node", "Perl": "perl", "PHP": "php", "Ruby": "ruby", "R": "R"}
 
 bonds = {}
 for place in ["local"] + (["ssh"] if SSH else []):
-    for lang in ["Python", "JavaScript", "Perl", "PHP"]:
+    for lang in ["Python", "JavaScript", "Perl", "PHP", "Ruby", "R"]:
         name = "%s %s" % (lang, place)
         try:
             cmd = None if place == "local" else "%s %s" % (SSH, PROGRAM[lang])
-            b = make_bond(lang, cmd, timeout=30)
+            if place == "ssh" and lang == "Ruby":
+                # python-bond quotes default arguments once, for the local command line only;
+                # the remote shell would expand the "$_" of `ruby -ne 'eval $_'`. Quoted once
+                # more by hand, as our host does itself.
+                b = make_bond(lang, cmd, args=["-ne", "'eval $_'"], def_args=False, timeout=30)
+            else:
+                b = make_bond(lang, cmd, timeout=30)
             b.eval_block(IDENT[lang])
             value = {"a": [1, 2.5, u"h\u00e9llo \U0001F389", None, True, False], "b": ""}
             check(name + ": call round trip", b.call("ident", value), value)
@@ -84,6 +96,18 @@ if "PHP" in bonds and "Perl" in bonds:
     except Exception:
         results["failed"] += 1
         print("FAIL proxy: " + traceback.format_exc())
+# Ruby and R through python-bond: a Ruby function proxied to R, and back.
+if "Ruby" in bonds and "R" in bonds:
+    try:
+        bonds["Ruby"].eval_block("def explode(sep, s) = s.split(sep)")
+        bonds["Ruby"].proxy("explode", bonds["R"])
+        check("Ruby explode proxied to R", bonds["R"].eval('explode("=", "Mind=blown!")'), ["Mind", "blown!"])
+        bonds["R"].eval_block("shout <- function(s) toupper(s)")
+        bonds["R"].proxy("shout", bonds["Ruby"])
+        check("R shout proxied to Ruby", bonds["Ruby"].eval("shout('hi')"), "HI")
+    except Exception:
+        results["failed"] += 1
+        print("FAIL Ruby/R proxy: " + traceback.format_exc())
 for b in bonds.values():
     b.close()
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Shows that a bond host that is not ours, python-bond 1.4 (from PyPI), starts and uses our
-# four drivers through their manifests, locally and (with $BOND_TEST_SSH) over ssh.
+# six drivers through their manifests, locally and (with $BOND_TEST_SSH) over ssh.
 # python-bond is installed in a private virtual environment whose drivers folder is replaced
 # by a copy of Resources/drivers; nothing else is touched.
 set -euo pipefail

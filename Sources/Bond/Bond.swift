@@ -85,14 +85,17 @@ public final class Bond: @unchecked Sendable {
         guard driver.manifest.proto.contains("JSON") else {
             throw BondError.startup(language: driver.language, message: "the driver does not offer JSON", output: "")
         }
-        let launch = try LaunchCommand.make(
-            driver: driver, command: command, arguments: arguments, defaultArguments: options.defaultArguments)
+        let launch = SSHLink.adding(options.sshOptions, to: try LaunchCommand.make(
+            driver: driver, command: command, arguments: arguments, defaultArguments: options.defaultArguments))
         self.remoteHost = launch.remoteHost
         self.remotePrefix = launch.remotePrefix
         let process: InterpreterProcess
+        let sshQuestions = SSHQuestions.start(for: launch, options: options)  // (through ssh only)
+        defer { sshQuestions?.stop() }
         do {
             process = try InterpreterProcess.spawn(
-                argv: launch.argv, environment: options.environment, workingDirectory: options.workingDirectory)
+                argv: launch.argv, environment: sshQuestions?.environment(options.environment) ?? options.environment,
+                workingDirectory: options.workingDirectory)
         } catch {
             throw BondError.startup(language: driver.language, message: "cannot run \(error)", output: "")
         }
@@ -106,7 +109,7 @@ public final class Bond: @unchecked Sendable {
             }
         } catch {
             close()
-            throw error
+            throw sshQuestions?.explain(error) ?? error
         }
         // (The handler refers to what it needs, not to the bond: a weak reference to the bond
         // would send every retain and release of it down the runtime's slow path, about 500

@@ -77,6 +77,16 @@ public struct BondOptions: Sendable {
     /// How long `close()` waits after closing the interpreter's input before SIGTERM, and
     /// again before SIGKILL.
     public var closeGracePeriod: Duration = .milliseconds(500)
+    /// ssh options (`-o Name=value`) added to a command that runs the interpreter through ssh,
+    /// unless the command sets them itself: keep-alives every 3 s, 3 of them unanswered end
+    /// the link (a dead host or network is seen within about 11 s, during a call or idle), and
+    /// a host that does not answer fails to connect within 10 s. `[:]` adds none (ssh_config's
+    /// values apply then).
+    public var sshOptions: [String: String] = ["ServerAliveInterval": "3", "ServerAliveCountMax": "3", "ConnectTimeout": "10"]
+    /// Answers the questions ssh asks while a bond through ssh starts (a password, a key's
+    /// passphrase, an unknown host key); `nil` refuses them, and start-up then fails saying
+    /// what the host asked. Either way ssh never reads the terminal (the interpreter has none).
+    public var sshAnswer: SSHAnswer?
 
     public init() {}
 

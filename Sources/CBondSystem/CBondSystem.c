@@ -5,6 +5,8 @@
 #include <sched.h>
 #include "CBondSystem.h"
 
+const int cbond_spawn_setsid = POSIX_SPAWN_SETSID;
+
 int cbond_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 int cbond_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path) {

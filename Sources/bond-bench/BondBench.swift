@@ -27,6 +27,9 @@ struct BondBench: ParsableCommand {
     @Option(help: "Log lines fed to the workbench core for its figures (0 skips them).")
     var logLines = 1_000_000
 
+    @Option(help: "An ssh command up to the destination (as scripts/test-hosts.sh up prints it): measures start-up over the hosts h1 h2 h3 it reaches (default: $BOND_TEST_HOSTS; \"\" skips).")
+    var hosts: String?
+
     @Flag(help: "A short smoke run (few calls, small payloads, one run).")
     var quick = false
 
@@ -68,6 +71,14 @@ struct BondBench: ParsableCommand {
                 report.languages.append(figures)
             } catch {
                 fail("\(language): \(error)")
+            }
+        }
+        if let ssh = hosts ?? ProcessInfo.processInfo.environment["BOND_TEST_HOSTS"], !ssh.isEmpty {
+            FileHandle.standardError.write(Data("measuring start-up over the hosts...\n".utf8))
+            do {
+                report.hosts = try HostFigures.measure(ssh: ssh, hosts: ["h1", "h2", "h3"], runs: runs)
+            } catch {
+                fail("hosts: \(error)")
             }
         }
         if json {
@@ -309,12 +320,16 @@ enum Snippet {
         "JavaScript": "function ident(x) { return x; }",
         "Perl": "sub ident { return $_[0]; }",
         "PHP": "function ident($x) { return $x; }",
+        "Ruby": "def ident(x)\n  x\nend",
+        "R": "ident <- function(x) x",
     ]
     static let callbackLoop: [String: String] = [
         "Python": "def _bond_bench_loop(n):\n    for i in range(n):\n        cb(i)\n",
         "JavaScript": "function _bond_bench_loop(n) { for (var i = 0; i < n; i++) cb(i); }",
         "Perl": "sub _bond_bench_loop { my $n = shift; for my $i (1 .. $n) { cb($i); } return undef; }",
         "PHP": "function _bond_bench_loop($n) { for ($i = 0; $i < $n; $i++) cb($i); }",
+        "Ruby": "def _bond_bench_loop(n)\n  i = 0\n  while i < n\n    cb(i)\n    i += 1\n  end\nend",
+        "R": "`_bond_bench_loop` <- function(n) { for (i in seq_len(n)) cb(i); NULL }",
     ]
 }
 
@@ -336,6 +351,7 @@ enum Machine {
     static let bareCommands: [String: [String]] = [
         "Python": ["python3", "-c", "pass"], "JavaScript": ["node", "-e", "0"],
         "Perl": ["perl", "-e", "1"], "PHP": ["php", "-r", ""],
+        "Ruby": ["ruby", "-e", "0"], "R": ["R", "--vanilla", "--quiet", "--no-echo", "-e", "0"],
     ]
 
     /// The time to start and end the bare interpreter (posix_spawnp through PATH, as the engine does).
@@ -395,6 +411,7 @@ struct Report: Codable {
     var engineOverhead: OverheadFigures?
     var languages: [LanguageFigures] = []
     var workbench: WorkbenchFigures?
+    var hosts: HostFigures?
 
     var table: String {
         func f(_ v: Double, _ digits: Int = 1) -> String { v.isNaN ? "-" : String(format: "%.\(digits)f", v) }
@@ -433,6 +450,10 @@ struct Report: Codable {
             lines.append("  update per log line \(f(w.updateMicrosPerLogLine, 2)) us")
             lines.append("  key to screen while a pane streams 100 000 lines/s  \(f(w.keyToScreenMillis, 2)) ms")
             lines.append("  peak RSS of the process  \(f(w.peakRSSMebibytes, 0)) MiB")
+        }
+        if let h = hosts {
+            lines.append("")
+            lines += h.lines
         }
         return lines.joined(separator: "\n")
     }

@@ -129,6 +129,53 @@ struct PipeLoop {
                   $buf .= $c;
                 }
                 """#]
+        case "Ruby":
+            return ["ruby", "-e", #"""
+                require "json"
+                cpus = File.read("/proc/self/status")[/^Cpus_allowed_list:\s*(\S+)/, 1].to_s.split(",")
+                spin = cpus.sum { |p| a, b = p.split("-").map(&:to_i); b ? b - a + 1 : 1 } > 1
+                input = spin ? File.open("/proc/self/fd/0", File::RDONLY | File::NONBLOCK) : $stdin
+                input.binmode; $stdout.binmode; $stdout.sync = true
+                buffer = String.new(encoding: Encoding::BINARY); chunk = String.new(capacity: 1 << 20, encoding: Encoding::BINARY)
+                scan = 0
+                loop do
+                  if (i = buffer.index("\n", scan))
+                    line = buffer.byteslice(0, i); buffer.replace(buffer.byteslice(i + 1, buffer.bytesize - i - 1)); scan = 0
+                    $stdout.write(JSON.generate(JSON.parse(line.force_encoding(Encoding::UTF_8), max_nesting: false)), "\n")
+                    next
+                  end
+                  scan = buffer.bytesize
+                  until_t = nil
+                  r = nil
+                  loop do
+                    r = spin ? input.read_nonblock(1 << 20, chunk, exception: false) : (input.readpartial(1 << 20, chunk) rescue nil)
+                    break unless r == :wait_readable
+                    t = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+                    until_t ||= t + 0.00005
+                    IO.select([input]) if t >= until_t
+                  end
+                  break if r.nil?
+                  buffer << r
+                end
+                """#]
+        case "R":
+            // Base R has no JSON: the loop reads and writes it with the driver's own functions
+            // (the R driver's stage 2, loaded into an environment), and reads with a blocking
+            // read, as the driver does.
+            let driver = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("Resources/drivers/R/stage2.R").path
+            let loop = #"""
+                json <- new.env(parent = baseenv()); sys.source("DRIVER", envir = json)
+                input <- file("stdin", open = "rb"); output <- file("/proc/self/fd/1", open = "wb", raw = TRUE)
+                repeat {
+                  line <- readLines(input, n = 1L, warn = FALSE)
+                  if (length(line) == 0L) break
+                  Encoding(line) <- "bytes"
+                  writeLines(c(json$enc(json$decode(line)), "\n"), output, sep = "", useBytes = TRUE)
+                  flush(output)
+                }
+                """#
+            return ["R", "--vanilla", "--quiet", "--no-echo", "-e", loop.replacingOccurrences(of: "DRIVER", with: driver)]
         default:
             return nil
         }

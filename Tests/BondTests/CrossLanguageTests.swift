@@ -2,27 +2,33 @@ import Bond
 import Foundation
 import Testing
 
-/// The four languages together: every pair proxied, chains across three and four languages,
-/// and the seed's own examples translated to Swift.
+/// The six languages together: every ordered pair proxied, chains across three, four and six
+/// languages, and the seed's own examples translated to Swift (once more with Ruby and R).
 @Suite(.timeLimit(.minutes(3))) struct CrossLanguageTests {
-    static let all: [Snippets] = [.python, .javaScript, .perl, .php]
+    static let all: [Snippets] = [.python, .javaScript, .perl, .php, .ruby, .r]
 
     static let defineMix: [String: String] = [
         "Python": "def mix(*a):\n    return list(a)\n",
         "JavaScript": "function mix() { return Array.prototype.slice.call(arguments); }",
         "Perl": "sub mix { return [@_]; }",
         "PHP": "function mix(...$a) { return $a; }",
+        "Ruby": "def mix(*a)\n  a\nend",
+        "R": "mix <- function(...) list(...)",
     ]
     static let callMix: [String: String] = [
         "Python": "mix(1, 'two', [3, 3.5], {'four': 4}, None, True)",
         "JavaScript": "mix(1, 'two', [3, 3.5], {four: 4}, null, true)",
         "Perl": "mix(1, 'two', [3, 3.5], {four => 4}, undef, JSON::PP::true)",
         "PHP": "mix(1, 'two', [3, 3.5], ['four' => 4], null, true)",
+        "Ruby": "mix(1, 'two', [3, 3.5], { four: 4 }, nil, true)",
+        "R": "mix(1L, 'two', list(3L, 3.5), list(four = 4L), NULL, TRUE)",
     ]
 
     static let pairs: [(Snippets, Snippets)] = all.flatMap { a in all.filter { $0.language != a.language }.map { (a, $0) } }
 
-    @Test(arguments: pairs)
+    /// (One pair after another: 30 pairs started at once, 60 interpreters, would starve the
+    /// machine for the other tests.)
+    @Test(.serialized, arguments: pairs)
     func everyLanguageProxiedToEveryOther(_ source: Snippets, _ target: Snippets) throws {
         let (a, _) = try makeBond(source.language)
         defer { a.close() }
@@ -56,6 +62,38 @@ import Testing
         #expect(try pl.eval("top(2)") == 2050)
     }
 
+    @Test func chainsThroughRubyAndR() throws {
+        let (rb, _) = try makeBond("Ruby")
+        let (r, _) = try makeBond("R")
+        let (pl, _) = try makeBond("Perl")
+        let (py, _) = try makeBond("Python")
+        let (js, _) = try makeBond("JavaScript")
+        let (php, _) = try makeBond("PHP")
+        defer { [rb, r, pl, py, js, php].forEach { $0.close() } }
+        try rb.evalBlock("def inner(x) = x + 100")
+        try rb.proxy("inner", to: r)
+        try r.evalBlock("middle <- function(x) inner(x) * 2L")
+        try r.proxy("middle", to: pl)
+        try pl.evalBlock("sub outer { middle($_[0]) + 1 }")
+        #expect(try pl.call("outer", 1) == 203)  // Perl -> R -> Ruby, through Swift
+        // All six in one chain, and back into the first: JS -> PHP -> Python -> Perl -> R -> Ruby.
+        try pl.proxy("outer", to: py)
+        try py.evalBlock("def p1(x):\n    return outer(x) * 10\n")
+        try py.proxy("p1", to: php)
+        try php.evalBlock("function p2($x) { return p1($x) + 5; }")
+        try php.proxy("p2", to: js)
+        try js.evalBlock("function p3(x) { return [p2(x), 'js']; }")
+        #expect(try js.call("p3", 1) == [2035, "js"])
+        try js.proxy("p3", to: rb)
+        #expect(try rb.eval("p3(2)") == [2055, "js"])
+        try js.proxy("p3", to: r)
+        #expect(try r.eval("p3(2L)") == [2055, "js"])
+        // A Ruby Hash and an R named list cross as objects, through each other.
+        try r.evalBlock("shape <- function(h) list(keys = names(h), n = length(h))")
+        try r.proxy("shape", to: rb)
+        #expect(try rb.eval("shape({ b: 1, a: [1, 2] })") == ["keys": ["b", "a"], "n": 2])
+    }
+
     // MARK: The seed's examples
 
     @Test func seedOverview() throws {
@@ -80,6 +118,41 @@ import Testing
             defer { remote.close() }
             try remote.evalBlock("function call_me() { return 'Hi from ' . gethostname() . '!'; }")
             #expect(try remote.eval("call_me()").stringValue?.hasPrefix("Hi from ") == true)
+        }
+    }
+
+    /// The seed's overview once more, with Ruby and R in the roles of PHP and Perl.
+    @Test func seedOverviewWithRubyAndR() throws {
+        let (rb, collected) = try makeBond("Ruby")
+        defer { rb.close() }
+        try rb.evalBlock("puts 'Hello world!'")
+        #expect(collected.stdout == "Hello world!\n")
+        let split = rb.callable("->(sep, s) { s.split(sep) }")
+        #expect(try split(" ", "Hello world splitted by Ruby!") == ["Hello", "world", "splitted", "by", "Ruby!"])
+        try rb.export("call_me") { _ in
+            collected.add(.stdout, "Hi, this is Swift talking!\n")
+            return nil
+        }
+        try rb.eval("call_me()")
+        #expect(collected.stdout.hasSuffix("Hi, this is Swift talking!\n"))
+        let (r, rOutput) = try makeBond("R")
+        defer { r.close() }
+        try rb.evalBlock("def explode(sep, s) = s.split(sep)")
+        try rb.proxy("explode", to: r)
+        #expect(try r.eval("explode(\"=\", \"Mind=blown!\")") == ["Mind", "blown!"])
+        try r.evalBlock("cat('Hello from R!\\n')")
+        #expect(rOutput.stdout == "Hello from R!\n")
+        let strsplit = r.callable("function(s, sep) strsplit(s, sep, fixed = TRUE)[[1]]")
+        #expect(try strsplit("a,b,c", ",") == ["a", "b", "c"])
+        if places.contains(.ssh) {
+            for language in ["Ruby", "R"] {
+                let (remote, _) = try makeBond(language, .ssh)
+                defer { remote.close() }
+                try remote.evalBlock(language == "Ruby"
+                    ? "require 'socket'\ndef call_me = \"Hi from #{Socket.gethostname}!\""
+                    : "call_me <- function() paste0('Hi from ', Sys.info()[['nodename']], '!')")
+                #expect(try remote.eval("call_me()").stringValue?.hasPrefix("Hi from ") == true)
+            }
         }
     }
 

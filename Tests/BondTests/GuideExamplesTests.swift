@@ -17,7 +17,7 @@ import Testing
 
 // --- Starting a bond
 let py = try Bond(language: "Python")            // the driver's default command: python3 -i
-print(Bond.languages)                            // ["JavaScript", "PHP", "Perl", "Python"]
+print(Bond.languages)                            // ["JavaScript", "PHP", "Perl", "Python", "R", "Ruby"]
         if testSSH != nil {
 let remote = try Bond(language: "JavaScript", command: "\(ssh) node", arguments: ["--stack-size=2000"])
             #expect(try remote.eval("1 + 1") == 2)

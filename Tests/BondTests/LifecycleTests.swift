@@ -33,13 +33,13 @@ import Testing
         let error = bondError { _ = try bond.call("spin") }
         guard case .remote = error else { Issue.record("got \(String(describing: error))"); return }
         #expect(bond.state == .idle)
-        #expect(try bond.eval("1 + 1") == 2)
+        #expect(try bond.eval("1 + 1").intValue == 2)  // (2.0 in R)
     }
 
     /// A child forked by evaluated code returns from the request as the parent does: it must
     /// end there without a frame, its output going to the interpreter's stderr as plain text,
     /// and it may not call the host (it would read the driver's requests).
-    @Test(arguments: ["PHP", "Perl", "Python"])
+    @Test(arguments: ["PHP", "Perl", "Python", "Ruby"])
     func aForkedChildNeverSpeaksTheProtocol(_ language: String) throws {
         let (bond, collected) = try makeBond(language)
         defer { bond.close() }
@@ -90,6 +90,31 @@ import Testing
                 waitpid($pid, 0);
                 return host_twice(21);
             }
+            """,
+        "Ruby": """
+            def forker(how)
+              pid = fork
+              if pid.nil?
+                puts "child says #{how}"
+                raise 'child' if how == 'throw'
+                return 'child'
+              end
+              Process.waitpid(pid)
+              'parent'
+            end
+            def fork_and_call
+              pid = fork
+              if pid.nil?
+                begin
+                  host_twice(1)
+                rescue => e
+                  puts "child caught: #{e.message}"
+                end
+                return 'child'
+              end
+              Process.waitpid(pid)
+              host_twice(21)
+            end
             """,
         "Python": """
             import os
@@ -226,7 +251,7 @@ import Testing
     @Test(.enabled(if: ProcessInfo.processInfo.environment[childEnvironment] != nil))
     func childHostWaitingToBeKilled() throws {
         let path = ProcessInfo.processInfo.environment[Self.childEnvironment]!
-        let bonds = try ["Python", "JavaScript", "Perl", "PHP"].map { try Bond(language: $0, options: .with { $0.output = .discard }) }
+        let bonds = try ["Python", "JavaScript", "Perl", "PHP", "Ruby", "R"].map { try Bond(language: $0, options: .with { $0.output = .discard }) }
         try bonds.map { String($0.processID) }.joined(separator: " ").write(toFile: path + ".tmp", atomically: true, encoding: .utf8)
         rename(path + ".tmp", path)
         Thread.sleep(forTimeInterval: 60)
@@ -254,7 +279,7 @@ import Testing
         let deadline = Date().addingTimeInterval(30)
         while !FileManager.default.fileExists(atPath: pidFile), Date() < deadline { usleep(20_000) }
         let pids = try String(contentsOfFile: pidFile, encoding: .utf8).split(separator: " ").compactMap { Int32($0) }
-        #expect(pids.count == 4)
+        #expect(pids.count == 6)
         #expect(pids.allSatisfy(processExists))
         kill(child, SIGKILL)
         var status: Int32 = 0

@@ -17,7 +17,7 @@ enum RunExpectation: Sendable {
 /// `bond.run` (the RUN extension) in every language, locally and over ssh: what a user types
 /// into a REPL, the value of a final expression, descriptions of what JSON cannot carry.
 @Suite(.timeLimit(.minutes(5))) struct RunTests {
-    static let languages = ["Python", "JavaScript", "PHP", "Perl"]
+    static let languages = ["Python", "JavaScript", "PHP", "Perl", "Ruby", "R"]
     static let cases: [(String, Place)] = languages.flatMap { l in places.map { (l, $0) } }
 
     /// Inputs in order (each may use what the ones before defined) and what each gives.
@@ -115,6 +115,43 @@ enum RunExpectation: Sendable {
             ("die 'boom'", .raises("boom")),
             ("$x + 1", .value(6)),
         ],
+        "Ruby": [
+            ("x = 5", .value(5)),
+            ("x + 1", .value(6)),
+            ("def sq(n)\n  n * n\nend", .value("sq")),
+            ("sq(7)", .value(49)),
+            ("total = 0\n[1, 2, 3].each { |i| total += i }\ntotal", .value(6)),
+            ("puts 'hi'", .none),
+            ("nil", .none),
+            ("2**64", .description(type: "Integer", containing: "18446744073709551616")),
+            ("Object.new", .description(type: "Object", containing: "#<Object:")),
+            ("Float::NAN", .description(type: "Float", containing: "NaN")),
+            ("class Account\n  def initialize\n    @balance = 5\n  end\nend\nAccount.new", .description(type: "Account", containing: "@balance=5")),
+            ("->(v) { v }", .description(type: "Proc", containing: "lambda")),
+            ("'héllo wörld 🎉'", .value("héllo wörld 🎉")),
+            ("{ a: [1, 2.5, nil, true] }", .value(["a": [1, 2.5, nil, true]])),
+            ("x = = 1", .raises("SyntaxError")),
+            ("1 / 0", .raises("ZeroDivisionError")),
+            ("x", .value(5)),
+        ],
+        "R": [
+            ("x <- 5L", .none),
+            ("x", .value(5)),
+            ("sq <- function(n) n * n", .none),
+            ("sq(3L)", .value(9)),
+            ("total <- 0L\nfor (i in 1:3) total <- total + i\ntotal", .value(6)),
+            ("cat('hi\\n')", .none),
+            ("invisible(7)", .none),
+            ("NULL", .value(nil)),
+            ("function(v) v", .description(type: "function", containing: "function (v)")),
+            ("new.env()", .description(type: "environment", containing: "<environment")),
+            ("NaN", .description(type: "numeric", containing: "NaN")),
+            ("'héllo wörld 🎉'", .value("héllo wörld 🎉")),
+            ("list(a = list(1L, 2.5, NULL, TRUE))", .value(["a": [1, 2.5, nil, true]])),
+            ("x <- <- 1", .raises("unexpected assignment")),
+            ("stop('boom')", .raises("boom")),
+            ("x + 1L", .value(6)),
+        ],
     ]
 
     func check(_ bond: Bond, _ code: String, _ expected: RunExpectation, _ collected: Collected) {
@@ -162,8 +199,9 @@ enum RunExpectation: Sendable {
         let (nothing, unserializable) = [
             "Python": ("None", "object()"), "JavaScript": ("undefined", "Symbol()"),
             "PHP": ("null", "fopen('php://memory', 'r')"), "Perl": ("undef", "sub { 1 }"),
+            "Ruby": ("nil", "Object.new"), "R": ("NULL", "function() 1"),
         ][language]!
-        #expect(try bond.eval("1 + 2", unserializable: .error) == .value(3))
+        #expect(try bond.eval(language == "R" ? "1L + 2L" : "1 + 2", unserializable: .error) == .value(3))
         #expect(try bond.eval(nothing, unserializable: .describe) == .value(nil))
         guard case .description = try bond.eval(unserializable, unserializable: .describe) else {
             Issue.record("\(language): \(unserializable) not described"); return
@@ -174,7 +212,7 @@ enum RunExpectation: Sendable {
         guard case .serialization(_, .remote, _) = bondError({ _ = try bond.run(unserializable, unserializable: .error) }) else {
             Issue.record("\(language): run \(unserializable) with .error must be a remote serialization error"); return
         }
-        #expect(try bond.run("1 + 1") == .value(2))
+        #expect(try bond.run(language == "R" ? "1L + 1L" : "1 + 1") == .value(2))
     }
 
     /// Code run by RUN calls exported Swift functions, which call back into the interpreter.
@@ -185,12 +223,14 @@ enum RunExpectation: Sendable {
         try bond.export("twice") { args in .int(2 * (args[0].intValue ?? 0)) }
         try bond.export("viaHost") { [unowned bond] args in
             // Swift -> interpreter -> Swift -> interpreter
-            try bond.run(["Python": "twice(%d) + 1", "JavaScript": "twice(%d) + 1", "PHP": "twice(%d) + 1", "Perl": "twice(%d) + 1"][language]!
+            try bond.run(["Python": "twice(%d) + 1", "JavaScript": "twice(%d) + 1", "PHP": "twice(%d) + 1", "Perl": "twice(%d) + 1",
+                      "Ruby": "twice(%d) + 1", "R": "twice(%dL) + 1L"][language]!
                 .replacingOccurrences(of: "%d", with: String(args[0].intValue ?? 0)))?.value ?? nil
         }
         let code = [
             "Python": "r = twice(3)\nr + viaHost(5)", "JavaScript": "let r = twice(3)\nr + viaHost(5)",
             "PHP": "$r = twice(3);\n$r + viaHost(5)", "Perl": "my $r = twice(3);\n$r + viaHost(5)",
+            "Ruby": "r = twice(3)\nr + viaHost(5)", "R": "r <- twice(3L)\nr + viaHost(5L)",
         ][language]!
         #expect(try bond.run(code) == .value(17))
     }
@@ -225,7 +265,7 @@ enum RunExpectation: Sendable {
         return folder
     }
 
-    @Test(arguments: ["Python", "JavaScript", "PHP", "Perl"])
+    @Test(arguments: ["Python", "JavaScript", "PHP", "Perl", "Ruby", "R"])
     func runFallsBackToEvalThenBlock(_ language: String) throws {
         let folder = try Self.driverWithoutRun(language)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -235,15 +275,17 @@ enum RunExpectation: Sendable {
         let (statement, expression, broken) = [
             "Python": ("x = 5", "x + 1", "x = = 1"), "JavaScript": ("var x = 5", "x + 1", "var = = 1"),
             "PHP": ("function f() { return 5; }", "f() + 1", "$x = = 1;"), "Perl": ("sub f { 5 }", "f() + 1", "$x = = 1;"),
+            "Ruby": ("x = 5; nil", "x + 1", "x = = 1"), "R": ("x <- 5L; NULL", "x + 1L", "x <- <- 1"),
         ][language]!
-        // (Perl's EVAL of a definition gives undef: no error, so no block either)
-        #expect(try bond.run(statement) == (language == "Perl" ? .value(nil) : nil))
+        // (Perl's EVAL of a definition gives undef, Ruby's and R's statements here nil and
+        // NULL: no error, so no block either)
+        #expect(try bond.run(statement) == (["Perl", "Ruby", "R"].contains(language) ? .value(nil) : nil))
         #expect(try bond.run(expression) == .value(6))
         guard case .remote = bondError({ _ = try bond.run(broken) }) else { Issue.record("\(language): syntax error"); return }
         guard case .usage = bondError({ _ = try bond.eval("1", unserializable: .describe) }) else {
             Issue.record("\(language): describe without RUN must be a usage error"); return
         }
-        #expect(try bond.eval("1 + 1", unserializable: .error) == .value(2))
+        #expect(try bond.eval(language == "R" ? "1L + 1L" : "1 + 1", unserializable: .error) == .value(2))
         _ = collected
     }
 }

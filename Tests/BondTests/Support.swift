@@ -47,7 +47,7 @@ final class Collected: @unchecked Sendable {
 /// The interpreter command of `language` at `place` (nil: the driver's default).
 func command(_ language: String, _ place: Place) -> String? {
     guard place == .ssh, let ssh = testSSH else { return nil }
-    let program = ["Python": "python3", "JavaScript": "node", "Perl": "perl", "PHP": "php"][language]!
+    let program = ["Python": "python3", "JavaScript": "node", "Perl": "perl", "PHP": "php", "Ruby": "ruby", "R": "R"][language]!
     return "\(ssh) \(program)"
 }
 

@@ -14,4 +14,7 @@ int cbond_available_cpus(void);
 /// Lets the calling thread run only on the first processor it may run on now (and the
 /// processes it starts, which inherit it); returns 0, or -1 with errno. For tests.
 int cbond_pin_thread_to_one_cpu(void);
+/// POSIX_SPAWN_SETSID (glibc 2.26+), which needs _GNU_SOURCE: the child starts a session of
+/// its own (and a process group, as POSIX_SPAWN_SETPGROUP), without a controlling terminal.
+extern const int cbond_spawn_setsid;
 #endif
