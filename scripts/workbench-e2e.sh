@@ -302,7 +302,7 @@ if want languages; then
 echo "== every language found, 160x48"
 start 160 48
 check "panes open without arguments" wait_for "python · Python · local · idle" 20
-for lang in perl:Perl php:PHP; do
+for lang in perl:Perl php:PHP ruby:Ruby r:R; do
     name=${lang%%:*}
     title=${lang##*:}
     if screen | grep -qF "$name · $title"; then
@@ -311,10 +311,13 @@ for lang in perl:Perl php:PHP; do
         case $name in
             perl) typed 'my @a = (1, 2, 3); print "from perl\n"; [map { $_ * 2 } @a]'; keys Enter ;;
             php) typed 'array_map(function ($x) { echo "from php\n"; return $x * 3; }, [1, 2])'; keys Enter ;;
+            ruby) typed '[1, 2].map { |v| puts "from ruby"; v * 4 }'; keys Enter ;;
+            r) typed 'sapply(1:2, function(v) { cat("from r\n"); v * 5 })'; keys Enter ;;
         esac
-        check "$title output" wait_for "  from $name"
+        check "$title output" wait_re "  from $name( +│|$)"
     fi
 done
+check "every pane answered" wait_gone " · busy depth" 20
 capture all
 keys C-q
 check "quit" wait_for "EXIT=0" 15
@@ -998,6 +1001,52 @@ typed 'my $v = 3'; keys Enter
 typed '$v'; keys Enter
 check "Perl: a hint about my" wait_for "hint: a Perl my variable ends with its input; write our \$v"
 capture repl
+keys C-q
+check "quit" wait_for "EXIT=0" 15
+
+echo "== Ruby and R: Enter runs as their REPLs do; completion, inspect"
+start 160 48 rb r
+check "Ruby (rb) started" wait_for "ruby · Ruby · local · idle" 30
+check "R started" wait_for "r · R · local · idle" 30
+cmd 'focus ruby'
+typed 'def tri(n)'; keys M-Enter; typed '  n * (n + 1) / 2'; keys M-Enter; typed 'end'; keys Enter
+typed 'tri(4)'; keys Enter
+check "Ruby: a def, then a call" wait_re '^= 10 +│'
+typed 'puts "rb-" + "out"'; keys Enter
+check "Ruby: a statement's output" wait_re '^  rb-out +│'
+check "Ruby: no = nil after it" absent "= nil"
+typed '[1, 2, 3].map { |v| v * 2 }'; keys Enter
+check "Ruby: an expression" wait_for "= [2, 4, 6]"
+typed 'x = [1, 2'; keys Enter
+check "Ruby: a syntax error" wait_for "✗ Ruby exception: SyntaxError"
+typed 'Object.new'; keys Enter
+check "Ruby: an object as its description" wait_re '≈ #<Object:0x[0-9a-f]+>   ‹Object · description›'
+keys F8; keys C-u; typed 'Object.new'; keys Enter
+check "Ruby: inspect an object the driver describes" wait_for "· inspect Object.new: Object"
+typed 'tr'; keys C-Space
+check "Ruby: completion lists a method defined here" wait_re '^    tri +│'
+keys Escape; keys C-u
+cmd 'focus r'
+typed 'tri <- function(n) {'; keys M-Enter; typed '  n * (n + 1) / 2'; keys M-Enter; typed '}'; keys Enter
+typed 'tri(4)'; keys Enter
+check "R: a function, then a call" wait_for "│= 10.0"
+typed 'cat("r-out\n")'; keys Enter
+check "R: a statement's output" wait_for "│  r-out"
+typed 'invisible(3)'; keys Enter
+typed 'sum(1:4)'; keys Enter
+check "R: an expression" wait_re '│= 10$'
+check "R: nothing for an invisible value" absent "= 3"
+typed 'x <- c(1,'; keys Enter
+check "R: a syntax error" wait_for "✗ R exception: Error: <text>:2:0: unexpected end of input"
+typed 'environment()'; keys Enter
+check "R: an environment as its description" wait_for "≈ <environment: R_GlobalEnv>   ‹environment · description›"
+keys F8; keys C-u; typed 'globalenv()'; keys Enter
+check "R: inspect a value the driver describes" wait_for "· inspect globalenv(): environment"
+typed 'tri_number <- tri'; keys Enter
+typed 'tri_n'; keys C-Space
+check "R: completion of a name defined here" wait_re '│    tri_number$'
+keys Escape; keys C-u
+capture repl-ruby-r
 keys C-q
 check "quit" wait_for "EXIT=0" 15
 fi

@@ -41,6 +41,12 @@ extension Languages {
             if object != nil { return nil }
             return "array_values(array_merge(array_map(function ($n) { return '$' . $n; }, array_keys($GLOBALS)), "
                 + "get_defined_functions()['user'], get_defined_functions()['internal']))"
+        case "ruby":
+            if let object { return "(\(object)).methods.map(&:to_s)" }
+            return "(local_variables + private_methods + Object.constants).map(&:to_s)"
+        case "r":
+            if let object { return "names(\(object))" }
+            return #"c(ls(globalenv()), apropos(""))"#
         default:
             return nil
         }

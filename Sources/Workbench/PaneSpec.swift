@@ -60,7 +60,7 @@ public struct PaneSpec: Sendable, Equatable, CustomStringConvertible {
 public enum Languages {
     static let aliases: [String: String] = [
         "py": "python", "python3": "python", "pl": "perl", "js": "javascript", "node": "javascript",
-        "nodejs": "javascript", "php": "php",
+        "nodejs": "javascript", "php": "php", "rb": "ruby", "ruby": "ruby", "r": "r",
     ]
 
     /// The driver name for what the user typed: an alias resolved, then matched without regard to
@@ -74,6 +74,8 @@ public enum Languages {
         case "javascript": return "JavaScript"
         case "perl": return "Perl"
         case "php": return "PHP"
+        case "ruby": return "Ruby"
+        case "r": return "R"
         default: return typed
         }
     }
@@ -108,13 +110,19 @@ public enum Languages {
             return "do { no strict 'refs'; my $n = \(quoted); $n = \"main::$n\" unless $n =~ /::/; defined(&{$n}) ? 1 : 0 }"
         case "php":
             return "is_callable(\(quoted))"
+        case "ruby":
+            return "respond_to?(\(quoted), true)"
+        case "r":
+            return "exists(\(quoted), mode = \"function\")"
         default:
             return nil
         }
     }
 
     /// An expression giving `[type name, description]` of the value of `code`, in the language
-    /// itself, for values that cannot cross the bond as data.
+    /// itself, for values that cannot cross the bond as data: used by inspect only with a driver
+    /// that does not offer `RUN` (python-bond 1.4's, of these four languages); with `RUN` the
+    /// driver describes the value itself (`Bond.eval(_:unserializable:)`), Ruby and R included.
     public static func describeExpression(language: String, code: String) -> String? {
         switch language.lowercased() {
         case "python":

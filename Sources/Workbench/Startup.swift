@@ -31,11 +31,13 @@ public enum StartupEntries {
     static func statements(_ code: String, language: String) -> [String] {
         var out: [[Substring]] = []
         let python = language.lowercased() == "python"
+        let ruby = language.lowercased() == "ruby"
         for line in code.split(separator: "\n", omittingEmptySubsequences: false) {
             let first = line.first
             let continues = first == nil || first == " " || first == "\t" || first == "}" || first == ")" || first == "]"
                 || (python && ["else", "elif", "except", "finally"].contains { line.hasPrefix($0) })
                 || (python && out.last?.last?.hasSuffix("\\") == true)
+                || (ruby && ["end", "else", "elsif", "rescue", "ensure", "when", "in "].contains { line.hasPrefix($0) })
             if continues && !out.isEmpty { out[out.count - 1].append(line) } else if !line.allSatisfy(\.isWhitespace) { out.append([line]) }
         }
         return out.map { $0.joined(separator: "\n").trimmingSpaces }.filter { !$0.isEmpty }
@@ -97,6 +99,24 @@ public enum StartupEntries {
             if let n = name(after: "our ") { return "name:" + n }
             if !s.contains("\n"), let f = s.first, "$@%".contains(f), let n = assigned("") { return "name:" + n }
             return nil
+        case "ruby":
+            for p in ["def self.", "def ", "class ", "module "] {
+                if let n = name(after: p) { return "def:" + n + String(s.dropFirst(p.count + n.count).prefix { $0 == "?" || $0 == "!" || $0 == "=" }.prefix(1)) }
+            }
+            for p in ["require ", "require_relative ", "require(", "load "] where s.hasPrefix(p) { return "import:" + s }
+            if !s.contains("\n"), let n = assigned("") { return "name:" + n }
+            return nil
+        case "r":
+            for p in ["library(", "require(", "source(", "suppressPackageStartupMessages("] where s.hasPrefix(p) { return "import:" + s }
+            // NAME <- value, NAME <<- value, NAME = value; a function assigned is a definition.
+            let n = s.prefix { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." }
+            guard !n.isEmpty, n.first.map({ !$0.isNumber && $0 != "_" }) == true else { return nil }
+            let rest = s.dropFirst(n.count).drop { $0 == " " }
+            let value: Substring
+            if rest.hasPrefix("<<-") { value = rest.dropFirst(3) } else if rest.hasPrefix("<-") { value = rest.dropFirst(2) }
+            else if rest.hasPrefix("="), !rest.hasPrefix("==") { value = rest.dropFirst(1) } else { return nil }
+            if value.drop(while: { $0 == " " }).hasPrefix("function") { return "def:" + n }
+            return s.contains("\n") ? nil : "name:" + n
         default:
             return nil
         }

@@ -305,6 +305,15 @@ final class Executor: @unchecked Sendable {
                 }
                 return .value(try bond.call(function, arguments: values))
             case .inspect(let label, let code, let describe):
+                if bond.offersRun {
+                    // The driver describes what JSON cannot carry (RUN), in every language it serves.
+                    switch try bond.eval(code, unserializable: .describe) {
+                    case .value(let value):
+                        return .inspected(name: label, type: nil, description: nil, value: value, error: nil)
+                    case .description(let d):
+                        return .inspected(name: label, type: d.typeName, description: d.text, value: nil, error: nil)
+                    }
+                }
                 do throws(BondError) {
                     return .inspected(name: label, type: nil, description: nil, value: try bond.eval(code), error: nil)
                 } catch {
