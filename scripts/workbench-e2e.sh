@@ -8,7 +8,7 @@
 # bounded poll of capture-pane. Prints "N passed, N failed" and exits non-zero on failure.
 # Set CAPTURE_DIR to keep screen captures (used for docs/workbench.md). Set ONLY to a list of
 # sections to run some of them: main signals flood languages inspector wiring session config
-# mouse completion replay keys repl ssh.
+# mouse completion replay keys repl ssh hosts.
 set -u
 cd "$(dirname "$0")/.."
 
@@ -68,6 +68,16 @@ first_line_has() { "${T[@]}" capture-pane -e -p -t "$SESSION" | head -1 | grep -
 colours() { "${T[@]}" capture-pane -e -p -t "$SESSION" | grep -cE $'\e\\[([0-9;]*;)?(3[0-7]|4[0-7]|38;5;[0-9]+)(;[0-9;]*)?m'; }
 
 absent() { ! screen | grep -qF -- "$1"; }
+# shown_in_all TEXT: TEXT in each of the three columns of a 160-column screen; once TEXT: exactly once.
+shown_in_all() {
+    local i
+    for ((i = 0; i < 80; i++)); do
+        [[ $(screen | awk -v t="$1" '{ n = split($0, c, "│"); for (k = 1; k <= n; k++) if (index(c[k], t)) seen[k] = 1 } END { print length(seen) }') -ge 3 ]] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+once() { local i; for ((i = 0; i < 50; i++)); do [[ $(screen | grep -oF -- "$1" | wc -l) -eq 1 ]] && return 0; sleep 0.1; done; return 1; }
 
 want() { [[ -z "${ONLY:-}" || " $ONLY " == *" $1 "* ]]; }
 
@@ -1098,6 +1108,44 @@ gone() { local i; for ((i = 0; i < 100; i++)); do alive "$1" || return 0; sleep 
 check "the remote interpreter is gone after quit" gone "$remote_pid"
 else
 echo "== a pane over ssh: skipped (BOND_TEST_SSH is not set; scripts/test.sh sets it)"
+fi
+fi
+
+# --------------------------------------------------------------------------------------------
+if want hosts; then
+if [[ -n "${BOND_TEST_HOSTS:-}" ]]; then
+echo "== a host group over the test hosts (--hosts h1,h2,h3): broadcast, a partitioned host, restart"
+start 160 40 --hosts h1,h2,h3 --ssh "'$BOND_TEST_HOSTS'" Python
+for h in h1 h2 h3; do
+    check "$h's pane starts over ssh" wait_for "$h · Python · $h · idle" 30
+done
+check "the group's key is on the status line" wait_for "M-g broadcast"
+keys M-g
+check "broadcast on, in every title of the group" wait_re 'h3 · Python · h3 · idle · broadcast'
+check "it says where input goes" wait_for "broadcast on: input goes to h1, h2, h3"
+typed 'import socket; socket.gethostname()'; keys Enter
+for h in h1 h2 h3; do
+    check "broadcast input answered by $h" wait_for "= \"$h\""
+done
+typed '1/0'; keys Enter
+check "a failure is marked in each pane" shown_in_all "✗ Python exception: ZeroDivisionError"
+keys M-g
+check "broadcast off" wait_for "broadcast off: input goes to this pane only"
+typed '6 * 7'; keys Enter
+check "then input goes to the focused pane only" once "= 42"
+"$(dirname "$0")/test-hosts.sh" partition h3 >/dev/null
+check "a partitioned host shows dead within seconds (ssh keep-alives)" wait_re 'h3 · Python · h3 · dead' 25
+"$(dirname "$0")/test-hosts.sh" heal h3 >/dev/null
+cmd 'focus h3'
+keys F5; keys y
+check "the restart key brings it back once the host is reachable" wait_re '▶ h3 · Python · h3 · idle' 30
+typed 'socket'; keys Enter
+check "a fresh interpreter on h3" wait_for "NameError"
+capture hosts
+keys C-q
+check "quit" wait_for "EXIT=0" 15
+else
+echo "== a host group: skipped (test hosts not up: BOND_TEST_HOSTS=\"\$(scripts/test-hosts.sh up)\" as root)"
 fi
 fi
 

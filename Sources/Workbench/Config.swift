@@ -9,6 +9,8 @@ public enum Action: String, Sendable, CaseIterable, Codable {
     case zoomLog, growLog, shrinkLog, openValue
     /// Evaluate the input as one expression (python-bond's `eval`), where Enter runs it as typed.
     case expression
+    /// Send what is typed in a pane of a host group (`--hosts`) to every pane of the group.
+    case broadcast
 }
 
 /// Key bindings: each action's keys (the first is the one the status line shows). Two
@@ -27,6 +29,7 @@ public struct KeyBindings: Sendable, Equatable {
         .close: [.alt("k")], .restart: [.function(5)], .command: [.alt("x")], .help: [.function(1)],
         .wiring: [.function(2)], .quit: [.ctrl("q"), .function(10)], .zoomLog: [.alt("z")], .growLog: [.altUp],
         .shrinkLog: [.altDown], .openValue: [.alt("v")], .expression: [.alt("e")],
+        .broadcast: [.alt("g")],
     ]
 
     /// The bindings of earlier versions (`"keys": {"preset": "classic"}`).

@@ -9,6 +9,8 @@ public struct PaneSpec: Sendable, Equatable, CustomStringConvertible {
     public var entries: [String] = []
     /// Refs of the pane, name -> code (sessions).
     public var refs: [(String, String)] = []
+    /// The host group the pane belongs to (`--hosts`): broadcast sends input to all of it.
+    public var group: String?
 
     public init(name: String? = nil, language: String, command: String? = nil, startup: String? = nil) {
         self.name = name
@@ -49,6 +51,28 @@ public struct PaneSpec: Sendable, Equatable, CustomStringConvertible {
     public static func isValidName(_ name: String) -> Bool {
         guard let f = name.unicodeScalars.first, f == "_" || (f.isASCII && f.properties.isAlphabetic) else { return false }
         return name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-") }
+    }
+
+    /// A pane per host for `--hosts h1,h2 LANGUAGE`: each runs `program` through `ssh HOST`,
+    /// named after the host (made a valid pane name), all of one group.
+    public static func hostGroup(hosts: [String], language: String, ssh: String, program: String) throws(ParseError) -> [PaneSpec] {
+        guard !hosts.isEmpty else { throw ParseError("--hosts: no host given") }
+        guard Set(hosts).count == hosts.count else { throw ParseError("--hosts: a host is named twice") }
+        let group = hosts.joined(separator: ",")
+        return hosts.map { host in
+            var name = String(host.split(separator: "@").last ?? Substring(host)).map { c -> Character in
+                c.isASCII && (c.isLetter || c.isNumber || c == "_" || c == "-") ? c : "_"
+            }.reduce(into: "") { $0.append($1) }
+            if !isValidName(name) { name = "h_" + name }
+            var spec = PaneSpec(name: name, language: language, command: "\(ssh) \(shellQuoted(host)) \(program)")
+            spec.group = group
+            return spec
+        }
+    }
+
+    static func shellQuoted(_ word: String) -> String {
+        word.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "@%+=:,./-_".contains($0)) })
+            ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
     public var description: String {

@@ -116,6 +116,9 @@ public struct PaneState: Sendable {
     /// Names the interpreter gave for completion last (offered for `proxy SRC.FUNC`).
     public var knownNames: [String] = []
 
+    /// The host group (`--hosts`) of the pane, if any.
+    public var group: String?
+
     public var spec: PaneSpec { PaneSpec(name: name, language: language, command: command) }
 }
 
@@ -379,6 +382,8 @@ public struct AppState: Sendable {
     public var done = false
     /// A message on the status line until the next key.
     public var flash: String?
+    /// The host groups whose input goes to every pane of the group (the `broadcast` key).
+    public var broadcasting: Set<String> = []
     public var wires: [Wire] = []
     public var knownLanguages: [String]
     var nextPaneID = 1
@@ -426,6 +431,7 @@ public struct AppState: Sendable {
                     StartupEntries.parse(edited: code, language: language).first.map { StartupEntry(key: $0.key.hasPrefix("kept:") ? "kept:\(k)" : $0.key, code: $0.code) }
                         ?? StartupEntry(key: "kept:\(k)", code: code)
                 }
+            pane.group = spec.group
             if let n = config.transcriptLines { pane.transcript = Transcript(capacity: n) }
             for (k, v) in spec.refs { pane.refs[k] = v }
             nextPaneID += 1

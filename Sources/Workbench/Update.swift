@@ -636,6 +636,9 @@ extension AppState {
         case .openValue:
             openViewer(i)
             return []
+        case .broadcast:
+            toggleBroadcast(i)
+            return []
         default:
             break
         }
@@ -735,7 +738,30 @@ extension AppState {
         panes[i].scroll = 0
         var effects: [Effect] = [.saveHistory(name: panes[i].name, entries: panes[i].history.entries)]
         effects += perform(i, kind: kind, text: text)
+        if let group = panes[i].group, broadcasting.contains(group) {
+            for j in panes.indices where j != i && panes[j].group == group {
+                panes[j].history.add(text)
+                panes[j].scroll = 0
+                effects.append(.saveHistory(name: panes[j].name, entries: panes[j].history.entries))
+                effects += perform(j, kind: kind, text: text)
+            }
+        }
         return effects
+    }
+
+    /// Turns broadcasting on or off for the focused pane's host group.
+    mutating func toggleBroadcast(_ i: Int) {
+        guard let group = panes[i].group else {
+            flash = "\(panes[i].name) is in no host group (bond-workbench --hosts h1,h2 LANGUAGE)"
+            return
+        }
+        let members = panes.filter { $0.group == group }.map(\.name)
+        if broadcasting.remove(group) == nil {
+            broadcasting.insert(group)
+            flash = "broadcast on: input goes to \(members.joined(separator: ", ")) (\(config.bindings.long(.broadcast)) again: off)"
+        } else {
+            flash = "broadcast off: input goes to this pane only"
+        }
     }
 
     /// Runs `text` in pane `i` as an expression, a block or a call.

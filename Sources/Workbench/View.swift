@@ -36,6 +36,7 @@ public enum KeyHelp {
         (.growLog, "a taller log pane"),
         (.shrinkLog, "a shorter log pane"),
         (.openValue, "the last value, whole, in a scrollable viewer"),
+        (.broadcast, "a host group's input to every pane of it, on/off"),
     ]
 
     /// The editing keys of the input (GNU readline's emacs mode), fixed.
@@ -100,6 +101,7 @@ extension AppState {
         let waiting = pane.pending - (pane.status.isBusyOrPending(0) ? 1 : 0)
         if waiting > 0 { extra.append("\(waiting) queued") }
         if pane.scroll > 0 { extra.append("scrolled ↑\(pane.scroll)") }
+        if let group = pane.group, broadcasting.contains(group) { extra.insert("broadcast", at: 0) }
         var pid: [String] = []
         if let p = pane.pid, pane.status.isLive { pid = ["pid \(p)"] }
         let candidates: [[String]] = [
@@ -225,7 +227,8 @@ extension AppState {
         }
         guard let i = focusedIndex else { return lead }
         let busy = panes[i].status.isBusyOrPending(panes[i].pending)
-        return lead + (busy ? [k(.interrupt, "interrupt")] : []) + [
+        let group = panes[i].group.map { [k(.broadcast, broadcasting.contains($0) ? "broadcast off" : "broadcast")] } ?? []
+        return lead + (busy ? [k(.interrupt, "interrupt")] : []) + group + [
             k(.eval, "run"), k(.block, "block"), k(.call, "call"), k(.complete, "complete"), k(.nextPane, "next"),
             k(.command, "cmd"), k(.newline, "newline"), k(.ref, "ref"), k(.inspect, "inspect"), k(.proxy, "proxy"),
             k(.wiring, "wires"), k(.new, "new"), k(.close, "close"), k(.restart, "restart"), k(.expression, "expression"),

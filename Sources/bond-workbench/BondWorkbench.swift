@@ -98,6 +98,14 @@ struct BondWorkbench: ParsableCommand {
         valueName: "FILE"))
     var session: String?
 
+    @Option(help: ArgumentHelp(
+        "A pane per host, all running the one LANGUAGE given through ssh: a host group (its input can be broadcast to every host).",
+        valueName: "H1,H2,..."))
+    var hosts: String?
+
+    @Option(help: ArgumentHelp("The ssh command line for --hosts (default: $BOND_SSH, or ssh).", valueName: "COMMAND"))
+    var ssh: String?
+
     func validate() throws {
         for pane in panes {
             do { _ = try PaneSpec.parse(pane) } catch { throw ValidationError(error.message) }
@@ -117,8 +125,25 @@ struct BondWorkbench: ParsableCommand {
             throw ValidationError("--config: cannot read \(configPath)")
         }
         if noColor || Config.noColor(environment: environment) { settings.monochrome = true }
-        var specs = try (panes.isEmpty && session == nil ? settings.panes ?? [] : panes).map { try PaneSpec.parse($0) }
         let known = Bond.languages
+        var specs: [PaneSpec]
+        if let hosts {
+            guard panes.count == 1, let language = try? PaneSpec.parse(panes[0]).language else {
+                throw ValidationError("--hosts H1,H2,... takes one LANGUAGE (e.g. --hosts h1,h2,h3 Python)")
+            }
+            let canonical = Languages.canonical(language, known: known)
+            guard let program = Bond.defaultCommand(language: canonical).flatMap({ Self.program(of: $0) }) else {
+                throw ValidationError("--hosts: no driver for \(language)")
+            }
+            let ssh = self.ssh ?? environment["BOND_SSH"] ?? "ssh"
+            do {
+                specs = try PaneSpec.hostGroup(
+                    hosts: hosts.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
+                    language: canonical, ssh: ssh, program: program)
+            } catch { throw ValidationError(error.message) }
+        } else {
+            specs = try (panes.isEmpty && session == nil ? settings.panes ?? [] : panes).map { try PaneSpec.parse($0) }
+        }
         var loaded: Session?
         if let path = session {
             guard let data = FileManager.default.contents(atPath: path) else {
@@ -143,6 +168,14 @@ struct BondWorkbench: ParsableCommand {
             stateDirectory: directory)
         let status = loop.run()
         if status != 0 { throw ExitCode(status) }
+    }
+
+    /// The interpreter's program in a default command line (`python3` of `/bin/sh -c exec python3 -i`),
+    /// run on each host as the group of the engine does (`BondGroup`).
+    static func program(of argv: [String]) -> String? {
+        let line = argv.count == 3 && argv[0] == "/bin/sh" ? argv[2] : argv.joined(separator: " ")
+        let words = line.split(separator: " ").map(String.init).filter { $0 != "exec" }
+        return words.first
     }
 
     static func stateDirectory(_ given: String?) -> URL {
