@@ -843,10 +843,10 @@ check "a function the source does not have is refused" wait_for "proxy not made:
 check "no wire made" absent "doesnotexist←"
 cmd 'new python:js'
 check "a NAME that is taken is refused" wait_for "a pane named python is open"
-cmd 'new ruby'
-check "an unknown language is refused" wait_for 'unknown language "ruby"'
+cmd 'new cobol'
+check "an unknown language is refused" wait_for 'unknown language "cobol"'
 check "no pane was made" absent "python2 ·"
-check "no failed pane either" absent "ruby ·"
+check "no failed pane either" absent "cobol ·"
 cmd 'log filter depth:x'
 check "a bad filter is refused" wait_for 'filter not set: depth:N wants a number'
 cmd 'log save ~/x.jsonl'
@@ -1144,6 +1144,25 @@ check "a fresh interpreter on h3" wait_for "NameError"
 capture hosts
 keys C-q
 check "quit" wait_for "EXIT=0" 15
+
+echo "== a host that asks for a password: the workbench's own prompt, masked; cancelled"
+hosts_dir=$(dirname "${BOND_TEST_HOSTS##*-F }")
+password=$(cat "$hosts_dir/password")
+start 160 40 "'ask:Python=$BOND_TEST_HOSTS ask-h1 python3'"
+check "ssh's question is the workbench's prompt for the pane" wait_re "ask: ssh asks: .*password:.*\(hidden; Esc cancels\)" 30
+typed "$password"
+check "the answer is masked" wait_for "$(printf '•%.0s' $(seq 1 ${#password}))"
+check "the password is not shown" absent "$password"
+keys Enter
+check "the pane starts with the answer" wait_for "ask · Python · ask-h1 · idle" 30
+typed 'import getpass; getpass.getuser()'; keys Enter
+check "logged in as the password user" wait_for '= "bondask"'
+cmd 'new again:Python='"$BOND_TEST_HOSTS"' ask-h2 python3'
+check "the second host asks too" wait_re "again: ssh asks: .*password:" 30
+keys Escape
+check "Esc cancels the question: the start fails at once, saying why" wait_re "again · Python · ask-h2 · failed to start" 5
+keys C-q
+wait_for "EXIT=0" 15
 else
 echo "== a host group: skipped (test hosts not up: BOND_TEST_HOSTS=\"\$(scripts/test-hosts.sh up)\" as root)"
 fi

@@ -139,6 +139,9 @@ public enum PromptKind: Sendable, Equatable {
     case logSave(shown: Bool)
     case logFilter
     case logSearch(origin: Int?)
+    /// A question of ssh while a pane starts (a password, a passphrase, a host key): the
+    /// answer goes back to the engine (`BondOptions.sshAnswer`); a secret is shown masked.
+    case sshAnswer(question: Int, secret: Bool)
 }
 
 public struct Prompt: Sendable, Equatable {
@@ -180,6 +183,7 @@ public struct Prompt: Sendable, Equatable {
         case .logSave: "file"
         case .logFilter: "filter"
         case .logSearch: "search"
+        case .sshAnswer: "ssh"
         }
     }
 }
@@ -296,6 +300,8 @@ public enum Message: Sendable {
     /// A call came through the wire exported into `target` as `name`.
     case wireCalled(target: Int, name: String)
     case allClosed
+    /// ssh asks a question while `pane` starts; answered by `Effect.answerSSH(question:)`.
+    case sshQuestion(pane: Int, question: Int, prompt: String, secret: Bool)
 }
 
 /// What the loop asks the app layer to do.
@@ -318,6 +324,8 @@ public enum Effect: Sendable, Equatable {
     case readFile(path: String, purpose: FilePurpose)
     /// Close every bond, then post `.allClosed`.
     case quit
+    /// The user's answer to an ssh question (nil: cancelled).
+    case answerSSH(question: Int, answer: String?)
     /// Leave now.
     case exit
 }
@@ -384,6 +392,8 @@ public struct AppState: Sendable {
     public var flash: String?
     /// The host groups whose input goes to every pane of the group (the `broadcast` key).
     public var broadcasting: Set<String> = []
+    /// ssh questions waiting for the prompt (one is asked at a time).
+    var sshQuestions: [(pane: Int, question: Int, prompt: String, secret: Bool)] = []
     public var wires: [Wire] = []
     public var knownLanguages: [String]
     var nextPaneID = 1

@@ -6,6 +6,7 @@ extension AppState {
     public mutating func update(_ message: Message) -> [Effect] {
         let effects = apply(message)
         rememberSaves(effects)
+        askNextSSHQuestion()  // a question that waited for another prompt to close
         return effects
     }
 
@@ -183,7 +184,20 @@ extension AppState {
         case .allClosed:
             done = true
             return [.exit]
+        case .sshQuestion(let pane, let question, let text, let secret):
+            sshQuestions.append((pane, question, text, secret))
+            askNextSSHQuestion()
+            return []
         }
+    }
+
+    /// Opens the prompt for the first waiting ssh question, unless a prompt is open.
+    mutating func askNextSSHQuestion() {
+        guard prompt == nil, !sshQuestions.isEmpty else { return }
+        let q = sshQuestions.removeFirst()
+        let name = index(of: q.pane).map { panes[$0].name } ?? "a pane"
+        let label = "\(name): ssh asks: \(q.prompt.trimmingSpaces)" + (q.secret ? " (hidden; Esc cancels)" : " (Esc cancels)")
+        openPrompt(Prompt(kind: .sshAnswer(question: q.question, secret: q.secret), label: label, input: InputEditor(), pane: q.pane))
     }
 
     // MARK: Helpers
@@ -941,9 +955,18 @@ extension AppState {
         case .escape, .ctrl("c"), .ctrl("g"):
             prompt = nil
             if case .logSearch(let origin) = p.kind { logSelected = origin; pinLogTop() }
+            if case .sshAnswer(let question, _) = p.kind {
+                askNextSSHQuestion()
+                return [.answerSSH(question: question, answer: nil)]
+            }
             return []
         case .enter:
             prompt = nil
+            if case .sshAnswer(let question, _) = p.kind {
+                // Never kept in the prompt's history: it may be a password.
+                askNextSSHQuestion()
+                return [.answerSSH(question: question, answer: p.input.text)]
+            }
             let text = p.input.text.trimmingSpaces
             promptHistory[p.historyKey, default: History(limit: 200)].add(text)
             return submitPrompt(p, text)
@@ -1035,6 +1058,8 @@ extension AppState {
     mutating func submitPrompt(_ p: Prompt, _ text: String) -> [Effect] {
         let paneIndex = p.pane.flatMap { index(of: $0) }
         switch p.kind {
+        case .sshAnswer:
+            return []  // answered in promptKey, never here
         case .command:
             return runCommand(text)
         case .newPane:

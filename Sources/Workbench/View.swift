@@ -257,7 +257,9 @@ extension AppState {
             let field = Rect(x: area.x + used - 2, y: area.y, width: area.width - used + 2, height: 1)
             // renderInput puts its mark in the first two columns: draw over the label's ": ".
             var copy = buffer
-            let c = renderInput(InputEditor(p.input.text.replacingOccurrences(of: "\n", with: " ")).withCursor(p.input.cursor),
+            var shown = p.input.text.replacingOccurrences(of: "\n", with: " ")
+            if case .sshAnswer(_, true) = p.kind { shown = String(repeating: "•", count: p.input.text.count) }
+            let c = renderInput(InputEditor(shown).withCursor(p.input.cursor),
                                 in: field, color: .default, focused: true, into: &copy)
             // A selected default is shown as a selection (not reversed, underlined): typing replaces it.
             let selectedStyle = Style(bold: true, underline: true)

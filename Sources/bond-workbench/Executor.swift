@@ -110,11 +110,17 @@ final class Executor: @unchecked Sendable {
                 }
             }
         case .quit:
+            sshDesk.cancelAll()
             quitAll()
+        case .answerSSH(let question, let answer):
+            sshDesk.answer(question, with: answer)
         case .exit:
             break
         }
     }
+
+    /// ssh's questions waiting for the user's answer (the UI loop's prompt).
+    private let sshDesk = SSHQuestionDesk()
 
     /// `~/` is the home directory, as in a shell.
     static func expand(_ path: String) -> String {
@@ -170,6 +176,13 @@ final class Executor: @unchecked Sendable {
             options.timeout = timeout
             options.startupTimeout = timeout ?? .seconds(60)  // a start that hangs (an ssh password prompt) ends
             let queue = self.queue
+            // ssh's questions become the workbench's own prompt: posted to the UI loop, this bond
+            // thread waits for the answer (the UI loop never waits for it).
+            options.sshAnswer = { [desk = sshDesk] question in
+                desk.ask { id in
+                    queue.post(.sshQuestion(pane: pane, question: id, prompt: question.description, secret: question.kind == .secret))
+                }
+            }
             options.output = .handler { channel, text in
                 queue.post(.output(pane: pane, generation: generation, channel: channel, text: text))
             }

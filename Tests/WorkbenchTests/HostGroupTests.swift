@@ -51,4 +51,24 @@ import Testing
         #expect(state.broadcasting.isEmpty)
         #expect(state.flash?.contains("is in no host group") == true)
     }
+
+    @Test func sshsQuestionIsTheWorkbenchsPromptMaskedAndAnswered() throws {
+        var state = try groupState()
+        let pane = state.panes[1].id
+        _ = state.update(.sshQuestion(pane: pane, question: 7, prompt: "bondask@h2's password: ", secret: true))
+        _ = state.update(.sshQuestion(pane: pane, question: 8, prompt: "Are you sure you want to continue connecting (yes/no)?", secret: false))
+        #expect(state.prompt?.label == "h2: ssh asks: bondask@h2's password: (hidden; Esc cancels)")
+        type("s3cret", into: &state)
+        let screen = state.render().buffer.lines().joined(separator: "\n")
+        #expect(screen.contains("••••••"))
+        #expect(!screen.contains("s3cret"))
+        var effects = state.update(.key(.enter))
+        #expect(effects.contains { if case .answerSSH(7, "s3cret") = $0 { true } else { false } })
+        #expect(state.promptHistory["ssh"]?.entries.isEmpty ?? true)
+        // The next question is asked once the first is answered; Esc cancels it.
+        #expect(state.prompt?.label.hasPrefix("h2: ssh asks: Are you sure") == true)
+        effects = state.update(.key(.escape))
+        #expect(effects.contains { if case .answerSSH(8, nil) = $0 { true } else { false } })
+        #expect(state.prompt == nil)
+    }
 }
