@@ -8,7 +8,7 @@
 # bounded poll of capture-pane. Prints "N passed, N failed" and exits non-zero on failure.
 # Set CAPTURE_DIR to keep screen captures (used for docs/workbench.md). Set ONLY to a list of
 # sections to run some of them: main signals flood languages inspector wiring session config
-# mouse completion replay.
+# mouse completion replay keys repl ssh hosts.
 set -u
 cd "$(dirname "$0")/.."
 
@@ -36,8 +36,8 @@ trap cleanup EXIT
 screen() { "${T[@]}" capture-pane -p -t "$SESSION" 2>/dev/null; }
 keys() { "${T[@]}" send-keys -t "$SESSION" "$@"; }
 typed() { "${T[@]}" send-keys -t "$SESSION" -l "$1"; }
-# A command at the Ctrl-X prompt: cmd 'focus python'
-cmd() { keys C-x; typed "$1"; keys Enter; }
+# A command at the command prompt (Alt-x): cmd 'focus python'
+cmd() { keys M-x; typed "$1"; keys Enter; }
 
 # poll_screen shown|gone -F|-E PATTERN [SECONDS]: polls the screen (every 0.1 s, 8 s at most
 # by default) until PATTERN shows, or is gone.
@@ -68,6 +68,16 @@ first_line_has() { "${T[@]}" capture-pane -e -p -t "$SESSION" | head -1 | grep -
 colours() { "${T[@]}" capture-pane -e -p -t "$SESSION" | grep -cE $'\e\\[([0-9;]*;)?(3[0-7]|4[0-7]|38;5;[0-9]+)(;[0-9;]*)?m'; }
 
 absent() { ! screen | grep -qF -- "$1"; }
+# shown_in_all TEXT: TEXT in each of the three columns of a 160-column screen; once TEXT: exactly once.
+shown_in_all() {
+    local i
+    for ((i = 0; i < 80; i++)); do
+        [[ $(screen | awk -v t="$1" '{ n = split($0, c, "│"); for (k = 1; k <= n; k++) if (index(c[k], t)) seen[k] = 1 } END { print length(seen) }') -ge 3 ]] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+once() { local i; for ((i = 0; i < 50; i++)); do [[ $(screen | grep -oF -- "$1" | wc -l) -eq 1 ]] && return 0; sleep 0.1; done; return 1; }
 
 want() { [[ -z "${ONLY:-}" || " $ONLY " == *" $1 "* ]]; }
 
@@ -123,29 +133,29 @@ check "interpreter pids shown" test -n "$PY" -a -n "$JS"
 typed '6*7'; keys Enter
 check "eval shows the value" wait_for "= 42"
 
-typed 'print("out"); import sys; sys.stderr.write("warn\n")'; keys C-b
+typed 'print("out"); import sys; sys.stderr.write("warn\n")'; keys F3
 check "block: stdout" wait_for "  out"
 check "block: stderr told apart" wait_for "! warn"
 
-typed 'x = {"a": [1, 2], "b": "日本語 e'"$(printf '\u0301')"'"}'; keys C-b
+typed 'x = {"a": [1, 2], "b": "日本語 e'"$(printf '\u0301')"'"}'; keys F3
 typed 'x'; keys Enter
-check "pretty-printed value" wait_for '    "b": "日本語'
+check "a short value on one line" wait_for '= {"a": [1, 2], "b": "日本語'
 check "wide and combining text" wait_for "\"日本語 e$(printf '\u0301')\""
 
-typed 'max 3 9 4'; keys C-k
+typed 'max 3 9 4'; keys F4
 check "call with JSON arguments" wait_for "= 9"
 
-typed '[10, 20, 30]'; keys C-r
+typed '[10, 20, 30]'; keys F7
 check "ref asks a name" wait_for "ref name for [10, 20, 30]:"
 keys C-u; typed 'nums'; keys Enter
 check "ref made" wait_for "· ref @nums = [10, 20, 30]"
 check "refs listed" wait_for "refs: @nums"
-typed 'sum @nums'; keys C-k
+typed 'sum @nums'; keys F4
 check "call with a ref argument" wait_for "= 60"
 
-typed 'open'; keys C-r; keys C-u; typed 'op'; keys Enter
-keys C-t
-check "inspect asks the ref" wait_for "inspect ref (or expression): op"
+typed 'open'; keys F7; keys C-u; typed 'op'; keys Enter
+keys F8
+check "inspect asks the ref" wait_for "inspect ref (or expression; Tab: refs): op"
 keys Enter
 check "inspect an unserializable ref: type" wait_for "· inspect @op: builtin_function_or_method"
 check "inspect: description" wait_for "<built-in function open>"
@@ -155,9 +165,9 @@ check "control characters shown escaped" wait_for '^[]52;c;SGVsbG8=^G^[[6n^[c<U+
 
 # Proxy: python's add becomes callable in javascript; a nested call through it.
 typed 'def add(a, b):'; keys M-Enter; typed '    print("adding", a, b)'; keys M-Enter; typed '    return a + b'
-keys C-b
+keys F3
 check "multi-line block" wait_for "      return a + b"
-typed 'add'; keys C-p
+typed 'add'; keys F9
 check "proxy asks the function" wait_for "proxy function of python: add"
 keys Enter
 check "proxy asks the target pane" wait_for "proxy add to pane (Tab cycles): javascript"
@@ -165,7 +175,7 @@ keys Enter
 check "proxy asks the name" wait_for "name of add in javascript: add"
 keys Enter
 check "wiring listed" wait_for "proxies: add→javascript.add"
-keys Tab
+keys F6
 check "Tab focuses javascript" wait_for "▶ javascript"
 typed 'add(2, 40) + 1'; keys Enter
 check "call through the proxy" wait_for "= 43"
@@ -175,13 +185,13 @@ check "nested output in the callee" wait_for "  adding 2 40"
 check "log shows the CALL" wait_re 'python     >1 +[0-9]+B +[0-9.]+m?s +CALL \["add",\[2,40\]\]'
 capture proxy
 
-keys Tab; keys Tab
+keys F6; keys F6
 check "Tab cycles back to python" wait_for "▶ python"
 
 # Interrupt a running loop; the other pane keeps working meanwhile.
-typed 'while True: pass'; keys C-b
+typed 'while True: pass'; keys F3
 check "busy with depth" wait_for "python · Python · local · busy depth 1"
-keys Tab
+keys F6
 typed '"still " + "working"'; keys Enter
 check "other pane answers while one is busy" wait_for '= "still working"'
 keys BTab
@@ -216,17 +226,20 @@ typed '1+1'; keys Enter
 check "eval after restart" wait_for "= 2"
 
 # New pane whose interpreter cannot start; the others keep working.
-keys C-n; typed 'bad:Python=nonexistent-interpreter-xyz'; keys Enter
+keys M-n; typed 'bad:Python=nonexistent-interpreter-xyz'; keys Enter
 check "failing pane shows the reason" wait_for "exec: nonexistent-interpreter-xyz: not" 10
 check "failing pane state" wait_for "bad · Python · local · failed to start"
-keys C-w
-check "Ctrl-W removes a failed pane" wait_gone "bad · Python" 3
+keys M-k
+check "removing a pane asks first" wait_for "remove the pane bad? (undo brings it back) y/N"
+keys y
+check "Alt-k then y removes a failed pane" wait_gone "bad · Python" 3
 cmd 'focus python'
 check "focus command" wait_for "▶ python"
 
 # Help overlay.
 keys F1
-check "help overlay" wait_for "proxy SRC.FUNC to PANE [as NAME]"
+check "help overlay" wait_re "bond-workbench keys · 1-[0-9]+ of [0-9]+"
+check "help lists the keys" wait_for "run the input as a block (statements)"
 capture help
 keys Escape
 check "help closes" wait_gone "bond-workbench keys" 3
@@ -273,7 +286,7 @@ start 160 48 py js
 check "started" wait_for "javascript · JavaScript · local · idle" 30
 SH=$("${T[@]}" list-panes -t "$SESSION" -F '#{pane_pid}')
 WB=$(pgrep -P "$SH" -x bond-workbench)
-typed 'for i in range(300000): print("flood", i, "日本語 e\u0301 🙂\x1b[2J" * (i % 3))'; keys C-b
+typed 'for i in range(300000): print("flood", i, "日本語 e\u0301 🙂\x1b[2J" * (i % 3))'; keys F3
 check "flooding" wait_for "python · Python · local · busy depth 1"
 RSS1=$(ps -o rss= -p "$WB")
 for ((i = 0; i < 100; i++)); do
@@ -281,7 +294,7 @@ for ((i = 0; i < 100; i++)); do
     sleep 0.01
 done
 "${T[@]}" resize-window -t "$SESSION" -x 160 -y 48
-keys Tab; typed '"keys still answered"'; keys Enter
+keys F6; typed '"keys still answered"'; keys Enter
 check "keys answered during the flood" wait_for '= "keys still answered"' 10
 check "layout right after the last resize" wait_for "▶ javascript · JavaScript · local · idle · pid" 5
 check "escapes in flooded text stay escaped" wait_for "^[[2J"
@@ -299,7 +312,7 @@ if want languages; then
 echo "== every language found, 160x48"
 start 160 48
 check "panes open without arguments" wait_for "python · Python · local · idle" 20
-for lang in perl:Perl php:PHP; do
+for lang in perl:Perl php:PHP ruby:Ruby r:R; do
     name=${lang%%:*}
     title=${lang##*:}
     if screen | grep -qF "$name · $title"; then
@@ -308,10 +321,13 @@ for lang in perl:Perl php:PHP; do
         case $name in
             perl) typed 'my @a = (1, 2, 3); print "from perl\n"; [map { $_ * 2 } @a]'; keys Enter ;;
             php) typed 'array_map(function ($x) { echo "from php\n"; return $x * 3; }, [1, 2])'; keys Enter ;;
+            ruby) typed '[1, 2].map { |v| puts "from ruby"; v * 4 }'; keys Enter ;;
+            r) typed 'sapply(1:2, function(v) { cat("from r\n"); v * 5 })'; keys Enter ;;
         esac
-        check "$title output" wait_for "  from $name"
+        check "$title output" wait_re "  from $name( +│|$)"
     fi
 done
+check "every pane answered" wait_gone " · busy depth" 20
 capture all
 keys C-q
 check "quit" wait_for "EXIT=0" 15
@@ -322,11 +338,11 @@ if want inspector; then
 echo "== traffic inspector"
 start 160 48 python js
 check "started" wait_for "javascript · JavaScript · local · idle" 30
-typed 'def add(a, b):'; keys M-Enter; typed '    print("adding", a, b)'; keys M-Enter; typed '    return a + b'; keys C-b
+typed 'def add(a, b):'; keys M-Enter; typed '    print("adding", a, b)'; keys M-Enter; typed '    return a + b'; keys F3
 cmd 'proxy python.add to javascript'
 check "proxied" wait_for "proxies: add→javascript.add"
 cmd 'focus javascript'
-typed 'add(2, 40) + add(1, 1)'; keys Enter
+typed 'add(2, 40) + add(1, 1)'; keys M-e  # evaluated as one expression: an EVAL frame
 check "nested calls ran" wait_for "= 44"
 cmd 'focus log'
 check "nested CALL indented under the interpreter's CALL" wait_re 'python     >1 +19B +[0-9.]+m?s     CALL \["add",\[2,40\]\]'
@@ -361,7 +377,7 @@ keys Escape
 check "detail closes" wait_gone "frame detail" 3
 keys p
 check "pause" wait_re "paused · 0 new"
-keys Tab; typed '"after pause"'; keys Enter
+keys F6; typed '"after pause"'; keys M-e
 check "paused: new frames counted" wait_re "paused · [1-9][0-9]* new"
 check "paused: new frames not shown" absent 'EVAL "\"after pause'
 cmd 'log follow'
@@ -393,15 +409,15 @@ if want wiring; then
 echo "== wiring view: counts, unwire, restarts of either bond"
 start 160 48 python js
 check "started" wait_for "javascript · JavaScript · local · idle" 30
-typed 'def add(a, b): return a + b'; keys C-b
-typed 'def twice(s): return s * 2'; keys C-b
+typed 'def add(a, b): return a + b'; keys F3
+typed 'def twice(s): return s * 2'; keys F3
 cmd 'proxy python.add to javascript'
 check "add wired" wait_for "proxies: add→javascript.add"
 cmd 'proxy python.twice to javascript as dbl'
 check "twice wired as dbl" wait_for "dbl←python.twice"
 cmd 'focus javascript'
 typed '[1, 2, 3].map(n => add(n, 10))'; keys Enter
-check "calls through add" wait_for "    13"
+check "calls through add" wait_for "= [11, 12, 13]"
 keys F2
 check "wiring view" wait_for "wiring · 2 proxies"
 check "wire row with its count" wait_re '1  python +add +→ javascript  add +3'
@@ -421,7 +437,9 @@ cmd 'block def twice(s): return s * 2'
 cmd 'focus javascript'
 typed 'add(6, 7)'; keys Enter
 check "wire survives a restart of the source" wait_for "= 42"
-# Restart the target: the wires are exported again.
+# Restart the target: the wires are exported again (F5 asks first; F5 again says yes).
+keys F5
+check "restart asks first" wait_for "restart javascript? its interpreter's state is lost y/N (F5 again: yes)"
 keys F5
 check "target restarted" wait_re "javascript · JavaScript · local · idle · pid" 30
 check "wires re-applied" wait_for "proxy: python.twice is callable here as dbl"
@@ -436,7 +454,7 @@ keys Escape
 check "unwire noted" wait_for "unwire add (was python.add)"
 typed 'add(1, 2)'; keys Enter
 check "an unwired name throws" wait_for "unwired: add was unwired in the workbench"
-keys F5
+keys F5; keys y
 check "target restarted again" wait_re "javascript · JavaScript · local · idle · pid" 30
 typed 'typeof add + " " + typeof dbl'; keys Enter
 check "unwired wire not re-applied, the other is" wait_for '= "undefined function"'
@@ -479,7 +497,7 @@ check "its value in the caller" wait_re '│= 5 *$'
 cmd 'focus calc'
 typed 'shout("hi")'; keys Enter
 check "and the other way" wait_for '= "HI!"'
-typed 'def area(w, h): return w * h'; keys C-b
+typed 'def area(w, h): return w * h'; keys F3
 cmd 'proxy calc.area to ui'
 check "new wire" wait_for "area←calc.area"
 capture session
@@ -489,7 +507,8 @@ check "saved session holds panes, start-up, refs, wires" python3 - "$STATE/saved
 import json, sys
 s = json.load(open(sys.argv[1]))
 assert [p["name"] for p in s["panes"]] == ["calc", "ui"], s
-assert "def hyp(a, b)" in s["panes"][0]["startup"] and "def area(w, h)" in s["panes"][0]["startup"]
+entries = s["panes"][0]["entries"]
+assert any("def hyp(a, b)" in e for e in entries) and "def area(w, h): return w * h" in entries, entries
 assert s["panes"][0]["refs"] == [{"name": "sides", "code": "[3, 4]"}]
 assert {"source": "calc", "function": "area", "target": "ui", "name": "area"} in s["wires"], s["wires"]
 assert len(s["wires"]) == 3
@@ -518,6 +537,61 @@ typed 'area(6, 7)'; keys Enter
 check "a wired call waits for its source's start-up block" wait_for "= 42" 30
 keys C-q
 check "quit" wait_for "EXIT=0" 15
+# Issue 16 item 5: definitions kept once (the latest), loops and prints not kept, across
+# restarts and redefinitions; restoring runs without an error in all four languages.
+start 160 48 python js perl php
+check "four panes" wait_for "php · PHP · local · idle" 30
+check "perl too" wait_for "perl · Perl · local · idle" 30
+cmd 'focus python'
+cmd 'block def tri(n): return n * (n + 1) // 2'
+cmd 'block for i in range(5000): print("loop", i)'
+check "python loop ran" wait_for "  loop 4999" 20
+cmd 'restart python'; keys y
+check "python restarted" wait_re "python · Python · local · idle · pid" 30
+cmd 'block def tri(n): return n * (n + 1) // 2 + 100'
+typed 'tri(4)'; keys Enter
+check "python: the redefinition ran" wait_for "= 110" 30
+cmd 'focus javascript'
+cmd 'block function sq(x) { return x * x }'
+cmd 'block const o = {a: 1}'
+cmd 'block console.log("print", 1)'
+cmd 'focus perl'
+typed 'sub greet { return "hi $_[0]" }'; keys F3
+cmd 'block print "perl print\n"'
+cmd 'focus php'
+cmd 'block function tri($n) { return $n * ($n + 1) / 2; }'
+cmd 'restart php'; keys y
+check "php restarted" wait_re "php · PHP · local · idle · pid" 30
+cmd 'block function tri($n) { return $n * ($n + 1) / 2; }'
+cmd 'block echo "php print\n";'
+check "php printed" wait_for "  php print"
+cmd "session save $STATE/four.json"
+check "four-language session saved" wait_for "saved to $STATE/four.json"
+check "each definition once, no loop, no print" python3 - "$STATE/four.json" <<'PY'
+import json, sys
+s = {p["name"]: p.get("entries", []) for p in json.load(open(sys.argv[1]))["panes"]}
+assert s["python"] == ["def tri(n): return n * (n + 1) // 2 + 100"], s["python"]
+assert s["javascript"] == ["function sq(x) { return x * x }", "const o = {a: 1}"], s["javascript"]
+assert s["perl"] == ['sub greet { return "hi $_[0]" }'], s["perl"]
+assert s["php"] == ["function tri($n) { return $n * ($n + 1) / 2; }"], s["php"]
+PY
+keys C-q
+check "quit" wait_for "EXIT=0" 15
+start 160 48 --session "$STATE/four.json"
+check "restored panes start" wait_for "php · PHP · local · idle" 30
+for name in python javascript perl php; do
+    check "$name: its start-up ran without an error" wait_re "· start-up (block ran|: [0-9]+ entries ran, all without error)"
+done
+check "no start-up entry failed" absent "start-up entry"
+check "nothing printed again" absent "  loop 4999"
+cmd 'focus php'
+typed 'tri(4)'; keys Enter
+check "a restored PHP function" wait_for "= 10"
+cmd 'focus python'
+typed 'tri(4)'; keys Enter
+check "the latest Python definition" wait_for "= 110"
+keys C-q
+check "quit" wait_for "EXIT=0" 15
 echo '{"panes": [{"name": "a", "language": "py"}], "wires": [{"source": "a", "function": "f", "target": "b", "name": "f"}]}' > "$STATE/bad.json"
 start 160 48 --session "$STATE/bad.json"
 check "a bad session file is explained" wait_for 'wire to b.f: no pane "b"' 10
@@ -541,7 +615,7 @@ check "quit" wait_for "EXIT=0" 15
 mkdir -p "$STATE/config/bond-workbench"
 cat > "$STATE/config/bond-workbench/config.json" <<'JSON'
 {
-  "keys": {"block": "Ctrl-O", "wiring": "F3", "complete": "F4"},
+  "keys": {"block": "Ctrl-O", "wiring": "F12", "complete": "F11"},
   "colors": {"panes": ["magenta"], "value": "yellow"},
   "panes": ["conf:py"],
   "history": false
@@ -550,12 +624,12 @@ JSON
 start 120 40
 check "default panes from the configuration" wait_for "▶ conf · Python · local · idle" 30
 check "rebound keys in the status line" wait_for "^O block"
-check "F4 completes" wait_for "F4 complete"
+check "F11 completes" wait_for "F11 complete"
 typed 'print("from ctrl-o")'; keys C-o
 check "Ctrl-O runs a block" wait_for "  from ctrl-o"
 capture config
-keys F3
-check "F3 opens the wiring view" wait_for "wiring · 0 proxies"
+keys F12
+check "F12 opens the wiring view" wait_for "wiring · 0 proxies"
 keys Escape
 check "pane colour from the configuration" first_line_has $'\e\\[([0-9]+;)*45[;m]'
 keys C-q
@@ -576,7 +650,7 @@ click 80 5
 check "click focuses the pane under the pointer" wait_for "▶ javascript"
 click 10 5
 check "click focuses the other pane" wait_for "▶ python"
-typed 'for i in range(60): print("row", i)'; keys C-b
+typed 'for i in range(60): print("row", i)'; keys F3
 check "output" wait_for "  row 59"
 wheel up 10 5
 check "wheel scrolls the transcript" wait_for "scrolled ↑3"
@@ -592,15 +666,15 @@ fi
 
 # --------------------------------------------------------------------------------------------
 if want completion; then
-echo "== completion: Ctrl-Space"
+echo "== completion: Tab (and Ctrl-Space)"
 start 160 48 python js perl php
 check "started" wait_for "javascript · JavaScript · local · idle" 30
-typed 'def hypotenuse(a, b): return (a * a + b * b) ** 0.5'; keys C-b
+typed 'def hypotenuse(a, b): return (a * a + b * b) ** 0.5'; keys F3
 check "defined" wait_for "· ok"
 typed 'hypo'; keys C-Space
 check "a global function of the interpreter" wait_for "› hypotenuse"
 keys C-u
-typed 'import os'; keys C-b
+typed 'import os'; keys F3
 typed 'os.getc'; keys C-Space
 check "attributes of an object" wait_for "› os.getcwd"
 keys C-u
@@ -622,14 +696,14 @@ cmd 'focus javascript'
 typed 'Math.flo'; keys C-Space
 check "JavaScript: properties" wait_for "› Math.floor"
 keys C-u
-typed 'function greetEveryone() {}'; keys C-b
+typed 'function greetEveryone() {}'; keys F3
 typed 'greetE'; keys C-Space
 check "JavaScript: a global function" wait_for "› greetEveryone"
 keys C-u
 if screen | grep -qF "perl · Perl"; then
     cmd 'focus perl'
     check "perl idle" wait_for "▶ perl · Perl · local · idle" 20
-    typed 'sub greet_perl { 1 }'; keys C-b
+    typed 'sub greet_perl { 1 }'; keys F3
     typed 'greet_p'; keys C-Space
     check "Perl: a sub" wait_for "› greet_perl"
 fi
@@ -650,9 +724,9 @@ start 160 48 python js
 check "started" wait_for "javascript · JavaScript · local · idle" 30
 typed '6*7'; keys Enter
 check "eval" wait_for "= 42"
-typed 'import os'; keys M-Enter; typed 'print("hello from", "python")'; keys C-b
+typed 'import os'; keys M-Enter; typed 'print("hello from", "python")'; keys F3
 check "block with output" wait_for "  hello from python"
-typed 'max 3 9 4'; keys C-k
+typed 'max 3 9 4'; keys F4
 check "call" wait_for "= 9"
 typed 'os.getpid() > 0 and os.getpid()'; keys Enter
 check "a value that changes from run to run" wait_re "= [0-9]+"
@@ -663,7 +737,7 @@ check "transcript saved" wait_for "saved to $STATE/py.jsonl"
 check "transcript file: one JSON line per step" python3 - "$STATE/py.jsonl" <<'PY'
 import json, sys
 steps = [json.loads(l) for l in open(sys.argv[1])]
-assert [s["kind"] for s in steps] == ["eval", "block", "call", "eval", "eval"], steps
+assert [s["kind"] for s in steps] == ["run", "block", "call", "run", "run"], steps
 assert steps[0]["value"] == 42 and steps[1]["ok"] is True and steps[1]["output"] == "hello from python\n"
 assert steps[2]["function"] == "max" and steps[2]["arguments"] == [{"value": 3}, {"value": 9}, {"value": 4}]
 assert "NameError" in steps[4]["error"]
@@ -683,7 +757,7 @@ assert lines[5]["same"] == 4 and lines[5]["differ"] == 1
 PY
 # A log: its top-level requests are replayed and their reply frames compared.
 cmd 'focus python'
-typed 'def add(a, b): return a + b'; keys C-b
+typed 'def add(a, b): return a + b'; keys F3
 cmd 'proxy python.add to javascript'
 check "wired" wait_for "proxies: add→javascript.add"
 cmd 'focus javascript'
@@ -699,9 +773,290 @@ cmd "replay $STATE/js.jsonl"
 check "log replay pane" wait_for "javascript-replay · JavaScript · local" 30
 check "a request that needed a wire differs" wait_for "step 1 differs (reply):" 20
 check "its reply in the fresh bond" wait_re 'got +EXCEPT .*add is not defined'
-check "a plain request is the same" wait_for '· step 2: same (RETURN "plain 1")' 20
+check "a plain request is the same" wait_for '· step 2: same (RETURN {"value":"plain 1"})' 20
 check "log replay summary" wait_for "2 steps, 1 same, 1 differ" 20
 capture replay-log
+keys C-q
+check "quit" wait_for "EXIT=0" 15
+fi
+
+# --------------------------------------------------------------------------------------------
+if want keys; then
+echo "== issue 16: readline keys, safe actions, prompts, status line and help, checked input"
+printf '#!/bin/sh\nprintf '"'"'print("from the editor")\\n'"'"' > "$1"\n' > "$STATE/editor.sh"
+chmod +x "$STATE/editor.sh"
+START_ENV="EDITOR='$STATE/editor.sh' HOME='$STATE'" start 160 48 python js
+check "started" wait_for "javascript · JavaScript · local · idle" 30
+# 1. The input edits as readline does.
+typed 'x = 1 + 2'; keys C-w
+check "Ctrl-W deletes a word" wait_re '^› x = 1 \+ +│'
+check "Ctrl-W leaves the bond alone" wait_for "▶ python · Python · local · idle"
+keys C-u; typed 'print(1)'; keys C-a; keys C-k
+check "Ctrl-A Ctrl-K kill the line" wait_re '^› +│'
+check "and run nothing" absent "call print(1)"
+keys C-y
+check "Ctrl-Y yanks it back" wait_re '^› print\(1\) +│'
+keys C-u; typed 'foo bar'; "${T[@]}" send-keys -t "$SESSION" -H 1b 7f
+check "Alt-Backspace (ESC DEL) deletes a word" wait_re '^› foo +│'
+keys C-u; typed 'aa bb cc'; keys C-Left; typed 'X'; keys M-b; keys M-b; typed 'Y'
+check "Ctrl-Left and Alt-B move by word" wait_re '^› aa Ybb Xcc +│'
+keys End; typed '!'; keys Home; typed '>'
+check "Home and End move on the line" wait_re '^› >aa Ybb Xcc! +│'
+keys C-a; keys C-k; typed 'sum([1, 2, 3])'; keys Enter
+check "eval" wait_for "= 6"
+typed '6*7'; keys Enter
+check "another eval" wait_for "= 42"
+keys C-r; typed 'su'
+check "Ctrl-R searches the history" wait_for "(reverse-i-search)\`su': sum([1, 2, 3])"
+keys Enter
+shown_twice() { local i; for ((i = 0; i < 50; i++)); do [[ $(screen | grep -c -- "$1") -ge 2 ]] && return 0; sleep 0.1; done; return 1; }
+check "Enter runs the match" shown_twice '^= 6 '
+typed 'foo'; keys C-x; keys C-e
+check "Ctrl-X Ctrl-E edits the input in \$EDITOR" wait_re '^› print\("from the editor"\) +│'
+keys Enter
+check "the edited input runs" wait_for "  from the editor"
+# 2. Prompts: the default is selected, typing replaces it; prompts have history and complete.
+typed '[10, 20]'; keys F7
+check "ref prompt with its default" wait_for "ref name for [10, 20]: r1"
+typed 'nums'; keys Enter
+check "typing replaced the default" wait_for "· ref @nums = [10, 20]"
+typed 'def f(): return 1'; keys F3
+check "defined" wait_for "· ok"
+typed 'f'; keys F9; keys Enter
+check "proxy target prompt" wait_for "proxy f to pane (Tab cycles): javascript"
+typed 'javascript'
+check "typing replaces the target" wait_for "proxy f to pane (Tab cycles): javascript"
+check "not added to it" absent "javascriptjavascript"
+keys Enter; keys Enter
+check "wired" wait_for "proxies: f→javascript.f"
+cmd 'eval 40 + 2'
+keys M-x; keys Up
+check "the command prompt has a history" wait_for "command (Tab completes): eval 40 + 2"
+keys C-u; typed 'foc'; keys Tab
+check "the command prompt completes commands" wait_for "command (Tab completes): focus"
+typed ' j'; keys Tab
+check "and pane names" wait_for "command (Tab completes): focus javascript"
+keys Escape
+# 7. Input is checked when entered; nothing is created.
+cmd 'proxy python.doesnotexist to javascript'
+check "a function the source does not have is refused" wait_for "proxy not made: python has no function doesnotexist"
+check "no wire made" absent "doesnotexist←"
+cmd 'new python:js'
+check "a NAME that is taken is refused" wait_for "a pane named python is open"
+cmd 'new cobol'
+check "an unknown language is refused" wait_for 'unknown language "cobol"'
+check "no pane was made" absent "python2 ·"
+check "no failed pane either" absent "cobol ·"
+cmd 'log filter depth:x'
+check "a bad filter is refused" wait_for 'filter not set: depth:N wants a number'
+cmd 'log save ~/x.jsonl'
+check "~ is the home directory" wait_for "saved to $STATE/x.jsonl"
+cmd 'log save ~/x.jsonl'
+check "an existing file is not written over without a yes" wait_for "$STATE/x.jsonl exists: write over it? y/N"
+keys y
+check "written over after y" wait_for "saved to $STATE/x.jsonl"
+cmd 'log save /nonexistent-dir/x.jsonl'
+check "a failed save names the path" wait_for "cannot write /nonexistent-dir/x.jsonl: No such file or directory"
+cmd 'focus log'
+keys Enter
+check "detail view" wait_for "frame detail"
+keys Escape
+check "the log follows again after the detail view" wait_re '▶ log · [0-9]+ frames *$'
+keys /; typed 'EVAL'; keys Enter
+keys /
+check "a second search shows the last term" wait_for "search log: EVAL"
+typed 'RETURN'
+check "typing replaces the last term" wait_for "search log: RETURN"
+keys Escape
+keys M-z
+first_line_shows() { local i; for ((i = 0; i < 50; i++)); do first_line_has "$1" && return 0; sleep 0.1; done; return 1; }
+check "the log zooms to the whole screen" first_line_shows 'log · [0-9]+ frames'
+keys M-z
+check "and back" wait_for "python · Python · local · idle"
+log_row() { screen | grep -n 'log · ' | head -1 | cut -d: -f1; }
+ROW0=$(log_row)
+keys M-Up; keys M-Up
+log_at() { local i; for ((i = 0; i < 50; i++)); do [[ $(log_row) -eq $1 ]] && return 0; sleep 0.1; done; return 1; }
+check "Alt-Up makes the log pane taller" log_at $((ROW0 - 4))
+cmd 'focus python'
+# 2. Safe actions: closing, removing, restarting, quitting with a busy bond ask first.
+keys M-k
+check "closing asks first" wait_for "close python? its interpreter and state end y/N (Alt-k again: yes)"
+keys n
+check "n cancels" wait_for "cancelled"
+check "still idle" wait_for "▶ python · Python · local · idle"
+keys M-k; keys M-k
+check "Alt-k again closes" wait_for "python · Python · local · closed" 15
+keys M-k
+check "removing asks first" wait_for "remove the pane python and its 1 wire? (undo brings it back) y/N"
+keys y
+check "removed" wait_gone "python · Python" 5
+cmd 'undo'
+check "undo brings the pane back" wait_for "python · Python · local · idle" 30
+check "with its wire" wait_for "proxies: f→javascript.f"
+cmd 'block def f(): return 1'
+cmd 'focus javascript'
+typed 'f() + 1'; keys Enter
+check "the wire works again" wait_for "= 2"
+cmd 'focus python'
+typed 'while True: pass'; keys F3
+check "busy" wait_for "python · Python · local · busy depth 1"
+keys C-q
+check "quitting with a busy bond asks first" wait_for "quit while python is busy? y/N (Ctrl-Q again: yes)"
+keys n
+keys C-c
+check "interrupted" wait_for "KeyboardInterrupt"
+# 3. Ctrl-C follows the chain: javascript waits on python's spin() through a wire.
+typed 'def spin():'; keys M-Enter; typed '    while True: pass'; keys F3
+check "spin defined" wait_for "  def spin():"
+cmd 'proxy python.spin to javascript'
+check "spin wired" wait_for "spin←python.spin"
+cmd 'focus javascript'
+typed 'spin()'; keys Enter
+check "python spins for javascript" wait_for "python · Python · local · busy depth 1"
+keys C-c
+check "Ctrl-C in javascript interrupts python, which runs the call" wait_for "interrupt: python runs the call this pane waits on; interrupting it"
+check "python raised its own interrupt" wait_for "KeyboardInterrupt"
+check "javascript shows the error that came back" wait_re '✗ JavaScript exception: .*KeyboardInterrupt'
+check "javascript is idle again" wait_for "▶ javascript · JavaScript · local · idle"
+check "python is idle again" wait_for "python · Python · local · idle"
+cmd 'focus python'
+# 6. The status line leads with help and quit at 80 and 160 columns; the help scrolls at 80x24.
+check "status line at 160 columns" wait_re '^F1 help  \^Q quit  '
+"${T[@]}" resize-window -t "$SESSION" -x 80 -y 24
+check "status line at 80 columns" wait_re '^F1 help  \^Q quit  Enter run'
+keys F1
+check "help at 80x24 says it scrolls" wait_re 'bond-workbench keys · 1-22 of [0-9]+'
+keys PageDown
+check "and scrolls" wait_re 'bond-workbench keys · 23-44 of [0-9]+'
+capture help-small
+keys Escape
+"${T[@]}" resize-window -t "$SESSION" -x 160 -y 48
+keys C-q
+check "quit" wait_for "EXIT=0" 15
+# 4. An interpreter that dies: its fatal message once, its open request closed in the log.
+if command -v php >/dev/null; then
+    start 160 48 php
+    check "php starts" wait_for "php · PHP · local · idle" 30
+    typed "ini_set('memory_limit', '8M'); \$a = str_repeat('x', 20000000);"; keys F3
+    check "php dies" wait_for "php · PHP · local · dead (exit status 255)" 15
+    check "the end is a record of the log that closes the request" wait_re '✗ interpreter ended: PHP interpreter terminated \(exit status 255\) · no reply to EVAL_BLOCK #[0-9]+'
+    check "the request is no longer open" bash -c "! \"\$0\" -L \"\$1\" capture-pane -p -t \"\$2\" | grep -E 'EVAL_BLOCK .*str_repeat' | grep -qE '  … '" tmux "$SOCKET" "$SESSION"
+    check "the fatal message is not repeated" test "$(screen | grep -c 'Allowed memory size of 8388608')" -le 2
+    check "the pane says its last output is above" wait_for "✗ PHP interpreter terminated (exit status 255) (its last output is above)"
+    keys C-q
+    check "quit" wait_for "EXIT=0" 15
+fi
+fi
+
+# --------------------------------------------------------------------------------------------
+if want repl; then
+echo "== issue 15: Enter runs whatever was typed, any value is shown, big values previewed"
+start 160 48 python js perl php
+check "started" wait_for "php · PHP · local · idle" 30
+check "perl started" wait_for "perl · Perl · local · idle" 30
+cmd 'focus python'
+typed 'x = 5'; keys Enter
+typed 'import os'; keys Enter
+typed 'def g():'; keys M-Enter; typed '    return x * 2'; keys Enter
+typed 'g()'; keys Enter
+check "Python: statements, an import and a def run; then g() is 10" wait_for "= 10"
+check "Python: no SyntaxError" absent "SyntaxError"
+typed 'print("x")'; keys Enter
+check "print shows its output" wait_re '^  x +│'
+typed '2**64'; keys Enter
+check "a big integer is shown as its description, with its type" wait_for "≈ 18446744073709551616   ‹int · description›"
+typed 'float("inf")'; keys Enter
+check "infinity too" wait_for "≈ inf   ‹float · description›"
+typed 'object()'; keys Enter
+check "an object: its repr" wait_re '≈ <object object at 0x[0-9a-f]+>   ‹object · description›'
+typed '[i for i in range(30)]'; keys Enter
+check "a long list is previewed" wait_re '· … [0-9 ]+ more characters, [0-9]+ more lines \(Alt-v shows it whole\)'
+typed '[1, 2, 3]'; keys Enter
+check "a short list on one line" wait_for "= [1, 2, 3]"
+typed '"y" * 2000000'; keys Enter
+check "a 2 MB string is previewed" wait_re '· … 1 99[0-9] [0-9]{3} more characters, 0 more lines'
+keys M-v
+check "Alt-v opens the whole value" wait_re 'the last value, whole · lines 1-[0-9]+ of [0-9]+'
+keys Escape
+check "no = null after statements" absent "= null"
+cmd 'focus javascript'
+typed 'let a = 5'; keys Enter
+typed 'const o = {}'; keys Enter
+typed 'function sq(x){return x*x}'; keys Enter
+typed 'sq(a) + Object.keys(o).length'; keys Enter
+check "JavaScript: let, const and a function persist" wait_for "= 25"
+typed 'console.log("hi"); 5'; keys Enter
+check "JavaScript: statements then a value" wait_for "= 5"
+check "JavaScript: its output" wait_re '│  hi *$'
+typed 'Symbol()'; keys Enter
+check "a symbol as its description" wait_for "≈ Symbol()   ‹Symbol · description›"
+typed 'Promise.resolve(5)'; keys Enter
+check "a promise is awaited" wait_for "= 5" 
+typed 'await Promise.resolve(6)'; keys Enter
+check "top-level await" wait_for "= 6"
+check "JavaScript: no SyntaxError" absent "SyntaxError"
+cmd 'focus php'
+typed 'function tri($n){ return $n * ($n + 1) / 2; }'; keys Enter
+typed 'tri(4)'; keys Enter
+check "PHP: a function declaration, then a call" wait_for "= 10"
+typed 'echo "hi\n"; 5'; keys Enter
+check "PHP: echo then a value" wait_re '│  hi *$|^  hi '
+check "PHP: no syntax error" absent "syntax error"
+cmd 'focus perl'
+typed 'sub dbl { return 2 * $_[0] }'; keys Enter
+typed 'dbl(21)'; keys Enter
+check "Perl: a sub, then a call" wait_for "= 42"
+typed 'my $v = 3'; keys Enter
+typed '$v'; keys Enter
+check "Perl: a hint about my" wait_for "hint: a Perl my variable ends with its input; write our \$v"
+capture repl
+keys C-q
+check "quit" wait_for "EXIT=0" 15
+
+echo "== Ruby and R: Enter runs as their REPLs do; completion, inspect"
+start 160 48 rb r
+check "Ruby (rb) started" wait_for "ruby · Ruby · local · idle" 30
+check "R started" wait_for "r · R · local · idle" 30
+cmd 'focus ruby'
+typed 'def tri(n)'; keys M-Enter; typed '  n * (n + 1) / 2'; keys M-Enter; typed 'end'; keys Enter
+typed 'tri(4)'; keys Enter
+check "Ruby: a def, then a call" wait_re '^= 10 +│'
+typed 'puts "rb-" + "out"'; keys Enter
+check "Ruby: a statement's output" wait_re '^  rb-out +│'
+check "Ruby: no = nil after it" absent "= nil"
+typed '[1, 2, 3].map { |v| v * 2 }'; keys Enter
+check "Ruby: an expression" wait_for "= [2, 4, 6]"
+typed 'x = [1, 2'; keys Enter
+check "Ruby: a syntax error" wait_for "✗ Ruby exception: SyntaxError"
+typed 'Object.new'; keys Enter
+check "Ruby: an object as its description" wait_re '≈ #<Object:0x[0-9a-f]+>   ‹Object · description›'
+keys F8; keys C-u; typed 'Object.new'; keys Enter
+check "Ruby: inspect an object the driver describes" wait_for "· inspect Object.new: Object"
+typed 'tr'; keys C-Space
+check "Ruby: completion lists a method defined here" wait_re '^    tri +│'
+keys Escape; keys C-u
+cmd 'focus r'
+typed 'tri <- function(n) {'; keys M-Enter; typed '  n * (n + 1) / 2'; keys M-Enter; typed '}'; keys Enter
+typed 'tri(4)'; keys Enter
+check "R: a function, then a call" wait_for "│= 10.0"
+typed 'cat("r-out\n")'; keys Enter
+check "R: a statement's output" wait_for "│  r-out"
+typed 'invisible(3)'; keys Enter
+typed 'sum(1:4)'; keys Enter
+check "R: an expression" wait_re '│= 10$'
+check "R: nothing for an invisible value" absent "= 3"
+typed 'x <- c(1,'; keys Enter
+check "R: a syntax error" wait_for "✗ R exception: Error: <text>:2:0: unexpected end of input"
+typed 'environment()'; keys Enter
+check "R: an environment as its description" wait_for "≈ <environment: R_GlobalEnv>   ‹environment · description›"
+keys F8; keys C-u; typed 'globalenv()'; keys Enter
+check "R: inspect a value the driver describes" wait_for "· inspect globalenv(): environment"
+typed 'tri_number <- tri'; keys Enter
+typed 'tri_n'; keys C-Space
+check "R: completion of a name defined here" wait_re '│    tri_number$'
+keys Escape; keys C-u
+capture repl-ruby-r
 keys C-q
 check "quit" wait_for "EXIT=0" 15
 fi
@@ -725,21 +1080,21 @@ check "the remote pid is known" wait_re '= "remote pid [0-9]+"'
 remote_pid=$(screen | grep -oE '"remote pid [0-9]+"' | grep -oE '[0-9]+' | tail -1)
 check "the title shows the remote pid" wait_for "far · JavaScript · $host · idle · pid $remote_pid"
 cmd 'focus python'
-typed 'def sq(x): return x * x'; keys C-b
+typed 'def sq(x): return x * x'; keys F3
 cmd 'proxy python.sq to far'
 check "a wire into the ssh pane" wait_for "proxy: sq is callable in far as sq"
 cmd 'focus far'
 typed 'sq(7) + 1'; keys Enter
 check "a call from over ssh into local Python" wait_for "= 50"
 check "nested in the local pane" wait_for "sq(7) ← called from far"
-typed 'function twice(x) { return 2 * x; }'; keys C-b
+typed 'function twice(x) { return 2 * x; }'; keys F3
 cmd 'proxy far.twice to python'
 check "a wire out of the ssh pane" wait_for "proxy: twice is callable in python as twice"
 cmd 'focus python'
 typed 'twice(21) + 1000'; keys Enter
 check "a call from local Python into the remote interpreter" wait_for "= 1042"
 cmd 'focus far'
-typed 'for (;;) {}'; keys C-b
+typed 'for (;;) {}'; keys F3
 check "busy over ssh" wait_for "far · JavaScript · $host · busy depth 1"
 keys C-c
 check "interrupt over ssh" wait_for "interrupted by \`SIGINT\`" 15
@@ -753,6 +1108,63 @@ gone() { local i; for ((i = 0; i < 100; i++)); do alive "$1" || return 0; sleep 
 check "the remote interpreter is gone after quit" gone "$remote_pid"
 else
 echo "== a pane over ssh: skipped (BOND_TEST_SSH is not set; scripts/test.sh sets it)"
+fi
+fi
+
+# --------------------------------------------------------------------------------------------
+if want hosts; then
+if [[ -n "${BOND_TEST_HOSTS:-}" ]]; then
+echo "== a host group over the test hosts (--hosts h1,h2,h3): broadcast, a partitioned host, restart"
+start 160 40 --hosts h1,h2,h3 --ssh "'$BOND_TEST_HOSTS'" Python
+for h in h1 h2 h3; do
+    check "$h's pane starts over ssh" wait_for "$h · Python · $h · idle" 30
+done
+check "the group's key is on the status line" wait_for "M-g broadcast"
+keys M-g
+check "broadcast on, in every title of the group" wait_re 'h3 · Python · h3 · idle · broadcast'
+check "it says where input goes" wait_for "broadcast on: input goes to h1, h2, h3"
+typed 'import socket; socket.gethostname()'; keys Enter
+for h in h1 h2 h3; do
+    check "broadcast input answered by $h" wait_for "= \"$h\""
+done
+typed '1/0'; keys Enter
+check "a failure is marked in each pane" shown_in_all "✗ Python exception: ZeroDivisionError"
+keys M-g
+check "broadcast off" wait_for "broadcast off: input goes to this pane only"
+typed '6 * 7'; keys Enter
+check "then input goes to the focused pane only" once "= 42"
+"$(dirname "$0")/test-hosts.sh" partition h3 >/dev/null
+check "a partitioned host shows dead within seconds (ssh keep-alives)" wait_re 'h3 · Python · h3 · dead' 25
+"$(dirname "$0")/test-hosts.sh" heal h3 >/dev/null
+cmd 'focus h3'
+keys F5; keys y
+check "the restart key brings it back once the host is reachable" wait_re '▶ h3 · Python · h3 · idle' 30
+typed 'socket'; keys Enter
+check "a fresh interpreter on h3" wait_for "NameError"
+capture hosts
+keys C-q
+check "quit" wait_for "EXIT=0" 15
+
+echo "== a host that asks for a password: the workbench's own prompt, masked; cancelled"
+hosts_dir=$(dirname "${BOND_TEST_HOSTS##*-F }")
+password=$(cat "$hosts_dir/password")
+start 160 40 "'ask:Python=$BOND_TEST_HOSTS ask-h1 python3'"
+check "ssh's question is the workbench's prompt for the pane" wait_re "ask: ssh asks: .*password:.*\(hidden; Esc cancels\)" 30
+typed "$password"
+check "the answer is masked" wait_for "$(printf '•%.0s' $(seq 1 ${#password}))"
+check "the password is not shown" absent "$password"
+keys Enter
+check "the pane starts with the answer" wait_for "ask · Python · ask-h1 · idle" 30
+typed 'import getpass; getpass.getuser()'; keys Enter
+check "logged in as the password user" wait_for '= "bondask"'
+cmd 'new again:Python='"$BOND_TEST_HOSTS"' ask-h2 python3'
+check "the second host asks too" wait_re "again: ssh asks: .*password:" 30
+keys Escape
+check "Esc cancels the question: the start fails at once, saying why" wait_re "again · Python · ask-h2 · failed to start" 5
+keys C-q
+wait_for "EXIT=0" 15
+else
+echo "== a host group: skipped (test hosts not up: BOND_TEST_HOSTS=\"\$(scripts/test-hosts.sh up)\" as root)"
 fi
 fi
 

@@ -41,6 +41,12 @@ extension Languages {
             if object != nil { return nil }
             return "array_values(array_merge(array_map(function ($n) { return '$' . $n; }, array_keys($GLOBALS)), "
                 + "get_defined_functions()['user'], get_defined_functions()['internal']))"
+        case "ruby":
+            if let object { return "(\(object)).methods.map(&:to_s)" }
+            return "(local_variables + private_methods + Object.constants).map(&:to_s)"
+        case "r":
+            if let object { return "names(\(object))" }
+            return #"c(ls(globalenv()), apropos(""))"#
         default:
             return nil
         }
@@ -146,17 +152,24 @@ extension AppState {
     }
 
     /// Keys while the menu is open; others close it and act as usual.
-    mutating func completionKey(_ key: Key) -> [Effect]? {
+    mutating func completionKey(_ key: Key, _ action: Action?) -> [Effect]? {
         guard var c = completion else { return nil }
         if c.waiting {
             // Typing on while the interpreter answers drops the completion.
             completion = nil
             return nil
         }
+        if action == .complete {
+            // The completion key again moves on in the menu (readline's menu-complete).
+            c.selected = (c.selected + 1) % c.items.count
+            completion = c
+            return []
+        }
         switch key {
         case .up: c.selected = (c.selected - 1 + c.items.count) % c.items.count
-        case .down, .ctrl(" "): c.selected = (c.selected + 1) % c.items.count
-        case .enter, .tab:
+        case .down: c.selected = (c.selected + 1) % c.items.count
+        case .backTab: c.selected = (c.selected - 1 + c.items.count) % c.items.count
+        case .enter:
             completion = nil
             applyCompletion(c, c.items[c.selected])
             return []
@@ -185,6 +198,8 @@ extension AppState {
         for r in 0..<rows {
             let k = first + r
             let y = g.input.y - rows + r
+            // The transcript's marks beside the menu would read as part of it: blanked.
+            buffer.fill(Rect(x: area.x, y: y, width: x - area.x, height: 1))
             let style = k == c.selected ? Style(fg: .black, bg: .cyan, bold: true) : Style(fg: .black, bg: .white)
             buffer.fill(Rect(x: x, y: y, width: w, height: 1), style: style)
             buffer.put(labels[k], x: x, y: y, maxWidth: w, style: style, ellipsis: true)

@@ -1,52 +1,86 @@
 import Bond
 import Foundation
 
-/// What a key does, for the bindings of the configuration file.
+/// What a key does: the workbench's own actions, each bound to keys in the configuration file.
+/// Editing the input is not an action: it follows GNU readline's emacs mode (see `LineEditing`).
 public enum Action: String, Sendable, CaseIterable, Codable {
     case eval, newline, block, call, ref, inspect, proxy, interrupt, complete
     case nextPane, previousPane, new, close, restart, command, help, wiring, quit
+    case zoomLog, growLog, shrinkLog, openValue
+    /// Evaluate the input as one expression (python-bond's `eval`), where Enter runs it as typed.
+    case expression
+    /// Send what is typed in a pane of a host group (`--hosts`) to every pane of the group.
+    case broadcast
 }
 
-/// Key bindings: each action's key. The defaults are those of the user guide.
+/// Key bindings: each action's keys (the first is the one the status line shows). Two
+/// presets: `standard` (the default: function keys and Alt- keys that readline and tmux leave
+/// free) and `classic` (the bindings of earlier versions, Ctrl- keys that readline uses).
 public struct KeyBindings: Sendable, Equatable {
-    public static let defaults: [Action: Key] = [
-        .eval: .enter, .newline: .altEnter, .block: .ctrl("b"), .call: .ctrl("k"), .ref: .ctrl("r"),
-        .inspect: .ctrl("t"), .proxy: .ctrl("p"), .interrupt: .ctrl("c"), .complete: .ctrl(" "),
-        .nextPane: .tab, .previousPane: .backTab, .new: .ctrl("n"), .close: .ctrl("w"), .restart: .function(5),
-        .command: .ctrl("x"), .help: .function(1), .wiring: .function(2), .quit: .ctrl("q"),
-    ]
-
-    public private(set) var keys: [Action: Key] = defaults
-    /// Pressed key -> the default key of its action (the rest of the program knows those).
-    private var translation: [Key: Key] = [:]
-
-    public init() {}
-
-    public init(_ custom: [Action: Key]) {
-        for (action, key) in custom { keys[action] = key }
-        for action in Action.allCases {
-            let d = Self.defaults[action]!, k = keys[action]!
-            if k != d { translation[k] = d }
-        }
-        // A default key given to another action, or left by its own, does nothing more.
-        for action in Action.allCases where keys[action] != Self.defaults[action] {
-            let d = Self.defaults[action]!
-            if translation[d] == nil { translation[d] = .unknown(-1) }
-        }
+    public enum Preset: String, Sendable, CaseIterable {
+        case standard, classic
     }
 
-    public func translate(_ key: Key) -> Key { translation[key] ?? key }
+    /// The default keys. Why each: docs/workbench.md, "Keys".
+    public static let defaults: [Action: [Key]] = [
+        .eval: [.enter], .newline: [.altEnter], .block: [.function(3)], .call: [.function(4)], .ref: [.function(7)],
+        .inspect: [.function(8)], .proxy: [.function(9)], .interrupt: [.ctrl("c")], .complete: [.tab, .ctrl(" ")],
+        .nextPane: [.function(6), .altRight], .previousPane: [.backTab, .altLeft], .new: [.alt("n")],
+        .close: [.alt("k")], .restart: [.function(5)], .command: [.alt("x")], .help: [.function(1)],
+        .wiring: [.function(2)], .quit: [.ctrl("q"), .function(10)], .zoomLog: [.alt("z")], .growLog: [.altUp],
+        .shrinkLog: [.altDown], .openValue: [.alt("v")], .expression: [.alt("e")],
+        .broadcast: [.alt("g")],
+    ]
 
-    /// A key as the help names it by default (`Ctrl-B`), named as bound now.
-    public func rename(_ label: String) -> String {
-        guard let action = Action.allCases.first(where: { Self.name(Self.defaults[$0]!, short: false) == label }) else { return label }
-        return long(action)
+    /// The bindings of earlier versions (`"keys": {"preset": "classic"}`).
+    public static let classic: [Action: [Key]] = defaults.merging([
+        .block: [.ctrl("b")], .call: [.ctrl("k")], .ref: [.ctrl("r")], .inspect: [.ctrl("t")], .proxy: [.ctrl("p")],
+        .complete: [.ctrl(" ")], .nextPane: [.tab], .previousPane: [.backTab], .new: [.ctrl("n")], .close: [.ctrl("w")],
+        .command: [.ctrl("x")], .quit: [.ctrl("q")],
+    ]) { $1 }
+
+    public static func preset(_ p: Preset) -> [Action: [Key]] { p == .classic ? classic : defaults }
+
+    public private(set) var keys: [Action: [Key]] = defaults
+    /// Pressed key -> its action.
+    private var actions: [Key: Action] = [:]
+
+    public init() { index() }
+
+    /// The preset's keys, with `custom` given to some actions instead.
+    public init(preset: Preset = .standard, _ custom: [Action: [Key]] = [:]) {
+        keys = Self.preset(preset)
+        for (action, k) in custom { keys[action] = k }
+        index()
+    }
+
+    private mutating func index() {
+        actions = [:]
+        for action in Action.allCases { for k in keys[action] ?? [] { actions[k] = action } }
+    }
+
+    /// The action a key is bound to, if any.
+    public func action(for key: Key) -> Action? { actions[key] }
+
+    /// Two actions on one key, if any.
+    public static func conflict(_ keys: [Action: [Key]]) -> (Key, Action, Action)? {
+        var seen: [Key: Action] = [:]
+        for action in Action.allCases {
+            for k in keys[action] ?? [] {
+                if let other = seen[k], other != action { return (k, other, action) }
+                seen[k] = action
+            }
+        }
+        return nil
     }
 
     /// The key of an action as the status line shows it (`^B`, `F5`, `M-Enter`).
-    public func short(_ action: Action) -> String { Self.name(keys[action]!, short: true) }
-    /// As the help and the guide write it (`Ctrl-B`).
-    public func long(_ action: Action) -> String { Self.name(keys[action]!, short: false) }
+    public func short(_ action: Action) -> String { keys[action]?.first.map { Self.name($0, short: true) } ?? "-" }
+    /// As the help and the guide write it (`Ctrl-B`, every key of the action: `Tab, Ctrl-Space`).
+    public func long(_ action: Action) -> String {
+        let k = keys[action] ?? []
+        return k.isEmpty ? "(unbound)" : k.map { Self.name($0, short: false) }.joined(separator: ", ")
+    }
 
     public static func name(_ key: Key, short: Bool) -> String {
         switch key {
@@ -59,6 +93,17 @@ public struct KeyBindings: Sendable, Equatable {
         case .tab: return "Tab"
         case .backTab: return short ? "S-Tab" : "Shift-Tab"
         case .escape: return "Esc"
+        case .altLeft: return short ? "M-Left" : "Alt-Left"
+        case .altRight: return short ? "M-Right" : "Alt-Right"
+        case .altUp: return short ? "M-Up" : "Alt-Up"
+        case .altDown: return short ? "M-Down" : "Alt-Down"
+        case .ctrlLeft: return short ? "C-Left" : "Ctrl-Left"
+        case .ctrlRight: return short ? "C-Right" : "Ctrl-Right"
+        case .ctrlUp: return short ? "C-Up" : "Ctrl-Up"
+        case .ctrlDown: return short ? "C-Down" : "Ctrl-Down"
+        case .ctrlHome: return short ? "C-Home" : "Ctrl-Home"
+        case .ctrlEnd: return short ? "C-End" : "Ctrl-End"
+        case .alt(" "): return short ? "M-Space" : "Alt-Space"
         case .char(let c): return String(c)
         default: return key.description
         }
@@ -76,6 +121,14 @@ public struct KeyBindings: Sendable, Equatable {
         case "shift-tab", "s-tab", "backtab": return .backTab
         case "esc", "escape": return .escape
         case "ctrl-space", "c-space", "^space", "ctrl-@", "c-@": return .ctrl(" ")
+        case "alt-left", "m-left", "meta-left": return .altLeft
+        case "alt-right", "m-right", "meta-right": return .altRight
+        case "alt-up", "m-up", "meta-up": return .altUp
+        case "alt-down", "m-down", "meta-down": return .altDown
+        case "ctrl-left", "c-left": return .ctrlLeft
+        case "ctrl-right", "c-right": return .ctrlRight
+        case "ctrl-up", "c-up": return .ctrlUp
+        case "ctrl-down", "c-down": return .ctrlDown
         default: break
         }
         if lower.count >= 2, lower.hasPrefix("f"), let n = Int(lower.dropFirst()), (1...24).contains(n) { return .function(n) }
@@ -135,11 +188,13 @@ public struct Config: Sendable, Equatable {
     public var panes: [String]?
     public var logFrames: Int?
     public var transcriptLines: Int?
+    /// Lines of a value shown before "… N more" (nil: a third of the pane).
+    public var previewLines: Int?
 
     public init() {}
 
     public static let members = ["keys", "colors", "monochrome", "mouse", "timeout", "history", "stateDir", "panes",
-                                 "logFrames", "transcriptLines"]
+                                 "logFrames", "transcriptLines", "previewLines"]
 
     public static func parse(_ text: String) throws(ParseError) -> Config {
         let value: BondValue
@@ -150,25 +205,33 @@ public struct Config: Sendable, Equatable {
             switch key {
             case "keys":
                 guard case .object(let keys) = v else { throw ParseError("keys: an object of action: key") }
-                var custom: [Action: Key] = [:]
+                var custom: [Action: [Key]] = [:]
+                var preset = KeyBindings.Preset.standard
                 for (name, keyValue) in keys {
+                    if name == "preset" {
+                        guard let s = keyValue.stringValue, let p = KeyBindings.Preset(rawValue: s) else {
+                            throw ParseError("keys.preset: \(keyValue) is not a preset (\(KeyBindings.Preset.allCases.map(\.rawValue).joined(separator: ", ")))")
+                        }
+                        preset = p
+                        continue
+                    }
                     guard let action = Action(rawValue: name) else {
-                        throw ParseError("keys: unknown action \"\(name)\" (known: \(Action.allCases.map(\.rawValue).joined(separator: ", ")))")
+                        throw ParseError("keys: unknown action \"\(name)\" (known: preset, \(Action.allCases.map(\.rawValue).joined(separator: ", ")))")
                     }
-                    guard let s = keyValue.stringValue, let k = KeyBindings.parse(s) else {
-                        throw ParseError("keys.\(name): \(keyValue) is not a key name")
+                    let names: [BondValue] = keyValue.arrayValue ?? [keyValue]
+                    custom[action] = try names.map { item throws(ParseError) in
+                        guard let s = item.stringValue, let k = KeyBindings.parse(s) else {
+                            throw ParseError("keys.\(name): \(item) is not a key name")
+                        }
+                        return k
                     }
-                    custom[action] = k
                 }
-                var seen: [Key: Action] = [:]
-                for action in Action.allCases {
-                    let k = custom[action] ?? KeyBindings.defaults[action]!
-                    if let other = seen[k] {
-                        throw ParseError("keys: \(KeyBindings.name(k, short: false)) is bound to both \(other.rawValue) and \(action.rawValue)")
-                    }
-                    seen[k] = action
+                var all = KeyBindings.preset(preset)
+                for (action, k) in custom { all[action] = k }
+                if let (k, a, b) = KeyBindings.conflict(all) {
+                    throw ParseError("keys: \(KeyBindings.name(k, short: false)) is bound to both \(a.rawValue) and \(b.rawValue)")
                 }
-                config.bindings = KeyBindings(custom)
+                config.bindings = KeyBindings(preset: preset, custom)
             case "colors", "colours":
                 guard case .object(let colors) = v else { throw ParseError("colors: an object") }
                 for (name, c) in colors {
@@ -211,6 +274,9 @@ public struct Config: Sendable, Equatable {
             case "logFrames":
                 guard let n = v.intValue, n >= 100 else { throw ParseError("logFrames: a number, 100 or more") }
                 config.logFrames = n
+            case "previewLines":
+                guard let n = v.intValue, n >= 1 else { throw ParseError("previewLines: a number, 1 or more") }
+                config.previewLines = n
             case "transcriptLines":
                 guard let n = v.intValue, n >= 100 else { throw ParseError("transcriptLines: a number, 100 or more") }
                 config.transcriptLines = n

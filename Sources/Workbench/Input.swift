@@ -1,38 +1,73 @@
-/// A multi-line text input with a cursor (indices are grapheme clusters).
+/// A multi-line text input with a cursor (indices are grapheme clusters), and its undo
+/// (Ctrl-_, as readline: typing in a row is undone at once).
 public struct InputEditor: Sendable, Equatable {
     public private(set) var chars: [Character] = []
     public private(set) var cursor = 0
+    private var undoStack: [(chars: [Character], cursor: Int)] = []
+    private var typing = false
 
     public init(_ text: String = "") {
         chars = Array(text)
         cursor = chars.count
     }
 
+    public static func == (a: InputEditor, b: InputEditor) -> Bool { a.chars == b.chars && a.cursor == b.cursor }
+
     public var text: String {
         get { String(chars) }
-        set { chars = Array(newValue); cursor = chars.count }
+        set { remember(); chars = Array(newValue); cursor = chars.count }
     }
     public var isEmpty: Bool { chars.isEmpty }
     public var lineCount: Int { chars.reduce(1) { $1 == "\n" ? $0 + 1 : $0 } }
 
+    private mutating func remember(typing: Bool = false) {
+        if !(typing && self.typing) {
+            undoStack.append((chars, cursor))
+            if undoStack.count > 200 { undoStack.removeFirst() }
+        }
+        self.typing = typing
+    }
+
+    /// Back to the text before the last change.
+    public mutating func undo() {
+        typing = false
+        guard let last = undoStack.popLast() else { return }
+        chars = last.chars
+        cursor = min(last.cursor, chars.count)
+    }
+
     public mutating func insert(_ c: Character) {
+        remember(typing: true)
         chars.insert(c, at: cursor)
         cursor += 1
     }
-    public mutating func insert(_ s: String) { for c in s { insert(c) } }
+    public mutating func insert(_ s: String) {
+        remember()
+        chars.insert(contentsOf: Array(s), at: cursor)
+        cursor += s.count
+    }
+    /// Replaces `range` by `text`; the cursor goes after it.
+    public mutating func replace(_ range: Range<Int>, with text: String) {
+        remember()
+        let r = max(0, range.lowerBound)..<min(chars.count, range.upperBound)
+        chars.replaceSubrange(r, with: Array(text))
+        cursor = r.lowerBound + text.count
+    }
     public mutating func backspace() {
         guard cursor > 0 else { return }
+        remember()
         chars.remove(at: cursor - 1)
         cursor -= 1
     }
     public mutating func deleteForward() {
         guard cursor < chars.count else { return }
+        remember()
         chars.remove(at: cursor)
     }
-    public mutating func left() { cursor = max(0, cursor - 1) }
-    public mutating func right() { cursor = min(chars.count, cursor + 1) }
-    public mutating func clear() { chars = []; cursor = 0 }
-    public mutating func moveCursor(to index: Int) { cursor = max(0, min(chars.count, index)) }
+    public mutating func left() { typing = false; cursor = max(0, cursor - 1) }
+    public mutating func right() { typing = false; cursor = min(chars.count, cursor + 1) }
+    public mutating func clear() { remember(); chars = []; cursor = 0 }
+    public mutating func moveCursor(to index: Int) { typing = false; cursor = max(0, min(chars.count, index)) }
 
     private var lineStart: Int {
         var i = cursor
@@ -44,23 +79,18 @@ public struct InputEditor: Sendable, Equatable {
         while i < chars.count && chars[i] != "\n" { i += 1 }
         return i
     }
-    public mutating func home() { cursor = lineStart }
-    public mutating func end() { cursor = lineEnd }
+    public mutating func home() { typing = false; cursor = lineStart }
+    public mutating func end() { typing = false; cursor = lineEnd }
     /// Deletes from the start of the line to the cursor.
-    public mutating func killToStart() {
-        let s = lineStart
-        chars.removeSubrange(s..<cursor)
-        cursor = s
-    }
+    public mutating func killToStart() { replace(lineStart..<cursor, with: "") }
     /// Deletes from the cursor to the end of the line.
-    public mutating func killToEnd() { chars.removeSubrange(cursor..<lineEnd) }
-    /// Deletes the word before the cursor.
+    public mutating func killToEnd() { let c = cursor; replace(cursor..<lineEnd, with: ""); cursor = c }
+    /// Deletes the word before the cursor (back to white space).
     public mutating func deleteWord() {
         var i = cursor
         while i > 0 && chars[i - 1] == " " { i -= 1 }
         while i > 0 && chars[i - 1] != " " && chars[i - 1] != "\n" { i -= 1 }
-        chars.removeSubrange(i..<cursor)
-        cursor = i
+        replace(i..<cursor, with: "")
     }
 
     public var isOnFirstLine: Bool { !chars[0..<cursor].contains("\n") }
@@ -70,6 +100,7 @@ public struct InputEditor: Sendable, Equatable {
     @discardableResult
     public mutating func lineUp() -> Bool {
         guard !isOnFirstLine else { return false }
+        typing = false
         let column = cursor - lineStart
         cursor = lineStart - 1
         let start = lineStart
@@ -79,6 +110,7 @@ public struct InputEditor: Sendable, Equatable {
     @discardableResult
     public mutating func lineDown() -> Bool {
         guard !isOnLastLine else { return false }
+        typing = false
         let column = cursor - lineStart
         cursor = lineEnd + 1
         let end = lineEnd

@@ -5,6 +5,9 @@ public enum Key: Sendable, Hashable, CustomStringConvertible {
     case alt(Character)
     case enter, altEnter, tab, backTab, backspace, delete, escape
     case up, down, left, right, home, end, pageUp, pageDown, insert
+    /// Arrows with Ctrl or Alt held (xterm's `ESC [ 1 ; 5 D` and `ESC [ 1 ; 3 D`, or the
+    /// extended key codes ncurses gives for them).
+    case ctrlLeft, ctrlRight, ctrlUp, ctrlDown, altLeft, altRight, altUp, altDown, ctrlHome, ctrlEnd
     case function(Int)
     case resize
     case mouse(MouseEvent)
@@ -76,6 +79,8 @@ public struct KeyCodes: Sendable {
     public var enter: Int32, backTab: Int32, resize: Int32
     /// `KEY_F(0)`; F1 is `f0 + 1`.
     public var f0: Int32
+    /// Extended key codes the terminal description defines (`kLFT5`, ...), found by the backend.
+    public var extended: [Int32: Key] = [:]
 
     public init(up: Int32, down: Int32, left: Int32, right: Int32, home: Int32, end: Int32, pageUp: Int32,
                 pageDown: Int32, backspace: Int32, delete: Int32, insert: Int32, enter: Int32, backTab: Int32,
@@ -113,8 +118,30 @@ public struct KeyDecoder: Sendable {
         var i = 0
         while i < batch.count {
             let raw = batch[i]
+            if !raw.isKeyCode && raw.code == 27, let (key, length) = Self.escapeSequence(batch, at: i) {
+                keys.append(key)
+                i += length
+                continue
+            }
             if !raw.isKeyCode && raw.code == 27 && i + 1 < batch.count {
                 let next = batch[i + 1]
+                // ESC then Backspace as a key code (terminals send Alt-Backspace as ESC DEL, and
+                // ncurses may read DEL as KEY_BACKSPACE), ESC then an arrow: Alt held.
+                if next.isKeyCode {
+                    let alt: Key? = switch next.code {
+                    case codes.backspace: .alt("\u{7F}")
+                    case codes.left: .altLeft
+                    case codes.right: .altRight
+                    case codes.up: .altUp
+                    case codes.down: .altDown
+                    default: nil
+                    }
+                    if let alt {
+                        keys.append(alt)
+                        i += 2
+                        continue
+                    }
+                }
                 // Alt: ESC then Enter, Backspace or a printable character. ESC then another
                 // control key is two keys.
                 if !next.isKeyCode && (next.code == 13 || next.code == 10 || next.code == 127 || next.code == 8) {
@@ -134,8 +161,63 @@ public struct KeyDecoder: Sendable {
         return keys
     }
 
+    /// An xterm sequence that ncurses passed as characters (its terminal description lacks it):
+    /// `ESC [ 1 ; 5 D` (Ctrl-Left), `ESC [ 1 ; 3 C` (Alt-Right), `ESC [ 3 ; 3 ~`, `ESC [ 1 ~`
+    /// (Home), `ESC [ 4 ~` (End), `ESC [ H` / `ESC [ F`, `ESC O H` / `ESC O F`; the key and how
+    /// many reads it took.
+    static func escapeSequence(_ batch: [RawKey], at start: Int) -> (Key, Int)? {
+        guard start + 2 < batch.count, !batch[start + 1].isKeyCode else { return nil }
+        let introducer = batch[start + 1].code
+        guard introducer == 0x5B || introducer == 0x4F else { return nil }  // [ or O
+        var params = ""
+        var i = start + 2
+        while i < batch.count, !batch[i].isKeyCode, (0x30...0x3F).contains(batch[i].code), params.count < 8 {
+            params.append(Character(UnicodeScalar(UInt8(batch[i].code))))
+            i += 1
+        }
+        guard i < batch.count, !batch[i].isKeyCode, (0x40...0x7E).contains(batch[i].code) else { return nil }
+        let final = Character(UnicodeScalar(UInt8(batch[i].code)))
+        let length = i - start + 1
+        let parts = params.split(separator: ";", omittingEmptySubsequences: false).map(String.init)
+        let modifier = parts.count >= 2 ? Int(parts[1]) ?? 1 : 1
+        let ctrl = modifier == 5 || modifier == 6, alt = modifier == 3 || modifier == 4
+        switch final {
+        case "A", "B", "C", "D":
+            if introducer == 0x4F && params.isEmpty { return nil }  // SS3 arrows: ncurses knows them
+            switch (final, ctrl, alt) {
+            case ("D", true, _): return (.ctrlLeft, length)
+            case ("C", true, _): return (.ctrlRight, length)
+            case ("A", true, _): return (.ctrlUp, length)
+            case ("B", true, _): return (.ctrlDown, length)
+            case ("D", _, true): return (.altLeft, length)
+            case ("C", _, true): return (.altRight, length)
+            case ("A", _, true): return (.altUp, length)
+            case ("B", _, true): return (.altDown, length)
+            case ("D", _, _): return (.left, length)
+            case ("C", _, _): return (.right, length)
+            case ("A", _, _): return (.up, length)
+            default: return (.down, length)
+            }
+        case "H": return (ctrl ? .ctrlHome : .home, length)
+        case "F": return (ctrl ? .ctrlEnd : .end, length)
+        case "~":
+            switch parts.first ?? "" {
+            case "1", "7": return (.home, length)
+            case "4", "8": return (.end, length)
+            case "3": return (.delete, length)
+            case "5": return (.pageUp, length)
+            case "6": return (.pageDown, length)
+            case "2": return (.insert, length)
+            default: return nil
+            }
+        default:
+            return nil
+        }
+    }
+
     public func decodeOne(_ raw: RawKey) -> Key {
         let c = raw.code
+        if raw.isKeyCode, let key = codes.extended[c] { return key }
         if raw.isKeyCode {
             switch c {
             case codes.up: return .up
@@ -164,7 +246,8 @@ public struct KeyDecoder: Sendable {
         case 127, 8: return .backspace
         case 0: return .ctrl(" ")
         case 1...26: return .ctrl(Character(UnicodeScalar(UInt8(c) + 0x60)))
-        case 28...31: return .unknown(Int(c))
+        case 31: return .ctrl("_")
+        case 28...30: return .unknown(Int(c))
         default:
             guard let s = UnicodeScalar(UInt32(bitPattern: c)) else { return .unknown(Int(c)) }
             return .char(Character(s))

@@ -38,12 +38,15 @@ public enum Layout {
     }
 
     /// The layout of `paneCount` panes, the log pane and the status line on a `width` x `height` screen.
-    public static func screen(width: Int, height: Int, paneCount: Int) -> ScreenLayout {
+    /// `logZoomed` gives the log the whole screen; `logResize` rows are added to its usual
+    /// height (taken away when negative), leaving the panes at least 4 rows.
+    public static func screen(width: Int, height: Int, paneCount: Int, logZoomed: Bool = false, logResize: Int = 0) -> ScreenLayout {
         let status = Rect(x: 0, y: max(0, height - 1), width: width, height: height > 0 ? 1 : 0)
         let usable = max(0, height - 1)
         var logHeight = 0
         if usable >= 12 { logHeight = max(4, min(usable / 4, 16)) } else if usable >= 8 { logHeight = 3 }
-        if paneCount == 0 { logHeight = usable }
+        if logResize != 0 && logHeight > 0 { logHeight = max(2, min(usable - 4, logHeight + logResize)) }
+        if paneCount == 0 || logZoomed { logHeight = usable }
         let log = Rect(x: 0, y: usable - logHeight, width: width, height: logHeight)
         let paneHeight = usable - logHeight
         var panes: [Rect] = []

@@ -99,10 +99,49 @@ extension AppState {
         if let selected = logSelected, selected < firstSeq { logSelected = firstSeq }
     }
 
+    /// The pane's bond ended (`what`: how): a record in the log that closes every request still
+    /// open on it, each paired with it and timed, so that none waits ("…") forever. An
+    /// interpreter's end is recorded once per start; a close or restart only when it cut requests off.
+    mutating func logEnd(_ i: Int, _ what: String) {
+        let id = panes[i].id
+        let open = openRequests[id] ?? []
+        let ended = what.hasPrefix("interpreter ended")
+        defer { dropOpenRequests(id) }
+        if ended { guard !panes[i].endLogged else { return }; panes[i].endLogged = true } else if open.isEmpty { return }
+        let cut = open.compactMap { entry($0) }.map { "\($0.verb) #\($0.seq)" }
+        let line = "✗ \(what)" + (cut.isEmpty ? "" : " · no reply to " + cut.joined(separator: ", "))
+        let date = Swift.max(Date(), log.last?.date ?? .distantPast)
+        var e = LogEntry(seq: nextSeq, date: date, pane: id, paneName: panes[i].name, language: panes[i].language,
+                         record: TrafficRecord(sent: false, time: date, line: line, depth: 0))
+        e.event = true
+        e.indent = logBase[id] ?? 0
+        for seq in open {
+            let k = seq - firstSeq
+            guard k >= 0 && k < log.count else { continue }
+            var request = log[k]
+            request.pair = e.seq
+            request.duration = date.timeIntervalSince(request.date)
+            log[k] = request
+        }
+        log.append(e)
+        nextSeq = e.seq + 1
+        if !logFilter.isEmpty && logFilter.matches(e) { logFiltered.append(e.seq) }
+    }
+
     /// Forgets the open requests of a pane (its bond ended).
     mutating func dropOpenRequests(_ pane: Int) {
         openRequests[pane] = nil
         logBase[pane] = nil
+    }
+
+    /// Sets the filter when it holds together; else says what is wrong and keeps the old one.
+    public mutating func setLogFilterChecked(_ text: String) {
+        let filter = LogFilter(parsing: text)
+        if let problem = filter.problem(paneNames: panes.map(\.name)) {
+            flash = "filter not set: \(problem)"
+            return
+        }
+        setLogFilter(text)
     }
 
     public mutating func setLogFilter(_ text: String) {
@@ -176,9 +215,9 @@ extension AppState {
             flash = logPausedAt == nil ? "log follows again" : "log paused (p resumes)"
         case .enter:
             guard n > 0 else { return [] }
-            logDetail = LogDetail(seq: logSelected ?? logSeq(at: n - 1))
+            logDetail = LogDetail(seq: logSelected ?? logSeq(at: n - 1), following: logSelected == nil)
         case .char("/"):
-            prompt = Prompt(kind: .logSearch(origin: logSelected), label: "search log", input: InputEditor(logSearch), pane: nil)
+            openPrompt(Prompt(kind: .logSearch(origin: logSelected), label: "search log", input: InputEditor(logSearch), pane: nil))
         case .char("n"), .char("N"):
             guard !logSearch.isEmpty else { flash = "/ searches the log"; return [] }
             if let s = searchLog(logSearch, from: logSelected, older: key == .char("n"), inclusive: false) {
@@ -188,13 +227,13 @@ extension AppState {
                 flash = "not found: \(logSearch)"
             }
         case .char("f"):
-            prompt = Prompt(kind: .logFilter, label: "filter (pane:NAME verb:VERB dir:sent depth:N text)",
-                            input: InputEditor(logFilter.text), pane: nil)
+            openPrompt(Prompt(kind: .logFilter, label: "filter (pane:NAME verb:VERB dir:sent depth:N text)",
+                              input: InputEditor(logFilter.text), pane: nil))
         case .char("c"):
             setLogFilter("")
         case .char("s"):
-            prompt = Prompt(kind: .logSave(shown: true), label: "save the frames shown (JSON lines) to file",
-                            input: InputEditor(), pane: nil)
+            openPrompt(Prompt(kind: .logSave(shown: true), label: "save the frames shown (JSON lines) to file",
+                              input: InputEditor(), pane: nil))
         default: break
         }
         return []
@@ -206,6 +245,11 @@ extension AppState {
         switch key {
         case .escape, .enter, .char("q"), .ctrl("c"), .ctrl("g"):
             logDetail = nil
+            if d.following {
+                // It followed before: it follows again (the frame looked at is not kept selected).
+                logSelected = nil
+                logTop = nil
+            }
             return []
         case .char("r"): d.raw.toggle(); d.scroll = 0
         case .up: d.scroll = max(0, d.scroll - 1)
@@ -220,9 +264,9 @@ extension AppState {
             if p >= 0 && p < n { d.seq = logSeq(at: p); d.scroll = 0 }
         case .char("p"):
             if let pair = entry(d.seq)?.pair, entry(pair) != nil { d.seq = pair; d.scroll = 0 }
-        case .ctrl("q"):
+        case .ctrl("q"), .function(10):
             logDetail = nil
-            return quit()
+            return quit(key: key)
         default: break
         }
         logDetail = d
@@ -327,6 +371,10 @@ extension AppState {
             // Nested calls are indented by depth.
             let indent = String(repeating: "  ", count: max(0, min(entry.indent, 10)))
             x += buffer.put(indent, x: x, y: y, maxWidth: limit - x, style: style(Style()))
+            if entry.event {
+                buffer.put(entry.text, x: x, y: y, maxWidth: limit - x, style: style(Style(fg: .red, bold: true)), ellipsis: true)
+                continue
+            }
             let verbColor: TermColor = entry.verb == "EXCEPT" || entry.verb == "ERROR" ? .red : color(of: entry.pane)
             let verb = String(entry.text.prefix { $0 != " " })
             x += buffer.put(verb, x: x, y: y, maxWidth: limit - x, style: style(Style(fg: verbColor, bold: entry.isRequest)))

@@ -7,7 +7,7 @@ extension AppState {
     /// A click focuses the pane (or the log) under the pointer, and in the log selects the row;
     /// the wheel scrolls what is under the pointer.
     mutating func mouse(_ m: MouseEvent) -> [Effect] {
-        if showHelp || prompt != nil || wiringView != nil { return [] }
+        if showHelp || prompt != nil || wiringView != nil || confirm != nil || viewer != nil || historySearch != nil { return [] }
         if var d = logDetail {
             switch m.kind {
             case .wheelUp: d.scroll = max(0, d.scroll - Self.wheelRows)

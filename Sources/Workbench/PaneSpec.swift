@@ -4,10 +4,13 @@ public struct PaneSpec: Sendable, Equatable, CustomStringConvertible {
     /// The language as typed (resolved with `Languages.canonical`).
     public var language: String
     public var command: String?
-    /// Statements run at each start (sessions).
+    /// Statements run at each start (sessions): one block, then the entries, one at a time.
     public var startup: String?
+    public var entries: [String] = []
     /// Refs of the pane, name -> code (sessions).
     public var refs: [(String, String)] = []
+    /// The host group the pane belongs to (`--hosts`): broadcast sends input to all of it.
+    public var group: String?
 
     public init(name: String? = nil, language: String, command: String? = nil, startup: String? = nil) {
         self.name = name
@@ -17,7 +20,7 @@ public struct PaneSpec: Sendable, Equatable, CustomStringConvertible {
     }
 
     public static func == (a: PaneSpec, b: PaneSpec) -> Bool {
-        a.name == b.name && a.language == b.language && a.command == b.command && a.startup == b.startup
+        a.name == b.name && a.language == b.language && a.command == b.command && a.startup == b.startup && a.entries == b.entries
             && a.refs.map(\.0) == b.refs.map(\.0) && a.refs.map(\.1) == b.refs.map(\.1)
     }
 
@@ -50,6 +53,28 @@ public struct PaneSpec: Sendable, Equatable, CustomStringConvertible {
         return name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "-") }
     }
 
+    /// A pane per host for `--hosts h1,h2 LANGUAGE`: each runs `program` through `ssh HOST`,
+    /// named after the host (made a valid pane name), all of one group.
+    public static func hostGroup(hosts: [String], language: String, ssh: String, program: String) throws(ParseError) -> [PaneSpec] {
+        guard !hosts.isEmpty else { throw ParseError("--hosts: no host given") }
+        guard Set(hosts).count == hosts.count else { throw ParseError("--hosts: a host is named twice") }
+        let group = hosts.joined(separator: ",")
+        return hosts.map { host in
+            var name = String(host.split(separator: "@").last ?? Substring(host)).map { c -> Character in
+                c.isASCII && (c.isLetter || c.isNumber || c == "_" || c == "-") ? c : "_"
+            }.reduce(into: "") { $0.append($1) }
+            if !isValidName(name) { name = "h_" + name }
+            var spec = PaneSpec(name: name, language: language, command: "\(ssh) \(shellQuoted(host)) \(program)")
+            spec.group = group
+            return spec
+        }
+    }
+
+    static func shellQuoted(_ word: String) -> String {
+        word.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "@%+=:,./-_".contains($0)) })
+            ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
     public var description: String {
         (name.map { "\($0):" } ?? "") + language + (command.map { "=\($0)" } ?? "")
     }
@@ -59,7 +84,7 @@ public struct PaneSpec: Sendable, Equatable, CustomStringConvertible {
 public enum Languages {
     static let aliases: [String: String] = [
         "py": "python", "python3": "python", "pl": "perl", "js": "javascript", "node": "javascript",
-        "nodejs": "javascript", "php": "php",
+        "nodejs": "javascript", "php": "php", "rb": "ruby", "ruby": "ruby", "r": "r",
     ]
 
     /// The driver name for what the user typed: an alias resolved, then matched without regard to
@@ -73,6 +98,8 @@ public enum Languages {
         case "javascript": return "JavaScript"
         case "perl": return "Perl"
         case "php": return "PHP"
+        case "ruby": return "Ruby"
+        case "r": return "R"
         default: return typed
         }
     }
@@ -94,8 +121,32 @@ public enum Languages {
         return names
     }
 
+    /// An expression that is true when `name` is a function of the interpreter (false, or an
+    /// error, when it is not); nil when the language has none.
+    public static func functionCheck(language: String, name: String) -> String? {
+        let quoted = jsonQuote(name)
+        switch language.lowercased() {
+        case "python":
+            return "callable(eval(\(quoted)))"
+        case "javascript":
+            return "typeof (\(name)) === 'function'"
+        case "perl":
+            return "do { no strict 'refs'; my $n = \(quoted); $n = \"main::$n\" unless $n =~ /::/; defined(&{$n}) ? 1 : 0 }"
+        case "php":
+            return "is_callable(\(quoted))"
+        case "ruby":
+            return "respond_to?(\(quoted), true)"
+        case "r":
+            return "exists(\(quoted), mode = \"function\")"
+        default:
+            return nil
+        }
+    }
+
     /// An expression giving `[type name, description]` of the value of `code`, in the language
-    /// itself, for values that cannot cross the bond as data.
+    /// itself, for values that cannot cross the bond as data: used by inspect only with a driver
+    /// that does not offer `RUN` (python-bond 1.4's, of these four languages); with `RUN` the
+    /// driver describes the value itself (`Bond.eval(_:unserializable:)`), Ruby and R included.
     public static func describeExpression(language: String, code: String) -> String? {
         switch language.lowercased() {
         case "python":

@@ -38,6 +38,7 @@ public struct Step: Sendable, Equatable {
     public var kind: String {
         switch request {
         case .eval: "eval"
+        case .run: "run"
         case .block, .startup: "block"
         case .call: "call"
         default: "other"
@@ -47,7 +48,7 @@ public struct Step: Sendable, Equatable {
     /// The step as people read it: the code, or `NAME ARG ...` of a call.
     public var input: String {
         switch request {
-        case .eval(let code), .block(let code), .startup(let code): return code
+        case .eval(let code), .run(let code), .block(let code), .startup(let code): return code
         case .call(let name, let arguments):
             return ([name] + arguments.map {
                 switch $0 {
@@ -133,6 +134,7 @@ public enum ReplayFile {
                 let request: Request
                 switch kind {
                 case "eval": request = .eval(input)
+                case "run": request = .run(input)
                 case "block": request = .block(input)
                 case "call":
                     guard let name = o["function"]?.stringValue, let args = o["arguments"]?.arrayValue else {
@@ -164,7 +166,7 @@ public enum ReplayFile {
             var number = 0
             for o in lines {
                 guard o["dir"]?.stringValue == "sent", (o["nest"]?.intValue ?? ((o["depth"]?.intValue ?? 1) - 1)) == 0,
-                    let verb = o["verb"]?.stringValue, ["EVAL", "EVAL_BLOCK", "CALL", "XCALL"].contains(verb),
+                    let verb = o["verb"]?.stringValue, ["EVAL", "EVAL_BLOCK", "RUN", "CALL", "XCALL"].contains(verb),
                     let pane = o["pane"]?.stringValue, let language = o["language"]?.stringValue,
                     let line = o["line"]?.stringValue, o["truncated"] == nil,
                     let pair = o["pair"]?.intValue, let reply = bySeq[pair], let replyVerb = reply["verb"]?.stringValue,
@@ -177,6 +179,9 @@ public enum ReplayFile {
                 case "EVAL", "EVAL_BLOCK":
                     guard let code = value.stringValue else { continue }
                     request = verb == "EVAL" ? .eval(code) : .block(code)
+                case "RUN":
+                    guard let code = value["code"]?.stringValue else { continue }
+                    request = .run(code)
                 case "CALL":
                     guard let name = value[0]?.stringValue, let args = value[1]?.arrayValue else { continue }
                     request = .call(name: name, arguments: args.map { .value($0) })
@@ -233,7 +238,9 @@ extension AppState {
         guard let k = panes[i].steps.firstIndex(where: { $0.result == nil }) else { return nil }
         switch outcome {
         case .value(let v): panes[i].steps[k].result = .value(v)
-        case .done: panes[i].steps[k].result = .ok
+        case .ran(.value(let v)?): panes[i].steps[k].result = .value(v)
+        case .ran(.description(let d)?): panes[i].steps[k].result = .value(.string("\(d.typeName): \(d.text)"))
+        case .ran(nil), .done: panes[i].steps[k].result = .ok
         case .failure(let e): panes[i].steps[k].result = .error(e)
         default: panes[i].steps[k].result = .error("unexpected outcome")
         }
@@ -315,6 +322,7 @@ extension AppState {
         switch step.request {
         case .block: kind = .block
         case .call: kind = .call
+        case .run: kind = .run
         default: kind = .eval
         }
         append(i, .info, "step \(step.number)")

@@ -7,14 +7,20 @@ public struct Session: Codable, Sendable, Equatable {
         public var name: String
         public var language: String
         public var command: String?
+        /// One block run at each start (written by earlier versions; still read).
         public var startup: String?
+        /// Start-up entries, run one at a time at each start (a failing one is reported and the
+        /// others go on).
+        public var entries: [String]?
         public var refs: [Ref]?
 
-        public init(name: String, language: String, command: String? = nil, startup: String? = nil, refs: [Ref]? = nil) {
+        public init(name: String, language: String, command: String? = nil, startup: String? = nil, entries: [String]? = nil,
+                    refs: [Ref]? = nil) {
             self.name = name
             self.language = language
             self.command = command
             self.startup = startup
+            self.entries = entries
             self.refs = refs
         }
     }
@@ -83,6 +89,7 @@ public struct Session: Codable, Sendable, Equatable {
     public var specs: [PaneSpec] {
         panes.map {
             var spec = PaneSpec(name: $0.name, language: $0.language, command: $0.command, startup: $0.startup)
+            spec.entries = $0.entries ?? []
             spec.refs = ($0.refs ?? []).map { ($0.name, $0.code) }
             return spec
         }
@@ -99,13 +106,13 @@ public struct Session: Codable, Sendable, Equatable {
 }
 
 extension AppState {
-    /// The session as it stands: every pane with its start command, its start-up block (the
-    /// session's own, then the blocks that ran without error), its refs, and the wires.
+    /// The session as it stands: every pane with its start command, its start-up entries (the
+    /// session's own, then the definitions recorded since, each once), its refs, and the wires.
     public var session: Session {
         let list = panes.map { p -> Session.Pane in
-            let startup = ([p.startup].compactMap { $0 } + p.blocks).joined(separator: "\n")
-            return Session.Pane(name: p.name, language: p.language, command: p.command, startup: startup.isEmpty ? nil : startup,
-                                refs: p.refs.isEmpty ? nil : p.refs.map { Session.Ref(name: $0.key, code: $0.value) })
+            Session.Pane(name: p.name, language: p.language, command: p.command,
+                         entries: p.startupEntries.isEmpty ? nil : p.startupEntries.map(\.code),
+                         refs: p.refs.isEmpty ? nil : p.refs.map { Session.Ref(name: $0.key, code: $0.value) })
         }
         let wireList = wires.compactMap { w -> Session.Wire? in
             guard let s = index(of: w.source), let t = index(of: w.target) else { return nil }

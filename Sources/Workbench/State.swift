@@ -96,16 +96,28 @@ public struct PaneState: Sendable {
     public var colorIndex: Int
     /// Whether the death of the current bond has been written to the transcript.
     var deathReported = false
-    /// Statements run at each start of the bond, before anything else (from a session file).
-    public var startup: String?
+    /// Whether the end of the current bond has been recorded in the log.
+    var endLogged = false
+    /// Run at each start of the bond, one after the other, before anything else: the
+    /// session's entries, then the definitions recorded since (see `StartupEntries`).
+    public var startupEntries: [StartupEntry] = []
+    /// The start-up entries of the current start still running, and how many failed.
+    var startupRunning = 0
+    var startupFailed = 0
     /// Requests made while the bond starts: sent once it has started, after the start-up block
     /// and the wires.
     var held: [Request] = []
-    /// Blocks that ran without error since the pane opened (what `session save` writes as the
-    /// start-up block, after the session's own).
-    public var blocks: [String] = []
     /// The requests of the transcript and how they ended (`transcript save`, replay).
     public var steps: [Step] = []
+    /// The last value shown (Alt-v opens it whole).
+    public var lastValue: String?
+    /// The Perl hint about `my` has been given.
+    var perlHintGiven = false
+    /// Names the interpreter gave for completion last (offered for `proxy SRC.FUNC`).
+    public var knownNames: [String] = []
+
+    /// The host group (`--hosts`) of the pane, if any.
+    public var group: String?
 
     public var spec: PaneSpec { PaneSpec(name: name, language: language, command: command) }
 }
@@ -127,6 +139,9 @@ public enum PromptKind: Sendable, Equatable {
     case logSave(shown: Bool)
     case logFilter
     case logSearch(origin: Int?)
+    /// A question of ssh while a pane starts (a password, a passphrase, a host key): the
+    /// answer goes back to the engine (`BondOptions.sshAnswer`); a secret is shown masked.
+    case sshAnswer(question: Int, secret: Bool)
 }
 
 public struct Prompt: Sendable, Equatable {
@@ -135,6 +150,86 @@ public struct Prompt: Sendable, Equatable {
     public var input: InputEditor
     /// The pane that asked (actions apply to it).
     public var pane: Int?
+    /// The pre-filled default is selected: typing replaces it, a motion key keeps it.
+    public var selected = false
+    /// What Tab cycles through (pane names, languages, refs); the command prompt completes instead.
+    public var choices: [String] = []
+    /// Tab cycling: the text typed before the first Tab, and the candidate shown.
+    var cycle: (base: String, candidates: [String], index: Int)?
+
+    public init(kind: PromptKind, label: String, input: InputEditor, pane: Int?, choices: [String] = []) {
+        self.kind = kind
+        self.label = label
+        self.input = input
+        self.pane = pane
+        self.choices = choices
+        self.selected = !input.isEmpty
+    }
+
+    public static func == (a: Prompt, b: Prompt) -> Bool {
+        a.kind == b.kind && a.label == b.label && a.input == b.input && a.pane == b.pane && a.selected == b.selected
+    }
+
+    /// The prompts that share a history (each kind has its own).
+    var historyKey: String {
+        switch kind {
+        case .command: "command"
+        case .refName: "ref"
+        case .inspect: "inspect"
+        case .proxyFunction: "proxyFunction"
+        case .proxyTarget: "proxyTarget"
+        case .proxyName: "proxyName"
+        case .newPane: "new"
+        case .logSave: "file"
+        case .logFilter: "filter"
+        case .logSearch: "search"
+        case .sshAnswer: "ssh"
+        }
+    }
+}
+
+/// An action that waits for a yes (y, or the same key again).
+public enum ConfirmAction: Sendable, Equatable {
+    case close(pane: Int)
+    case restart(pane: Int)
+    case remove(pane: Int)
+    case quit
+    /// Write over an existing file.
+    case overwrite(path: String, lines: [String])
+}
+
+public struct Confirmation: Sendable, Equatable {
+    public var action: ConfirmAction
+    public var question: String
+    /// Pressing this key again also says yes.
+    public var key: Key?
+}
+
+/// Readline's incremental history search (Ctrl-R older, Ctrl-S newer) in a pane's input.
+public struct HistorySearch: Sendable, Equatable {
+    public var pane: Int
+    public var query = ""
+    /// The history entry matched (an index of the entries), nil when nothing matches.
+    public var match: Int?
+    public var reverse = true
+    /// The input before the search (Esc or Ctrl-G brings it back).
+    public var original: InputEditor
+    public var failed = false
+}
+
+/// A pane removed from the screen, kept with its wires until quit (`undo` brings it back).
+public struct RemovedPane: Sendable {
+    public var pane: PaneState
+    public var position: Int
+    public var wires: [Wire]
+}
+
+/// Why a file could not be written (carried as a value, never matched by its text).
+public enum SaveFailure: Sendable, Equatable, Error {
+    /// The file is there already (nothing was written).
+    case exists
+    /// The system's reason (`No such file or directory`).
+    case system(String)
 }
 
 /// Why a file is read.
@@ -144,6 +239,8 @@ public enum FilePurpose: Sendable, Equatable {
 
 /// What a pane's worker is asked to do.
 public enum Request: Sendable, Equatable {
+    /// What the user typed, run as the language's REPL runs it (`Bond.run`).
+    case run(String)
     case eval(String)
     case block(String)
     /// Arguments: `.value` as is, `.ref(code)` evaluated by the interpreter.
@@ -158,13 +255,21 @@ public enum Request: Sendable, Equatable {
     case startup(String)
     /// Names for completion: an expression that gives a list of strings.
     case complete(String)
+    /// Asks whether `function` exists (`check` gives true or false) before proxying it into
+    /// `target` as `name`.
+    case checkFunction(function: String, check: String, target: Int, name: String)
 }
 
 /// How a request ended.
 public enum Outcome: Sendable, Equatable {
+    /// `run`: the value of a final expression, a description of one JSON cannot carry, or nil.
+    case ran(BondResult?)
     case value(BondValue)
     case done
     case failure(String)
+    /// The interpreter ended while the request ran (the engine's `BondError.terminated`): how,
+    /// and the last lines of its standard error.
+    case terminated(message: String, stderr: String)
     case inspected(name: String, type: String?, description: String?, value: BondValue?, error: String?)
     case proxied(Wire)
     case unwired(name: String)
@@ -184,14 +289,19 @@ public enum Message: Sendable {
     /// A line for a pane's transcript (nested calls, notes).
     case note(pane: Int, kind: LineKind, text: String)
     /// The bond's interpreter ended; `message` carries its exit status and last stderr.
-    case died(pane: Int, generation: Int, message: String)
+    case died(pane: Int, generation: Int, message: String, stderr: String = "")
     case closed(pane: Int, generation: Int)
     case historyLoaded(pane: Int, entries: [String])
-    case logSaved(path: String, error: String?)
+    /// A file was written (or not): the path as given, as written (`~/` expanded), and why not.
+    case logSaved(path: String, expanded: String, error: SaveFailure?)
+    /// The text came back from `$EDITOR` (nil: the editor failed, `error` says why).
+    case edited(pane: Int, text: String?, error: String?, startup: Bool = false)
     case fileRead(path: String, purpose: FilePurpose, text: String?, error: String?)
     /// A call came through the wire exported into `target` as `name`.
     case wireCalled(target: Int, name: String)
     case allClosed
+    /// ssh asks a question while `pane` starts; answered by `Effect.answerSSH(question:)`.
+    case sshQuestion(pane: Int, question: Int, prompt: String, secret: Bool)
 }
 
 /// What the loop asks the app layer to do.
@@ -202,11 +312,20 @@ public enum Effect: Sendable, Equatable {
     case close(pane: Int, generation: Int)
     case loadHistory(pane: Int, name: String)
     case saveHistory(name: String, entries: [String])
+    /// Write a new file (`~/` is the home directory); an existing one is left alone and
+    /// reported as `.exists`.
     case saveLog(path: String, lines: [String])
+    /// Write over a file (after the user said yes).
+    case replaceFile(path: String, lines: [String])
+    /// Suspend the screen and edit `text` in `$EDITOR` (Ctrl-X Ctrl-E, or the start-up
+    /// entries with `startup`); comes back as `.edited`.
+    case editExternally(pane: Int, text: String, startup: Bool = false)
     /// Read a file; its text comes back as `.fileRead`.
     case readFile(path: String, purpose: FilePurpose)
     /// Close every bond, then post `.allClosed`.
     case quit
+    /// The user's answer to an ssh question (nil: cancelled).
+    case answerSSH(question: Int, answer: String?)
     /// Leave now.
     case exit
 }
@@ -235,6 +354,30 @@ public struct AppState: Sendable {
     public var height: Int
     public var prompt: Prompt?
     public var showHelp = false
+    /// Rows the help overlay is scrolled.
+    public var helpScroll = 0
+    /// A question waiting for y/N.
+    public var confirm: Confirmation?
+    /// The kill ring of every input (Ctrl-K, Ctrl-W, Alt-D... kill; Ctrl-Y, Alt-Y yank).
+    public var killRing = KillRing()
+    /// Ctrl-R / Ctrl-S in a pane's input.
+    public var historySearch: HistorySearch?
+    /// Ctrl-X was pressed in a pane (readline's prefix: Ctrl-X Ctrl-E edits in `$EDITOR`).
+    public var ctrlXPending = false
+    /// The history of each kind of prompt.
+    public var promptHistory: [String: History] = [:]
+    /// The chain (pane ids, outermost first) the last Ctrl-C interrupted, until its pane answers.
+    var lastInterrupt: [Int] = []
+    /// The whole of a big value, in a scrollable viewer (Alt-v).
+    public var viewer: ValueViewer?
+    /// Panes removed, newest last (until quit).
+    public var removed: [RemovedPane] = []
+    /// Saves sent and not yet answered, by path (to ask before writing over a file).
+    var pendingSave: [String: Effect] = [:]
+    /// The log pane over the whole screen.
+    public var logZoomed = false
+    /// Rows added to (or taken from) the log pane's height.
+    public var logResize = 0
     /// Completion in a pane's input (the menu, or the interpreter's answer awaited).
     public var completion: CompletionState?
     /// Replays running, by pane.
@@ -247,6 +390,10 @@ public struct AppState: Sendable {
     public var done = false
     /// A message on the status line until the next key.
     public var flash: String?
+    /// The host groups whose input goes to every pane of the group (the `broadcast` key).
+    public var broadcasting: Set<String> = []
+    /// ssh questions waiting for the prompt (one is asked at a time).
+    var sshQuestions: [(pane: Int, question: Int, prompt: String, secret: Bool)] = []
     public var wires: [Wire] = []
     public var knownLanguages: [String]
     var nextPaneID = 1
@@ -260,7 +407,6 @@ public struct AppState: Sendable {
         if let n = config.logFrames { log = RingBuffer(capacity: n) }
     }
 
-    public static let palette: [TermColor] = Theme().panes
     /// Key bindings, colours and limits (the configuration file).
     public var config = Config()
     public var palette: [TermColor] { config.theme.panes }
@@ -290,7 +436,12 @@ public struct AppState: Sendable {
             var pane = PaneState(
                 id: nextPaneID, name: name, language: language, command: spec.command, location: location,
                 colorIndex: nextColor)
-            pane.startup = spec.startup
+            pane.startupEntries = (spec.startup.map { [StartupEntry(key: "kept:startup", code: $0)] } ?? [])
+                + spec.entries.enumerated().map { k, code in
+                    StartupEntries.parse(edited: code, language: language).first.map { StartupEntry(key: $0.key.hasPrefix("kept:") ? "kept:\(k)" : $0.key, code: $0.code) }
+                        ?? StartupEntry(key: "kept:\(k)", code: code)
+                }
+            pane.group = spec.group
             if let n = config.transcriptLines { pane.transcript = Transcript(capacity: n) }
             for (k, v) in spec.refs { pane.refs[k] = v }
             nextPaneID += 1
@@ -303,7 +454,8 @@ public struct AppState: Sendable {
         return effects
     }
 
-    /// The ssh destination of a command line (a guess until the bond reports it).
+    /// The ssh destination of a command line, for the title until the bond reports its host
+    /// (the engine's own reader of ssh command lines is not public).
     static func sshHost(_ command: String) -> String? {
         let words = command.split(separator: " ").map(String.init)
         guard let first = words.first, first.hasSuffix("ssh") else { return nil }
@@ -330,7 +482,9 @@ public struct PaneGeometry: Sendable, Equatable {
 }
 
 extension AppState {
-    public var screenLayout: ScreenLayout { Layout.screen(width: width, height: height, paneCount: panes.count) }
+    public var screenLayout: ScreenLayout {
+        Layout.screen(width: width, height: height, paneCount: panes.count, logZoomed: logZoomed, logResize: logResize)
+    }
 
     func infoText(_ pane: PaneState) -> String? {
         var parts: [String] = []

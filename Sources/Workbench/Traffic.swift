@@ -32,6 +32,9 @@ public struct LogEntry: Sendable, Hashable {
     /// How deep the frame is in the conversation across bonds: a request sent to one bond while
     /// another bond's interpreter waits on a `CALL` (a proxy forwarding it) is nested in that call.
     public var indent = 0
+    /// Not a line of the protocol: the workbench's record that the bond ended (exit, kill, EOF,
+    /// close), which closes the requests left open.
+    public var event = false
 
     public init(seq: Int, date: Date, pane: Int, paneName: String, language: String, record: TrafficRecord) {
         self.seq = seq
@@ -61,7 +64,7 @@ public struct LogEntry: Sendable, Hashable {
 }
 
 public enum Traffic {
-    public static let hostRequests: Set<String> = ["EVAL", "EVAL_BLOCK", "CALL", "XCALL", "EXPORT"]
+    public static let hostRequests: Set<String> = ["EVAL", "EVAL_BLOCK", "RUN", "CALL", "XCALL", "EXPORT"]
     public static let replyVerbs: Set<String> = ["RETURN", "EXCEPT", "ERROR"]
 
     /// The first word of a frame line when it is a verb (capitals, digits and `_`).
@@ -111,6 +114,7 @@ public enum Traffic {
         if let p = e.pair { fields.append(("pair", .int(p))) }
         if let d = e.duration { fields.append(("ms", .double((d * 1_000_000).rounded() / 1000))) }
         if e.truncated { fields.append(("truncated", .bool(true))) }
+        if e.event { fields.append(("event", .string("end"))) }
         fields.append(("line", .string(e.raw)))
         return BondValue.object(.init(uniqueKeysWithValues: fields)).description
     }
@@ -183,6 +187,34 @@ public struct LogFilter: Sendable, Equatable {
         }
     }
 
+    /// The verbs of the protocol (and our extensions), for checking `verb:`.
+    public static let knownVerbs: Set<String> = Traffic.hostRequests.union(Traffic.replyVerbs).union(["OUTPUT", "READY", "RUN", "ERROR"])
+
+    /// What is wrong with a filter (a word that looks like a field but is not one), or nil.
+    public func problem(paneNames: [String]) -> String? {
+        for word in text.split(whereSeparator: \.isWhitespace).map(String.init) {
+            let lower = word.lowercased()
+            if lower.hasPrefix("depth:"), Int(word.dropFirst(6)) == nil || Int(word.dropFirst(6))! < 1 {
+                return "depth:N wants a number, 1 or more (\"\(word)\")"
+            }
+            if lower.hasPrefix("dir:") && lower != "dir:sent" && lower != "dir:received" {
+                return "dir: is sent or received (\"\(word)\")"
+            }
+            if let colon = lower.firstIndex(of: ":"), !["pane", "verb", "depth", "dir"].contains(String(lower[..<colon])),
+               lower[..<colon].allSatisfy(\.isLetter), lower.index(after: colon) < lower.endIndex,
+               !["http", "https", "file"].contains(String(lower[..<colon])) {
+                return "unknown field \"\(lower[..<colon]):\" (pane: verb: dir: depth:, or plain words)"
+            }
+        }
+        if let bad = verbs.first(where: { !Self.knownVerbs.contains($0) }) {
+            return "verb:\(bad) is not a verb of the protocol (\(Self.knownVerbs.sorted().joined(separator: " ")))"
+        }
+        if let bad = panes.first(where: { !paneNames.contains($0) }) {
+            return "pane:\(bad): no such pane (\(paneNames.joined(separator: " ")))"
+        }
+        return nil
+    }
+
     public var isEmpty: Bool { panes.isEmpty && verbs.isEmpty && sent == nil && depth == nil && words.isEmpty }
 
     public func matches(_ e: LogEntry) -> Bool {
@@ -203,6 +235,12 @@ public struct LogDetail: Sendable, Equatable {
     /// The exact bytes (hex dump) instead of the pretty-printed payload.
     public var raw = false
     public var scroll = 0
+    /// The log followed the newest frame before the view opened (and does again when it closes).
+    public var following = false
+    public init(seq: Int, following: Bool = false) {
+        self.seq = seq
+        self.following = following
+    }
 }
 
 /// JSON text into `BondValue` (the engine's reader), with a failure that carries its message.

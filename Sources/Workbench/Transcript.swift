@@ -3,6 +3,8 @@ import Foundation
 /// What a transcript line is.
 public enum LineKind: Sendable, Hashable {
     case input, stdout, stderr, value, error, info, nested
+    /// The interpreter's description of a value JSON cannot carry (not data).
+    case description
 
     /// The two columns before the first row of an entry.
     public var gutter: String {
@@ -14,6 +16,7 @@ public enum LineKind: Sendable, Hashable {
         case .error: "✗ "
         case .info: "· "
         case .nested: "↳ "
+        case .description: "≈ "
         }
     }
 }

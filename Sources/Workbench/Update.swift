@@ -4,6 +4,18 @@ import Foundation
 extension AppState {
     /// Applies one message; returns what the app layer must do.
     public mutating func update(_ message: Message) -> [Effect] {
+        let effects = apply(message)
+        rememberSaves(effects)
+        askNextSSHQuestion()  // a question that waited for another prompt to close
+        return effects
+    }
+
+    /// A file not written because it exists is asked about, with what was to be written.
+    mutating func rememberSaves(_ effects: [Effect]) {
+        for case .saveLog(let path, let lines) in effects { pendingSave[path] = .saveLog(path: path, lines: lines) }
+    }
+
+    private mutating func apply(_ message: Message) -> [Effect] {
         switch message {
         case .key(let key):
             return handleKey(key)
@@ -18,14 +30,20 @@ extension AppState {
             panes[i].location = host ?? "local"
             if case .starting = panes[i].status { panes[i].status = .idle }
             panes[i].deathReported = false
+            panes[i].endLogged = false
             append(i, .info, "\(panes[i].language) started (pid \(pid), \(host.map { "over ssh to \($0)" } ?? "local"))")
             var effects: [Effect] = []
             // The start-up block first, then the wires into this pane (exported again into a new
             // bond), then what was asked while it started.
-            if let startup = panes[i].startup, !startup.allSatisfy(\.isWhitespace) {
-                append(i, .info, "start-up block")
-                panes[i].pending += 1
-                effects.append(.request(pane: id, generation: gen, .startup(startup)))
+            let entries = panes[i].startupEntries.filter { $0.runsAtStart && !$0.code.allSatisfy(\.isWhitespace) }
+            if !entries.isEmpty {
+                append(i, .info, entries.count == 1 ? "start-up block" : "start-up: \(entries.count) entries")
+                panes[i].startupRunning = entries.count
+                panes[i].startupFailed = 0
+                for e in entries {
+                    panes[i].pending += 1
+                    effects.append(.request(pane: id, generation: gen, .startup(e.code)))
+                }
             }
             effects += wires.filter { $0.target == id }.map {
                 panes[i].pending += 1
@@ -75,18 +93,26 @@ extension AppState {
         case .result(let id, let gen, let request, let outcome):
             guard let i = index(of: id), panes[i].generation == gen else { return [] }
             panes[i].pending = max(0, panes[i].pending - 1)
+            // Its interpreter answered: the pane is not busy any more, whatever state message
+            // is still on its way (the engine's comes from another thread).
+            if panes[i].pending == 0, case .busy = panes[i].status { panes[i].status = .idle }
+            if lastInterrupt.first == id { lastInterrupt = [] }
             if case .complete = request {
                 guard completion?.pane == id, completion?.waiting == true else { return [] }
                 if case .completions(let names) = outcome {
+                    if completion?.object == nil { panes[i].knownNames = names.filter { AppState.isFunctionName($0) } }
                     finishCompletion(names: names)
                 } else {
                     finishCompletion(names: [])
                 }
                 return []
             }
+            if case .checkFunction(let function, _, let target, let name) = request {
+                return functionChecked(i, function: function, target: target, name: name, outcome: outcome)
+            }
             var step: Step?
             switch request {
-            case .eval, .block, .call: step = finishStep(i, outcome)
+            case .eval, .run, .block, .call: step = finishStep(i, outcome)
             default: break
             }
             showOutcome(i, request: request, outcome: outcome)
@@ -96,20 +122,16 @@ extension AppState {
             guard let i = index(of: id) else { return [] }
             append(i, kind, text)
             return []
-        case .died(let id, let gen, let text):
+        case .died(let id, let gen, let text, let stderr):
             guard let i = live(id, gen) else { return [] }
-            dropOpenRequests(id)
+            logEnd(i, "interpreter ended: \(text)")
             if case .closing = panes[i].status { return [] }
             if case .closed = panes[i].status { return [] }
-            if !panes[i].deathReported {
-                panes[i].deathReported = true
-                append(i, .error, text)
-                append(i, .info, "F5 restarts \(panes[i].name)")
-            }
+            reportTermination(i, text, stderr: stderr)
             return []
         case .closed(let id, let gen):
             guard let i = live(id, gen) else { return [] }
-            dropOpenRequests(id)
+            logEnd(i, "bond closed")
             panes[i].status = .closed
             panes[i].pending = 0
             append(i, .info, "closed; F5 restarts, Ctrl-W removes the pane")
@@ -131,13 +153,51 @@ extension AppState {
             case .replay(let report):
                 return startReplay(source: path, text: text, report: report)
             }
-        case .logSaved(let path, let error):
-            flash = error.map { "save failed: \($0)" } ?? "saved to \(path)"
+        case .logSaved(let given, let path, let error):
+            defer { pendingSave[given] = nil }
+            switch error {
+            case nil: flash = "saved to \(path)"
+            case .exists?:
+                if case .saveLog(_, let lines)? = pendingSave[given] {
+                    ask(.overwrite(path: given, lines: lines), "\(path) exists: write over it?", key: nil)
+                } else {
+                    flash = "not saved: \(path) exists"
+                }
+            case .system(let reason)?: flash = "cannot write \(path): \(reason)"
+            }
+            return []
+        case .edited(let id, let text, let error, let startup):
+            guard let i = index(of: id) else { return [] }
+            if startup, let text {
+                panes[i].startupEntries = StartupEntries.parse(edited: text, language: panes[i].language)
+                append(i, .info, "start-up: \(panes[i].startupEntries.count) entries kept (they run at the next start)")
+                return []
+            }
+            if let text {
+                var t = text
+                while t.hasSuffix("\n") { t.removeLast() }
+                panes[i].input.text = t
+            } else {
+                flash = "editor: \(error ?? "failed")"
+            }
             return []
         case .allClosed:
             done = true
             return [.exit]
+        case .sshQuestion(let pane, let question, let text, let secret):
+            sshQuestions.append((pane, question, text, secret))
+            askNextSSHQuestion()
+            return []
         }
+    }
+
+    /// Opens the prompt for the first waiting ssh question, unless a prompt is open.
+    mutating func askNextSSHQuestion() {
+        guard prompt == nil, !sshQuestions.isEmpty else { return }
+        let q = sshQuestions.removeFirst()
+        let name = index(of: q.pane).map { panes[$0].name } ?? "a pane"
+        let label = "\(name): ssh asks: \(q.prompt.trimmingSpaces)" + (q.secret ? " (hidden; Esc cancels)" : " (Esc cancels)")
+        openPrompt(Prompt(kind: .sshAnswer(question: q.question, secret: q.secret), label: label, input: InputEditor(), pane: q.pane))
     }
 
     // MARK: Helpers
@@ -183,21 +243,146 @@ extension AppState {
         return clean
     }
 
+    /// A value: on one line when it fits the pane (as node and IPython print short arrays and
+    /// objects), else pretty-printed; a big one previewed.
+    mutating func showValue(_ i: Int, _ v: BondValue) {
+        if case .null = v { append(i, .value, "null"); return }
+        let compact = Self.oneLine(v)
+        let width = max(10, geometry(of: i).transcript.width - 2)
+        let text = !compact.contains("\n") && TextWidth.of(compact) <= width ? compact : v.prettyDescription
+        showPreview(i, .value, text, type: nil)
+    }
+
+    /// A value on one line, spaced as node and Python print it: `[1, {"a": 2}]`.
+    static func oneLine(_ v: BondValue) -> String {
+        switch v {
+        case .array(let items): return "[" + items.map(oneLine).joined(separator: ", ") + "]"
+        case .object(let members):
+            return "{" + members.map { BondValue.string($0.key).description + ": " + oneLine($0.value) }.joined(separator: ", ") + "}"
+        default: return v.description
+        }
+    }
+
+    /// At most `previewLines` lines (default: a third of the pane), then a line that says how
+    /// much more there is and which key shows it whole.
+    mutating func showPreview(_ i: Int, _ kind: LineKind, _ text: String, type: String?) {
+        let g = geometry(of: i)
+        let width = max(10, g.transcript.width - 2)
+        let limit = config.previewLines ?? max(3, g.transcript.height / 3)
+        let marked = type.map { text + "   ‹\($0) · description›" } ?? text
+        panes[i].lastValue = marked
+        var shown: [Substring] = []
+        var rows = 0
+        var used = 0
+        for line in marked.split(separator: "\n", omittingEmptySubsequences: false) {
+            // Measured whole unless it is far longer than the preview (then it cannot fit anyway).
+            let lineRows = line.count > 4 * limit * width ? limit + 1 : max(1, (TextWidth.of(String(line)) + width - 1) / width)
+            if rows + lineRows > limit {
+                if shown.isEmpty { shown.append(line.prefix(limit * width)); used += min(line.count, limit * width) }
+                break
+            }
+            shown.append(line)
+            rows += lineRows
+            used += line.count + 1
+        }
+        let text = shown.joined(separator: "\n")
+        append(i, kind, text)
+        let moreCharacters = max(0, marked.count - used)
+        let moreLines = marked.split(separator: "\n", omittingEmptySubsequences: false).count - shown.count
+        if moreCharacters > 0 {
+            let key = config.bindings.long(.openValue).split(separator: ",").first ?? "Alt-v"
+            append(i, .info, "… \(Self.grouped(moreCharacters)) more characters, \(Self.grouped(moreLines)) more lines (\(key) shows it whole)")
+        }
+    }
+
+    /// 1 999 000: digits in groups of three, as the guide writes numbers.
+    static func grouped(_ n: Int) -> String {
+        var s = String(n)
+        var i = s.count - 3
+        while i > 0 { s.insert(" ", at: s.index(s.startIndex, offsetBy: i)); i -= 3 }
+        return s
+    }
+
+    /// Perl's `my` variables end with their input: said the first time one reads back undefined.
+    mutating func perlHint(_ i: Int, _ request: Request) {
+        guard panes[i].language.lowercased() == "perl", !panes[i].perlHintGiven, case .run(let code) = request else { return }
+        let t = code.trimmingSpaces.trimmingCharacters(in: [";"])
+        guard t.hasPrefix("$"), t.dropFirst().allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else { return }
+        let name = String(t.dropFirst())
+        guard panes[i].history.entries.contains(where: { $0.contains("my $\(name)") || $0.contains("my ($\(name)") }) else { return }
+        panes[i].perlHintGiven = true
+        append(i, .info, "hint: a Perl my variable ends with its input; write our $\(name) (or $\(name) without my) to keep it")
+    }
+
+    /// Keeps the definitions of an input that ran without error as start-up entries.
+    mutating func record(_ i: Int, _ code: String) {
+        let found = StartupEntries.definitions(in: code, language: panes[i].language)
+        if !found.isEmpty { panes[i].startupEntries = StartupEntries.merge(panes[i].startupEntries, found) }
+    }
+
+    /// A start-up entry ended: a failure is reported with the entry's text and the others go on.
+    mutating func startupEntryEnded(_ i: Int, request: Request, failure: String?) {
+        let total = panes[i].startupEntries.filter(\.runsAtStart).count
+        if let failure, case .startup(let code) = request {
+            panes[i].startupFailed += 1
+            let n = (panes[i].startupEntries.filter(\.runsAtStart).firstIndex { $0.code == code } ?? 0) + 1
+            let first = code.split(separator: "\n").first.map(String.init) ?? code
+            append(i, .error, "start-up entry \(n) of \(total) failed: \(failure)")
+            append(i, .info, "  entry \(n): \(first)\(code.contains("\n") ? " …" : "") (session edit changes the entries)")
+        }
+        panes[i].startupRunning = max(0, panes[i].startupRunning - 1)
+        guard panes[i].startupRunning == 0 else { return }
+        if total <= 1 && panes[i].startupFailed == 0 {
+            append(i, .info, "start-up block ran")
+        } else {
+            append(i, .info, "start-up: \(total) entries ran" + (panes[i].startupFailed > 0 ? ", \(panes[i].startupFailed) failed" : ", all without error"))
+        }
+    }
+
+    /// The interpreter ended: said once per bond, with the lines of its standard error that the
+    /// transcript does not already show (a fatal message printed as it died is not repeated).
+    mutating func reportTermination(_ i: Int, _ message: String, stderr: String) {
+        guard !panes[i].deathReported else { return }
+        panes[i].deathReported = true
+        let shown = Set(panes[i].transcript.lines.suffix(200).filter { $0.kind == .stderr || $0.kind == .stdout }
+            .map { $0.text.trimmingSpaces })
+        let rest = stderr.split(separator: "\n", omittingEmptySubsequences: true).map { String($0) }
+            .filter { !shown.contains($0.trimmingSpaces) }
+        let fresh = rest.joined(separator: "\n").trimmingSpaces
+        if fresh.isEmpty && !stderr.trimmingSpaces.isEmpty {
+            append(i, .error, message + " (its last output is above)")
+        } else {
+            append(i, .error, message + (fresh.isEmpty ? "" : ": " + fresh))
+        }
+        append(i, .info, "\(config.bindings.long(.restart).split(separator: ",").first ?? "F5") restarts \(panes[i].name)")
+    }
+
     /// Formats a finished request into the transcript.
     mutating func showOutcome(_ i: Int, request: Request, outcome: Outcome) {
         panes[i].transcript.closeOpenLine()
         switch outcome {
         case .value(let v):
-            append(i, .value, v.prettyDescription)
+            showValue(i, v)
+            if case .eval(let code) = request { record(i, code) }
+        case .ran(let result):
+            switch result {
+            case .value(let v)?: showValue(i, v)
+            case .description(let d)?: showPreview(i, .description, d.text, type: d.typeName)
+            case nil: perlHint(i, request)
+            }
+            if case .run(let code) = request { record(i, code) }
         case .done:
             if case .block(let code) = request {
                 append(i, .info, "ok")
-                panes[i].blocks.append(code)
+                record(i, code)
             }
-            if case .startup = request { append(i, .info, "start-up block ran") }
+            if case .startup = request { startupEntryEnded(i, request: request, failure: nil) }
         case .failure(let text):
-            if text.contains("interpreter terminated") { panes[i].deathReported = true }
+            if case .startup = request { startupEntryEnded(i, request: request, failure: text); break }
             append(i, .error, text)
+        case .terminated(let message, let stderr):
+            logEnd(i, "interpreter ended: \(message)")
+            reportTermination(i, message, stderr: stderr)
         case .inspected(let name, let type, let description, let value, let error):
             var text = "inspect \(name)"
             if let type { text += ": \(type)" }
@@ -234,44 +419,65 @@ extension AppState {
     mutating func handleKey(_ pressed: Key) -> [Effect] {
         if pressed == .resize { return [] }
         if case .mouse(let event) = pressed { return mouse(event) }
-        var key = pressed
-        if showHelp {
-            showHelp = false
-            return []
-        }
-        if prompt != nil { return promptKey(key) }
+        let key = pressed
+        let action = config.bindings.action(for: key)
+        if showHelp { return helpKey(key, action) }
+        if let c = confirm { return confirmKey(c, key) }
+        if prompt != nil { return promptKey(key, action) }
+        if historySearch != nil { return searchKey(key, action) }
+        if viewer != nil { return viewerKey(key, action) }
         flash = nil
         if logDetail != nil { return detailKey(key) }
-        if wiringView != nil { return wiringKey(key) }
-        key = config.bindings.translate(key)
-        if let effects = completionKey(key) { return effects }
-        // Global keys.
-        switch key {
-        case .ctrl("q"):
-            return quit()
-        case .function(1):
-            showHelp = true
-            return []
-        case .function(2):
-            wiringView = 0
-            return []
-        case .tab:
-            cycleFocus(1)
-            return []
-        case .backTab:
-            cycleFocus(-1)
-            return []
-        case .ctrl("x"):
-            prompt = Prompt(kind: .command, label: "command", input: InputEditor(), pane: focusedPaneID)
-            return []
-        case .ctrl("n"):
-            prompt = Prompt(kind: .newPane, label: "new pane [NAME:]LANGUAGE[=COMMAND]", input: InputEditor(), pane: nil)
-            return []
-        default:
-            break
+        if wiringView != nil { return wiringKey(key, action) }
+        if ctrlXPending, let i = focusedIndex {
+            // readline's Ctrl-X prefix: Ctrl-X Ctrl-E edits the input in $EDITOR.
+            ctrlXPending = false
+            switch key {
+            case .ctrl("e"): return [.editExternally(pane: panes[i].id, text: panes[i].input.text)]
+            case .ctrl("u"): panes[i].input.undo(); return []
+            default: return []
+            }
         }
+        ctrlXPending = false
+        if let effects = completionKey(key, action) { return effects }
+        if let action, let effects = globalAction(action, key: key) { return effects }
         guard let i = focusedIndex else { return logKey(key) }
-        return paneKey(i, key)
+        return paneKey(i, key, action)
+    }
+
+    /// Actions that do not depend on the focused pane; nil for the others.
+    mutating func globalAction(_ action: Action, key: Key) -> [Effect]? {
+        switch action {
+        case .quit:
+            return quit(key: key)
+        case .help:
+            showHelp = true
+            helpScroll = 0
+        case .wiring:
+            wiringView = 0
+        case .nextPane:
+            cycleFocus(1)
+        case .previousPane:
+            cycleFocus(-1)
+        case .command:
+            openPrompt(Prompt(kind: .command, label: "command (Tab completes)", input: InputEditor(), pane: focusedPaneID))
+        case .new:
+            openPrompt(Prompt(kind: .newPane, label: "new pane [NAME:]LANGUAGE[=COMMAND] (Tab: languages)", input: InputEditor(),
+                              pane: nil, choices: knownLanguages))
+        case .zoomLog:
+            logZoomed.toggle()
+            if logZoomed { focus = .log }
+            for j in panes.indices { clampScroll(j) }
+        case .growLog, .shrinkLog:
+            logZoomed = false
+            logResize += action == .growLog ? 2 : -2
+            let usual = Layout.screen(width: width, height: height, paneCount: panes.count).log.height
+            logResize = max(2 - usual, min(max(0, height - 5) - usual, logResize))
+            for j in panes.indices { clampScroll(j) }
+        default:
+            return nil
+        }
+        return []
     }
 
     var focusedPaneID: Int? { focusedIndex.map { panes[$0].id } }
@@ -282,13 +488,104 @@ extension AppState {
         let current: Int = focusedIndex ?? panes.count
         let next = ((current + step) % count + count) % count
         focus = next == panes.count ? .log : .pane(panes[next].id)
+        if logZoomed && focus != .log { logZoomed = false }
     }
 
-    mutating func quit() -> [Effect] {
+    /// Quit: at once when no bond is busy, else after a yes.
+    mutating func quit(key: Key? = nil) -> [Effect] {
         if quitting { return [.exit] }
+        let busy = panes.filter { $0.status.isBusyOrPending($0.pending) }.map(\.name)
+        if !busy.isEmpty && confirm == nil {
+            ask(.quit, "quit while \(busy.joined(separator: ", ")) \(busy.count == 1 ? "is" : "are") busy?", key: key)
+            return []
+        }
+        return quitNow()
+    }
+
+    mutating func quitNow() -> [Effect] {
         quitting = true
-        flash = "closing every bond… (Ctrl-Q again leaves at once)"
+        flash = "closing every bond… (\(config.bindings.long(.quit).split(separator: ",").first ?? "Ctrl-Q") again leaves at once)"
         return [.quit]
+    }
+
+    mutating func ask(_ action: ConfirmAction, _ question: String, key: Key?) {
+        let again = key.map { " (\(KeyBindings.name($0, short: false)) again: yes)" } ?? ""
+        confirm = Confirmation(action: action, question: question + " y/N" + again, key: key)
+    }
+
+    /// y (or the same key again) does it; anything else says no.
+    mutating func confirmKey(_ c: Confirmation, _ key: Key) -> [Effect] {
+        confirm = nil
+        guard key == .char("y") || key == .char("Y") || (c.key != nil && key == c.key) else {
+            flash = "cancelled"
+            return []
+        }
+        switch c.action {
+        case .quit: return quitNow()
+        case .close(let id): return index(of: id).map { closeBond($0) } ?? []
+        case .restart(let id): return index(of: id).map { restartNow($0) } ?? []
+        case .remove(let id): return index(of: id).map { removePane($0) } ?? []
+        case .overwrite(let path, let lines): return [.replaceFile(path: path, lines: lines)]
+        }
+    }
+
+    mutating func helpKey(_ key: Key, _ action: Action?) -> [Effect] {
+        let page = helpRows
+        switch key {
+        case .up: helpScroll = max(0, helpScroll - 1)
+        case .down: helpScroll += 1
+        case .pageUp: helpScroll = max(0, helpScroll - page)
+        case .pageDown, .char(" "): helpScroll += page
+        case .home: helpScroll = 0
+        case .end: helpScroll = Int.max / 2
+        default:
+            showHelp = false
+            if action == .quit { return quit(key: key) }
+            return []
+        }
+        helpScroll = min(helpScroll, max(0, helpLines().count - helpRows))
+        return []
+    }
+
+    /// The panes a pane waits on, outermost first: while its interpreter waits on a `CALL` it
+    /// made (a wire), the wire's source pane runs that call, and so on. From the log's open
+    /// requests (exact per bond) and the wires.
+    func waitChain(_ i: Int) -> [Int] {
+        var chain = [i]
+        var current = i
+        while chain.count < 16 {
+            let id = panes[current].id
+            guard let top = openRequests[id]?.last, let e = entry(top), !e.sent, e.verb == "CALL",
+                let call = try? JSONText.parse(String(e.payload)), let name = call[0]?.stringValue,
+                let wire = wires.first(where: { $0.target == id && $0.name == name }), let s = index(of: wire.source),
+                !chain.contains(s)
+            else { break }
+            chain.append(s)
+            current = s
+        }
+        return chain
+    }
+
+    /// Ctrl-C: interrupts the innermost interpreter of the chain the pane waits on (it raises its
+    /// own error, which unwinds the chain back to this pane, each level showing its error); a
+    /// second Ctrl-C while that chain is still busy interrupts every interpreter in it.
+    mutating func interruptChain(_ i: Int) -> [Effect] {
+        let chain = waitChain(i)
+        let again = lastInterrupt == chain.map { panes[$0].id }
+        lastInterrupt = chain.map { panes[$0].id }
+        let targets = again ? chain.reversed() : [chain.last!]
+        var effects: [Effect] = []
+        for t in targets {
+            if t == i {
+                append(t, .info, "interrupt")
+            } else {
+                append(i, .info, "interrupt: \(panes[t].name) runs the call this pane waits on; interrupting it")
+                append(t, .info, "interrupt (from \(panes[i].name), which waits on this call)")
+            }
+            effects.append(.interrupt(pane: panes[t].id, generation: panes[t].generation))
+        }
+        if again && chain.count > 1 { append(i, .info, "interrupt again: every interpreter of the chain") }
+        return effects
     }
 
     mutating func scrollPane(_ i: Int, _ key: Key) {
@@ -297,52 +594,69 @@ extension AppState {
         switch key {
         case .pageUp: panes[i].scroll += page
         case .pageDown: panes[i].scroll = max(0, panes[i].scroll - page)
-        case .home: panes[i].scroll = Int.max / 2
-        case .end: panes[i].scroll = 0
+        case .ctrlUp: panes[i].scroll += 1
+        case .ctrlDown: panes[i].scroll = max(0, panes[i].scroll - 1)
+        case .ctrlHome: panes[i].scroll = Int.max / 2
+        case .ctrlEnd: panes[i].scroll = 0
         default: break
         }
         clampScroll(i)
     }
 
-    mutating func paneKey(_ i: Int, _ key: Key) -> [Effect] {
+    mutating func paneKey(_ i: Int, _ key: Key, _ action: Action?) -> [Effect] {
         let id = panes[i].id
-        switch key {
-        case .enter:
+        switch action {
+        case .eval:
+            return submit(i, kind: .run)
+        case .expression:
             return submit(i, kind: .eval)
-        case .altEnter:
+        case .newline:
             panes[i].input.insert("\n")
-        case .ctrl("b"):
+            return []
+        case .block:
             return submit(i, kind: .block)
-        case .ctrl("k"):
+        case .call:
             return submit(i, kind: .call)
-        case .ctrl("r"):
+        case .ref:
             let code = panes[i].input.text.trimmingSpaces
             guard !code.isEmpty else {
-                flash = "Ctrl-R: type the ref's code in the input first"
+                flash = "\(config.bindings.long(.ref)): type the ref's code in the input first"
                 return []
             }
-            prompt = Prompt(kind: .refName(code: code), label: "ref name for \(code)", input: InputEditor(nextRefName(i)), pane: id)
-        case .ctrl("t"):
+            openPrompt(Prompt(kind: .refName(code: code), label: "ref name for \(code)", input: InputEditor(nextRefName(i)), pane: id))
+            return []
+        case .inspect:
             var initial = panes[i].input.text.trimmingSpaces
             if initial.hasPrefix("@") { initial.removeFirst() }
             if initial.isEmpty { initial = panes[i].refs.keys.last ?? "" }
-            prompt = Prompt(kind: .inspect, label: "inspect ref (or expression)", input: InputEditor(initial), pane: id)
-        case .ctrl("p"):
+            openPrompt(Prompt(kind: .inspect, label: "inspect ref (or expression; Tab: refs)", input: InputEditor(initial), pane: id,
+                              choices: Array(panes[i].refs.keys)))
+            return []
+        case .proxy:
             let initial = panes[i].input.text.trimmingSpaces
-            prompt = Prompt(kind: .proxyFunction, label: "proxy function of \(panes[i].name)", input: InputEditor(initial), pane: id)
-        case .ctrl("c"):
-            if panes[i].status.isBusyOrPending(panes[i].pending) {
-                append(i, .info, "interrupt")
-                return [.interrupt(pane: id, generation: panes[i].generation)]
-            }
+            openPrompt(Prompt(kind: .proxyFunction, label: "proxy function of \(panes[i].name)", input: InputEditor(initial), pane: id))
+            return []
+        case .interrupt:
+            if panes[i].status.isBusyOrPending(panes[i].pending) { return interruptChain(i) }
             panes[i].input.clear()
             panes[i].history.resetBrowsing()
-        case .ctrl(" "):
+            return []
+        case .complete:
             return startCompletion(i)
-        case .ctrl("w"):
-            return closeOrRemove(i)
-        case .function(5):
-            return restart(i)
+        case .close:
+            return closeOrRemove(i, key: key)
+        case .restart:
+            return restart(i, key: key)
+        case .openValue:
+            openViewer(i)
+            return []
+        case .broadcast:
+            toggleBroadcast(i)
+            return []
+        default:
+            break
+        }
+        switch key {
         case .up:
             if !panes[i].input.lineUp(), let entry = panes[i].history.previous(current: panes[i].input.text) {
                 panes[i].input.text = entry
@@ -351,18 +665,73 @@ extension AppState {
             if !panes[i].input.lineDown(), let entry = panes[i].history.next() {
                 panes[i].input.text = entry
             }
-        case .pageUp, .pageDown, .home, .end:
+        case .pageUp, .pageDown, .ctrlUp, .ctrlDown, .ctrlHome, .ctrlEnd:
             scrollPane(i, key)
-        case .left: panes[i].input.left()
-        case .right: panes[i].input.right()
-        case .ctrl("a"): panes[i].input.home()
-        case .ctrl("e"): panes[i].input.end()
-        case .ctrl("u"): panes[i].input.killToStart()
-        case .ctrl("d"), .delete: panes[i].input.deleteForward()
-        case .alt("\u{7F}"), .alt("\u{8}"): panes[i].input.deleteWord()
-        case .backspace: panes[i].input.backspace()
-        case .char(let c): panes[i].input.insert(c)
-        default: break
+        case .ctrl("r"), .ctrl("s"):
+            historySearch = HistorySearch(pane: id, reverse: key == .ctrl("r"), original: panes[i].input)
+        case .ctrl("x"):
+            ctrlXPending = true
+        default:
+            LineEditing.apply(key, to: &panes[i].input, ring: &killRing)
+        }
+        return []
+    }
+
+    // MARK: Incremental history search (Ctrl-R, Ctrl-S)
+
+    mutating func searchKey(_ key: Key, _ action: Action?) -> [Effect] {
+        guard var s = historySearch, let i = index(of: s.pane) else { historySearch = nil; return [] }
+        let entries = panes[i].history.entries
+        func find(from start: Int?, reverse: Bool) -> Int? {
+            guard !s.query.isEmpty, !entries.isEmpty else { return nil }
+            var k = start ?? (reverse ? entries.count - 1 : 0)
+            while k >= 0 && k < entries.count {
+                if entries[k].contains(s.query) { return k }
+                k += reverse ? -1 : 1
+            }
+            return nil
+        }
+        switch key {
+        case .ctrl("r"), .ctrl("s"):
+            s.reverse = key == .ctrl("r")
+            if s.query.isEmpty, let last = promptHistory["search"]?.entries.last { s.query = last }
+            let from = s.match.map { s.reverse ? $0 - 1 : $0 + 1 }
+            if let m = find(from: from, reverse: s.reverse) { s.match = m; s.failed = false } else { s.failed = true }
+        case .backspace:
+            if !s.query.isEmpty { s.query.removeLast() }
+            s.match = find(from: nil, reverse: true)
+            s.failed = s.match == nil && !s.query.isEmpty
+        case .char(let c):
+            s.query.append(c)
+            if let m = find(from: s.match, reverse: s.reverse) ?? find(from: nil, reverse: s.reverse) { s.match = m; s.failed = false } else { s.failed = true }
+        case .escape, .ctrl("g"):
+            panes[i].input = s.original
+            historySearch = nil
+            return []
+        default:
+            // Any other key takes the match and then acts as usual (Enter runs it), as in readline.
+            historySearch = nil
+            if !s.query.isEmpty {
+                var h = promptHistory["search"] ?? History(limit: 100)
+                h.add(s.query)
+                promptHistory["search"] = h
+            }
+            if let m = s.match {
+                panes[i].input = InputEditor(entries[m])
+                if let r = entries[m].range(of: s.query) {
+                    panes[i].input.moveCursor(to: entries[m].distance(from: entries[m].startIndex, to: r.lowerBound))
+                }
+            }
+            return handleKey(key)
+        }
+        historySearch = s
+        if let m = s.match {
+            panes[i].input = InputEditor(entries[m])
+            if let r = entries[m].range(of: s.query) {
+                panes[i].input.moveCursor(to: entries[m].distance(from: entries[m].startIndex, to: r.lowerBound))
+            }
+        } else if s.query.isEmpty {
+            panes[i].input = s.original
         }
         return []
     }
@@ -373,7 +742,7 @@ extension AppState {
         return "r\(n)"
     }
 
-    enum SubmitKind { case eval, block, call }
+    enum SubmitKind { case run, eval, block, call }
 
     mutating func submit(_ i: Int, kind: SubmitKind) -> [Effect] {
         let text = panes[i].input.text
@@ -383,15 +752,41 @@ extension AppState {
         panes[i].scroll = 0
         var effects: [Effect] = [.saveHistory(name: panes[i].name, entries: panes[i].history.entries)]
         effects += perform(i, kind: kind, text: text)
+        if let group = panes[i].group, broadcasting.contains(group) {
+            for j in panes.indices where j != i && panes[j].group == group {
+                panes[j].history.add(text)
+                panes[j].scroll = 0
+                effects.append(.saveHistory(name: panes[j].name, entries: panes[j].history.entries))
+                effects += perform(j, kind: kind, text: text)
+            }
+        }
         return effects
+    }
+
+    /// Turns broadcasting on or off for the focused pane's host group.
+    mutating func toggleBroadcast(_ i: Int) {
+        guard let group = panes[i].group else {
+            flash = "\(panes[i].name) is in no host group (bond-workbench --hosts h1,h2 LANGUAGE)"
+            return
+        }
+        let members = panes.filter { $0.group == group }.map(\.name)
+        if broadcasting.remove(group) == nil {
+            broadcasting.insert(group)
+            flash = "broadcast on: input goes to \(members.joined(separator: ", ")) (\(config.bindings.long(.broadcast)) again: off)"
+        } else {
+            flash = "broadcast off: input goes to this pane only"
+        }
     }
 
     /// Runs `text` in pane `i` as an expression, a block or a call.
     mutating func perform(_ i: Int, kind: SubmitKind, text: String) -> [Effect] {
         let request: Request
         switch kind {
-        case .eval:
+        case .run:
             append(i, .input, text)
+            request = .run(text)
+        case .eval:
+            append(i, .input, "eval " + text)
             request = .eval(text)
         case .block:
             append(i, .input, "block:\n" + text)
@@ -437,35 +832,104 @@ extension AppState {
         }
     }
 
-    mutating func closeOrRemove(_ i: Int) -> [Effect] {
-        let id = panes[i].id
-        switch panes[i].status {
-        case .starting, .idle, .busy, .closing:
-            if case .closing = panes[i].status { return [] }
-            panes[i].status = .closing
-            append(i, .info, "closing \(panes[i].name)…")
-            return [.close(pane: id, generation: panes[i].generation)]
+    /// Closes a pane's bond (after a yes when it is live), or removes a pane whose bond is over
+    /// (after a yes; `undo` brings it back, with its wires, until quit).
+    mutating func closeOrRemove(_ i: Int, key: Key? = nil, confirmed: Bool = false) -> [Effect] {
+        let p = panes[i]
+        switch p.status {
+        case .closing:
+            return []
+        case .starting, .idle, .busy:
+            if confirmed { return closeBond(i) }
+            let busy = p.status.isBusyOrPending(p.pending) ? " (busy)" : ""
+            ask(.close(pane: p.id), "close \(p.name)\(busy)? its interpreter and state end", key: key)
+            return []
         case .dead, .failed, .closed:
-            panes.remove(at: i)
-            wires.removeAll { $0.source == id || $0.target == id }
-            if panes.isEmpty {
-                focus = .log
-            } else {
-                focus = .pane(panes[min(i, panes.count - 1)].id)
-            }
-            for j in panes.indices { clampScroll(j) }
+            if confirmed { return removePane(i) }
+            let wired = wires.filter { $0.source == p.id || $0.target == p.id }.count
+            ask(.remove(pane: p.id), "remove the pane \(p.name)" + (wired > 0 ? " and its \(wired) wire\(wired == 1 ? "" : "s")" : "")
+                + "? (undo brings it back)", key: key)
             return []
         }
     }
 
-    mutating func restart(_ i: Int) -> [Effect] {
+    mutating func closeBond(_ i: Int) -> [Effect] {
+        guard panes[i].status != .closing else { return [] }
+        panes[i].status = .closing
+        append(i, .info, "closing \(panes[i].name)…")
+        return [.close(pane: panes[i].id, generation: panes[i].generation)]
+    }
+
+    mutating func removePane(_ i: Int) -> [Effect] {
+        let id = panes[i].id
+        let touching = wires.filter { $0.source == id || $0.target == id }
+        removed.append(RemovedPane(pane: panes[i], position: i, wires: touching))
+        panes.remove(at: i)
+        wires.removeAll { $0.source == id || $0.target == id }
+        if panes.isEmpty {
+            focus = .log
+        } else {
+            focus = .pane(panes[min(i, panes.count - 1)].id)
+        }
+        for j in panes.indices { clampScroll(j) }
+        flash = "removed \(removed.last!.pane.name); the undo command brings it back"
+        return []
+    }
+
+    /// `undo`: the pane removed last comes back (started again), with its refs and wires.
+    mutating func undoRemove() -> [Effect] {
+        guard var r = removed.popLast() else {
+            flash = "undo: no pane was removed"
+            return []
+        }
+        if panes.contains(where: { $0.name == r.pane.name }) {
+            removed.append(r)
+            flash = "undo: a pane named \(r.pane.name) is open"
+            return []
+        }
+        r.pane.generation += 1
+        r.pane.status = .starting
+        r.pane.pending = 0
+        r.pane.held = []
+        r.pane.pid = nil
+        r.pane.deathReported = false
+        panes.insert(r.pane, at: min(r.position, panes.count))
+        let present = Set(panes.map(\.id))
+        for w in r.wires where present.contains(w.source) && present.contains(w.target) && !wires.contains(where: { $0.key == w.key }) {
+            wires.append(w)
+        }
+        // A wire whose other end is still removed comes back with that pane.
+        for k in removed.indices {
+            removed[k].wires += r.wires.filter { w in (w.source == removed[k].pane.id || w.target == removed[k].pane.id) && !removed[k].wires.contains(w) }
+        }
+        let i = index(of: r.pane.id)!
+        focus = .pane(r.pane.id)
+        for j in panes.indices { clampScroll(j) }
+        append(i, .info, "back (undo): restarting \(r.pane.name)…")
+        // Wires into it are exported again when it has started; wires out of it never left their
+        // targets (they look the source up at each call).
+        return [.start(pane: r.pane.id, generation: r.pane.generation, name: r.pane.name, language: r.pane.language, command: r.pane.command)]
+    }
+
+    /// Restarts a pane's bond: after a yes when it is live.
+    mutating func restart(_ i: Int, key: Key? = nil, confirmed: Bool = false) -> [Effect] {
+        let p = panes[i]
+        if !confirmed && (p.status.isLive || p.status == .starting) {
+            let busy = p.status.isBusyOrPending(p.pending) ? " (busy)" : ""
+            ask(.restart(pane: p.id), "restart \(p.name)\(busy)? its interpreter's state is lost", key: key)
+            return []
+        }
+        return restartNow(i)
+    }
+
+    mutating func restartNow(_ i: Int) -> [Effect] {
         let p = panes[i]
         var effects: [Effect] = []
         if p.status.isLive || p.status == .starting || p.status == .closing {
             effects.append(.close(pane: p.id, generation: p.generation))
         }
+        logEnd(i, "restarted")
         panes[i].generation += 1
-        dropOpenRequests(p.id)
         panes[i].status = .starting
         panes[i].pending = 0
         panes[i].held = []
@@ -478,37 +942,88 @@ extension AppState {
 
     // MARK: Prompt
 
-    mutating func promptKey(_ key: Key) -> [Effect] {
+    mutating func openPrompt(_ p: Prompt) {
+        prompt = p
+        promptHistory[p.historyKey, default: History(limit: 200)].resetBrowsing()
+    }
+
+    mutating func promptKey(_ key: Key, _ action: Action?) -> [Effect] {
         guard var p = prompt else { return [] }
+        var cycle = p.cycle
+        p.cycle = nil
         switch key {
         case .escape, .ctrl("c"), .ctrl("g"):
             prompt = nil
             if case .logSearch(let origin) = p.kind { logSelected = origin; pinLogTop() }
+            if case .sshAnswer(let question, _) = p.kind {
+                askNextSSHQuestion()
+                return [.answerSSH(question: question, answer: nil)]
+            }
             return []
         case .enter:
             prompt = nil
-            return submitPrompt(p, p.input.text.trimmingSpaces)
-        case .ctrl("q"):
-            prompt = nil
-            return quit()
-        case .left: p.input.left()
-        case .right: p.input.right()
-        case .ctrl("a"), .home: p.input.home()
-        case .ctrl("e"), .end: p.input.end()
-        case .ctrl("u"): p.input.killToStart()
-        case .ctrl("d"), .delete: p.input.deleteForward()
-        case .backspace: p.input.backspace()
-        case .tab:
-            // Complete pane names in pane questions.
-            if case .proxyTarget = p.kind { p.input.text = nextPaneName(after: p.input.text, excluding: p.pane) }
-        case .char(let c): p.input.insert(c)
-        default: break
+            if case .sshAnswer(let question, _) = p.kind {
+                // Never kept in the prompt's history: it may be a password.
+                askNextSSHQuestion()
+                return [.answerSSH(question: question, answer: p.input.text)]
+            }
+            let text = p.input.text.trimmingSpaces
+            promptHistory[p.historyKey, default: History(limit: 200)].add(text)
+            return submitPrompt(p, text)
+        case .up, .down:
+            var h = promptHistory[p.historyKey, default: History(limit: 200)]
+            let entry = key == .up ? h.previous(current: p.input.text) : h.next()
+            promptHistory[p.historyKey] = h
+            if let entry { p.input = InputEditor(entry); p.selected = false }
+        case .tab, .ctrl(" "):
+            if cycle == nil {
+                let base = p.input.text
+                let candidates = promptCandidates(p, base: p.selected ? "" : base)
+                guard !candidates.isEmpty else {
+                    flash = "nothing to complete"
+                    break
+                }
+                // The choice shown now is not offered again first.
+                let start = candidates.firstIndex(of: base).map { ($0 + 1) % candidates.count } ?? 0
+                cycle = (p.selected ? "" : base, candidates, start)
+            } else {
+                cycle!.index = (cycle!.index + 1) % cycle!.candidates.count
+            }
+            p.input = InputEditor(cycle!.candidates[cycle!.index])
+            p.selected = false
+            p.cycle = cycle
+            if cycle!.candidates.count == 1 { p.cycle = nil }
+        default:
+            if action == .quit && key != .char("q") {
+                prompt = nil
+                return quit(key: key)
+            }
+            if p.selected {
+                switch key {
+                case .char, .ctrl("y"):
+                    // Typing replaces the selected default.
+                    p.input = InputEditor()
+                    p.selected = false
+                    LineEditing.apply(key, to: &p.input, ring: &killRing)
+                case .backspace, .delete, .ctrl("d"), .ctrl("k"), .ctrl("u"), .ctrl("w"), .alt("\u{7F}"):
+                    p.input = InputEditor()
+                    p.selected = false
+                case .left, .ctrl("b"), .home, .ctrl("a"):
+                    p.selected = false
+                    LineEditing.apply(key, to: &p.input, ring: &killRing)
+                default:
+                    p.selected = false
+                    LineEditing.apply(key, to: &p.input, ring: &killRing)
+                }
+            } else {
+                LineEditing.apply(key, to: &p.input, ring: &killRing)
+            }
         }
         prompt = p
         if case .logSearch(let origin) = p.kind {
             // Incremental: the selection moves to the nearest match as the text is typed.
             let text = p.input.text
-            if text.isEmpty {
+            if text.isEmpty || p.selected {
                 logSelected = origin
             } else if let s = searchLog(text, from: origin, older: true, inclusive: true) {
                 logSelected = s
@@ -516,6 +1031,21 @@ extension AppState {
             pinLogTop()
         }
         return []
+    }
+
+    /// What Tab offers in a prompt for the text typed so far: the prompt's choices that start
+    /// with it, or, at the command prompt, the completions of its last word.
+    func promptCandidates(_ p: Prompt, base: String) -> [String] {
+        switch p.kind {
+        case .command:
+            return commandCompletions(base)
+        case .proxyTarget:
+            let names = panes.filter { $0.id != p.pane }.map(\.name)
+            return names.filter { $0.hasPrefix(base) }
+        default:
+            let lower = base.lowercased()
+            return p.choices.filter { $0.lowercased().hasPrefix(lower) }
+        }
     }
 
     func nextPaneName(after current: String, excluding: Int?) -> String {
@@ -528,20 +1058,13 @@ extension AppState {
     mutating func submitPrompt(_ p: Prompt, _ text: String) -> [Effect] {
         let paneIndex = p.pane.flatMap { index(of: $0) }
         switch p.kind {
+        case .sshAnswer:
+            return []  // answered in promptKey, never here
         case .command:
             return runCommand(text)
         case .newPane:
             guard !text.isEmpty else { return [] }
-            do {
-                let spec = try PaneSpec.parse(text)
-                let effects = addPanes([spec])
-                if let last = panes.last { focus = .pane(last.id) }
-                for j in panes.indices { clampScroll(j) }
-                return effects
-            } catch {
-                flash = error.message
-                return []
-            }
+            return newPane(text)
         case .refName(let code):
             guard let i = paneIndex else { return [] }
             return makeRef(i, name: text, code: code)
@@ -551,8 +1074,8 @@ extension AppState {
         case .proxyFunction:
             guard !text.isEmpty, paneIndex != nil else { return [] }
             let suggestion = nextPaneName(after: "", excluding: p.pane)
-            prompt = Prompt(kind: .proxyTarget(function: text), label: "proxy \(text) to pane (Tab cycles)",
-                            input: InputEditor(suggestion), pane: p.pane)
+            openPrompt(Prompt(kind: .proxyTarget(function: text), label: "proxy \(text) to pane (Tab cycles)",
+                              input: InputEditor(suggestion), pane: p.pane))
             return []
         case .proxyTarget(let function):
             guard let target = pane(named: text) else {
@@ -560,8 +1083,8 @@ extension AppState {
                 return []
             }
             let suggestion = String(function.split(separator: ".").last ?? Substring(function))
-            prompt = Prompt(kind: .proxyName(function: function, target: target.id),
-                            label: "name of \(function) in \(target.name)", input: InputEditor(suggestion), pane: p.pane)
+            openPrompt(Prompt(kind: .proxyName(function: function, target: target.id),
+                              label: "name of \(function) in \(target.name)", input: InputEditor(suggestion), pane: p.pane))
             return []
         case .proxyName(let function, let target):
             guard let s = paneIndex else { return [] }
@@ -570,7 +1093,7 @@ extension AppState {
         case .logSave(let shown):
             return saveLog(text, shown: shown)
         case .logFilter:
-            setLogFilter(text)
+            setLogFilterChecked(text)
             return []
         case .logSearch(let origin):
             logSearch = text
@@ -610,8 +1133,65 @@ extension AppState {
             flash = "\"\(name)\" is not a valid function name"
             return []
         }
+        guard let check = Languages.functionCheck(language: panes[s].language, name: function) else {
+            append(t, .info, "proxy \(panes[s].name).\(function) as \(name)…")
+            return send(t, .proxy(source: panes[s].id, function: function, name: name))
+        }
+        // First ask the source whether it has the function; the wire is made only if it has.
+        append(s, .info, "proxy: looking for \(function) in \(panes[s].name)…")
+        return send(s, .checkFunction(function: function, check: check, target: target, name: name))
+    }
+
+    /// The source answered whether it has the function: proxy it, or say why not (no wire made).
+    mutating func functionChecked(_ s: Int, function: String, target: Int, name: String, outcome: Outcome) -> [Effect] {
+        var exists = false
+        var reason = "it is not a function there"
+        switch outcome {
+        case .value(let v): exists = v.boolValue ?? ((v.intValue ?? 0) != 0)
+        case .failure(let text): reason = text
+        default: break
+        }
+        guard exists else {
+            let message = "proxy not made: \(panes[s].name) has no function \(function) (\(reason))"
+            append(s, .error, message)
+            flash = message
+            return []
+        }
+        guard let t = index(of: target) else {
+            flash = "proxy: that pane is gone"
+            return []
+        }
         append(t, .info, "proxy \(panes[s].name).\(function) as \(name)…")
         return send(t, .proxy(source: panes[s].id, function: function, name: name))
+    }
+
+    /// `new SPEC` or the new-pane prompt: checked before anything is created.
+    mutating func newPane(_ text: String) -> [Effect] {
+        let spec: PaneSpec
+        do { spec = try PaneSpec.parse(text) } catch {
+            flash = error.message
+            return []
+        }
+        let language = Languages.canonical(spec.language, known: knownLanguages)
+        guard knownLanguages.isEmpty || knownLanguages.contains(language) else {
+            flash = "unknown language \"\(spec.language)\" (known: \(knownLanguages.joined(separator: ", ")); also py, js, node, pl)"
+            return []
+        }
+        if let name = spec.name {
+            if pane(named: name) != nil {
+                flash = "a pane named \(name) is open: give another name (\(Languages.paneNames(for: [(nil, language)], taken: panes.map(\.name))[0]):\(spec.language))"
+                return []
+            }
+            let named = Languages.canonical(name, known: knownLanguages)
+            if named != name, knownLanguages.contains(named) || Languages.aliases[name.lowercased()] != nil, named != language {
+                flash = "\"\(text)\" is ambiguous: \(name) names a language, not a \(language) pane; write \(spec.language) alone, or another NAME:"
+                return []
+            }
+        }
+        let effects = addPanes([spec])
+        if let last = panes.last { focus = .pane(last.id) }
+        for j in panes.indices { clampScroll(j) }
+        return effects
     }
 
     static func isFunctionName(_ name: String) -> Bool {
@@ -632,145 +1212,6 @@ extension AppState {
             entries = Array(log)
         }
         return [.saveLog(path: path, lines: entries.map(Traffic.jsonLine))]
-    }
-
-    // MARK: Commands
-
-    /// Runs a typed command (the Ctrl-X prompt).
-    public mutating func runCommand(_ line: String) -> [Effect] {
-        let text = line.trimmingSpaces
-        guard !text.isEmpty else { return [] }
-        let verb = String(text.prefix { !$0.isWhitespace })
-        let rest = String(text.dropFirst(verb.count)).trimmingSpaces
-        let target = focusedIndex
-        func needPane() -> Int? {
-            if target == nil { flash = "\(verb): focus a pane first" }
-            return target
-        }
-        func paneArgument() -> Int? {
-            if rest.isEmpty { return needPane() }
-            guard let p = pane(named: rest), let i = index(of: p.id) else {
-                flash = "\(verb): no pane named \"\(rest)\""
-                return nil
-            }
-            return i
-        }
-        switch verb {
-        case "eval", "block", "call":
-            guard let i = needPane() else { return [] }
-            guard !rest.isEmpty else { flash = "\(verb): nothing to run"; return [] }
-            panes[i].history.add(rest)
-            let kind: SubmitKind = verb == "eval" ? .eval : verb == "block" ? .block : .call
-            return [.saveHistory(name: panes[i].name, entries: panes[i].history.entries)] + perform(i, kind: kind, text: rest)
-        case "ref":
-            guard let i = needPane() else { return [] }
-            let name = String(rest.prefix { !$0.isWhitespace })
-            var code = String(rest.dropFirst(name.count)).trimmingSpaces
-            if code.hasPrefix("=") { code = String(code.dropFirst()).trimmingSpaces }
-            guard !name.isEmpty, !code.isEmpty else { flash = "usage: ref NAME CODE"; return [] }
-            return makeRef(i, name: name, code: code)
-        case "inspect":
-            guard let i = needPane() else { return [] }
-            guard !rest.isEmpty else { flash = "usage: inspect REF"; return [] }
-            return inspect(i, rest)
-        case "proxy":
-            // proxy SRC.FUNC to PANE [as NAME]
-            let words = rest.split(separator: " ").map(String.init)
-            guard words.count == 3 || words.count == 5, words[1] == "to", words.count == 3 || words[3] == "as",
-                let dot = words[0].firstIndex(of: ".")
-            else {
-                flash = "usage: proxy SRC.FUNC to PANE [as NAME]"
-                return []
-            }
-            let sourceName = String(words[0][..<dot])
-            let function = String(words[0][words[0].index(after: dot)...])
-            guard let source = pane(named: sourceName), let s = index(of: source.id) else {
-                flash = "proxy: no pane named \"\(sourceName)\""
-                return []
-            }
-            guard let t = pane(named: words[2]) else {
-                flash = "proxy: no pane named \"\(words[2])\""
-                return []
-            }
-            let name = words.count == 5 ? words[4] : String(function.split(separator: ".").last ?? Substring(function))
-            return proxy(s, function: function, target: t.id, name: name)
-        case "new":
-            guard !rest.isEmpty else { flash = "usage: new [NAME:]LANGUAGE[=COMMAND]"; return [] }
-            return submitPrompt(Prompt(kind: .newPane, label: "", input: InputEditor(), pane: nil), rest)
-        case "close":
-            guard let i = paneArgument() else { return [] }
-            return closeOrRemove(i)
-        case "restart":
-            guard let i = paneArgument() else { return [] }
-            return restart(i)
-        case "interrupt":
-            guard let i = paneArgument() else { return [] }
-            append(i, .info, "interrupt")
-            return [.interrupt(pane: panes[i].id, generation: panes[i].generation)]
-        case "focus":
-            if rest == "log" { focus = .log; return [] }
-            guard let p = pane(named: rest) else { flash = "focus: no pane named \"\(rest)\""; return [] }
-            focus = .pane(p.id)
-            return []
-        case "log":
-            let words = rest.split(separator: " ", maxSplits: 1).map(String.init)
-            let argument = words.count > 1 ? words[1].trimmingSpaces : ""
-            switch words.first ?? "" {
-            case "save":
-                if argument.hasPrefix("--shown ") { return saveLog(String(argument.dropFirst(8)).trimmingSpaces, shown: true) }
-                return saveLog(argument)
-            case "filter":
-                setLogFilter(argument)
-                return []
-            case "search":
-                logSearch = argument
-                if let s = searchLog(argument, from: logSelected, older: true, inclusive: true) {
-                    logSelected = s
-                    pinLogTop()
-                } else if !argument.isEmpty {
-                    flash = "not found: \(argument)"
-                }
-                return []
-            case "pause":
-                if logPausedAt == nil { logPausedAt = nextSeq }
-                return []
-            case "follow":
-                logPausedAt = nil
-                logSelected = nil
-                logTop = nil
-                return []
-            case "show":
-                guard let n = Int(argument.drop { $0 == "#" }), entry(n) != nil else { flash = "log show: no frame #\(argument)"; return [] }
-                logDetail = LogDetail(seq: n)
-                logSelected = n
-                return []
-            default:
-                flash = "usage: log save [--shown] FILE | filter EXPR | search TEXT | pause | follow | show N"
-                return []
-            }
-        case "help":
-            showHelp = true
-            return []
-        case "session":
-            let words = rest.split(separator: " ", maxSplits: 1).map(String.init)
-            guard words.first == "save", words.count == 2 else { flash = "usage: session save FILE"; return [] }
-            return [.saveLog(path: words[1].trimmingSpaces, lines: [session.text])]
-        case "transcript":
-            guard rest.hasPrefix("save ") else { flash = "usage: transcript save [PANE] FILE"; return [] }
-            return saveTranscript(String(rest.dropFirst(5)).trimmingSpaces)
-        case "replay":
-            return replayCommand(rest)
-        case "wires", "wiring":
-            wiringView = 0
-            return []
-        case "unwire":
-            return unwireCommand(rest)
-        case "quit", "exit":
-            return quit()
-        default:
-            flash = "unknown command \"\(verb)\" (F1 lists them)"
-            return []
-        }
     }
 }
 

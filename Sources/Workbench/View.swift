@@ -11,39 +11,50 @@ public struct Frame: Sendable, Equatable {
 }
 
 public enum KeyHelp {
-    /// Every binding, for the help overlay.
-    public static let bindings: [(String, String)] = [
-        ("Enter", "evaluate the input as an expression, show its value"),
-        ("Alt-Enter", "new line in the input"),
-        ("Ctrl-B", "run the input as a block (statements)"),
-        ("Ctrl-K", "call: input is NAME ARG ...; ARG is JSON or @ref"),
-        ("Ctrl-R", "make a ref from the input (asks its name)"),
-        ("Ctrl-T", "inspect a ref: value, or type and description"),
-        ("Ctrl-P", "proxy a function of this pane into another pane"),
-        ("Ctrl-C", "interrupt the running request; when idle, clear input"),
-        ("Ctrl-Space", "complete a name (asks the interpreter) or a history entry"),
-        ("Up/Down", "input history of this pane (kept between runs)"),
-        ("Tab/S-Tab", "next / previous pane (the log pane included)"),
-        ("PgUp/PgDn", "scroll the focused transcript or log"),
-        ("Home/End", "top / bottom; End follows new output again"),
-        ("Ctrl-A/E/U", "start / end of line, delete to line start"),
-        ("Ctrl-N", "new pane: [NAME:]LANGUAGE[=COMMAND]"),
-        ("Ctrl-W", "close this pane's bond; again removes the pane"),
-        ("F5", "restart this pane's bond"),
-        ("F2", "wiring: the proxies, their calls; d unwires"),
-        ("Ctrl-X", "command prompt (commands below)"),
-        ("log pane", "↑/↓ select, Enter detail, / search, f filter, p pause, s save"),
-        ("F1", "this help"),
-        ("Ctrl-Q", "quit: closes every bond"),
+    /// What each action does, for the help overlay (its keys come from the bindings).
+    public static let actions: [(Action, String)] = [
+        (.help, "this help (↑/↓ PgUp/PgDn scroll it)"),
+        (.quit, "quit: closes every bond (asks first when one is busy)"),
+        (.eval, "run the input as the language's REPL does; show a final value"),
+        (.expression, "evaluate the input as one expression (python-bond's eval)"),
+        (.newline, "new line in the input"),
+        (.block, "run the input as a block (statements)"),
+        (.call, "call: input is NAME ARG ...; ARG is JSON or @ref"),
+        (.ref, "make a ref from the input (asks its name)"),
+        (.inspect, "inspect a ref: value, or type and description"),
+        (.proxy, "proxy a function of this pane into another pane"),
+        (.interrupt, "interrupt the running request; when idle, clear input"),
+        (.complete, "complete a name (asks the interpreter) or a history entry"),
+        (.nextPane, "next pane (the log pane included)"),
+        (.previousPane, "previous pane"),
+        (.new, "new pane: [NAME:]LANGUAGE[=COMMAND]"),
+        (.close, "close this pane's bond (asks); again removes the pane"),
+        (.restart, "restart this pane's bond (asks when it is live)"),
+        (.wiring, "wiring: the proxies, their calls; d unwires"),
+        (.command, "command prompt (commands below; Tab completes)"),
+        (.zoomLog, "the log over the whole screen, and back"),
+        (.growLog, "a taller log pane"),
+        (.shrinkLog, "a shorter log pane"),
+        (.openValue, "the last value, whole, in a scrollable viewer"),
+        (.broadcast, "a host group's input to every pane of it, on/off"),
     ]
 
-    public static let commands: [String] = [
-        "eval CODE   block CODE   call NAME ARG...   ref NAME CODE   inspect REF",
-        "proxy SRC.FUNC to PANE [as NAME]   new [NAME:]LANG[=CMD]   focus PANE|log",
-        "close [PANE]   restart [PANE]   interrupt [PANE]   wires   unwire PANE.NAME",
-        "log save [--shown] FILE   log filter EXPR   log search TEXT   log show N",
-        "log pause   log follow   session save FILE   transcript save [PANE] FILE",
-        "replay FILE [--report OUT]   help   quit",
+    /// The editing keys of the input (GNU readline's emacs mode), fixed.
+    public static let editing: [(String, String)] = [
+        ("Ctrl-A/E", "start / end of line (also Home / End)"),
+        ("Ctrl-B/F", "back / forward a character (also ←/→)"),
+        ("Alt-B/F", "back / forward a word (also Ctrl-←/→)"),
+        ("Ctrl-K/U", "kill to end / start of line"),
+        ("Ctrl-W", "kill the word before the cursor (to white space)"),
+        ("Alt-D/Bksp", "kill the word after / before the cursor"),
+        ("Ctrl-Y, Alt-Y", "yank the last kill, then older ones"),
+        ("Ctrl-T", "transpose characters; Alt-U/L/C: word case"),
+        ("Ctrl-_", "undo"),
+        ("Ctrl-R/S", "incremental history search, older / newer"),
+        ("Ctrl-X Ctrl-E", "edit the input in $EDITOR"),
+        ("Up/Down", "lines of the input, then the pane's history"),
+        ("PgUp/PgDn", "scroll the transcript (Ctrl-↑/↓ by a line)"),
+        ("log pane", "↑/↓ select, Enter detail, / search, f filter, p pause, s save"),
     ]
 }
 
@@ -71,6 +82,10 @@ extension AppState {
             renderWiring(into: &buffer)
             cursor = nil
         }
+        if viewer != nil {
+            renderViewer(into: &buffer)
+            cursor = nil
+        }
         if let c = renderStatus(layout.status, into: &buffer) { cursor = c }
         if showHelp {
             renderHelp(into: &buffer)
@@ -86,6 +101,7 @@ extension AppState {
         let waiting = pane.pending - (pane.status.isBusyOrPending(0) ? 1 : 0)
         if waiting > 0 { extra.append("\(waiting) queued") }
         if pane.scroll > 0 { extra.append("scrolled ↑\(pane.scroll)") }
+        if let group = pane.group, broadcasting.contains(group) { extra.insert("broadcast", at: 0) }
         var pid: [String] = []
         if let p = pane.pid, pane.status.isLive { pid = ["pid \(p)"] }
         let candidates: [[String]] = [
@@ -143,6 +159,7 @@ extension AppState {
         case .error: return Style(fg: theme.error, bold: true)
         case .info: return Style(dim: true)
         case .nested: return Style(fg: theme.nested)
+        case .description: return Style(fg: theme.value, dim: true)
         }
     }
 
@@ -197,21 +214,37 @@ extension AppState {
         return (area.x + 2 + min(cursorX, width - 1), area.y + cursorRow - firstVisible)
     }
 
-    func statusHints() -> String {
-        if wiringView != nil { return "↑/↓ select  d unwire  Esc close" }
-        if logDetail != nil { return "←/→ previous/next frame  p its pair  r raw/JSON  ↑/↓ PgUp/PgDn scroll  Esc close" }
-        if focus == .log {
-            return "↑/↓ select  Enter detail  / search  n/N next  f filter  c clear  p pause  End follow  s save  Tab next pane  F1 help"
-        }
-        guard let i = focusedIndex else { return "" }
-        let busy = panes[i].status.isBusyOrPending(panes[i].pending)
+    /// The hints of the status line, most important first: help and quit always lead.
+    func statusHints() -> [String] {
         let b = config.bindings
-        func k(_ a: Action, _ what: String) -> String { b.short(a) + " " + what + "  " }
-        return (busy ? k(.interrupt, "interrupt") : "")
-            + k(.eval, "eval") + k(.newline, "newline") + k(.block, "block") + k(.call, "call") + k(.ref, "ref")
-            + k(.inspect, "inspect") + k(.proxy, "proxy") + (busy ? "" : k(.interrupt, "clear")) + k(.complete, "complete")
-            + k(.nextPane, "next") + k(.new, "new") + k(.close, "close") + k(.restart, "restart") + k(.wiring, "wires")
-            + k(.command, "cmd") + k(.help, "help") + b.short(.quit) + " quit"
+        func k(_ a: Action, _ what: String) -> String { b.short(a) + " " + what }
+        let lead = [k(.help, "help"), k(.quit, "quit")]
+        if wiringView != nil { return lead + ["↑/↓ select", "d unwire", "Esc close"] }
+        if logDetail != nil { return lead + ["←/→ frames", "p pair", "r raw/JSON", "↑/↓ scroll", "Esc close"] }
+        if focus == .log {
+            return lead + ["↑/↓ select", "Enter detail", "/ search", "n/N next", "f filter", "c clear", "p pause", "End follow",
+                           "s save", k(.zoomLog, logZoomed ? "unzoom" : "zoom"), k(.nextPane, "next pane")]
+        }
+        guard let i = focusedIndex else { return lead }
+        let busy = panes[i].status.isBusyOrPending(panes[i].pending)
+        let group = panes[i].group.map { [k(.broadcast, broadcasting.contains($0) ? "broadcast off" : "broadcast")] } ?? []
+        return lead + (busy ? [k(.interrupt, "interrupt")] : []) + group + [
+            k(.eval, "run"), k(.block, "block"), k(.call, "call"), k(.complete, "complete"), k(.nextPane, "next"),
+            k(.command, "cmd"), k(.newline, "newline"), k(.ref, "ref"), k(.inspect, "inspect"), k(.proxy, "proxy"),
+            k(.wiring, "wires"), k(.new, "new"), k(.close, "close"), k(.restart, "restart"), k(.expression, "expression"),
+            k(.openValue, "value"), k(.zoomLog, "zoom log"),
+        ]
+    }
+
+    /// Hints joined, as many whole ones as fit in `width` (none is ever cut in the middle).
+    static func fit(_ hints: [String], width: Int) -> String {
+        var text = ""
+        for h in hints {
+            let next = text.isEmpty ? h : text + "  " + h
+            if TextWidth.of(next) > width { break }
+            text = next
+        }
+        return text
     }
 
     func renderStatus(_ area: Rect, into buffer: inout CellBuffer) -> (x: Int, y: Int)? {
@@ -224,37 +257,82 @@ extension AppState {
             let field = Rect(x: area.x + used - 2, y: area.y, width: area.width - used + 2, height: 1)
             // renderInput puts its mark in the first two columns: draw over the label's ": ".
             var copy = buffer
-            let c = renderInput(InputEditor(p.input.text.replacingOccurrences(of: "\n", with: " ")).withCursor(p.input.cursor),
+            var shown = p.input.text.replacingOccurrences(of: "\n", with: " ")
+            if case .sshAnswer(_, true) = p.kind { shown = String(repeating: "•", count: p.input.text.count) }
+            let c = renderInput(InputEditor(shown).withCursor(p.input.cursor),
                                 in: field, color: .default, focused: true, into: &copy)
-            for x in field.x + 2..<field.right { copy[x, area.y].style = style }
+            // A selected default is shown as a selection (not reversed, underlined): typing replaces it.
+            let selectedStyle = Style(bold: true, underline: true)
+            let selectedEnd = field.x + 2 + TextWidth.of(p.input.text)
+            for x in field.x + 2..<field.right { copy[x, area.y].style = p.selected && x < selectedEnd ? selectedStyle : style }
             for x in field.x..<field.x + 2 { copy[x, area.y] = buffer[x, area.y] }
             buffer = copy
             return c
         }
-        let text = flash ?? statusHints()
-        buffer.put(text, x: area.x, y: area.y, maxWidth: area.width, style: flash != nil ? Style(bold: true, reverse: true) : style,
-                   ellipsis: true)
+        if let c = confirm {
+            buffer.put(c.question, x: area.x, y: area.y, maxWidth: area.width, style: Style(fg: .yellow, bold: true, reverse: true),
+                       ellipsis: true)
+            return (min(area.right - 1, area.x + TextWidth.of(c.question)), area.y)
+        }
+        if let search = historySearch {
+            let label = (search.failed ? "(failing " : "(") + (search.reverse ? "reverse-i-search)`" : "i-search)`") + search.query + "': "
+            let used = buffer.put(label, x: area.x, y: area.y, maxWidth: area.width, style: Style(bold: true, reverse: true))
+            if let i = index(of: search.pane) {
+                buffer.put(panes[i].input.text.replacingOccurrences(of: "\n", with: "⏎"), x: area.x + used, y: area.y,
+                           maxWidth: area.width - used, style: style, ellipsis: true)
+            }
+            return nil
+        }
+        if let flash {
+            buffer.put(flash, x: area.x, y: area.y, maxWidth: area.width, style: Style(bold: true, reverse: true), ellipsis: true)
+            return nil
+        }
+        buffer.put(Self.fit(statusHints(), width: area.width), x: area.x, y: area.y, maxWidth: area.width, style: style)
         return nil
     }
 
+    /// The help's lines: key (as bound) and what it does; then the commands (from the table).
+    func helpLines() -> [(String, String)] {
+        let b = config.bindings
+        var lines: [(String, String)] = KeyHelp.actions.map { (b.long($0.0), $0.1) }
+        lines += [("", ""), ("", "Editing the input (GNU readline, emacs mode):")] + KeyHelp.editing
+        lines += [("", ""), ("", "Commands (\(b.long(.command).split(separator: ",").first ?? "")):")]
+        for c in Command.all {
+            if c.usage.count < Self.helpKeyWidth { lines.append((c.usage, c.summary)) } else { lines += [(c.usage, ""), ("", "  " + c.summary)] }
+        }
+        lines += [("", ""), ("", "↑/↓ PgUp/PgDn scroll; any other key closes this help.")]
+        return lines
+    }
+
+    static let helpKeyWidth = 20
+
+    /// Rows of the help overlay's body.
+    var helpRows: Int { max(1, min(height, helpLines().count + 2) - 2) }
+
     func renderHelp(into buffer: inout CellBuffer) {
-        let keyWidth = 12
-        let lines: [(String, String)] = KeyHelp.bindings.map { (config.bindings.rename($0.0), $0.1) } + [("", "")] + KeyHelp.commands.map { ("", $0) }
-            + [("", ""), ("", "Any key closes this help.")]
-        let contentWidth = min(width - 4, 80)
+        let keyWidth = Self.helpKeyWidth
+        let lines = helpLines()
+        let contentWidth = min(width - 4, 86)
         let boxHeight = min(height, lines.count + 2)
         guard contentWidth > 10, boxHeight > 2 else { return }
         let x0 = max(0, (width - contentWidth - 2) / 2)
         let y0 = max(0, (height - boxHeight) / 2)
         let box = Rect(x: x0, y: y0, width: contentWidth + 2, height: boxHeight)
         let frame = Style(fg: .cyan, bold: true)
+        buffer.fill(box)
         buffer.drawBox(box, style: frame)
-        buffer.put(" bond-workbench keys ", x: box.x + 2, y: box.y, maxWidth: contentWidth - 2, style: frame)
-        for (r, line) in lines.prefix(boxHeight - 2).enumerated() {
+        let rows = boxHeight - 2
+        let skip = max(0, min(helpScroll, lines.count - rows))
+        var title = " bond-workbench keys "
+        if lines.count > rows { title += "· \(skip + 1)-\(skip + rows) of \(lines.count) · ↑/↓ scroll " }
+        buffer.put(title, x: box.x + 2, y: box.y, maxWidth: contentWidth - 2, style: frame)
+        for (r, line) in lines.dropFirst(skip).prefix(rows).enumerated() {
             let y = box.y + 1 + r
             var x = box.x + 1
             if !line.0.isEmpty {
-                buffer.put(line.0, x: x, y: y, maxWidth: keyWidth, style: Style(bold: true))
+                x += buffer.put(line.0, x: x, y: y, maxWidth: box.right - 1 - x, style: Style(bold: true), ellipsis: true)
+                x = max(x + 1, box.x + 1 + keyWidth)
+            } else if line.1.hasPrefix("  ") {
                 x += keyWidth
             }
             buffer.put(line.1, x: x, y: y, maxWidth: box.right - 1 - x, style: Style(), ellipsis: true)

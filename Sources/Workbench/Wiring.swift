@@ -53,18 +53,17 @@ extension AppState {
         return unwire(k)
     }
 
-    mutating func wiringKey(_ key: Key) -> [Effect] {
+    mutating func wiringKey(_ key: Key, _ action: Action?) -> [Effect] {
         guard let v = wiringView else { return [] }
+        if action == .wiring { wiringView = nil; return [] }
+        if action == .quit { wiringView = nil; return quit(key: key) }
         switch key {
-        case .escape, .function(2), .char("q"), .enter, .ctrl("g"), .ctrl("c"):
+        case .escape, .char("q"), .enter, .ctrl("g"), .ctrl("c"):
             wiringView = nil
         case .up: wiringView = max(0, v - 1)
         case .down: wiringView = max(0, min(wires.count - 1, v + 1))
         case .char("d"), .delete, .char("u"):
             return unwire(v)
-        case .ctrl("q"):
-            wiringView = nil
-            return quit()
         default: break
         }
         return []

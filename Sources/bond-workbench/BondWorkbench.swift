@@ -25,32 +25,39 @@ struct BondWorkbench: ParsableCommand {
               bond-workbench Python Perl 'far:PHP=ssh localhost php'
               bond-workbench a:py b:py=python3.12
 
-            Keys (F1 shows them in the program; the configuration file can change them):
-              Enter       evaluate the input as an expression and show its value
+            Keys (F1 shows them in the program; the configuration file can change them,
+            "keys": {"preset": "classic"} gives back the keys of earlier versions):
+              F1 help, Ctrl-Q (or F10) quit: always first on the status line
+              Enter       run the input as the language's REPL does; a final value is shown
+                          (Alt-e: evaluate one expression; Alt-v: the last value, whole)
               Alt-Enter   new line in the input
-              Ctrl-B      run the input as a block (statements)
-              Ctrl-K      call: the input is NAME ARG ..., each ARG a JSON value or @ref
-              Ctrl-R      make a ref from the input (asks its name); Ctrl-T inspects a ref
-              Ctrl-P      proxy a function of this pane's bond into another pane's bond
-              Ctrl-C      interrupt the running request; when idle, clear the input
-              Ctrl-Space  complete a name known to the interpreter, or a history entry
+              F3          run the input as a block (statements)
+              F4          call: the input is NAME ARG ..., each ARG a JSON value or @ref
+              F7          make a ref from the input (asks its name); F8 inspects a ref
+              F9          proxy a function of this pane's bond into another pane's bond
+              Ctrl-C      interrupt the running request (the innermost interpreter of the
+                          chain this pane waits on); when idle, clear the input
+              Tab         complete a name known to the interpreter, or a history entry
+              F6, Alt-Right / Shift-Tab, Alt-Left   next / previous pane (the log included)
+              Alt-n       new pane; Alt-k close the bond (asks; again: remove the pane)
+              F5          restart the bond (asks); F2 wiring view; Alt-x command prompt
+              Alt-z       zoom the log pane; Alt-Up / Alt-Down make it taller / shorter
+              The input edits as GNU readline (emacs mode): Ctrl-A/E/B/F/K/U/W/Y,
+                          Alt-B/F/D/Backspace, Ctrl-Left/Right, Home/End, Ctrl-T,
+                          Ctrl-_ undo, Ctrl-R/Ctrl-S history search, Ctrl-X Ctrl-E $EDITOR.
               Up/Down     input history of the pane (kept between runs)
-              Tab         next pane (Shift-Tab previous), the log pane included
-              PgUp/PgDn   scroll the transcript or log; Home/End top/bottom (End follows)
-              Ctrl-N      new pane; Ctrl-W close the bond (again: remove the pane)
-              F5          restart the bond; F2 wiring view; Ctrl-X command prompt;
-                          F1 help; Ctrl-Q quit
+              PgUp/PgDn   scroll the transcript or log; Ctrl-Home/Ctrl-End top/bottom
               In the log pane: Up/Down select a frame, Enter shows it in detail
                           (r: its exact bytes), / searches, n/N next/previous match,
                           f filters, c clears the filter, p pauses, End follows,
                           s saves what is shown.
               Mouse: a click focuses a pane (or selects a log row), the wheel scrolls.
 
-            Commands (Ctrl-X): eval CODE, block CODE, call NAME ARG..., ref NAME CODE,
+            Commands (Alt-x): eval CODE, block CODE, call NAME ARG..., ref NAME CODE,
               inspect REF, proxy SRC.FUNC to PANE [as NAME], new SPEC, close [PANE],
-              restart [PANE], interrupt [PANE], focus PANE|log, wires, unwire PANE.NAME,
+              restart [PANE], undo, interrupt [PANE], session entries|edit [PANE], focus PANE|log, wires, unwire PANE.NAME,
               log save [--shown] FILE, log filter EXPR, log search TEXT, log pause,
-              log follow, log show N, session save FILE, transcript save [PANE] FILE,
+              log follow, log show N, log zoom, session save FILE, transcript save [PANE] FILE,
               replay FILE [--report OUT], help, quit.
 
             Configuration: $XDG_CONFIG_HOME/bond-workbench/config.json (default
@@ -91,6 +98,14 @@ struct BondWorkbench: ParsableCommand {
         valueName: "FILE"))
     var session: String?
 
+    @Option(help: ArgumentHelp(
+        "A pane per host, all running the one LANGUAGE given through ssh: a host group (its input can be broadcast to every host).",
+        valueName: "H1,H2,..."))
+    var hosts: String?
+
+    @Option(help: ArgumentHelp("The ssh command line for --hosts (default: $BOND_SSH, or ssh).", valueName: "COMMAND"))
+    var ssh: String?
+
     func validate() throws {
         for pane in panes {
             do { _ = try PaneSpec.parse(pane) } catch { throw ValidationError(error.message) }
@@ -110,8 +125,25 @@ struct BondWorkbench: ParsableCommand {
             throw ValidationError("--config: cannot read \(configPath)")
         }
         if noColor || Config.noColor(environment: environment) { settings.monochrome = true }
-        var specs = try (panes.isEmpty && session == nil ? settings.panes ?? [] : panes).map { try PaneSpec.parse($0) }
         let known = Bond.languages
+        var specs: [PaneSpec]
+        if let hosts {
+            guard panes.count == 1, let language = try? PaneSpec.parse(panes[0]).language else {
+                throw ValidationError("--hosts H1,H2,... takes one LANGUAGE (e.g. --hosts h1,h2,h3 Python)")
+            }
+            let canonical = Languages.canonical(language, known: known)
+            guard let program = Bond.defaultCommand(language: canonical).flatMap({ Self.program(of: $0) }) else {
+                throw ValidationError("--hosts: no driver for \(language)")
+            }
+            let ssh = self.ssh ?? environment["BOND_SSH"] ?? "ssh"
+            do {
+                specs = try PaneSpec.hostGroup(
+                    hosts: hosts.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
+                    language: canonical, ssh: ssh, program: program)
+            } catch { throw ValidationError(error.message) }
+        } else {
+            specs = try (panes.isEmpty && session == nil ? settings.panes ?? [] : panes).map { try PaneSpec.parse($0) }
+        }
         var loaded: Session?
         if let path = session {
             guard let data = FileManager.default.contents(atPath: path) else {
@@ -136,6 +168,14 @@ struct BondWorkbench: ParsableCommand {
             stateDirectory: directory)
         let status = loop.run()
         if status != 0 { throw ExitCode(status) }
+    }
+
+    /// The interpreter's program in a default command line (`python3` of `/bin/sh -c exec python3 -i`),
+    /// run on each host as the group of the engine does (`BondGroup`).
+    static func program(of argv: [String]) -> String? {
+        let line = argv.count == 3 && argv[0] == "/bin/sh" ? argv[2] : argv.joined(separator: " ")
+        let words = line.split(separator: " ").map(String.init).filter { $0 != "exec" }
+        return words.first
     }
 
     static func stateDirectory(_ given: String?) -> URL {

@@ -44,7 +44,10 @@ final class EventLoop {
         let startEffects = state.addPanes(specs)
         state.addWires(wires)
         execute(startEffects)
-        if specs.isEmpty { state.flash = "no language found: Ctrl-N opens a pane, Ctrl-Q quits" }
+        if specs.isEmpty {
+            let keys = config.bindings
+            state.flash = "no language found: \(keys.long(.new)) opens a pane, \(keys.long(.quit)) quits"
+        }
         terminal.draw(state.render())
 
         var exitStatus: Int32 = 0
@@ -106,10 +109,16 @@ final class EventLoop {
                 }
             }
             messages += queue.drain()
-            for message in messages {
+            var k = 0
+            while k < messages.count {
+                let message = messages[k]
+                k += 1
                 let effects = state.update(message)
                 if effects.contains(.exit) { running = false }
                 if effects.contains(.quit) && quitDeadline == nil { quitDeadline = Date().addingTimeInterval(8) }
+                for case .editExternally(let pane, let text, let startup) in effects {
+                    messages.append(editExternally(pane: pane, text: text, startup: startup, terminal: terminal))
+                }
                 execute(effects.filter { $0 != .exit })
                 if case .started(let pane, _, _, _) = message { executor.settled(pane: pane) }
                 dirty = true
@@ -125,6 +134,43 @@ final class EventLoop {
         executor.killEverything()
         restoreStderr()
         return exitStatus
+    }
+
+    /// Ctrl-X Ctrl-E: the screen is given back, `$VISUAL` or `$EDITOR` (else `vi`) edits the
+    /// input in a file of its own, then the screen comes back with the text in the input.
+    private func editExternally(pane: Int, text: String, startup: Bool, terminal: Terminal) -> Message {
+        let dir = FileManager.default.temporaryDirectory
+        let file = dir.appendingPathComponent("bond-workbench-\(getpid())-\(pane).txt")
+        do {
+            try Data((text + "\n").utf8).write(to: file, options: .atomic)
+        } catch {
+            return .edited(pane: pane, text: nil, error: "cannot write \(file.path): \(error.localizedDescription)", startup: startup)
+        }
+        defer { try? FileManager.default.removeItem(at: file) }
+        let environment = ProcessInfo.processInfo.environment
+        let editor = [environment["VISUAL"], environment["EDITOR"]].compactMap { $0 }.first { !$0.isEmpty } ?? "vi"
+        terminal.suspend()
+        restoreStderr()
+        let status = Self.runShell("\(editor) \"$1\"", argument: file.path)
+        redirectStderr()
+        terminal.resume()
+        guard status == 0 else { return .edited(pane: pane, text: nil, error: "\(editor) exited with status \(status)", startup: startup) }
+        guard let edited = try? String(contentsOf: file, encoding: .utf8) else {
+            return .edited(pane: pane, text: nil, error: "cannot read \(file.path)", startup: startup)
+        }
+        return .edited(pane: pane, text: edited, error: nil, startup: startup)
+    }
+
+    /// Runs `sh -c COMMAND sh ARGUMENT` on the terminal and waits for it; its exit status.
+    private static func runShell(_ command: String, argument: String) -> Int32 {
+        var pid: pid_t = 0
+        let args = ["/bin/sh", "-c", command, "sh", argument]
+        var cArgs = args.map { strdup($0) } + [nil]
+        defer { for a in cArgs { free(a) } }
+        guard posix_spawn(&pid, "/bin/sh", nil, nil, &cArgs, environ) == 0 else { return 127 }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 
     private func execute(_ effects: [Effect]) {

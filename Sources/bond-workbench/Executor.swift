@@ -95,36 +95,60 @@ final class Executor: @unchecked Sendable {
                 _ = chmod(url.path, 0o600)
             }
         case .saveLog(let path, let lines):
-            files.async { [self] in
-                let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-                guard fd >= 0 else {
-                    post(.logSaved(path: path, error: String(cString: strerror(errno))))
-                    return
-                }
-                let data = Array((lines.joined(separator: "\n") + "\n").utf8)
-                var written = 0
-                while written < data.count {
-                    let n = data[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-                    if n <= 0 { break }
-                    written += n
-                }
-                Foundation.close(fd)
-                post(.logSaved(path: path, error: written == data.count ? nil : "short write"))
-            }
+            files.async { [self] in write(lines, to: path, replacing: false) }
+        case .replaceFile(let path, let lines):
+            files.async { [self] in write(lines, to: path, replacing: true) }
+        case .editExternally:
+            break  // the event loop runs the editor (it owns the terminal)
         case .readFile(let path, let purpose):
             files.async { [self] in
                 do {
-                    let text = try String(contentsOfFile: path, encoding: .utf8)
+                    let text = try String(contentsOfFile: Self.expand(path), encoding: .utf8)
                     post(.fileRead(path: path, purpose: purpose, text: text, error: nil))
                 } catch {
                     post(.fileRead(path: path, purpose: purpose, text: nil, error: error.localizedDescription))
                 }
             }
         case .quit:
+            sshDesk.cancelAll()
             quitAll()
+        case .answerSSH(let question, let answer):
+            sshDesk.answer(question, with: answer)
         case .exit:
             break
         }
+    }
+
+    /// ssh's questions waiting for the user's answer (the UI loop's prompt).
+    private let sshDesk = SSHQuestionDesk()
+
+    /// `~/` is the home directory, as in a shell.
+    static func expand(_ path: String) -> String {
+        guard path == "~" || path.hasPrefix("~/") else { return path }
+        let home = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
+        return home + path.dropFirst()
+    }
+
+    /// Writes a file with mode 0600: a new one (an existing one is left alone and reported), or
+    /// over one (`replacing`, after the user said yes).
+    private func write(_ lines: [String], to given: String, replacing: Bool) {
+        let path = Self.expand(given)
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (replacing ? O_TRUNC : O_EXCL), 0o600)
+        guard fd >= 0 else {
+            let failure: SaveFailure = errno == EEXIST ? .exists : .system(String(cString: strerror(errno)))
+            post(.logSaved(path: given, expanded: path, error: failure))
+            return
+        }
+        let data = Array((lines.joined(separator: "\n") + "\n").utf8)
+        var written = 0
+        while written < data.count {
+            let n = data[written...].withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            written += n
+        }
+        let failure = written == data.count ? nil : SaveFailure.system(String(cString: strerror(errno)))
+        Foundation.close(fd)
+        post(.logSaved(path: given, expanded: path, error: failure))
     }
 
     private func historyFile(_ name: String) -> URL? {
@@ -152,6 +176,13 @@ final class Executor: @unchecked Sendable {
             options.timeout = timeout
             options.startupTimeout = timeout ?? .seconds(60)  // a start that hangs (an ssh password prompt) ends
             let queue = self.queue
+            // ssh's questions become the workbench's own prompt: posted to the UI loop, this bond
+            // thread waits for the answer (the UI loop never waits for it).
+            options.sshAnswer = { [desk = sshDesk] question in
+                desk.ask { id in
+                    queue.post(.sshQuestion(pane: pane, question: id, prompt: question.description, secret: question.kind == .secret))
+                }
+            }
             options.output = .handler { channel, text in
                 queue.post(.output(pane: pane, generation: generation, channel: channel, text: text))
             }
@@ -208,7 +239,11 @@ final class Executor: @unchecked Sendable {
             guard let bond = bond(pane, generation) else { return }
             if lock.withLock({ closing.contains(Key(pane: pane, generation: generation)) }) { return }
             let error = bond.terminationError ?? .terminated(language: bond.language, exit: .unknown, stderr: "")
-            post(.died(pane: pane, generation: generation, message: String(describing: error)))
+            if case .terminated(let language, let exit, let stderr) = error {
+                post(.died(pane: pane, generation: generation, message: "\(language) interpreter terminated (\(exit))", stderr: stderr))
+            } else {
+                post(.died(pane: pane, generation: generation, message: String(describing: error)))
+            }
         }
     }
 
@@ -267,6 +302,8 @@ final class Executor: @unchecked Sendable {
         }
         do {
             switch request {
+            case .run(let code):
+                return .ran(try bond.run(code, unserializable: .describe))
             case .eval(let code):
                 return .value(try bond.eval(code))
             case .block(let code), .startup(let code):
@@ -281,6 +318,15 @@ final class Executor: @unchecked Sendable {
                 }
                 return .value(try bond.call(function, arguments: values))
             case .inspect(let label, let code, let describe):
+                if bond.offersRun {
+                    // The driver describes what JSON cannot carry (RUN), in every language it serves.
+                    switch try bond.eval(code, unserializable: .describe) {
+                    case .value(let value):
+                        return .inspected(name: label, type: nil, description: nil, value: value, error: nil)
+                    case .description(let d):
+                        return .inspected(name: label, type: d.typeName, description: d.text, value: nil, error: nil)
+                    }
+                }
                 do throws(BondError) {
                     return .inspected(name: label, type: nil, description: nil, value: try bond.eval(code), error: nil)
                 } catch {
@@ -295,6 +341,8 @@ final class Executor: @unchecked Sendable {
                                           error: "\(String(describing: error))\n\(String(describing: describeError))")
                     }
                 }
+            case .checkFunction(_, let check, _, _):
+                return .value(try bond.eval(check))
             case .complete(let expression):
                 let names = try bond.eval(expression)
                 return .completions((names.arrayValue ?? []).compactMap(\.stringValue))
@@ -309,6 +357,9 @@ final class Executor: @unchecked Sendable {
                 return .proxied(Wire(source: source, function: function, target: pane, name: remoteName))
             }
         } catch {
+            if let e = error as? BondError, case .terminated(let language, let exit, let stderr) = e {
+                return .terminated(message: "\(language) interpreter terminated (\(exit))", stderr: stderr)
+            }
             return .failure(String(describing: error))
         }
     }

@@ -36,11 +36,25 @@ final class Terminal {
             start_color()
             use_default_colors()
         }
-        keyDecoder = KeyDecoder(codes: KeyCodes(
+        var codes = KeyCodes(
             up: KEY_UP, down: KEY_DOWN, left: KEY_LEFT, right: KEY_RIGHT, home: KEY_HOME, end: KEY_END,
             pageUp: KEY_PPAGE, pageDown: KEY_NPAGE, backspace: KEY_BACKSPACE, delete: KEY_DC, insert: KEY_IC,
-            enter: KEY_ENTER, backTab: KEY_BTAB, resize: KEY_RESIZE, f0: cn_key_f(0)))
+            enter: KEY_ENTER, backTab: KEY_BTAB, resize: KEY_RESIZE, f0: cn_key_f(0))
+        // Arrows with Ctrl or Alt: the codes the terminal description gives their xterm
+        // sequences (kLFT5, ...); without one, ncurses passes the characters, which the
+        // decoder reads itself.
+        for (sequence, key) in Self.modifiedArrows {
+            let code = key_defined(sequence)
+            if code > 0 { codes.extended[code] = key }
+        }
+        keyDecoder = KeyDecoder(codes: codes)
     }
+
+    static let modifiedArrows: [(String, Key)] = [
+        ("\u{1B}[1;5D", .ctrlLeft), ("\u{1B}[1;5C", .ctrlRight), ("\u{1B}[1;5A", .ctrlUp), ("\u{1B}[1;5B", .ctrlDown),
+        ("\u{1B}[1;3D", .altLeft), ("\u{1B}[1;3C", .altRight), ("\u{1B}[1;3A", .altUp), ("\u{1B}[1;3B", .altDown),
+        ("\u{1B}[1;5H", .ctrlHome), ("\u{1B}[1;5F", .ctrlEnd),
+    ]
 
     var size: (width: Int, height: Int) { (Int(cn_getmaxx(window)), Int(cn_getmaxy(window))) }
 
@@ -115,7 +129,17 @@ final class Terminal {
         doupdate()
     }
 
-    func forceRedraw() { previous = nil }
+    /// Gives the terminal to another program for a while (`resume` takes it back).
+    func suspend() {
+        def_prog_mode()
+        endwin()
+    }
+
+    func resume() {
+        reset_prog_mode()
+        previous = nil
+        refresh()
+    }
 
     private func setCursor(_ v: Int32) {
         if v != cursorVisible {

@@ -180,9 +180,11 @@ func nestedTraffic(_ state: inout AppState) {
         #expect(state.wires.map(\.name) == ["jsmax"])
         // A restart of javascript exports nothing; one of python exports jsmax again.
         _ = state.runCommand("restart javascript")
+        _ = state.update(.key(.char("y")))
         let js = state.update(.started(pane: 2, generation: 1, pid: 5, remoteHost: nil))
         #expect(!js.contains { if case .request(_, _, .proxy) = $0 { true } else { false } })
         _ = state.runCommand("restart python")
+        _ = state.update(.key(.char("y")))
         let py = state.update(.started(pane: 1, generation: 1, pid: 6, remoteHost: nil))
         #expect(py.contains(.request(pane: 1, generation: 1, .proxy(source: 2, function: "Math.max", name: "jsmax"))))
         #expect(state.runCommand("unwire python.jsmax") == [.request(pane: 1, generation: 1, .unwire(name: "jsmax"))])

@@ -68,18 +68,18 @@ func type(_ text: String, into state: inout AppState) {
         #expect(lines[18].hasPrefix("  log · 1 frames"))
         #expect(lines[19].hasSuffix(#"python     >1    10B        … EVAL "1+1""#))
         #expect(state.render().cursor! == (2, 17))
-        #expect(lines[23].hasPrefix("Enter eval  M-Enter newline  ^B block"))
+        #expect(lines[23] == "F1 help  ^Q quit  Enter run  F3 block  F4 call  Tab complete  F6 next  M-x cmd")
     }
 
     @Test func evalShowsInputThenOutputThenValue() {
         var (state, _) = makeState(["py", "js"])
         type("print('hi') or [1, {'a': 2}]", into: &state)
         let effects = state.update(.key(.enter))
-        #expect(effects.contains(.request(pane: 1, generation: 0, .eval("print('hi') or [1, {'a': 2}]"))))
+        #expect(effects.contains(.request(pane: 1, generation: 0, .run("print('hi') or [1, {'a': 2}]"))))
         _ = state.update(.state(pane: 1, generation: 0, .busy(depth: 1)))
         _ = state.update(.output(pane: 1, generation: 0, channel: .stdout, text: "hi\n"))
         _ = state.update(.output(pane: 1, generation: 0, channel: .stderr, text: "warning\n"))
-        _ = state.update(.result(pane: 1, generation: 0, request: .eval(""), outcome: .value([1, ["a": 2]])))
+        _ = state.update(.result(pane: 1, generation: 0, request: .run(""), outcome: .ran(.value([1, ["a": 2, "b": "a longer text that does not fit"]]))))
         _ = state.update(.state(pane: 1, generation: 0, .idle))
         let lines = state.render().buffer.trimmedLines()
         let left = lines.prefix(18).map { String($0.prefix(40)).replacingOccurrences(of: " +$", with: "", options: .regularExpression) }
@@ -90,10 +90,13 @@ func type(_ text: String, into state: inout AppState) {
             "= [",
             "    1,",
             "    {",
-            "      \"a\": 2",
-            "    }",
-            "  ]",
+            "      \"a\": 2,",
+            "· … 48 more characters, 3 more lines (Al",  // a third of the pane, then what is left
+            "  t-v shows it whole)",
         ])
+        // Alt-v shows the whole value.
+        _ = state.update(.key(.alt("v")))
+        #expect(state.render().buffer.trimmedLines().contains("    \"b\": \"a longer text that does not fit\""))
     }
 
     @Test func busyTitleShowsDepth() {
@@ -167,10 +170,14 @@ func type(_ text: String, into state: inout AppState) {
     }
 
     @Test func helpOverlayListsEveryBinding() {
-        var (state, _) = makeState(["py"], width: 100, height: 40)
+        var (state, _) = makeState(["py"], width: 100, height: 80)
         _ = state.update(.key(.function(1)))
         let text = state.render().buffer.trimmedLines().joined(separator: "\n")
-        for (key, _) in KeyHelp.bindings { #expect(text.contains(key)) }
+        let rows = text.split(separator: "\n")
+        for (action, what) in KeyHelp.actions {
+            #expect(rows.contains { $0.contains(state.config.bindings.long(action)) && $0.contains(what.prefix(20)) })
+        }
+        for command in Command.all { #expect(text.contains(command.usage)) }
         #expect(text.contains("proxy SRC.FUNC to PANE [as NAME]"))
         _ = state.update(.key(.char("x")))
         #expect(!state.showHelp)
@@ -206,10 +213,10 @@ func type(_ text: String, into state: inout AppState) {
     @Test func blockCallAndRefs() {
         var (state, _) = makeState(["py", "js"])
         type("x = 1\ny = 2", into: &state)
-        #expect(state.update(.key(.ctrl("b"))).contains(.request(pane: 1, generation: 0, .block("x = 1\ny = 2"))))
+        #expect(state.update(.key(.function(3))).contains(.request(pane: 1, generation: 0, .block("x = 1\ny = 2"))))
         // Ctrl-R asks a name for the ref.
         type("[x, y]", into: &state)
-        _ = state.update(.key(.ctrl("r")))
+        _ = state.update(.key(.function(7)))
         #expect(state.prompt?.kind == .refName(code: "[x, y]"))
         for _ in 0..<2 { _ = state.update(.key(.backspace)) }
         type("xy", into: &state)
@@ -217,11 +224,11 @@ func type(_ text: String, into state: inout AppState) {
         #expect(state.panes[0].refs["xy"] == "[x, y]")
         // Ctrl-K with a ref.
         type("len @xy", into: &state)
-        let effects = state.update(.key(.ctrl("k")))
+        let effects = state.update(.key(.function(4)))
         #expect(effects.contains(.request(pane: 1, generation: 0, .call(name: "len", arguments: [.ref("[x, y]")]))))
         // Unknown ref: an error in the transcript, nothing sent.
         type("len @nope", into: &state)
-        #expect(!state.update(.key(.ctrl("k"))).contains { if case .request = $0 { true } else { false } })
+        #expect(!state.update(.key(.function(4))).contains { if case .request = $0 { true } else { false } })
         #expect(state.panes[0].transcript.lines.last?.text == "call: no ref @nope in python")
         // The refs are listed in the pane.
         #expect(state.render().buffer.trimmedLines().contains { $0.hasPrefix("refs: @xy") })
@@ -230,7 +237,7 @@ func type(_ text: String, into state: inout AppState) {
     @Test func inspectUsesTheLanguagesDescribeExpression() {
         var (state, _) = makeState(["py"])
         _ = state.runCommand("ref f = open")
-        _ = state.update(.key(.ctrl("t")))
+        _ = state.update(.key(.function(8)))
         #expect(state.prompt?.input.text == "f")
         let effects = state.update(.key(.enter))
         #expect(effects == [.request(pane: 1, generation: 0, .inspect(
@@ -245,12 +252,15 @@ func type(_ text: String, into state: inout AppState) {
     @Test func proxyPromptsAndCommand() {
         var (state, _) = makeState(["py", "js"])
         type("math.sqrt", into: &state)
-        _ = state.update(.key(.ctrl("p")))
+        _ = state.update(.key(.function(9)))
         _ = state.update(.key(.enter))
         #expect(state.prompt?.input.text == "javascript")
         _ = state.update(.key(.enter))
         #expect(state.prompt?.input.text == "sqrt")
-        let effects = state.update(.key(.enter))
+        // The source is asked whether it has the function first.
+        let check = Request.checkFunction(function: "math.sqrt", check: #"callable(eval("math.sqrt"))"#, target: 2, name: "sqrt")
+        #expect(state.update(.key(.enter)) == [.request(pane: 1, generation: 0, check)])
+        let effects = state.update(.result(pane: 1, generation: 0, request: check, outcome: .value(true)))
         #expect(effects == [.request(pane: 2, generation: 0, .proxy(source: 1, function: "math.sqrt", name: "sqrt"))])
         let wire = Wire(source: 1, function: "math.sqrt", target: 2, name: "sqrt")
         _ = state.update(.result(pane: 2, generation: 0, request: .proxy(source: 1, function: "math.sqrt", name: "sqrt"), outcome: .proxied(wire)))
@@ -259,10 +269,18 @@ func type(_ text: String, into state: inout AppState) {
         #expect(text.contains("proxies: math.sqrt→javascript.sqrt"))
         #expect(text.contains("proxies: sqrt←python.math.sqrt"))
         // The same through the command prompt.
-        #expect(state.runCommand("proxy javascript.Math.max to python as jsmax")
+        let jsCheck = Request.checkFunction(function: "Math.max", check: "typeof (Math.max) === 'function'", target: 1, name: "jsmax")
+        #expect(state.runCommand("proxy javascript.Math.max to python as jsmax") == [.request(pane: 2, generation: 0, jsCheck)])
+        #expect(state.update(.result(pane: 2, generation: 0, request: jsCheck, outcome: .value(true)))
             == [.request(pane: 1, generation: 0, .proxy(source: 2, function: "Math.max", name: "jsmax"))])
-        // Restarting the target exports the wire again.
+        // A function the source does not have: said so, no wire.
+        let missing = Request.checkFunction(function: "nope", check: "typeof (nope) === 'function'", target: 1, name: "nope")
+        #expect(state.runCommand("proxy javascript.nope to python") == [.request(pane: 2, generation: 0, missing)])
+        #expect(state.update(.result(pane: 2, generation: 0, request: missing, outcome: .value(false))) == [])
+        #expect(state.flash == "proxy not made: javascript has no function nope (it is not a function there)")
+        // Restarting the target exports the wire again (after a yes: the bond is live).
         state.focus = .pane(2)
+        #expect(state.update(.key(.function(5))) == [])
         _ = state.update(.key(.function(5)))
         let again = state.update(.started(pane: 2, generation: 1, pid: 5, remoteHost: nil))
         #expect(again == [.request(pane: 2, generation: 1, .proxy(source: 1, function: "math.sqrt", name: "sqrt"))])
@@ -271,7 +289,7 @@ func type(_ text: String, into state: inout AppState) {
     @Test func ctrlCInterruptsWhenBusyElseClears() {
         var (state, _) = makeState(["py"])
         type("while True: pass", into: &state)
-        _ = state.update(.key(.ctrl("b")))
+        _ = state.update(.key(.function(3)))
         _ = state.update(.state(pane: 1, generation: 0, .busy(depth: 1)))
         #expect(state.update(.key(.ctrl("c"))) == [.interrupt(pane: 1, generation: 0)])
         _ = state.update(.result(pane: 1, generation: 0, request: .block(""), outcome: .failure("Python exception: KeyboardInterrupt")))
@@ -300,11 +318,11 @@ func type(_ text: String, into state: inout AppState) {
     @Test func focusCyclesThroughPanesAndLog() {
         var (state, _) = makeState(["py", "js"])
         #expect(state.focus == .pane(1))
-        _ = state.update(.key(.tab))
+        _ = state.update(.key(.function(6)))
         #expect(state.focus == .pane(2))
-        _ = state.update(.key(.tab))
+        _ = state.update(.key(.function(6)))
         #expect(state.focus == .log)
-        _ = state.update(.key(.tab))
+        _ = state.update(.key(.altRight))
         #expect(state.focus == .pane(1))
         _ = state.update(.key(.backTab))
         #expect(state.focus == .log)
@@ -323,12 +341,16 @@ func type(_ text: String, into state: inout AppState) {
         #expect(new.contains(.start(pane: 2, generation: 0, name: "far", language: "Python", command: "ssh localhost python3")))
         #expect(state.panes[1].location == "localhost")
         #expect(state.focus == .pane(2))
-        #expect(state.runCommand("close far") == [.close(pane: 2, generation: 0)])
+        #expect(state.runCommand("close far") == [])  // asks first
+        #expect(state.confirm?.question.hasPrefix("close far?") == true)
+        #expect(state.update(.key(.char("y"))) == [.close(pane: 2, generation: 0)])
         _ = state.update(.closed(pane: 2, generation: 0))
         #expect(state.panes[1].status == .closed)
         _ = state.runCommand("close far")
+        _ = state.update(.key(.char("y")))
         #expect(state.panes.count == 1)
-        #expect(state.runCommand("restart").contains(.start(pane: 1, generation: 1, name: "python", language: "Python", command: nil)))
+        _ = state.runCommand("restart")
+        #expect(state.update(.key(.char("y"))).contains(.start(pane: 1, generation: 1, name: "python", language: "Python", command: nil)))
         _ = state.runCommand("bogus")
         #expect(state.flash?.contains("unknown command") == true)
         #expect(state.runCommand("quit") == [.quit])
@@ -337,10 +359,10 @@ func type(_ text: String, into state: inout AppState) {
 
     @Test func ctrlXPromptRunsACommand() {
         var (state, _) = makeState(["py"])
-        _ = state.update(.key(.ctrl("x")))
+        _ = state.update(.key(.alt("x")))
         type("eval 1+2", into: &state)
         let lines = state.render().buffer.trimmedLines()
-        #expect(lines[23] == "command: eval 1+2")
+        #expect(lines[23] == "command (Tab completes): eval 1+2")
         #expect(state.update(.key(.enter)).contains(.request(pane: 1, generation: 0, .eval("1+2"))))
     }
 
@@ -363,9 +385,9 @@ func type(_ text: String, into state: inout AppState) {
         for i in 100..<110 { _ = state.update(.output(pane: 1, generation: 0, channel: .stdout, text: "line \(i)\n")) }
         let after = state.render().buffer.trimmedLines()
         #expect(Array(before[1...10]) == Array(after[1...10]))
-        _ = state.update(.key(.end))
+        _ = state.update(.key(.ctrlEnd))
         #expect(state.render().buffer.trimmedLines().contains("  line 109"))
-        _ = state.update(.key(.home))
+        _ = state.update(.key(.ctrlHome))
         #expect(state.render().buffer.trimmedLines()[1] == "· Python started (pid 1000, local)")
     }
 
