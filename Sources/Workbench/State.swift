@@ -392,6 +392,8 @@ public struct AppState: Sendable {
     public var flash: String?
     /// The host groups whose input goes to every pane of the group (the `broadcast` key).
     public var broadcasting: Set<String> = []
+    /// The host groups' records, their last broadcast rounds and the group view (HostGroup.swift).
+    public var hostGroups = HostGroups()
     /// ssh questions waiting for the prompt (one is asked at a time).
     var sshQuestions: [(pane: Int, question: Int, prompt: String, secret: Bool)] = []
     public var wires: [Wire] = []

@@ -35,7 +35,7 @@ extension AppState {
             var effects: [Effect] = []
             // The start-up block first, then the wires into this pane (exported again into a new
             // bond), then what was asked while it started.
-            let entries = panes[i].startupEntries.filter { $0.runsAtStart && !$0.code.allSatisfy(\.isWhitespace) }
+            let entries = startupEntriesAtStart(i).filter { !$0.code.allSatisfy(\.isWhitespace) }
             if !entries.isEmpty {
                 append(i, .info, entries.count == 1 ? "start-up block" : "start-up: \(entries.count) entries")
                 panes[i].startupRunning = entries.count
@@ -97,6 +97,7 @@ extension AppState {
             // is still on its way (the engine's comes from another thread).
             if panes[i].pending == 0, case .busy = panes[i].status { panes[i].status = .idle }
             if lastInterrupt.first == id { lastInterrupt = [] }
+            groupResult(i, request: request, outcome: outcome)
             if case .complete = request {
                 guard completion?.pane == id, completion?.waiting == true else { return [] }
                 if case .completions(let names) = outcome {
@@ -322,10 +323,11 @@ extension AppState {
 
     /// A start-up entry ended: a failure is reported with the entry's text and the others go on.
     mutating func startupEntryEnded(_ i: Int, request: Request, failure: String?) {
-        let total = panes[i].startupEntries.filter(\.runsAtStart).count
+        let atStart = startupEntriesAtStart(i)
+        let total = atStart.count
         if let failure, case .startup(let code) = request {
             panes[i].startupFailed += 1
-            let n = (panes[i].startupEntries.filter(\.runsAtStart).firstIndex { $0.code == code } ?? 0) + 1
+            let n = (atStart.firstIndex { $0.code == code } ?? 0) + 1
             let first = code.split(separator: "\n").first.map(String.init) ?? code
             append(i, .error, "start-up entry \(n) of \(total) failed: \(failure)")
             append(i, .info, "  entry \(n): \(first)\(code.contains("\n") ? " …" : "") (session edit changes the entries)")
@@ -429,6 +431,7 @@ extension AppState {
         flash = nil
         if logDetail != nil { return detailKey(key) }
         if wiringView != nil { return wiringKey(key, action) }
+        if hostGroups.view != nil { return groupViewKey(key, action) }
         if ctrlXPending, let i = focusedIndex {
             // readline's Ctrl-X prefix: Ctrl-X Ctrl-E edits the input in $EDITOR.
             ctrlXPending = false
@@ -455,6 +458,8 @@ extension AppState {
             helpScroll = 0
         case .wiring:
             wiringView = 0
+        case .groupView:
+            openGroupView()
         case .nextPane:
             cycleFocus(1)
         case .previousPane:
@@ -637,6 +642,7 @@ extension AppState {
             openPrompt(Prompt(kind: .proxyFunction, label: "proxy function of \(panes[i].name)", input: InputEditor(initial), pane: id))
             return []
         case .interrupt:
+            if let effects = interruptGroup(from: i) { return effects }
             if panes[i].status.isBusyOrPending(panes[i].pending) { return interruptChain(i) }
             panes[i].input.clear()
             panes[i].history.resetBrowsing()
@@ -750,17 +756,9 @@ extension AppState {
         panes[i].history.add(text)
         panes[i].input.clear()
         panes[i].scroll = 0
-        var effects: [Effect] = [.saveHistory(name: panes[i].name, entries: panes[i].history.entries)]
-        effects += perform(i, kind: kind, text: text)
-        if let group = panes[i].group, broadcasting.contains(group) {
-            for j in panes.indices where j != i && panes[j].group == group {
-                panes[j].history.add(text)
-                panes[j].scroll = 0
-                effects.append(.saveHistory(name: panes[j].name, entries: panes[j].history.entries))
-                effects += perform(j, kind: kind, text: text)
-            }
-        }
-        return effects
+        let effects: [Effect] = [.saveHistory(name: panes[i].name, entries: panes[i].history.entries)]
+        if let group = broadcastGroup(of: i) { return effects + broadcast(from: i, group: group, kind: kind, text: text) }
+        return effects + perform(i, kind: kind, text: text)
     }
 
     /// Turns broadcasting on or off for the focused pane's host group.

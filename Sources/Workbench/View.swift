@@ -37,6 +37,7 @@ public enum KeyHelp {
         (.shrinkLog, "a shorter log pane"),
         (.openValue, "the last value, whole, in a scrollable viewer"),
         (.broadcast, "a host group's input to every pane of it, on/off"),
+        (.groupView, "group view: each host's answer to the last broadcast"),
     ]
 
     /// The editing keys of the input (GNU readline's emacs mode), fixed.
@@ -80,6 +81,10 @@ extension AppState {
         }
         if wiringView != nil {
             renderWiring(into: &buffer)
+            cursor = nil
+        }
+        if hostGroups.view != nil {
+            renderGroupView(into: &buffer)
             cursor = nil
         }
         if viewer != nil {
@@ -220,6 +225,7 @@ extension AppState {
         func k(_ a: Action, _ what: String) -> String { b.short(a) + " " + what }
         let lead = [k(.help, "help"), k(.quit, "quit")]
         if wiringView != nil { return lead + ["↑/↓ select", "d unwire", "Esc close"] }
+        if hostGroups.view != nil { return lead + ["←/→ select", "Enter focus", k(.broadcast, "broadcast"), "Esc close"] }
         if logDetail != nil { return lead + ["←/→ frames", "p pair", "r raw/JSON", "↑/↓ scroll", "Esc close"] }
         if focus == .log {
             return lead + ["↑/↓ select", "Enter detail", "/ search", "n/N next", "f filter", "c clear", "p pause", "End follow",
@@ -227,7 +233,7 @@ extension AppState {
         }
         guard let i = focusedIndex else { return lead }
         let busy = panes[i].status.isBusyOrPending(panes[i].pending)
-        let group = panes[i].group.map { [k(.broadcast, broadcasting.contains($0) ? "broadcast off" : "broadcast")] } ?? []
+        let group = panes[i].group.map { [k(.broadcast, broadcasting.contains($0) ? "broadcast off" : "broadcast"), k(.groupView, "group")] } ?? []
         return lead + (busy ? [k(.interrupt, "interrupt")] : []) + group + [
             k(.eval, "run"), k(.block, "block"), k(.call, "call"), k(.complete, "complete"), k(.nextPane, "next"),
             k(.command, "cmd"), k(.newline, "newline"), k(.ref, "ref"), k(.inspect, "inspect"), k(.proxy, "proxy"),
