@@ -1116,7 +1116,7 @@ if want hosts; then
 if [[ -n "${BOND_TEST_HOSTS:-}" ]]; then
 echo "== a host group over the test hosts (--hosts h1,h2,h3): broadcast, a partitioned host, restart"
 # q closes the group view (Esc followed at once by typing would read as an Alt- key).
-close_view() { keys q; wait_gone "Enter focus the host"; }
+close_view() { keys q; check "q closes the group view" wait_gone "Enter focus the host"; }
 start 160 40 --hosts h1,h2,h3 --ssh "'$BOND_TEST_HOSTS'" Python
 for h in h1 h2 h3; do
     check "$h's pane starts over ssh" wait_for "$h · Python · $h · idle" 30
@@ -1130,7 +1130,7 @@ for h in h1 h2 h3; do
     check "broadcast input answered by $h" wait_for "= \"$h\""
 done
 keys M-h
-check "the group view (Alt-h): each host's answer side by side" wait_re '= "h1" +│= "h2" +│= "h3"'
+check "the group view (Alt-h): each host's answer side by side" wait_re '^│= "h1" +│= "h2" +│= "h3" +│'
 check "the group view's title counts the answers" wait_for "group h1,h2,h3 · Python · broadcast on · 3 of 3 answered"
 keys Escape
 check "Esc closes the group view" wait_gone "3 of 3 answered"
@@ -1146,7 +1146,7 @@ t0=$(date +%s%N)
 keys Enter
 keys M-h
 check "the view says which hosts are still busy" wait_re '… running +│… running +│… running' 3
-check "then each host's answer" wait_re '= "h1" +│= "h2" +│= "h3"' 15
+check "then each host's answer" wait_re '^│= "h1" +│= "h2" +│= "h3" +│' 15
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 echo "     (three hosts each sleeping 3 s: all answered $ms ms after Enter)"
 check "broadcast reaches the hosts in parallel (3 x 3 s in under 5 s)" test "$ms" -lt 5000
@@ -1180,8 +1180,9 @@ check "the restart key brings it back once the host is reachable" wait_re '▶ h
 check "with the group's start-up entries" wait_re "start-up block ran|start-up: [0-9]+ entries ran, all without error" 15
 typed 'who()'; keys Enter
 keys M-h
-check "a restarted host runs the group's definitions" wait_re '= "h1" +│= "h2" +│= "h3"'
+check "a restarted host runs the group's definitions" wait_re '^│= "h1" +│= "h2" +│= "h3" +│'
 close_view
+check "the restarted host's answer in its pane" wait_re '^ +│ +│= "h3"'
 capture hosts
 cmd "session save $STATE/group.json"
 check "session save writes the group" wait_for "saved to $STATE/group.json"
@@ -1194,7 +1195,7 @@ for h in h1 h2 h3; do
 done
 typed 'who()'; keys Enter
 keys M-h
-check "the group's definitions ran on every host; broadcast reaches them all" wait_re '= "h1" +│= "h2" +│= "h3"' 15
+check "the group's definitions ran on every host; broadcast reaches them all" wait_re '^│= "h1" +│= "h2" +│= "h3" +│' 15
 close_view
 keys C-q
 check "quit" wait_for "EXIT=0" 15
