@@ -33,8 +33,8 @@ extension AppState {
                 } else {
                     (cell.mark, cell.text) = (.failed, "✗ no answer: \(p.status.label)")
                 }
-            case .notSent(let status)?:
-                (cell.mark, cell.text) = (.failed, "✗ not sent: the pane was \(status)")
+            case .notSent(let reason)?:
+                (cell.mark, cell.text) = (.failed, "✗ not sent: " + reason)
             case .value(let v)?:
                 (cell.mark, cell.text) = (.ok, "= " + v)
             case .description(let text, let type)?:
@@ -159,12 +159,15 @@ extension AppState {
                 }
             }
         } else {
-            // A row per host: each gets an equal share of the height (a header and its answer).
+            // A row per host: each gets an equal share of the height (a header and its answer),
+            // at least two rows; when they do not all fit, the selected host is kept in sight.
             let share = max(2, area.height / cells.count)
-            for (k, cell) in cells.enumerated() {
-                let top = area.y + k * share
+            let fitting = max(1, area.height / share)
+            let first = max(0, min(v.selected - fitting + 1, cells.count - fitting))
+            for (k, cell) in cells.enumerated() where k >= first {
+                let top = area.y + (k - first) * share
                 guard top < area.bottom else { break }
-                let h = k == cells.count - 1 ? area.bottom - top : min(share, area.bottom - top)
+                let h = k == cells.count - 1 || k - first == fitting - 1 ? area.bottom - top : min(share, area.bottom - top)
                 renderGroupCell(cell, in: Rect(x: area.x, y: top, width: area.width, height: h), selected: k == v.selected, into: &buffer)
             }
         }

@@ -32,7 +32,12 @@ public struct HostGroup: Sendable, Equatable {
 
     /// A pane per host, each started by `ssh HOST PROGRAM`, named after the host.
     public var specs: [PaneSpec] {
-        (try? PaneSpec.hostGroup(hosts: hosts, language: language, ssh: ssh, program: program)) ?? []
+        let specs = (try? PaneSpec.hostGroup(hosts: hosts, language: language, ssh: ssh, program: program)) ?? []
+        return specs.map { spec in
+            var spec = spec
+            spec.group = name
+            return spec
+        }
     }
 }
 
@@ -40,8 +45,8 @@ public struct HostGroup: Sendable, Equatable {
 public enum GroupAnswer: Sendable, Equatable {
     /// Sent to the pane's bond of this generation; no answer yet.
     case waiting(generation: Int)
-    /// Not sent: the pane was not running (`dead (exit status 255)`, `failed to start`).
-    case notSent(status: String)
+    /// Not sent, and why: `the pane was dead (exit status 255)`, `the input was refused (see the pane)`.
+    case notSent(reason: String)
     /// A value, on one line.
     case value(String)
     /// What JSON cannot carry, as the interpreter describes it.
@@ -156,7 +161,8 @@ extension AppState {
                 hostGroups.awaited[id, default: []].append(
                     AwaitedAnswer(group: group, round: number, generation: generation, request: request))
             } else {
-                round.answers[id] = .notSent(status: panes[j].status.label)
+                let live = panes[j].status.isLive || panes[j].status == .starting
+                round.answers[id] = .notSent(reason: live ? "the input was refused (see the pane)" : "the pane was \(panes[j].status.label)")
             }
             effects += sent
         }

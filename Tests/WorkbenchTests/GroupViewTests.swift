@@ -83,6 +83,22 @@ import Testing
         #expect(rows.contains { $0.contains("✓ h1 · idle") } && rows.contains { $0.contains("… h3 · busy") })
     }
 
+    @Test func manyHostsInRowsKeepTheSelectedHostInSight() throws {
+        let hosts = (1...12).map { "n\($0)" }
+        let group = try HostGroup(hosts: hosts, language: "Python", ssh: "ssh", program: "python3")
+        var state = AppState(width: 80, height: 24, knownLanguages: ["Python"])
+        state.addHostGroups([group])
+        _ = state.addPanes(group.specs)
+        #expect(state.panes.allSatisfy { $0.group == group.name })
+        _ = state.update(.key(.alt("h")))
+        var lines = state.render().buffer.trimmedLines()
+        #expect(lines.contains { $0.contains("n1 · starting") } && !lines.contains { $0.contains("n12 · starting") })
+        for _ in 0..<11 { _ = state.update(.key(.down)) }
+        lines = state.render().buffer.trimmedLines()
+        #expect(lines.contains { $0.contains("n12 · starting") } && !lines.contains { $0.contains("n1 · starting") })
+        #expect(lines.allSatisfy { TextWidth.of($0) <= 80 })
+    }
+
     @Test func aDeadHostIsMarkedAndAHostLostMidRequestToo() {
         var state = groupState()
         let h3 = state.panes[2].id
