@@ -1134,12 +1134,17 @@ check "the group view (Alt-h): each host's answer side by side" wait_re '^│= "
 check "the group view's title counts the answers" wait_for "group h1,h2,h3 · Python · broadcast on · 3 of 3 answered"
 keys Escape
 check "Esc closes the group view" wait_gone "3 of 3 answered"
+typed 'print("printed on", socket.gethostname()); 2 ** 5'; keys Enter
+keys M-h
+check "the group view shows what each host printed" wait_re '^│printed on h1 +│printed on h2 +│printed on h3 +│'
+check "then its value" wait_re '^│= 32 +│= 32 +│= 32 +│'
+capture group-view
+close_view
 typed '1/0'; keys Enter
 check "a failure is marked in each pane" shown_in_all "✗ Python exception: ZeroDivisionError"
 cmd 'group'
 check "the group command opens the view: failures marked per host" wait_re '✗ h1 · idle +│✗ h2 · idle +│✗ h3 · idle'
 check "the view counts the failures" wait_for "3 of 3 answered, 3 failed"
-capture group-view
 close_view
 typed 'import time; time.sleep(3); socket.gethostname()'
 t0=$(date +%s%N)

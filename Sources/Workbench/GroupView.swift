@@ -12,7 +12,7 @@ extension AppState {
         /// The pane's state (`idle`, `dead (exit status 255)`).
         public var status: String
         public var mark: Mark
-        /// The answer as shown: `= "h1"`, `✗ ZeroDivisionError…`, `… running`.
+        /// The answer as shown: what the host printed, then `= "h1"`, `✗ ZeroDivisionError…`, `… running`.
         public var text: String
     }
 
@@ -43,6 +43,11 @@ extension AppState {
                 (cell.mark, cell.text) = (.ok, "✓ ran (no value)")
             case .failure(let text)?, .terminated(let text)?:
                 (cell.mark, cell.text) = (.failed, "✗ " + text)
+            }
+            // What the host printed comes first; "ran (no value)" is left out when it printed.
+            if var printed = round?.output[p.id], !printed.isEmpty {
+                while printed.hasSuffix("\n") { printed.removeLast() }
+                cell.text = round?.answers[p.id] == .done ? printed : printed + "\n" + cell.text
             }
             return cell
         }

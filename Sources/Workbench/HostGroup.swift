@@ -71,6 +71,10 @@ public struct GroupRound: Sendable, Equatable {
     public var number: Int
     public var input: String
     public var answers: [Int: GroupAnswer] = [:]
+    /// What each host printed while it ran the input (its last `outputLimit` bytes).
+    public var output: [Int: String] = [:]
+    /// Output kept per host: the view shows a few rows of it; the pane has it all.
+    static let outputLimit = 8192
 }
 
 /// A round's request to a pane, not answered yet (a pane answers its requests in order).
@@ -191,6 +195,18 @@ extension AppState {
         }
         guard hostGroups.rounds[awaited.group]?.number == awaited.round else { return }
         hostGroups.rounds[awaited.group]?.answers[id] = answer
+    }
+
+    /// Output of a pane whose oldest unanswered request is the last round's: that host's output
+    /// for the group view.
+    mutating func groupOutput(_ i: Int, _ text: String) {
+        let id = panes[i].id
+        guard let head = hostGroups.awaited[id]?.first, head.generation == panes[i].generation,
+              hostGroups.rounds[head.group]?.number == head.round
+        else { return }
+        var kept = (hostGroups.rounds[head.group]?.output[id] ?? "") + text
+        if kept.utf8.count > GroupRound.outputLimit { kept = String(kept.suffix(GroupRound.outputLimit / 2)) }
+        hostGroups.rounds[head.group]?.output[id] = kept
     }
 
     static func answer(_ outcome: Outcome) -> GroupAnswer {

@@ -83,6 +83,7 @@ extension AppState {
             let before = panes[i].scroll > 0 ? rowCount(i) : 0
             panes[i].transcript.stream(channel == .stderr ? .stderr : .stdout, text)
             recordOutput(i, text)
+            groupOutput(i, text)
             if panes[i].scroll > 0 { panes[i].scroll += rowCount(i) - before }
             return []
         case .traffic(let id, let gen, let record):

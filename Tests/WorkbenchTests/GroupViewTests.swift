@@ -99,6 +99,23 @@ import Testing
         #expect(lines.allSatisfy { TextWidth.of($0) <= 80 })
     }
 
+    @Test func whatEachHostPrintedShowsAboveItsAnswer() {
+        var state = groupState()
+        let sent = broadcast("print(socket.gethostname()); 7", into: &state)
+        for (k, p) in state.panes.enumerated() {
+            _ = state.update(.output(pane: p.id, generation: 0, channel: .stdout, text: "host \(p.name)\n"))
+            if k < 2 { answer(&state, k, sent[k].request, k == 0 ? .ran(.value(.int(7))) : .ran(nil)) }
+        }
+        let cells = state.groupCells("h1,h2,h3")
+        #expect(cells.map(\.text) == ["host h1\n= 7", "host h2", "host h3\n… running"])
+        // Output outside a round (the pane's own input) is not the group's.
+        _ = state.update(.key(.alt("g")))
+        let own = broadcast("print(1)", into: &state)
+        #expect(own.count == 1)
+        _ = state.update(.output(pane: state.panes[0].id, generation: 0, channel: .stdout, text: "1\n"))
+        #expect(state.groupCells("h1,h2,h3")[0].text == "host h1\n= 7")
+    }
+
     @Test func aDeadHostIsMarkedAndAHostLostMidRequestToo() {
         var state = groupState()
         let h3 = state.panes[2].id
