@@ -61,7 +61,7 @@ public struct Command: Sendable {
             if rest == "log" { state.focus = .log; return [] }
             guard let p = state.pane(named: rest) else { state.flash = "focus: no pane named \"\(rest)\""; return [] }
             state.focus = .pane(p.id)
-            if state.logZoomed { state.logZoomed = false }
+            if state.log.zoomed { state.log.zoomed = false }
             return []
         },
         Command(name: "log", aliases: [], usage: "log save [--shown] FILE | filter [EXPR] | search TEXT | pause | follow | show N | zoom",
@@ -199,30 +199,26 @@ extension AppState {
             setLogFilterChecked(argument)
             return []
         case "search":
-            logSearch = argument
-            if let s = searchLog(argument, from: logSelected, older: true, inclusive: true) {
-                logSelected = s
-                pinLogTop()
+            log.search = argument
+            if let s = log.find(argument, from: log.selected, older: true, inclusive: true) {
+                log.select(seq: s, bodyHeight: logBody.height)
             } else if !argument.isEmpty {
                 flash = "not found: \(argument)"
             }
             return []
         case "pause":
-            if logPausedAt == nil { logPausedAt = nextSeq }
+            log.pause()
             return []
         case "follow":
-            logPausedAt = nil
-            logSelected = nil
-            logTop = nil
+            log.follow()
             return []
         case "show":
-            guard let n = Int(argument.drop { $0 == "#" }), entry(n) != nil else { flash = "log show: no frame #\(argument)"; return [] }
-            logDetail = LogDetail(seq: n, following: logSelected == nil)
-            logSelected = n
+            guard let n = Int(argument.drop { $0 == "#" }), log.entry(n) != nil else { flash = "log show: no frame #\(argument)"; return [] }
+            log.show(n)
             return []
         case "zoom":
-            logZoomed.toggle()
-            if logZoomed { focus = .log }
+            log.zoomed.toggle()
+            if log.zoomed { focus = .log }
             return []
         default:
             flash = "usage: " + (Command.named("log")?.usage ?? "log")

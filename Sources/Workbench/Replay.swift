@@ -316,7 +316,7 @@ extension AppState {
             return []
         }
         let step = run.steps[run.next]
-        run.waitingFrom = nextSeq
+        run.waitingFrom = log.nextSeq
         replays[id] = run
         let kind: SubmitKind
         switch step.request {
@@ -352,9 +352,9 @@ extension AppState {
             // The reply frame of this pane's request, from the log.
             let from = run.waitingFrom ?? 0
             var reply: LogEntry?
-            var s = nextSeq - 1
-            while s >= max(from, firstSeq) {
-                if let e = entry(s), e.pane == id, e.isReply, e.indent == 0 { reply = e; break }
+            var s = log.nextSeq - 1
+            while s >= max(from, log.firstSeq) {
+                if let e = log.entry(s), e.pane == id, e.isReply, e.indent == 0 { reply = e; break }
                 s -= 1
             }
             let gotVerb = reply?.verb ?? "(no reply)"

@@ -333,23 +333,8 @@ public enum Effect: Sendable, Equatable {
 public struct AppState: Sendable {
     public var panes: [PaneState] = []
     public var focus: Focus = .log
-    public var log = RingBuffer<LogEntry>(capacity: 100_000)
-    /// The selected frame (a `seq`); nil follows the newest frame.
-    public var logSelected: Int?
-    /// The first frame shown when not following (a `seq`; a hint, kept so the selection shows).
-    var logTop: Int?
-    /// While paused, only frames before this `seq` are shown.
-    public var logPausedAt: Int?
-    public var logFilter = LogFilter()
-    /// The `seq`s of the frames that the filter lets through, oldest first (when it is set).
-    var logFiltered: [Int] = []
-    public var logSearch = ""
-    public var logDetail: LogDetail?
-    /// Per pane, the requests waiting for their reply (`seq`s, innermost last).
-    var openRequests: [Int: [Int]] = [:]
-    /// Per pane, how deep its current conversation is nested in another bond's call.
-    var logBase: [Int: Int] = [:]
-    var nextSeq = 1
+    /// The log pane: every frame, its selection, filter, search and detail view.
+    public var log = LogModel()
     public var width: Int
     public var height: Int
     public var prompt: Prompt?
@@ -374,10 +359,6 @@ public struct AppState: Sendable {
     public var removed: [RemovedPane] = []
     /// Saves sent and not yet answered, by path (to ask before writing over a file).
     var pendingSave: [String: Effect] = [:]
-    /// The log pane over the whole screen.
-    public var logZoomed = false
-    /// Rows added to (or taken from) the log pane's height.
-    public var logResize = 0
     /// Completion in a pane's input (the menu, or the interpreter's answer awaited).
     public var completion: CompletionState?
     /// Replays running, by pane.
@@ -404,7 +385,7 @@ public struct AppState: Sendable {
         self.height = height
         self.knownLanguages = knownLanguages
         self.config = config
-        if let n = config.logFrames { log = RingBuffer(capacity: n) }
+        if let n = config.logFrames { log = LogModel(capacity: n) }
     }
 
     /// Key bindings, colours and limits (the configuration file).
@@ -483,7 +464,7 @@ public struct PaneGeometry: Sendable, Equatable {
 
 extension AppState {
     public var screenLayout: ScreenLayout {
-        Layout.screen(width: width, height: height, paneCount: panes.count, logZoomed: logZoomed, logResize: logResize)
+        Layout.screen(width: width, height: height, paneCount: panes.count, logZoomed: log.zoomed, logResize: log.resize)
     }
 
     func infoText(_ pane: PaneState) -> String? {

@@ -87,7 +87,7 @@ extension AppState {
             return []
         case .traffic(let id, let gen, let record):
             guard let i = index(of: id), panes[i].generation == gen else { return [] }
-            appendLog(LogEntry(seq: nextSeq, date: record.time, pane: id, paneName: panes[i].name,
+            log.append(LogEntry(seq: log.nextSeq, date: record.time, pane: id, paneName: panes[i].name,
                                language: panes[i].language, record: record))
             return []
         case .result(let id, let gen, let request, let outcome):
@@ -124,14 +124,14 @@ extension AppState {
             return []
         case .died(let id, let gen, let text, let stderr):
             guard let i = live(id, gen) else { return [] }
-            logEnd(i, "interpreter ended: \(text)")
+            logEnd(i, .interpreterEnded(text))
             if case .closing = panes[i].status { return [] }
             if case .closed = panes[i].status { return [] }
             reportTermination(i, text, stderr: stderr)
             return []
         case .closed(let id, let gen):
             guard let i = live(id, gen) else { return [] }
-            logEnd(i, "bond closed")
+            logEnd(i, .closed)
             panes[i].status = .closed
             panes[i].pending = 0
             append(i, .info, "closed; F5 restarts, Ctrl-W removes the pane")
@@ -381,7 +381,7 @@ extension AppState {
             if case .startup = request { startupEntryEnded(i, request: request, failure: text); break }
             append(i, .error, text)
         case .terminated(let message, let stderr):
-            logEnd(i, "interpreter ended: \(message)")
+            logEnd(i, .interpreterEnded(message))
             reportTermination(i, message, stderr: stderr)
         case .inspected(let name, let type, let description, let value, let error):
             var text = "inspect \(name)"
@@ -427,7 +427,7 @@ extension AppState {
         if historySearch != nil { return searchKey(key, action) }
         if viewer != nil { return viewerKey(key, action) }
         flash = nil
-        if logDetail != nil { return detailKey(key) }
+        if log.detail != nil { return perform(log.update(key, viewport: logViewport)) }
         if wiringView != nil { return wiringKey(key, action) }
         if ctrlXPending, let i = focusedIndex {
             // readline's Ctrl-X prefix: Ctrl-X Ctrl-E edits the input in $EDITOR.
@@ -441,7 +441,7 @@ extension AppState {
         ctrlXPending = false
         if let effects = completionKey(key, action) { return effects }
         if let action, let effects = globalAction(action, key: key) { return effects }
-        guard let i = focusedIndex else { return logKey(key) }
+        guard let i = focusedIndex else { return perform(log.update(key, viewport: logViewport)) }
         return paneKey(i, key, action)
     }
 
@@ -465,14 +465,14 @@ extension AppState {
             openPrompt(Prompt(kind: .newPane, label: "new pane [NAME:]LANGUAGE[=COMMAND] (Tab: languages)", input: InputEditor(),
                               pane: nil, choices: knownLanguages))
         case .zoomLog:
-            logZoomed.toggle()
-            if logZoomed { focus = .log }
+            log.zoomed.toggle()
+            if log.zoomed { focus = .log }
             for j in panes.indices { clampScroll(j) }
         case .growLog, .shrinkLog:
-            logZoomed = false
-            logResize += action == .growLog ? 2 : -2
+            log.zoomed = false
+            log.resize += action == .growLog ? 2 : -2
             let usual = Layout.screen(width: width, height: height, paneCount: panes.count).log.height
-            logResize = max(2 - usual, min(max(0, height - 5) - usual, logResize))
+            log.resize = max(2 - usual, min(max(0, height - 5) - usual, log.resize))
             for j in panes.indices { clampScroll(j) }
         default:
             return nil
@@ -488,7 +488,7 @@ extension AppState {
         let current: Int = focusedIndex ?? panes.count
         let next = ((current + step) % count + count) % count
         focus = next == panes.count ? .log : .pane(panes[next].id)
-        if logZoomed && focus != .log { logZoomed = false }
+        if log.zoomed && focus != .log { log.zoomed = false }
     }
 
     /// Quit: at once when no bond is busy, else after a yes.
@@ -555,7 +555,7 @@ extension AppState {
         var current = i
         while chain.count < 16 {
             let id = panes[current].id
-            guard let top = openRequests[id]?.last, let e = entry(top), !e.sent, e.verb == "CALL",
+            guard let e = log.innermostOpenRequest(id), !e.sent, e.verb == "CALL",
                 let call = try? JSONText.parse(String(e.payload)), let name = call[0]?.stringValue,
                 let wire = wires.first(where: { $0.target == id && $0.name == name }), let s = index(of: wire.source),
                 !chain.contains(s)
@@ -928,7 +928,7 @@ extension AppState {
         if p.status.isLive || p.status == .starting || p.status == .closing {
             effects.append(.close(pane: p.id, generation: p.generation))
         }
-        logEnd(i, "restarted")
+        logEnd(i, .restarted)
         panes[i].generation += 1
         panes[i].status = .starting
         panes[i].pending = 0
@@ -954,7 +954,7 @@ extension AppState {
         switch key {
         case .escape, .ctrl("c"), .ctrl("g"):
             prompt = nil
-            if case .logSearch(let origin) = p.kind { logSelected = origin; pinLogTop() }
+            if case .logSearch(let origin) = p.kind { log.select(seq: origin, bodyHeight: logBody.height) }
             if case .sshAnswer(let question, _) = p.kind {
                 askNextSSHQuestion()
                 return [.answerSSH(question: question, answer: nil)]
@@ -1024,11 +1024,10 @@ extension AppState {
             // Incremental: the selection moves to the nearest match as the text is typed.
             let text = p.input.text
             if text.isEmpty || p.selected {
-                logSelected = origin
-            } else if let s = searchLog(text, from: origin, older: true, inclusive: true) {
-                logSelected = s
+                log.select(seq: origin, bodyHeight: logBody.height)
+            } else {
+                log.select(seq: log.find(text, from: origin, older: true, inclusive: true) ?? log.selected, bodyHeight: logBody.height)
             }
-            pinLogTop()
         }
         return []
     }
@@ -1096,8 +1095,8 @@ extension AppState {
             setLogFilterChecked(text)
             return []
         case .logSearch(let origin):
-            logSearch = text
-            if !text.isEmpty && searchLog(text, from: origin, older: true, inclusive: true) == nil { flash = "not found: \(text)" }
+            log.search = text
+            if !text.isEmpty && log.find(text, from: origin, older: true, inclusive: true) == nil { flash = "not found: \(text)" }
             return []
         }
     }
@@ -1206,10 +1205,10 @@ extension AppState {
             return []
         }
         let entries: [LogEntry]
-        if shown && !logFilter.isEmpty {
-            entries = (0..<logCount).compactMap { entry(logSeq(at: $0)) }
+        if shown && !log.filter.isEmpty {
+            entries = log.shownEntries
         } else {
-            entries = Array(log)
+            entries = Array(log.frames)
         }
         return [.saveLog(path: path, lines: entries.map(Traffic.jsonLine))]
     }

@@ -72,10 +72,11 @@ extension AppState {
                 buffer.put(Glyph(text: "│", width: 1), x: sep.x, y: y, style: Style(dim: true))
             }
         }
-        renderLog(layout.log, into: &buffer)
+        log.render(into: &buffer, area: layout.log, context: logRenderContext)
         renderCompletion(into: &buffer)
-        if logDetail != nil {
-            renderDetail(into: &buffer)
+        if log.detail != nil {
+            log.renderDetail(into: &buffer, area: Rect(x: 0, y: 0, width: width, height: max(0, height - 1)),
+                             color: { color(of: $0) })
             cursor = nil
         }
         if wiringView != nil {
@@ -220,10 +221,10 @@ extension AppState {
         func k(_ a: Action, _ what: String) -> String { b.short(a) + " " + what }
         let lead = [k(.help, "help"), k(.quit, "quit")]
         if wiringView != nil { return lead + ["↑/↓ select", "d unwire", "Esc close"] }
-        if logDetail != nil { return lead + ["←/→ frames", "p pair", "r raw/JSON", "↑/↓ scroll", "Esc close"] }
+        if log.detail != nil { return lead + ["←/→ frames", "p pair", "r raw/JSON", "↑/↓ scroll", "Esc close"] }
         if focus == .log {
             return lead + ["↑/↓ select", "Enter detail", "/ search", "n/N next", "f filter", "c clear", "p pause", "End follow",
-                           "s save", k(.zoomLog, logZoomed ? "unzoom" : "zoom"), k(.nextPane, "next pane")]
+                           "s save", k(.zoomLog, log.zoomed ? "unzoom" : "zoom"), k(.nextPane, "next pane")]
         }
         guard let i = focusedIndex else { return lead }
         let busy = panes[i].status.isBusyOrPending(panes[i].pending)
