@@ -68,7 +68,7 @@ public struct Command: Sendable {
                 summary: "the traffic log: save (JSON lines), filter, search, pause, follow, a frame's detail, zoom",
                 arguments: [.words(["save", "filter", "search", "pause", "follow", "show", "zoom"]), .file]) { $0.logCommand($1) },
         Command(name: "wires", aliases: ["wiring"], usage: "wires", summary: "the wiring view", arguments: []) { state, _ in
-            state.wiringView = 0
+            state.wiringView = WiringView()
             return []
         },
         Command(name: "unwire", aliases: [], usage: "unwire PANE.NAME", summary: "remove the wire that made NAME callable in PANE (or unwire N)",
@@ -84,8 +84,7 @@ public struct Command: Sendable {
         Command(name: "replay", aliases: [], usage: "replay FILE [--report OUT]", summary: "replay a transcript or log against fresh bonds",
                 arguments: [.file, .words(["--report"]), .file]) { $0.replayCommand($1) },
         Command(name: "help", aliases: [], usage: "help", summary: "the help overlay", arguments: []) { state, _ in
-            state.showHelp = true
-            state.helpScroll = 0
+            state.help = HelpOverlay(lines: state.helpLines())
             return []
         },
         Command(name: "quit", aliases: ["exit"], usage: "quit", summary: "close every bond and leave (asks first when one is busy)",

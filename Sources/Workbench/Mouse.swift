@@ -7,7 +7,7 @@ extension AppState {
     /// A click focuses the pane (or the log) under the pointer, and in the log selects the row;
     /// the wheel scrolls what is under the pointer.
     mutating func mouse(_ m: MouseEvent) -> [Effect] {
-        if showHelp || prompt != nil || wiringView != nil || confirm != nil || viewer != nil || historySearch != nil { return [] }
+        if help != nil || prompt != nil || wiringView != nil || confirm != nil || viewer != nil || historySearch != nil { return [] }
         if log.detail != nil {
             if m.kind == .wheelUp || m.kind == .wheelDown {
                 log.wheel(up: m.kind == .wheelUp, rows: Self.wheelRows, bodyHeight: logBody.height)

@@ -188,23 +188,6 @@ public struct Prompt: Sendable, Equatable {
     }
 }
 
-/// An action that waits for a yes (y, or the same key again).
-public enum ConfirmAction: Sendable, Equatable {
-    case close(pane: Int)
-    case restart(pane: Int)
-    case remove(pane: Int)
-    case quit
-    /// Write over an existing file.
-    case overwrite(path: String, lines: [String])
-}
-
-public struct Confirmation: Sendable, Equatable {
-    public var action: ConfirmAction
-    public var question: String
-    /// Pressing this key again also says yes.
-    public var key: Key?
-}
-
 /// Readline's incremental history search (Ctrl-R older, Ctrl-S newer) in a pane's input.
 public struct HistorySearch: Sendable, Equatable {
     public var pane: Int
@@ -338,9 +321,8 @@ public struct AppState: Sendable {
     public var width: Int
     public var height: Int
     public var prompt: Prompt?
-    public var showHelp = false
-    /// Rows the help overlay is scrolled.
-    public var helpScroll = 0
+    /// The help overlay (F1), while open.
+    public var help: HelpOverlay?
     /// A question waiting for y/N.
     public var confirm: Confirmation?
     /// The kill ring of every input (Ctrl-K, Ctrl-W, Alt-D... kill; Ctrl-Y, Alt-Y yank).
@@ -363,8 +345,8 @@ public struct AppState: Sendable {
     public var completion: CompletionState?
     /// Replays running, by pane.
     public var replays: [Int: ReplayRun] = [:]
-    /// The wiring view (F2): the selected row.
-    public var wiringView: Int?
+    /// The wiring view (F2), while open.
+    public var wiringView: WiringView?
     /// Calls through each wire so far, by target pane and name there.
     public var wireCalls: [WireKey: Int] = [:]
     public var quitting = false

@@ -421,7 +421,7 @@ extension AppState {
         if case .mouse(let event) = pressed { return mouse(event) }
         let key = pressed
         let action = config.bindings.action(for: key)
-        if showHelp { return helpKey(key, action) }
+        if help != nil { return helpKey(key, action) }
         if let c = confirm { return confirmKey(c, key) }
         if prompt != nil { return promptKey(key, action) }
         if historySearch != nil { return searchKey(key, action) }
@@ -451,10 +451,9 @@ extension AppState {
         case .quit:
             return quit(key: key)
         case .help:
-            showHelp = true
-            helpScroll = 0
+            help = HelpOverlay(lines: helpLines())
         case .wiring:
-            wiringView = 0
+            wiringView = WiringView()
         case .nextPane:
             cycleFocus(1)
         case .previousPane:
@@ -516,7 +515,7 @@ extension AppState {
     /// y (or the same key again) does it; anything else says no.
     mutating func confirmKey(_ c: Confirmation, _ key: Key) -> [Effect] {
         confirm = nil
-        guard key == .char("y") || key == .char("Y") || (c.key != nil && key == c.key) else {
+        guard c.update(key) else {
             flash = "cancelled"
             return []
         }
@@ -530,21 +529,17 @@ extension AppState {
     }
 
     mutating func helpKey(_ key: Key, _ action: Action?) -> [Effect] {
-        let page = helpRows
-        switch key {
-        case .up: helpScroll = max(0, helpScroll - 1)
-        case .down: helpScroll += 1
-        case .pageUp: helpScroll = max(0, helpScroll - page)
-        case .pageDown, .char(" "): helpScroll += page
-        case .home: helpScroll = 0
-        case .end: helpScroll = Int.max / 2
-        default:
-            showHelp = false
-            if action == .quit { return quit(key: key) }
-            return []
-        }
-        helpScroll = min(helpScroll, max(0, helpLines().count - helpRows))
-        return []
+        guard var overlay = help else { return [] }
+        let outcome = overlay.update(key, action: action, screenHeight: height)
+        help = outcome == .stay ? overlay : nil
+        return after(outcome)
+    }
+
+    mutating func viewerKey(_ key: Key, _ action: Action?) -> [Effect] {
+        guard var v = viewer else { return [] }
+        let outcome = v.update(key, action: action, area: overlayArea)
+        viewer = outcome == .stay ? v : nil
+        return after(outcome)
     }
 
     /// The panes a pane waits on, outermost first: while its interpreter waits on a `CALL` it

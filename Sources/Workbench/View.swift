@@ -75,21 +75,21 @@ extension AppState {
         log.render(into: &buffer, area: layout.log, context: logRenderContext)
         renderCompletion(into: &buffer)
         if log.detail != nil {
-            log.renderDetail(into: &buffer, area: Rect(x: 0, y: 0, width: width, height: max(0, height - 1)),
+            log.renderDetail(into: &buffer, area: overlayArea,
                              color: { color(of: $0) })
             cursor = nil
         }
-        if wiringView != nil {
-            renderWiring(into: &buffer)
+        if let wiringView {
+            wiringView.render(into: &buffer, area: overlayArea, rows: wireRows)
             cursor = nil
         }
-        if viewer != nil {
-            renderViewer(into: &buffer)
+        if let viewer {
+            viewer.render(into: &buffer, area: overlayArea)
             cursor = nil
         }
         if let c = renderStatus(layout.status, into: &buffer) { cursor = c }
-        if showHelp {
-            renderHelp(into: &buffer)
+        if let help {
+            help.render(into: &buffer, area: Rect(x: 0, y: 0, width: width, height: height))
             cursor = nil
         }
         if config.monochrome { buffer.makeMonochrome() }
@@ -270,11 +270,7 @@ extension AppState {
             buffer = copy
             return c
         }
-        if let c = confirm {
-            buffer.put(c.question, x: area.x, y: area.y, maxWidth: area.width, style: Style(fg: .yellow, bold: true, reverse: true),
-                       ellipsis: true)
-            return (min(area.right - 1, area.x + TextWidth.of(c.question)), area.y)
-        }
+        if let confirm { return confirm.render(into: &buffer, area: area) }
         if let search = historySearch {
             let label = (search.failed ? "(failing " : "(") + (search.reverse ? "reverse-i-search)`" : "i-search)`") + search.query + "': "
             let used = buffer.put(label, x: area.x, y: area.y, maxWidth: area.width, style: Style(bold: true, reverse: true))
@@ -293,51 +289,21 @@ extension AppState {
     }
 
     /// The help's lines: key (as bound) and what it does; then the commands (from the table).
-    func helpLines() -> [(String, String)] {
+    func helpLines() -> [HelpLine] {
         let b = config.bindings
-        var lines: [(String, String)] = KeyHelp.actions.map { (b.long($0.0), $0.1) }
-        lines += [("", ""), ("", "Editing the input (GNU readline, emacs mode):")] + KeyHelp.editing
-        lines += [("", ""), ("", "Commands (\(b.long(.command).split(separator: ",").first ?? "")):")]
+        var lines = KeyHelp.actions.map { HelpLine(b.long($0.0), $0.1) }
+        lines += [HelpLine("", ""), HelpLine("", "Editing the input (GNU readline, emacs mode):")]
+        lines += KeyHelp.editing.map { HelpLine($0.0, $0.1) }
+        lines += [HelpLine("", ""), HelpLine("", "Commands (\(b.long(.command).split(separator: ",").first ?? "")):")]
         for c in Command.all {
-            if c.usage.count < Self.helpKeyWidth { lines.append((c.usage, c.summary)) } else { lines += [(c.usage, ""), ("", "  " + c.summary)] }
-        }
-        lines += [("", ""), ("", "↑/↓ PgUp/PgDn scroll; any other key closes this help.")]
-        return lines
-    }
-
-    static let helpKeyWidth = 20
-
-    /// Rows of the help overlay's body.
-    var helpRows: Int { max(1, min(height, helpLines().count + 2) - 2) }
-
-    func renderHelp(into buffer: inout CellBuffer) {
-        let keyWidth = Self.helpKeyWidth
-        let lines = helpLines()
-        let contentWidth = min(width - 4, 86)
-        let boxHeight = min(height, lines.count + 2)
-        guard contentWidth > 10, boxHeight > 2 else { return }
-        let x0 = max(0, (width - contentWidth - 2) / 2)
-        let y0 = max(0, (height - boxHeight) / 2)
-        let box = Rect(x: x0, y: y0, width: contentWidth + 2, height: boxHeight)
-        let frame = Style(fg: .cyan, bold: true)
-        buffer.fill(box)
-        buffer.drawBox(box, style: frame)
-        let rows = boxHeight - 2
-        let skip = max(0, min(helpScroll, lines.count - rows))
-        var title = " bond-workbench keys "
-        if lines.count > rows { title += "· \(skip + 1)-\(skip + rows) of \(lines.count) · ↑/↓ scroll " }
-        buffer.put(title, x: box.x + 2, y: box.y, maxWidth: contentWidth - 2, style: frame)
-        for (r, line) in lines.dropFirst(skip).prefix(rows).enumerated() {
-            let y = box.y + 1 + r
-            var x = box.x + 1
-            if !line.0.isEmpty {
-                x += buffer.put(line.0, x: x, y: y, maxWidth: box.right - 1 - x, style: Style(bold: true), ellipsis: true)
-                x = max(x + 1, box.x + 1 + keyWidth)
-            } else if line.1.hasPrefix("  ") {
-                x += keyWidth
+            if c.usage.count < HelpOverlay.keyWidth {
+                lines.append(HelpLine(c.usage, c.summary))
+            } else {
+                lines += [HelpLine(c.usage, ""), HelpLine("", "  " + c.summary)]
             }
-            buffer.put(line.1, x: x, y: y, maxWidth: box.right - 1 - x, style: Style(), ellipsis: true)
         }
+        lines += [HelpLine("", ""), HelpLine("", "↑/↓ PgUp/PgDn scroll; any other key closes this help.")]
+        return lines
     }
 }
 

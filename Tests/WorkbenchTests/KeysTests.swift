@@ -172,7 +172,7 @@ func press(_ keys: Key..., into state: inout AppState) {
         press(.end, into: &state)
         #expect(state.render().buffer.trimmedLines().joined(separator: "\n").contains("any other key closes this help"))
         press(.char("x"), into: &state)
-        #expect(!state.showHelp && state.panes[0].input.text == "")
+        #expect(state.help == nil && state.panes[0].input.text == "")
     }
 }
 

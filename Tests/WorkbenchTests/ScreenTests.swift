@@ -180,7 +180,7 @@ func type(_ text: String, into state: inout AppState) {
         for command in Command.all { #expect(text.contains(command.usage)) }
         #expect(text.contains("proxy SRC.FUNC to PANE [as NAME]"))
         _ = state.update(.key(.char("x")))
-        #expect(!state.showHelp)
+        #expect(state.help == nil)
         #expect(state.panes[0].input.text == "")
     }
 
