@@ -675,60 +675,23 @@ extension AppState {
     // MARK: Incremental history search (Ctrl-R, Ctrl-S)
 
     mutating func searchKey(_ key: Key, _ action: Action?) -> [Effect] {
-        guard var s = historySearch, let i = index(of: s.pane) else { historySearch = nil; return [] }
-        let entries = panes[i].history.entries
-        func find(from start: Int?, reverse: Bool) -> Int? {
-            guard !s.query.isEmpty, !entries.isEmpty else { return nil }
-            var k = start ?? (reverse ? entries.count - 1 : 0)
-            while k >= 0 && k < entries.count {
-                if entries[k].contains(s.query) { return k }
-                k += reverse ? -1 : 1
-            }
-            return nil
-        }
-        switch key {
-        case .ctrl("r"), .ctrl("s"):
-            s.reverse = key == .ctrl("r")
-            if s.query.isEmpty, let last = promptHistory["search"]?.entries.last { s.query = last }
-            let from = s.match.map { s.reverse ? $0 - 1 : $0 + 1 }
-            if let m = find(from: from, reverse: s.reverse) { s.match = m; s.failed = false } else { s.failed = true }
-        case .backspace:
-            if !s.query.isEmpty { s.query.removeLast() }
-            s.match = find(from: nil, reverse: true)
-            s.failed = s.match == nil && !s.query.isEmpty
-        case .char(let c):
-            s.query.append(c)
-            if let m = find(from: s.match, reverse: s.reverse) ?? find(from: nil, reverse: s.reverse) { s.match = m; s.failed = false } else { s.failed = true }
-        case .escape, .ctrl("g"):
-            panes[i].input = s.original
+        guard var search = historySearch, let i = index(of: search.pane) else { historySearch = nil; return [] }
+        switch search.update(key, entries: panes[i].history.entries, lastQuery: promptHistory["search"]?.entries.last) {
+        case .searching(let input):
+            historySearch = search
+            if let input { panes[i].input = input }
+            return []
+        case .cancelled(let original):
+            panes[i].input = original
             historySearch = nil
             return []
-        default:
-            // Any other key takes the match and then acts as usual (Enter runs it), as in readline.
+        case .accepted(let input, let query):
+            // The match is taken, then the key acts as usual (Enter runs it), as in readline.
             historySearch = nil
-            if !s.query.isEmpty {
-                var h = promptHistory["search"] ?? History(limit: 100)
-                h.add(s.query)
-                promptHistory["search"] = h
-            }
-            if let m = s.match {
-                panes[i].input = InputEditor(entries[m])
-                if let r = entries[m].range(of: s.query) {
-                    panes[i].input.moveCursor(to: entries[m].distance(from: entries[m].startIndex, to: r.lowerBound))
-                }
-            }
+            if !query.isEmpty { promptHistory["search", default: History(limit: 100)].add(query) }
+            if let input { panes[i].input = input }
             return handleKey(key)
         }
-        historySearch = s
-        if let m = s.match {
-            panes[i].input = InputEditor(entries[m])
-            if let r = entries[m].range(of: s.query) {
-                panes[i].input.moveCursor(to: entries[m].distance(from: entries[m].startIndex, to: r.lowerBound))
-            }
-        } else if s.query.isEmpty {
-            panes[i].input = s.original
-        }
-        return []
     }
 
     func nextRefName(_ i: Int) -> String {
@@ -944,10 +907,19 @@ extension AppState {
 
     mutating func promptKey(_ key: Key, _ action: Action?) -> [Effect] {
         guard var p = prompt else { return [] }
-        var cycle = p.cycle
-        p.cycle = nil
-        switch key {
-        case .escape, .ctrl("c"), .ctrl("g"):
+        var history = promptHistory[p.historyKey, default: History(limit: 200)]
+        var ring = killRing
+        let asking = p
+        let outcome = p.update(key, action: action, history: &history, ring: &ring) { promptCandidates(asking, base: $0) }
+        promptHistory[p.historyKey] = history
+        killRing = ring
+        switch outcome {
+        case .editing:
+            prompt = p
+        case .nothingToComplete:
+            prompt = p
+            flash = "nothing to complete"
+        case .cancelled:
             prompt = nil
             if case .logSearch(let origin) = p.kind { log.select(seq: origin, bodyHeight: logBody.height) }
             if case .sshAnswer(let question, _) = p.kind {
@@ -955,66 +927,20 @@ extension AppState {
                 return [.answerSSH(question: question, answer: nil)]
             }
             return []
-        case .enter:
+        case .quit(let key):
+            prompt = nil
+            return quit(key: key)
+        case .submitted(let typed):
             prompt = nil
             if case .sshAnswer(let question, _) = p.kind {
                 // Never kept in the prompt's history: it may be a password.
                 askNextSSHQuestion()
-                return [.answerSSH(question: question, answer: p.input.text)]
+                return [.answerSSH(question: question, answer: typed)]
             }
-            let text = p.input.text.trimmingSpaces
+            let text = typed.trimmingSpaces
             promptHistory[p.historyKey, default: History(limit: 200)].add(text)
             return submitPrompt(p, text)
-        case .up, .down:
-            var h = promptHistory[p.historyKey, default: History(limit: 200)]
-            let entry = key == .up ? h.previous(current: p.input.text) : h.next()
-            promptHistory[p.historyKey] = h
-            if let entry { p.input = InputEditor(entry); p.selected = false }
-        case .tab, .ctrl(" "):
-            if cycle == nil {
-                let base = p.input.text
-                let candidates = promptCandidates(p, base: p.selected ? "" : base)
-                guard !candidates.isEmpty else {
-                    flash = "nothing to complete"
-                    break
-                }
-                // The choice shown now is not offered again first.
-                let start = candidates.firstIndex(of: base).map { ($0 + 1) % candidates.count } ?? 0
-                cycle = (p.selected ? "" : base, candidates, start)
-            } else {
-                cycle!.index = (cycle!.index + 1) % cycle!.candidates.count
-            }
-            p.input = InputEditor(cycle!.candidates[cycle!.index])
-            p.selected = false
-            p.cycle = cycle
-            if cycle!.candidates.count == 1 { p.cycle = nil }
-        default:
-            if action == .quit && key != .char("q") {
-                prompt = nil
-                return quit(key: key)
-            }
-            if p.selected {
-                switch key {
-                case .char, .ctrl("y"):
-                    // Typing replaces the selected default.
-                    p.input = InputEditor()
-                    p.selected = false
-                    LineEditing.apply(key, to: &p.input, ring: &killRing)
-                case .backspace, .delete, .ctrl("d"), .ctrl("k"), .ctrl("u"), .ctrl("w"), .alt("\u{7F}"):
-                    p.input = InputEditor()
-                    p.selected = false
-                case .left, .ctrl("b"), .home, .ctrl("a"):
-                    p.selected = false
-                    LineEditing.apply(key, to: &p.input, ring: &killRing)
-                default:
-                    p.selected = false
-                    LineEditing.apply(key, to: &p.input, ring: &killRing)
-                }
-            } else {
-                LineEditing.apply(key, to: &p.input, ring: &killRing)
-            }
         }
-        prompt = p
         if case .logSearch(let origin) = p.kind {
             // Incremental: the selection moves to the nearest match as the text is typed.
             let text = p.input.text

@@ -147,7 +147,7 @@ extension AppState {
             buffer.put(info, x: g.info.x, y: g.info.y, maxWidth: g.info.width, style: Style(fg: color, dim: true), ellipsis: true)
         }
         // Input.
-        return renderInput(pane.input, in: g.input, color: color, focused: focused, into: &buffer)
+        return pane.input.render(into: &buffer, area: g.input, color: color, focused: focused)
     }
 
     func style(of kind: LineKind, color: TermColor) -> Style {
@@ -164,10 +164,81 @@ extension AppState {
         }
     }
 
+    /// The hints of the status line, most important first: help and quit always lead.
+    func statusHints() -> [String] {
+        let b = config.bindings
+        func k(_ a: Action, _ what: String) -> String { b.short(a) + " " + what }
+        let lead = [k(.help, "help"), k(.quit, "quit")]
+        if wiringView != nil { return lead + ["↑/↓ select", "d unwire", "Esc close"] }
+        if log.detail != nil { return lead + ["←/→ frames", "p pair", "r raw/JSON", "↑/↓ scroll", "Esc close"] }
+        if focus == .log {
+            return lead + ["↑/↓ select", "Enter detail", "/ search", "n/N next", "f filter", "c clear", "p pause", "End follow",
+                           "s save", k(.zoomLog, log.zoomed ? "unzoom" : "zoom"), k(.nextPane, "next pane")]
+        }
+        guard let i = focusedIndex else { return lead }
+        let busy = panes[i].status.isBusyOrPending(panes[i].pending)
+        let group = panes[i].group.map { [k(.broadcast, broadcasting.contains($0) ? "broadcast off" : "broadcast")] } ?? []
+        return lead + (busy ? [k(.interrupt, "interrupt")] : []) + group + [
+            k(.eval, "run"), k(.block, "block"), k(.call, "call"), k(.complete, "complete"), k(.nextPane, "next"),
+            k(.command, "cmd"), k(.newline, "newline"), k(.ref, "ref"), k(.inspect, "inspect"), k(.proxy, "proxy"),
+            k(.wiring, "wires"), k(.new, "new"), k(.close, "close"), k(.restart, "restart"), k(.expression, "expression"),
+            k(.openValue, "value"), k(.zoomLog, "zoom log"),
+        ]
+    }
+
+    /// Hints joined, as many whole ones as fit in `width` (none is ever cut in the middle).
+    static func fit(_ hints: [String], width: Int) -> String {
+        var text = ""
+        for h in hints {
+            let next = text.isEmpty ? h : text + "  " + h
+            if TextWidth.of(next) > width { break }
+            text = next
+        }
+        return text
+    }
+
+    func renderStatus(_ area: Rect, into buffer: inout CellBuffer) -> (x: Int, y: Int)? {
+        guard area.height > 0 else { return nil }
+        let style = Style(reverse: true)
+        buffer.fill(area, style: style)
+        if let prompt { return prompt.render(into: &buffer, area: area) }
+        if let confirm { return confirm.render(into: &buffer, area: area) }
+        if let historySearch {
+            historySearch.render(into: &buffer, area: area, input: index(of: historySearch.pane).map { panes[$0].input })
+            return nil
+        }
+        if let flash {
+            buffer.put(flash, x: area.x, y: area.y, maxWidth: area.width, style: Style(bold: true, reverse: true), ellipsis: true)
+            return nil
+        }
+        buffer.put(Self.fit(statusHints(), width: area.width), x: area.x, y: area.y, maxWidth: area.width, style: style)
+        return nil
+    }
+
+    /// The help's lines: key (as bound) and what it does; then the commands (from the table).
+    func helpLines() -> [HelpLine] {
+        let b = config.bindings
+        var lines = KeyHelp.actions.map { HelpLine(b.long($0.0), $0.1) }
+        lines += [HelpLine("", ""), HelpLine("", "Editing the input (GNU readline, emacs mode):")]
+        lines += KeyHelp.editing.map { HelpLine($0.0, $0.1) }
+        lines += [HelpLine("", ""), HelpLine("", "Commands (\(b.long(.command).split(separator: ",").first ?? "")):")]
+        for c in Command.all {
+            if c.usage.count < HelpOverlay.keyWidth {
+                lines.append(HelpLine(c.usage, c.summary))
+            } else {
+                lines += [HelpLine(c.usage, ""), HelpLine("", "  " + c.summary)]
+            }
+        }
+        lines += [HelpLine("", ""), HelpLine("", "↑/↓ PgUp/PgDn scroll; any other key closes this help.")]
+        return lines
+    }
+}
+
+extension InputEditor {
     /// Draws an input editor wrapped in `area` (prompt marks in the first two columns), scrolled
     /// so the cursor shows; returns the cursor position.
-    func renderInput(_ input: InputEditor, in area: Rect, color: TermColor, focused: Bool,
-                     into buffer: inout CellBuffer) -> (x: Int, y: Int)? {
+    public func render(into buffer: inout CellBuffer, area: Rect, color: TermColor, focused: Bool) -> (x: Int, y: Int)? {
+        let input = self
         guard area.height > 0, area.width > 2 else { return nil }
         let width = area.width - 2
         let (cursorLine, cursorColumn) = input.cursorPosition
@@ -215,99 +286,6 @@ extension AppState {
         return (area.x + 2 + min(cursorX, width - 1), area.y + cursorRow - firstVisible)
     }
 
-    /// The hints of the status line, most important first: help and quit always lead.
-    func statusHints() -> [String] {
-        let b = config.bindings
-        func k(_ a: Action, _ what: String) -> String { b.short(a) + " " + what }
-        let lead = [k(.help, "help"), k(.quit, "quit")]
-        if wiringView != nil { return lead + ["↑/↓ select", "d unwire", "Esc close"] }
-        if log.detail != nil { return lead + ["←/→ frames", "p pair", "r raw/JSON", "↑/↓ scroll", "Esc close"] }
-        if focus == .log {
-            return lead + ["↑/↓ select", "Enter detail", "/ search", "n/N next", "f filter", "c clear", "p pause", "End follow",
-                           "s save", k(.zoomLog, log.zoomed ? "unzoom" : "zoom"), k(.nextPane, "next pane")]
-        }
-        guard let i = focusedIndex else { return lead }
-        let busy = panes[i].status.isBusyOrPending(panes[i].pending)
-        let group = panes[i].group.map { [k(.broadcast, broadcasting.contains($0) ? "broadcast off" : "broadcast")] } ?? []
-        return lead + (busy ? [k(.interrupt, "interrupt")] : []) + group + [
-            k(.eval, "run"), k(.block, "block"), k(.call, "call"), k(.complete, "complete"), k(.nextPane, "next"),
-            k(.command, "cmd"), k(.newline, "newline"), k(.ref, "ref"), k(.inspect, "inspect"), k(.proxy, "proxy"),
-            k(.wiring, "wires"), k(.new, "new"), k(.close, "close"), k(.restart, "restart"), k(.expression, "expression"),
-            k(.openValue, "value"), k(.zoomLog, "zoom log"),
-        ]
-    }
-
-    /// Hints joined, as many whole ones as fit in `width` (none is ever cut in the middle).
-    static func fit(_ hints: [String], width: Int) -> String {
-        var text = ""
-        for h in hints {
-            let next = text.isEmpty ? h : text + "  " + h
-            if TextWidth.of(next) > width { break }
-            text = next
-        }
-        return text
-    }
-
-    func renderStatus(_ area: Rect, into buffer: inout CellBuffer) -> (x: Int, y: Int)? {
-        guard area.height > 0 else { return nil }
-        let style = Style(reverse: true)
-        buffer.fill(area, style: style)
-        if let p = prompt {
-            let label = p.label + ": "
-            let used = buffer.put(label, x: area.x, y: area.y, maxWidth: area.width, style: Style(bold: true, reverse: true))
-            let field = Rect(x: area.x + used - 2, y: area.y, width: area.width - used + 2, height: 1)
-            // renderInput puts its mark in the first two columns: draw over the label's ": ".
-            var copy = buffer
-            var shown = p.input.text.replacingOccurrences(of: "\n", with: " ")
-            if case .sshAnswer(_, true) = p.kind { shown = String(repeating: "•", count: p.input.text.count) }
-            let c = renderInput(InputEditor(shown).withCursor(p.input.cursor),
-                                in: field, color: .default, focused: true, into: &copy)
-            // A selected default is shown as a selection (not reversed, underlined): typing replaces it.
-            let selectedStyle = Style(bold: true, underline: true)
-            let selectedEnd = field.x + 2 + TextWidth.of(p.input.text)
-            for x in field.x + 2..<field.right { copy[x, area.y].style = p.selected && x < selectedEnd ? selectedStyle : style }
-            for x in field.x..<field.x + 2 { copy[x, area.y] = buffer[x, area.y] }
-            buffer = copy
-            return c
-        }
-        if let confirm { return confirm.render(into: &buffer, area: area) }
-        if let search = historySearch {
-            let label = (search.failed ? "(failing " : "(") + (search.reverse ? "reverse-i-search)`" : "i-search)`") + search.query + "': "
-            let used = buffer.put(label, x: area.x, y: area.y, maxWidth: area.width, style: Style(bold: true, reverse: true))
-            if let i = index(of: search.pane) {
-                buffer.put(panes[i].input.text.replacingOccurrences(of: "\n", with: "⏎"), x: area.x + used, y: area.y,
-                           maxWidth: area.width - used, style: style, ellipsis: true)
-            }
-            return nil
-        }
-        if let flash {
-            buffer.put(flash, x: area.x, y: area.y, maxWidth: area.width, style: Style(bold: true, reverse: true), ellipsis: true)
-            return nil
-        }
-        buffer.put(Self.fit(statusHints(), width: area.width), x: area.x, y: area.y, maxWidth: area.width, style: style)
-        return nil
-    }
-
-    /// The help's lines: key (as bound) and what it does; then the commands (from the table).
-    func helpLines() -> [HelpLine] {
-        let b = config.bindings
-        var lines = KeyHelp.actions.map { HelpLine(b.long($0.0), $0.1) }
-        lines += [HelpLine("", ""), HelpLine("", "Editing the input (GNU readline, emacs mode):")]
-        lines += KeyHelp.editing.map { HelpLine($0.0, $0.1) }
-        lines += [HelpLine("", ""), HelpLine("", "Commands (\(b.long(.command).split(separator: ",").first ?? "")):")]
-        for c in Command.all {
-            if c.usage.count < HelpOverlay.keyWidth {
-                lines.append(HelpLine(c.usage, c.summary))
-            } else {
-                lines += [HelpLine(c.usage, ""), HelpLine("", "  " + c.summary)]
-            }
-        }
-        lines += [HelpLine("", ""), HelpLine("", "↑/↓ PgUp/PgDn scroll; any other key closes this help.")]
-        return lines
-    }
-}
-
-extension InputEditor {
     func withCursor(_ c: Int) -> InputEditor {
         var copy = self
         copy.moveCursor(to: c)
