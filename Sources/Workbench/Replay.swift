@@ -228,11 +228,6 @@ extension AppState {
         if panes[i].steps.count > 10_000 { panes[i].steps.removeFirst(panes[i].steps.count - 10_000) }
     }
 
-    mutating func recordOutput(_ i: Int, _ text: String) {
-        guard let k = panes[i].steps.firstIndex(where: { $0.result == nil }) else { return }
-        if panes[i].steps[k].output.utf8.count < Step.maximumOutputBytes { panes[i].steps[k].output += text }
-    }
-
     /// Ends the oldest unfinished step; returns it.
     mutating func finishStep(_ i: Int, _ outcome: Outcome) -> Step? {
         guard let k = panes[i].steps.firstIndex(where: { $0.result == nil }) else { return nil }

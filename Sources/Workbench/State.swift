@@ -75,53 +75,6 @@ public struct TrafficRecord: Sendable, Equatable {
     }
 }
 
-public struct PaneState: Sendable {
-    public let id: Int
-    public var name: String
-    public var language: String
-    public var command: String?
-    public var generation = 0
-    public var status: PaneStatus = .starting
-    public var location: String
-    public var pid: Int32?
-    public var transcript = Transcript()
-    public var input = InputEditor()
-    public var history = History()
-    /// Ref name -> code.
-    public var refs = OrderedDictionary<String, String>()
-    /// Rows scrolled up from the bottom (0 follows new output).
-    public var scroll = 0
-    /// Requests handed to the worker and not answered yet.
-    public var pending = 0
-    public var colorIndex: Int
-    /// Whether the death of the current bond has been written to the transcript.
-    var deathReported = false
-    /// Whether the end of the current bond has been recorded in the log.
-    var endLogged = false
-    /// Run at each start of the bond, one after the other, before anything else: the
-    /// session's entries, then the definitions recorded since (see `StartupEntries`).
-    public var startupEntries: [StartupEntry] = []
-    /// The start-up entries of the current start still running, and how many failed.
-    var startupRunning = 0
-    var startupFailed = 0
-    /// Requests made while the bond starts: sent once it has started, after the start-up block
-    /// and the wires.
-    var held: [Request] = []
-    /// The requests of the transcript and how they ended (`transcript save`, replay).
-    public var steps: [Step] = []
-    /// The last value shown (Alt-v opens it whole).
-    public var lastValue: String?
-    /// The Perl hint about `my` has been given.
-    var perlHintGiven = false
-    /// Names the interpreter gave for completion last (offered for `proxy SRC.FUNC`).
-    public var knownNames: [String] = []
-
-    /// The host group (`--hosts`) of the pane, if any.
-    public var group: String?
-
-    public var spec: PaneSpec { PaneSpec(name: name, language: language, command: command) }
-}
-
 public enum Focus: Sendable, Equatable {
     case pane(Int)  // pane id
     case log
@@ -129,7 +82,7 @@ public enum Focus: Sendable, Equatable {
 
 /// A pane removed from the screen, kept with its wires until quit (`undo` brings it back).
 public struct RemovedPane: Sendable {
-    public var pane: PaneState
+    public var pane: PaneModel
     public var position: Int
     public var wires: [Wire]
 }
@@ -241,7 +194,7 @@ public enum Effect: Sendable, Equatable {
 }
 
 public struct AppState: Sendable {
-    public var panes: [PaneState] = []
+    public var panes: [PaneModel] = []
     public var focus: Focus = .log
     /// The log pane: every frame, its selection, filter, search and detail view.
     public var log = LogModel()
@@ -302,7 +255,7 @@ public struct AppState: Sendable {
     public var palette: [TermColor] { config.theme.panes }
 
     public func index(of id: Int) -> Int? { panes.firstIndex { $0.id == id } }
-    public func pane(named name: String) -> PaneState? { panes.first { $0.name == name } }
+    public func pane(named name: String) -> PaneModel? { panes.first { $0.name == name } }
 
     public var focusedIndex: Int? {
         if case .pane(let id) = focus { return index(of: id) }
@@ -323,7 +276,7 @@ public struct AppState: Sendable {
         for (spec, name) in zip(specs, names) {
             let language = Languages.canonical(spec.language, known: knownLanguages)
             let location = spec.command.flatMap(Self.sshHost) ?? "local"
-            var pane = PaneState(
+            var pane = PaneModel(
                 id: nextPaneID, name: name, language: language, command: spec.command, location: location,
                 colorIndex: nextColor)
             pane.startupEntries = (spec.startup.map { [StartupEntry(key: "kept:startup", code: $0)] } ?? [])
@@ -362,21 +315,12 @@ public struct AppState: Sendable {
     }
 }
 
-// MARK: - Geometry shared by update (scroll limits) and view
-
-public struct PaneGeometry: Sendable, Equatable {
-    public var title: Rect
-    public var transcript: Rect
-    public var info: Rect
-    public var input: Rect
-}
-
 extension AppState {
     public var screenLayout: ScreenLayout {
         Layout.screen(width: width, height: height, paneCount: panes.count, logZoomed: log.zoomed, logResize: log.resize)
     }
 
-    func infoText(_ pane: PaneState) -> String? {
+    func infoText(_ pane: PaneModel) -> String? {
         var parts: [String] = []
         if !pane.refs.isEmpty { parts.append("refs: " + pane.refs.keys.map { "@\($0)" }.joined(separator: " ")) }
         let out = wires.filter { $0.source == pane.id }.compactMap { w -> String? in
@@ -393,25 +337,8 @@ extension AppState {
 
     public func geometry(of index: Int) -> PaneGeometry {
         let layout = screenLayout
-        guard index < layout.panes.count else {
-            let z = Rect(x: 0, y: 0, width: 0, height: 0)
-            return PaneGeometry(title: z, transcript: z, info: z, input: z)
-        }
-        let area = layout.panes[index]
-        let pane = panes[index]
-        let title = Rect(x: area.x, y: area.y, width: area.width, height: min(1, area.height))
-        let body = max(0, area.height - 1)
-        let inputWidth = max(1, area.width - 2)
-        let inputRows = pane.input.text.split(separator: "\n", omittingEmptySubsequences: false)
-            .reduce(0) { $0 + Wrap.rowCount(Sanitizer.line($1), width: inputWidth) }
-        let maxInput = max(1, body / 3)
-        let inputHeight = min(body, min(max(1, inputRows), maxInput))
-        let infoHeight = infoText(pane) != nil && body - inputHeight >= 3 ? 1 : 0
-        let transcriptHeight = max(0, body - inputHeight - infoHeight)
-        let transcript = Rect(x: area.x, y: area.y + 1, width: area.width, height: transcriptHeight)
-        let info = Rect(x: area.x, y: transcript.bottom, width: area.width, height: infoHeight)
-        let input = Rect(x: area.x, y: info.bottom, width: area.width, height: inputHeight)
-        return PaneGeometry(title: title, transcript: transcript, info: info, input: input)
+        guard index < layout.panes.count else { return PaneGeometry(in: Rect(x: 0, y: 0, width: 0, height: 0)) }
+        return panes[index].geometry(in: layout.panes[index], hasInfo: infoText(panes[index]) != nil)
     }
 
     public var logBody: Rect {

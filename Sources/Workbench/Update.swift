@@ -63,27 +63,11 @@ extension AppState {
             return []
         case .state(let id, let gen, let state):
             guard let i = live(id, gen) else { return [] }
-            switch state {
-            case .starting:
-                panes[i].status = .starting
-            case .idle:
-                if case .starting = panes[i].status { break }
-                if panes[i].status.isLive { panes[i].status = .idle }
-            case .busy(let depth):
-                if panes[i].status.isLive { panes[i].status = .busy(depth: depth) }
-            case .terminated(let exit):
-                switch panes[i].status {
-                case .closing, .closed, .failed: break
-                default: panes[i].status = .dead(exit: exit.description)
-                }
-            }
+            panes[i].apply(state)
             return []
         case .output(let id, let gen, let channel, let text):
             guard let i = live(id, gen) else { return [] }
-            let before = panes[i].scroll > 0 ? rowCount(i) : 0
-            panes[i].transcript.stream(channel == .stderr ? .stderr : .stdout, text)
-            recordOutput(i, text)
-            if panes[i].scroll > 0 { panes[i].scroll += rowCount(i) - before }
+            panes[i].stream(channel, text, transcriptWidth: geometry(of: i).transcript.width)
             return []
         case .traffic(let id, let gen, let record):
             guard let i = index(of: id), panes[i].generation == gen else { return [] }
@@ -208,19 +192,11 @@ extension AppState {
     }
 
     mutating func append(_ i: Int, _ kind: LineKind, _ text: String) {
-        let before = panes[i].scroll > 0 ? rowCount(i) : 0
-        panes[i].transcript.add(kind, text)
-        if panes[i].scroll > 0 { panes[i].scroll += rowCount(i) - before }
-    }
-
-    func rowCount(_ i: Int) -> Int {
-        panes[i].transcript.rowCount(width: geometry(of: i).transcript.width)
+        panes[i].append(kind, text, transcriptWidth: geometry(of: i).transcript.width)
     }
 
     mutating func clampScroll(_ i: Int) {
-        let g = geometry(of: i)
-        let total = panes[i].transcript.rowCount(width: g.transcript.width, limit: panes[i].scroll + g.transcript.height + 1)
-        panes[i].scroll = max(0, min(panes[i].scroll, total - g.transcript.height))
+        panes[i].clampScroll(geometry(of: i).transcript)
     }
 
     static func clock(_ date: Date) -> String {
@@ -583,21 +559,6 @@ extension AppState {
         return effects
     }
 
-    mutating func scrollPane(_ i: Int, _ key: Key) {
-        let g = geometry(of: i)
-        let page = max(1, g.transcript.height - 1)
-        switch key {
-        case .pageUp: panes[i].scroll += page
-        case .pageDown: panes[i].scroll = max(0, panes[i].scroll - page)
-        case .ctrlUp: panes[i].scroll += 1
-        case .ctrlDown: panes[i].scroll = max(0, panes[i].scroll - 1)
-        case .ctrlHome: panes[i].scroll = Int.max / 2
-        case .ctrlEnd: panes[i].scroll = 0
-        default: break
-        }
-        clampScroll(i)
-    }
-
     mutating func paneKey(_ i: Int, _ key: Key, _ action: Action?) -> [Effect] {
         let id = panes[i].id
         switch action {
@@ -651,23 +612,15 @@ extension AppState {
         default:
             break
         }
-        switch key {
-        case .up:
-            if !panes[i].input.lineUp(), let entry = panes[i].history.previous(current: panes[i].input.text) {
-                panes[i].input.text = entry
-            }
-        case .down:
-            if !panes[i].input.lineDown(), let entry = panes[i].history.next() {
-                panes[i].input.text = entry
-            }
-        case .pageUp, .pageDown, .ctrlUp, .ctrlDown, .ctrlHome, .ctrlEnd:
-            scrollPane(i, key)
-        case .ctrl("r"), .ctrl("s"):
-            historySearch = HistorySearch(pane: id, reverse: key == .ctrl("r"), original: panes[i].input)
-        case .ctrl("x"):
+        var ring = killRing
+        let outcome = panes[i].update(key, ring: &ring, transcriptArea: geometry(of: i).transcript)
+        killRing = ring
+        switch outcome {
+        case .done: break
+        case .historySearch(let reverse):
+            historySearch = HistorySearch(pane: id, reverse: reverse, original: panes[i].input)
+        case .ctrlXPrefix:
             ctrlXPending = true
-        default:
-            LineEditing.apply(key, to: &panes[i].input, ring: &killRing)
         }
         return []
     }

@@ -96,72 +96,17 @@ extension AppState {
         return Frame(buffer: buffer, cursor: cursor)
     }
 
-    /// The title: name, language, where, state (and pid, queue, scroll when there is room).
-    func titleText(_ pane: PaneState, width: Int = .max) -> String {
-        var extra: [String] = []
-        let waiting = pane.pending - (pane.status.isBusyOrPending(0) ? 1 : 0)
-        if waiting > 0 { extra.append("\(waiting) queued") }
-        if pane.scroll > 0 { extra.append("scrolled ↑\(pane.scroll)") }
-        if let group = pane.group, broadcasting.contains(group) { extra.insert("broadcast", at: 0) }
-        var pid: [String] = []
-        if let p = pane.pid, pane.status.isLive { pid = ["pid \(p)"] }
-        let candidates: [[String]] = [
-            [pane.name, pane.language, pane.location, pane.status.label] + extra + pid,
-            [pane.name, pane.language, pane.location, pane.status.label] + extra,
-            [pane.name, pane.language, pane.location, pane.status.label],
-            [pane.name, pane.location, pane.status.label],
-            [pane.name, pane.status.label],
-        ]
-        for parts in candidates {
-            let text = parts.joined(separator: " · ")
-            if TextWidth.of(text) <= width { return text }
-        }
-        return candidates.last!.joined(separator: " · ")
+    /// The title of a pane, as its title line shows it in `width` columns.
+    func titleText(_ pane: PaneModel, width: Int = .max) -> String {
+        pane.titleText(width: width, broadcasting: pane.group.map { broadcasting.contains($0) } ?? false)
     }
 
     func renderPane(_ i: Int, into buffer: inout CellBuffer) -> (x: Int, y: Int)? {
         let pane = panes[i]
-        let g = geometry(of: i)
-        let focused = focusedIndex == i
-        let color = palette[pane.colorIndex % palette.count]
-        // Title line.
-        let titleStyle = focused
-            ? Style(fg: .black, bg: color, bold: true)
-            : Style(fg: color, bold: false, reverse: false, underline: true)
-        buffer.fill(g.title, style: titleStyle)
-        let mark = focused ? "▶ " : "  "
-        buffer.put(mark + titleText(pane, width: g.title.width - 2), x: g.title.x, y: g.title.y, maxWidth: g.title.width, style: titleStyle, ellipsis: true)
-        // Transcript.
-        let rows = pane.transcript.rows(width: g.transcript.width, count: g.transcript.height, skip: pane.scroll)
-        let top = g.transcript.y
-        for (r, row) in rows.enumerated() {
-            let y = top + r
-            let style = style(of: row.line.kind, color: color)
-            let gutter = row.firstRow && row.line.first ? row.line.kind.gutter : "  "
-            let gutterStyle = row.line.kind == .input ? Style(fg: color, bold: true) : style
-            buffer.put(gutter, x: g.transcript.x, y: y, maxWidth: 2, style: gutterStyle)
-            buffer.put(glyphs: row.glyphs, x: g.transcript.x + 2, y: y, maxWidth: g.transcript.width - 2, style: style)
-        }
-        // Refs and proxies.
-        if g.info.height > 0, let info = infoText(pane) {
-            buffer.put(info, x: g.info.x, y: g.info.y, maxWidth: g.info.width, style: Style(fg: color, dim: true), ellipsis: true)
-        }
-        // Input.
-        return pane.input.render(into: &buffer, area: g.input, color: color, focused: focused)
-    }
-
-    func style(of kind: LineKind, color: TermColor) -> Style {
-        let theme = config.theme
-        switch kind {
-        case .input: return Style(bold: true)
-        case .stdout: return Style()
-        case .stderr: return Style(fg: theme.stderr)
-        case .value: return Style(fg: theme.value)
-        case .error: return Style(fg: theme.error, bold: true)
-        case .info: return Style(dim: true)
-        case .nested: return Style(fg: theme.nested)
-        case .description: return Style(fg: theme.value, dim: true)
-        }
+        let context = PaneModel.RenderContext(
+            focused: focusedIndex == i, color: palette[pane.colorIndex % palette.count], theme: config.theme,
+            info: infoText(pane), broadcasting: pane.group.map { broadcasting.contains($0) } ?? false)
+        return pane.render(into: &buffer, geometry: geometry(of: i), context: context)
     }
 
     /// The hints of the status line, most important first: help and quit always lead.
