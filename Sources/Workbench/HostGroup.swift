@@ -85,12 +85,6 @@ struct AwaitedAnswer: Sendable, Equatable {
     var request: Request
 }
 
-/// The group view's state: which group it shows, and the host selected.
-public struct GroupViewState: Sendable, Equatable {
-    public var group: String
-    public var selected = 0
-}
-
 /// The host groups of the workbench: their records, their last broadcast rounds, the view.
 public struct HostGroups: Sendable {
     public var records: [HostGroup] = []
@@ -99,7 +93,7 @@ public struct HostGroups: Sendable {
     /// Per pane id, the round requests it has not answered yet, oldest first.
     var awaited: [Int: [AwaitedAnswer]] = [:]
     /// The group view, when open.
-    public var view: GroupViewState?
+    public var view: GroupView?
     var nextRound = 1
 
     public init() {}

@@ -228,7 +228,7 @@ import Testing
         var state = groupState(broadcast: false)
         #expect(state.statusHints().contains("M-h group"))
         _ = state.runCommand("group")
-        #expect(state.hostGroups.view == GroupViewState(group: "h1,h2,h3", selected: 0))
+        #expect(state.hostGroups.view == GroupView(group: "h1,h2,h3", selected: 0))
         #expect(state.render().buffer.lines()[1].contains("no broadcast input yet"))
         _ = state.update(.key(.right))
         _ = state.update(.key(.right))
@@ -244,5 +244,41 @@ import Testing
         _ = plain.update(.key(.alt("h")))
         #expect(plain.hostGroups.view == nil)
         #expect(plain.flash?.hasPrefix("no host group") == true)
+    }
+}
+
+/// The group view as a model on its own: its keys answer outcomes, it draws its content into
+/// the `Rect` it is given and nowhere else.
+@Suite struct GroupViewModelTests {
+    static let cells = [
+        GroupView.Cell(pane: 1, name: "h1", status: "idle", mark: .ok, text: "= 1"),
+        GroupView.Cell(pane: 2, name: "h2", status: "dead (exit status 255)", mark: .failed, text: "✗ not sent: the pane was dead"),
+    ]
+    static let content = GroupView.Content(title: "group h1,h2 · Python · broadcast on · 2 of 2 answered, 1 failed", input: "› 1",
+                                           hasInput: true, entries: [], cells: cells, footer: "Esc close")
+
+    @Test func keysAnswerOutcomes() {
+        var view = GroupView(group: "h1,h2")
+        #expect(view.update(.right, action: nil, cells: Self.cells) == .overlay(.stay))
+        #expect(view.selected == 1)
+        #expect(view.update(.right, action: nil, cells: Self.cells) == .overlay(.stay) && view.selected == 1)
+        #expect(view.update(.enter, action: nil, cells: Self.cells) == .focus(pane: 2))
+        #expect(view.update(.alt("g"), action: .broadcast, cells: Self.cells) == .toggleBroadcast)
+        #expect(view.update(.ctrl("c"), action: .interrupt, cells: Self.cells) == .interruptBusy)
+        #expect(view.update(.escape, action: nil, cells: Self.cells) == .overlay(.close))
+        #expect(view.update(.ctrl("q"), action: .quit, cells: Self.cells) == .overlay(.quit(.ctrl("q"))))
+    }
+
+    @Test func itDrawsInsideItsAreaOnly() {
+        for (w, h) in [(80, 24), (160, 48)] {
+            var buffer = CellBuffer(width: w, height: h)
+            let area = Rect(x: 2, y: 1, width: w - 4, height: h - 3)
+            GroupView(group: "h1,h2").render(into: &buffer, area: area, content: Self.content, theme: Theme())
+            let lines = buffer.lines()
+            for y in 0..<h where y < area.y || y >= area.bottom { #expect(lines[y].allSatisfy { $0 == " " }) }
+            #expect(lines.allSatisfy { $0.hasPrefix("  ") })
+            #expect(lines[area.y].contains("group h1,h2 · Python · broadcast on · 2 of 2 answered, 1 failed"))
+            #expect(lines.contains { $0.contains("✓ h1 · idle") && $0.contains("✗ h2 · dead (exit status 255)") })
+        }
     }
 }
