@@ -1115,6 +1115,8 @@ fi
 if want hosts; then
 if [[ -n "${BOND_TEST_HOSTS:-}" ]]; then
 echo "== a host group over the test hosts (--hosts h1,h2,h3): broadcast, a partitioned host, restart"
+# q closes the group view (Esc followed at once by typing would read as an Alt- key).
+close_view() { keys q; check "q closes the group view" wait_gone "Enter focus the host"; }
 start 160 40 --hosts h1,h2,h3 --ssh "'$BOND_TEST_HOSTS'" Python
 for h in h1 h2 h3; do
     check "$h's pane starts over ssh" wait_for "$h · Python · $h · idle" 30
@@ -1127,21 +1129,79 @@ typed 'import socket; socket.gethostname()'; keys Enter
 for h in h1 h2 h3; do
     check "broadcast input answered by $h" wait_for "= \"$h\""
 done
+keys M-h
+check "the group view (Alt-h): each host's answer side by side" wait_re '^│= "h1" +│= "h2" +│= "h3" +│'
+check "the group view's title counts the answers" wait_for "group h1,h2,h3 · Python · broadcast on · 3 of 3 answered"
+keys Escape
+check "Esc closes the group view" wait_gone "3 of 3 answered"
+typed 'print("printed on", socket.gethostname()); 2 ** 5'; keys Enter
+keys M-h
+check "the group view shows what each host printed" wait_re '^│printed on h1 +│printed on h2 +│printed on h3 +│'
+check "then its value" wait_re '^│= 32 +│= 32 +│= 32 +│'
+capture group-view
+close_view
 typed '1/0'; keys Enter
 check "a failure is marked in each pane" shown_in_all "✗ Python exception: ZeroDivisionError"
+cmd 'group'
+check "the group command opens the view: failures marked per host" wait_re '✗ h1 · idle +│✗ h2 · idle +│✗ h3 · idle'
+check "the view counts the failures" wait_for "3 of 3 answered, 3 failed"
+close_view
+typed 'import time; time.sleep(3); socket.gethostname()'
+t0=$(date +%s%N)
+keys Enter
+keys M-h
+check "the view says which hosts are still busy" wait_re '… running +│… running +│… running' 3
+check "then each host's answer" wait_re '^│= "h1" +│= "h2" +│= "h3" +│' 15
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+echo "     (three hosts each sleeping 3 s: all answered $ms ms after Enter)"
+check "broadcast reaches the hosts in parallel (3 x 3 s in under 5 s)" test "$ms" -lt 5000
+close_view
+typed 'time.sleep(60)'; keys Enter
+check "a long broadcast input keeps every host busy" wait_re 'h3 · Python · h3 · busy'
+keys C-c
+check "Ctrl-C with broadcast on interrupts every busy host" shown_in_all "KeyboardInterrupt"
+check "it says how many" wait_for "interrupted 3 of 3 hosts of the group"
+typed 'def who(): import socket; return socket.gethostname()'; keys Enter
+keys M-h
+check "a definition broadcast is kept as the group's start-up" wait_re "start-up of every host: (.* · )?def who\(\): import socket"
+close_view
 keys M-g
 check "broadcast off" wait_for "broadcast off: input goes to this pane only"
 typed '6 * 7'; keys Enter
 check "then input goes to the focused pane only" once "= 42"
 "$(dirname "$0")/test-hosts.sh" partition h3 >/dev/null
 check "a partitioned host shows dead within seconds (ssh keep-alives)" wait_re 'h3 · Python · h3 · dead' 25
+keys M-g
+typed '2 + 2'; keys Enter
+keys M-h
+check "the group view marks the dead host" wait_re '✓ h1 · idle +│✓ h2 · idle +│✗ h3 · dead'
+check "and says the input did not reach it" wait_re '= 4 +│= 4 +│✗ not sent: the pane was dead'
+capture group-dead
+close_view
 "$(dirname "$0")/test-hosts.sh" heal h3 >/dev/null
 cmd 'focus h3'
-keys F5; keys y
+keys F5
 check "the restart key brings it back once the host is reachable" wait_re '▶ h3 · Python · h3 · idle' 30
-typed 'socket'; keys Enter
-check "a fresh interpreter on h3" wait_for "NameError"
+check "with the group's start-up entries" wait_re "start-up block ran|start-up: [0-9]+ entries ran, all without error" 15
+typed 'who()'; keys Enter
+keys M-h
+check "a restarted host runs the group's definitions" wait_re '^│= "h1" +│= "h2" +│= "h3" +│'
+close_view
+check "the restarted host's answer in its pane" wait_re '^ +│ +│= "h3"'
 capture hosts
+cmd "session save $STATE/group.json"
+check "session save writes the group" wait_for "saved to $STATE/group.json"
+keys C-q
+check "quit" wait_for "EXIT=0" 15
+check "the session file has the group, its ssh command and broadcast" grep -q '"broadcast" : true' "$STATE/group.json"
+start 160 40 --session "$STATE/group.json"
+for h in h1 h2 h3; do
+    check "the session brings $h back over ssh, broadcast on" wait_for "$h · Python · $h · idle · broadcast" 30
+done
+typed 'who()'; keys Enter
+keys M-h
+check "the group's definitions ran on every host; broadcast reaches them all" wait_re '^│= "h1" +│= "h2" +│= "h3" +│' 15
+close_view
 keys C-q
 check "quit" wait_for "EXIT=0" 15
 

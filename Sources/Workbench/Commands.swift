@@ -61,18 +61,21 @@ public struct Command: Sendable {
             if rest == "log" { state.focus = .log; return [] }
             guard let p = state.pane(named: rest) else { state.flash = "focus: no pane named \"\(rest)\""; return [] }
             state.focus = .pane(p.id)
-            if state.logZoomed { state.logZoomed = false }
+            if state.log.zoomed { state.log.zoomed = false }
             return []
         },
         Command(name: "log", aliases: [], usage: "log save [--shown] FILE | filter [EXPR] | search TEXT | pause | follow | show N | zoom",
                 summary: "the traffic log: save (JSON lines), filter, search, pause, follow, a frame's detail, zoom",
                 arguments: [.words(["save", "filter", "search", "pause", "follow", "show", "zoom"]), .file]) { $0.logCommand($1) },
         Command(name: "wires", aliases: ["wiring"], usage: "wires", summary: "the wiring view", arguments: []) { state, _ in
-            state.wiringView = 0
+            state.wiringView = WiringView()
             return []
         },
         Command(name: "unwire", aliases: [], usage: "unwire PANE.NAME", summary: "remove the wire that made NAME callable in PANE (or unwire N)",
                 arguments: [.code]) { $0.unwireCommand($1) },
+        Command(name: "group", aliases: [], usage: "group [broadcast]",
+                summary: "the group view: each host's answer to the last broadcast input; group broadcast: on/off",
+                arguments: [.words(["broadcast"])]) { $0.groupCommand($1) },
         Command(name: "session", aliases: [], usage: "session save FILE | entries [PANE] | edit [PANE]",
                 summary: "write the session (panes, start-up entries, refs, wires); list or edit a pane's start-up entries",
                 arguments: [.words(["save", "entries", "edit"]), .pane]) { $0.sessionCommand($1) },
@@ -84,8 +87,7 @@ public struct Command: Sendable {
         Command(name: "replay", aliases: [], usage: "replay FILE [--report OUT]", summary: "replay a transcript or log against fresh bonds",
                 arguments: [.file, .words(["--report"]), .file]) { $0.replayCommand($1) },
         Command(name: "help", aliases: [], usage: "help", summary: "the help overlay", arguments: []) { state, _ in
-            state.showHelp = true
-            state.helpScroll = 0
+            state.help = HelpOverlay(lines: state.helpLines())
             return []
         },
         Command(name: "quit", aliases: ["exit"], usage: "quit", summary: "close every bond and leave (asks first when one is busy)",
@@ -199,30 +201,26 @@ extension AppState {
             setLogFilterChecked(argument)
             return []
         case "search":
-            logSearch = argument
-            if let s = searchLog(argument, from: logSelected, older: true, inclusive: true) {
-                logSelected = s
-                pinLogTop()
+            log.search = argument
+            if let s = log.find(argument, from: log.selected, older: true, inclusive: true) {
+                log.select(seq: s, bodyHeight: logBody.height)
             } else if !argument.isEmpty {
                 flash = "not found: \(argument)"
             }
             return []
         case "pause":
-            if logPausedAt == nil { logPausedAt = nextSeq }
+            log.pause()
             return []
         case "follow":
-            logPausedAt = nil
-            logSelected = nil
-            logTop = nil
+            log.follow()
             return []
         case "show":
-            guard let n = Int(argument.drop { $0 == "#" }), entry(n) != nil else { flash = "log show: no frame #\(argument)"; return [] }
-            logDetail = LogDetail(seq: n, following: logSelected == nil)
-            logSelected = n
+            guard let n = Int(argument.drop { $0 == "#" }), log.entry(n) != nil else { flash = "log show: no frame #\(argument)"; return [] }
+            log.show(n)
             return []
         case "zoom":
-            logZoomed.toggle()
-            if logZoomed { focus = .log }
+            log.zoomed.toggle()
+            if log.zoomed { focus = .log }
             return []
         default:
             flash = "usage: " + (Command.named("log")?.usage ?? "log")

@@ -151,61 +151,85 @@ extension AppState {
         panes[i].input = input
     }
 
-    /// Keys while the menu is open; others close it and act as usual.
+    /// Keys while the menu is open; others close it and act as usual (nil: not handled).
     mutating func completionKey(_ key: Key, _ action: Action?) -> [Effect]? {
         guard var c = completion else { return nil }
-        if c.waiting {
-            // Typing on while the interpreter answers drops the completion.
-            completion = nil
-            return nil
-        }
-        if action == .complete {
-            // The completion key again moves on in the menu (readline's menu-complete).
-            c.selected = (c.selected + 1) % c.items.count
+        let outcome = c.update(key, action: action)
+        switch outcome {
+        case .stay:
             completion = c
             return []
-        }
-        switch key {
-        case .up: c.selected = (c.selected - 1 + c.items.count) % c.items.count
-        case .down: c.selected = (c.selected + 1) % c.items.count
-        case .backTab: c.selected = (c.selected - 1 + c.items.count) % c.items.count
-        case .enter:
-            completion = nil
-            applyCompletion(c, c.items[c.selected])
-            return []
-        case .escape, .ctrl("g"):
+        case .close:
             completion = nil
             return []
-        default:
+        case .apply(let item):
+            completion = nil
+            applyCompletion(c, item)
+            return []
+        case .passThrough:
             completion = nil
             return nil
         }
-        completion = c
-        return []
     }
 
     func renderCompletion(into buffer: inout CellBuffer) {
-        guard let c = completion, !c.waiting, let i = index(of: c.pane), !c.items.isEmpty else { return }
-        let g = geometry(of: i)
-        let area = screenLayout.panes[i]
-        let rows = min(c.items.count, 10, max(0, g.input.y - area.y - 1))
+        guard let c = completion, let i = index(of: c.pane) else { return }
+        c.render(into: &buffer, paneArea: screenLayout.panes[i], inputY: geometry(of: i).input.y)
+    }
+}
+
+/// The completion menu's own keys and drawing.
+extension CompletionState {
+    /// What a key did to the menu.
+    public enum Outcome: Sendable, Equatable {
+        /// Handled; the menu stays open.
+        case stay
+        case close
+        /// Take this choice into the input.
+        case apply(CompletionItem)
+        /// The menu closes and the key acts as usual.
+        case passThrough
+    }
+
+    public mutating func update(_ key: Key, action: Action?) -> Outcome {
+        // Typing on while the interpreter answers drops the completion.
+        if waiting { return .passThrough }
+        if action == .complete {
+            // The completion key again moves on in the menu (readline's menu-complete).
+            selected = (selected + 1) % items.count
+            return .stay
+        }
+        switch key {
+        case .up, .backTab: selected = (selected - 1 + items.count) % items.count
+        case .down: selected = (selected + 1) % items.count
+        case .enter: return .apply(items[selected])
+        case .escape, .ctrl("g"): return .close
+        default: return .passThrough
+        }
+        return .stay
+    }
+
+    /// Draws the menu above the input line (`inputY`) of the pane in `paneArea`.
+    public func render(into buffer: inout CellBuffer, paneArea area: Rect, inputY: Int) {
+        guard !waiting, !items.isEmpty else { return }
+        let rows = min(items.count, 10, max(0, inputY - area.y - 1))
         guard rows > 0 else { return }
-        let labels = c.items.map { ($0.isHistory ? "↑ " : "  ") + Sanitizer.line($0.text.replacingOccurrences(of: "\n", with: "⏎")) }
+        let labels = items.map { ($0.isHistory ? "↑ " : "  ") + Sanitizer.line($0.text.replacingOccurrences(of: "\n", with: "⏎")) }
         let w = min(area.width - 2, max(20, (labels.map { TextWidth.of($0) }.max() ?? 10) + 2))
         guard w > 4 else { return }
-        let first = max(0, min(c.selected - rows + 1, c.items.count - rows))
+        let first = max(0, min(selected - rows + 1, items.count - rows))
         let x = area.x + min(2, area.width - w)
         for r in 0..<rows {
             let k = first + r
-            let y = g.input.y - rows + r
+            let y = inputY - rows + r
             // The transcript's marks beside the menu would read as part of it: blanked.
             buffer.fill(Rect(x: area.x, y: y, width: x - area.x, height: 1))
-            let style = k == c.selected ? Style(fg: .black, bg: .cyan, bold: true) : Style(fg: .black, bg: .white)
+            let style = k == selected ? Style(fg: .black, bg: .cyan, bold: true) : Style(fg: .black, bg: .white)
             buffer.fill(Rect(x: x, y: y, width: w, height: 1), style: style)
             buffer.put(labels[k], x: x, y: y, maxWidth: w, style: style, ellipsis: true)
         }
-        if c.items.count > rows {
-            buffer.put(" \(c.selected + 1)/\(c.items.count) ", x: x + w - 8, y: g.input.y - rows, maxWidth: 8,
+        if items.count > rows {
+            buffer.put(" \(selected + 1)/\(items.count) ", x: x + w - 8, y: inputY - rows, maxWidth: 8,
                        style: Style(fg: .black, bg: .white, dim: true))
         }
     }

@@ -11,6 +11,8 @@ public enum Action: String, Sendable, CaseIterable, Codable {
     case expression
     /// Send what is typed in a pane of a host group (`--hosts`) to every pane of the group.
     case broadcast
+    /// The group view: each host's answer to the group's last broadcast input, side by side.
+    case groupView
 }
 
 /// Key bindings: each action's keys (the first is the one the status line shows). Two
@@ -29,7 +31,7 @@ public struct KeyBindings: Sendable, Equatable {
         .close: [.alt("k")], .restart: [.function(5)], .command: [.alt("x")], .help: [.function(1)],
         .wiring: [.function(2)], .quit: [.ctrl("q"), .function(10)], .zoomLog: [.alt("z")], .growLog: [.altUp],
         .shrinkLog: [.altDown], .openValue: [.alt("v")], .expression: [.alt("e")],
-        .broadcast: [.alt("g")],
+        .broadcast: [.alt("g")], .groupView: [.alt("h")],
     ]
 
     /// The bindings of earlier versions (`"keys": {"preset": "classic"}`).

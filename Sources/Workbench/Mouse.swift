@@ -7,14 +7,11 @@ extension AppState {
     /// A click focuses the pane (or the log) under the pointer, and in the log selects the row;
     /// the wheel scrolls what is under the pointer.
     mutating func mouse(_ m: MouseEvent) -> [Effect] {
-        if showHelp || prompt != nil || wiringView != nil || confirm != nil || viewer != nil || historySearch != nil { return [] }
-        if var d = logDetail {
-            switch m.kind {
-            case .wheelUp: d.scroll = max(0, d.scroll - Self.wheelRows)
-            case .wheelDown: d.scroll += Self.wheelRows
-            default: break
+        if help != nil || prompt != nil || wiringView != nil || hostGroups.view != nil || confirm != nil || viewer != nil || historySearch != nil { return [] }
+        if log.detail != nil {
+            if m.kind == .wheelUp || m.kind == .wheelDown {
+                log.wheel(up: m.kind == .wheelUp, rows: Self.wheelRows, bodyHeight: logBody.height)
             }
-            logDetail = d
             return []
         }
         let layout = screenLayout
@@ -27,9 +24,7 @@ extension AppState {
                 focus = .log
                 let body = logBody
                 if m.y >= body.y && m.y < body.bottom {
-                    let window = logWindow(height: body.height)
-                    let position = window.lowerBound + (m.y - body.y)
-                    if window.contains(position) { selectLog(position: position) }
+                    log.click(row: m.y - body.y, bodyHeight: body.height)
                 }
             } else if let i = paneIndex, i < panes.count {
                 focus = .pane(panes[i].id)
@@ -37,14 +32,7 @@ extension AppState {
         case .wheelUp, .wheelDown:
             let up = m.kind == .wheelUp
             if inLog {
-                let n = logCount
-                guard n > 0 else { return [] }
-                let current = logSelected.map { min(logPosition(of: $0), n - 1) }
-                if up {
-                    selectLog(position: (current ?? n - 1) - Self.wheelRows)
-                } else if let c = current {
-                    selectLog(position: c + Self.wheelRows)
-                }
+                log.wheel(up: up, rows: Self.wheelRows, bodyHeight: logBody.height)
             } else if let i = paneIndex, i < panes.count {
                 panes[i].scroll = up ? panes[i].scroll + Self.wheelRows : max(0, panes[i].scroll - Self.wheelRows)
                 clampScroll(i)

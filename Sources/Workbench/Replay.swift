@@ -228,11 +228,6 @@ extension AppState {
         if panes[i].steps.count > 10_000 { panes[i].steps.removeFirst(panes[i].steps.count - 10_000) }
     }
 
-    mutating func recordOutput(_ i: Int, _ text: String) {
-        guard let k = panes[i].steps.firstIndex(where: { $0.result == nil }) else { return }
-        if panes[i].steps[k].output.utf8.count < Step.maximumOutputBytes { panes[i].steps[k].output += text }
-    }
-
     /// Ends the oldest unfinished step; returns it.
     mutating func finishStep(_ i: Int, _ outcome: Outcome) -> Step? {
         guard let k = panes[i].steps.firstIndex(where: { $0.result == nil }) else { return nil }
@@ -316,7 +311,7 @@ extension AppState {
             return []
         }
         let step = run.steps[run.next]
-        run.waitingFrom = nextSeq
+        run.waitingFrom = log.nextSeq
         replays[id] = run
         let kind: SubmitKind
         switch step.request {
@@ -352,9 +347,9 @@ extension AppState {
             // The reply frame of this pane's request, from the log.
             let from = run.waitingFrom ?? 0
             var reply: LogEntry?
-            var s = nextSeq - 1
-            while s >= max(from, firstSeq) {
-                if let e = entry(s), e.pane == id, e.isReply, e.indent == 0 { reply = e; break }
+            var s = log.nextSeq - 1
+            while s >= max(from, log.firstSeq) {
+                if let e = log.entry(s), e.pane == id, e.isReply, e.indent == 0 { reply = e; break }
                 s -= 1
             }
             let gotVerb = reply?.verb ?? "(no reply)"

@@ -13,9 +13,12 @@ public struct Session: Codable, Sendable, Equatable {
         /// others go on).
         public var entries: [String]?
         public var refs: [Ref]?
+        /// The host group of the pane (a `groups` entry's name), if any.
+        public var group: String?
 
         public init(name: String, language: String, command: String? = nil, startup: String? = nil, entries: [String]? = nil,
-                    refs: [Ref]? = nil) {
+                    refs: [Ref]? = nil, group: String? = nil) {
+            self.group = group
             self.name = name
             self.language = language
             self.command = command
@@ -39,13 +42,28 @@ public struct Session: Codable, Sendable, Equatable {
         public var name: String
     }
 
+    /// A host group (`--hosts`): its hosts, language, ssh command, whether its input is
+    /// broadcast, and the definitions every host runs at start. Its panes name it (`group`).
+    public struct Group: Codable, Sendable, Equatable {
+        public var name: String
+        public var language: String
+        public var hosts: [String]
+        public var ssh: String
+        public var program: String
+        public var broadcast: Bool?
+        public var entries: [String]?
+    }
+
     public var version = 1
     public var panes: [Pane]
     public var wires: [Wire]
+    /// Host groups (absent in sessions without any; files of earlier versions have none).
+    public var groups: [Group]?
 
-    public init(panes: [Pane], wires: [Wire]) {
+    public init(panes: [Pane], wires: [Wire], groups: [Group]? = nil) {
         self.panes = panes
         self.wires = wires
+        self.groups = groups
     }
 
     public init(from decoder: any Decoder) throws {
@@ -53,6 +71,7 @@ public struct Session: Codable, Sendable, Equatable {
         version = try c.decodeIfPresent(Int.self, forKey: .version) ?? 1
         panes = try c.decodeIfPresent([Pane].self, forKey: .panes) ?? []
         wires = try c.decodeIfPresent([Wire].self, forKey: .wires) ?? []
+        groups = try c.decodeIfPresent([Group].self, forKey: .groups)
     }
 
     public static func parse(_ data: Data) throws(ParseError) -> Session {
@@ -79,6 +98,16 @@ public struct Session: Codable, Sendable, Equatable {
             guard names.contains(w.target) else { throw ParseError("wire to \(w.target).\(w.name): no pane \"\(w.target)\"") }
             guard AppState.isFunctionName(w.name) else { throw ParseError("wire: \"\(w.name)\" is not a function name") }
         }
+        var groupNames = Set<String>()
+        for g in session.groups ?? [] {
+            guard !g.hosts.isEmpty, Set(g.hosts).count == g.hosts.count else {
+                throw ParseError("group \"\(g.name)\": its hosts must be given, each once")
+            }
+            guard groupNames.insert(g.name).inserted else { throw ParseError("two groups are named \"\(g.name)\"") }
+        }
+        for pane in session.panes {
+            if let g = pane.group, !groupNames.contains(g) { throw ParseError("pane \(pane.name): no group \"\(g)\"") }
+        }
         return session
     }
 
@@ -91,9 +120,27 @@ public struct Session: Codable, Sendable, Equatable {
             var spec = PaneSpec(name: $0.name, language: $0.language, command: $0.command, startup: $0.startup)
             spec.entries = $0.entries ?? []
             spec.refs = ($0.refs ?? []).map { ($0.name, $0.code) }
+            spec.group = $0.group
             return spec
         }
     }
+
+    /// The host groups' records (their panes are among `specs`).
+    public var hostGroups: [HostGroup] {
+        (groups ?? []).compactMap { g in
+            guard var record = try? HostGroup(hosts: g.hosts, language: g.language, ssh: g.ssh, program: g.program) else { return nil }
+            record.name = g.name
+            record.entries = (g.entries ?? []).enumerated().map { k, code in
+                let key = StartupEntries.statements(code, language: g.language).count == 1
+                    ? StartupEntries.key(of: code, language: g.language) : nil
+                return StartupEntry(key: key ?? "kept:\(k)", code: code)
+            }
+            return record
+        }
+    }
+
+    /// The groups whose input is broadcast.
+    public var broadcasting: Set<String> { Set((groups ?? []).filter { $0.broadcast == true }.map(\.name)) }
 
     public var text: String {
         let encoder = JSONEncoder()
@@ -102,7 +149,7 @@ public struct Session: Codable, Sendable, Equatable {
         return String(decoding: data, as: UTF8.self)
     }
 
-    enum CodingKeys: String, CodingKey { case version, panes, wires }
+    enum CodingKeys: String, CodingKey { case version, panes, wires, groups }
 }
 
 extension AppState {
@@ -112,13 +159,18 @@ extension AppState {
         let list = panes.map { p -> Session.Pane in
             Session.Pane(name: p.name, language: p.language, command: p.command,
                          entries: p.startupEntries.isEmpty ? nil : p.startupEntries.map(\.code),
-                         refs: p.refs.isEmpty ? nil : p.refs.map { Session.Ref(name: $0.key, code: $0.value) })
+                         refs: p.refs.isEmpty ? nil : p.refs.map { Session.Ref(name: $0.key, code: $0.value) }, group: p.group)
+        }
+        let present = Set(panes.compactMap(\.group))
+        let groupList = hostGroups.records.filter { present.contains($0.name) }.map { g in
+            Session.Group(name: g.name, language: g.language, hosts: g.hosts, ssh: g.ssh, program: g.program,
+                          broadcast: broadcasting.contains(g.name) ? true : nil, entries: g.entries.isEmpty ? nil : g.entries.map(\.code))
         }
         let wireList = wires.compactMap { w -> Session.Wire? in
             guard let s = index(of: w.source), let t = index(of: w.target) else { return nil }
             return Session.Wire(source: panes[s].name, function: w.function, target: panes[t].name, name: w.name)
         }
-        return Session(panes: list, wires: wireList)
+        return Session(panes: list, wires: wireList, groups: groupList.isEmpty ? nil : groupList)
     }
 
     /// Adds the wires of a session (its panes already added): they are exported as each target starts.

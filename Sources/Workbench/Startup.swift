@@ -75,7 +75,9 @@ public enum StartupEntries {
                 }
                 return nil
             }
-            if s.hasPrefix("import ") || (s.hasPrefix("from ") && s.contains(" import ")) { return "import:" + s }
+            // An import, or imports joined by `;` (`import time; time.sleep(3)` does more than import).
+            let isImport = { (p: Substring) in p.hasPrefix("import ") || (p.hasPrefix("from ") && p.contains(" import ")) }
+            if !s.contains("\n"), s.split(separator: ";").map({ Substring($0.trimmingSpaces) }).allSatisfy(isImport) { return "import:" + s }
             if !s.contains("\n"), let n = assigned(":") { return "name:" + n }
             return nil
         case "javascript":

@@ -75,151 +75,14 @@ public struct TrafficRecord: Sendable, Equatable {
     }
 }
 
-public struct PaneState: Sendable {
-    public let id: Int
-    public var name: String
-    public var language: String
-    public var command: String?
-    public var generation = 0
-    public var status: PaneStatus = .starting
-    public var location: String
-    public var pid: Int32?
-    public var transcript = Transcript()
-    public var input = InputEditor()
-    public var history = History()
-    /// Ref name -> code.
-    public var refs = OrderedDictionary<String, String>()
-    /// Rows scrolled up from the bottom (0 follows new output).
-    public var scroll = 0
-    /// Requests handed to the worker and not answered yet.
-    public var pending = 0
-    public var colorIndex: Int
-    /// Whether the death of the current bond has been written to the transcript.
-    var deathReported = false
-    /// Whether the end of the current bond has been recorded in the log.
-    var endLogged = false
-    /// Run at each start of the bond, one after the other, before anything else: the
-    /// session's entries, then the definitions recorded since (see `StartupEntries`).
-    public var startupEntries: [StartupEntry] = []
-    /// The start-up entries of the current start still running, and how many failed.
-    var startupRunning = 0
-    var startupFailed = 0
-    /// Requests made while the bond starts: sent once it has started, after the start-up block
-    /// and the wires.
-    var held: [Request] = []
-    /// The requests of the transcript and how they ended (`transcript save`, replay).
-    public var steps: [Step] = []
-    /// The last value shown (Alt-v opens it whole).
-    public var lastValue: String?
-    /// The Perl hint about `my` has been given.
-    var perlHintGiven = false
-    /// Names the interpreter gave for completion last (offered for `proxy SRC.FUNC`).
-    public var knownNames: [String] = []
-
-    /// The host group (`--hosts`) of the pane, if any.
-    public var group: String?
-
-    public var spec: PaneSpec { PaneSpec(name: name, language: language, command: command) }
-}
-
 public enum Focus: Sendable, Equatable {
     case pane(Int)  // pane id
     case log
 }
 
-/// A question asked on the status line.
-public enum PromptKind: Sendable, Equatable {
-    case command
-    case refName(code: String)
-    case inspect
-    case proxyFunction
-    case proxyTarget(function: String)
-    case proxyName(function: String, target: Int)
-    case newPane
-    case logSave(shown: Bool)
-    case logFilter
-    case logSearch(origin: Int?)
-    /// A question of ssh while a pane starts (a password, a passphrase, a host key): the
-    /// answer goes back to the engine (`BondOptions.sshAnswer`); a secret is shown masked.
-    case sshAnswer(question: Int, secret: Bool)
-}
-
-public struct Prompt: Sendable, Equatable {
-    public var kind: PromptKind
-    public var label: String
-    public var input: InputEditor
-    /// The pane that asked (actions apply to it).
-    public var pane: Int?
-    /// The pre-filled default is selected: typing replaces it, a motion key keeps it.
-    public var selected = false
-    /// What Tab cycles through (pane names, languages, refs); the command prompt completes instead.
-    public var choices: [String] = []
-    /// Tab cycling: the text typed before the first Tab, and the candidate shown.
-    var cycle: (base: String, candidates: [String], index: Int)?
-
-    public init(kind: PromptKind, label: String, input: InputEditor, pane: Int?, choices: [String] = []) {
-        self.kind = kind
-        self.label = label
-        self.input = input
-        self.pane = pane
-        self.choices = choices
-        self.selected = !input.isEmpty
-    }
-
-    public static func == (a: Prompt, b: Prompt) -> Bool {
-        a.kind == b.kind && a.label == b.label && a.input == b.input && a.pane == b.pane && a.selected == b.selected
-    }
-
-    /// The prompts that share a history (each kind has its own).
-    var historyKey: String {
-        switch kind {
-        case .command: "command"
-        case .refName: "ref"
-        case .inspect: "inspect"
-        case .proxyFunction: "proxyFunction"
-        case .proxyTarget: "proxyTarget"
-        case .proxyName: "proxyName"
-        case .newPane: "new"
-        case .logSave: "file"
-        case .logFilter: "filter"
-        case .logSearch: "search"
-        case .sshAnswer: "ssh"
-        }
-    }
-}
-
-/// An action that waits for a yes (y, or the same key again).
-public enum ConfirmAction: Sendable, Equatable {
-    case close(pane: Int)
-    case restart(pane: Int)
-    case remove(pane: Int)
-    case quit
-    /// Write over an existing file.
-    case overwrite(path: String, lines: [String])
-}
-
-public struct Confirmation: Sendable, Equatable {
-    public var action: ConfirmAction
-    public var question: String
-    /// Pressing this key again also says yes.
-    public var key: Key?
-}
-
-/// Readline's incremental history search (Ctrl-R older, Ctrl-S newer) in a pane's input.
-public struct HistorySearch: Sendable, Equatable {
-    public var pane: Int
-    public var query = ""
-    /// The history entry matched (an index of the entries), nil when nothing matches.
-    public var match: Int?
-    public var reverse = true
-    /// The input before the search (Esc or Ctrl-G brings it back).
-    public var original: InputEditor
-    public var failed = false
-}
-
 /// A pane removed from the screen, kept with its wires until quit (`undo` brings it back).
 public struct RemovedPane: Sendable {
-    public var pane: PaneState
+    public var pane: PaneModel
     public var position: Int
     public var wires: [Wire]
 }
@@ -331,31 +194,15 @@ public enum Effect: Sendable, Equatable {
 }
 
 public struct AppState: Sendable {
-    public var panes: [PaneState] = []
+    public var panes: [PaneModel] = []
     public var focus: Focus = .log
-    public var log = RingBuffer<LogEntry>(capacity: 100_000)
-    /// The selected frame (a `seq`); nil follows the newest frame.
-    public var logSelected: Int?
-    /// The first frame shown when not following (a `seq`; a hint, kept so the selection shows).
-    var logTop: Int?
-    /// While paused, only frames before this `seq` are shown.
-    public var logPausedAt: Int?
-    public var logFilter = LogFilter()
-    /// The `seq`s of the frames that the filter lets through, oldest first (when it is set).
-    var logFiltered: [Int] = []
-    public var logSearch = ""
-    public var logDetail: LogDetail?
-    /// Per pane, the requests waiting for their reply (`seq`s, innermost last).
-    var openRequests: [Int: [Int]] = [:]
-    /// Per pane, how deep its current conversation is nested in another bond's call.
-    var logBase: [Int: Int] = [:]
-    var nextSeq = 1
+    /// The log pane: every frame, its selection, filter, search and detail view.
+    public var log = LogModel()
     public var width: Int
     public var height: Int
     public var prompt: Prompt?
-    public var showHelp = false
-    /// Rows the help overlay is scrolled.
-    public var helpScroll = 0
+    /// The help overlay (F1), while open.
+    public var help: HelpOverlay?
     /// A question waiting for y/N.
     public var confirm: Confirmation?
     /// The kill ring of every input (Ctrl-K, Ctrl-W, Alt-D... kill; Ctrl-Y, Alt-Y yank).
@@ -374,16 +221,12 @@ public struct AppState: Sendable {
     public var removed: [RemovedPane] = []
     /// Saves sent and not yet answered, by path (to ask before writing over a file).
     var pendingSave: [String: Effect] = [:]
-    /// The log pane over the whole screen.
-    public var logZoomed = false
-    /// Rows added to (or taken from) the log pane's height.
-    public var logResize = 0
     /// Completion in a pane's input (the menu, or the interpreter's answer awaited).
     public var completion: CompletionState?
     /// Replays running, by pane.
     public var replays: [Int: ReplayRun] = [:]
-    /// The wiring view (F2): the selected row.
-    public var wiringView: Int?
+    /// The wiring view (F2), while open.
+    public var wiringView: WiringView?
     /// Calls through each wire so far, by target pane and name there.
     public var wireCalls: [WireKey: Int] = [:]
     public var quitting = false
@@ -392,6 +235,8 @@ public struct AppState: Sendable {
     public var flash: String?
     /// The host groups whose input goes to every pane of the group (the `broadcast` key).
     public var broadcasting: Set<String> = []
+    /// The host groups' records, their last broadcast rounds and the group view (HostGroup.swift).
+    public var hostGroups = HostGroups()
     /// ssh questions waiting for the prompt (one is asked at a time).
     var sshQuestions: [(pane: Int, question: Int, prompt: String, secret: Bool)] = []
     public var wires: [Wire] = []
@@ -404,7 +249,7 @@ public struct AppState: Sendable {
         self.height = height
         self.knownLanguages = knownLanguages
         self.config = config
-        if let n = config.logFrames { log = RingBuffer(capacity: n) }
+        if let n = config.logFrames { log = LogModel(capacity: n) }
     }
 
     /// Key bindings, colours and limits (the configuration file).
@@ -412,7 +257,7 @@ public struct AppState: Sendable {
     public var palette: [TermColor] { config.theme.panes }
 
     public func index(of id: Int) -> Int? { panes.firstIndex { $0.id == id } }
-    public func pane(named name: String) -> PaneState? { panes.first { $0.name == name } }
+    public func pane(named name: String) -> PaneModel? { panes.first { $0.name == name } }
 
     public var focusedIndex: Int? {
         if case .pane(let id) = focus { return index(of: id) }
@@ -433,7 +278,7 @@ public struct AppState: Sendable {
         for (spec, name) in zip(specs, names) {
             let language = Languages.canonical(spec.language, known: knownLanguages)
             let location = spec.command.flatMap(Self.sshHost) ?? "local"
-            var pane = PaneState(
+            var pane = PaneModel(
                 id: nextPaneID, name: name, language: language, command: spec.command, location: location,
                 colorIndex: nextColor)
             pane.startupEntries = (spec.startup.map { [StartupEntry(key: "kept:startup", code: $0)] } ?? [])
@@ -472,21 +317,12 @@ public struct AppState: Sendable {
     }
 }
 
-// MARK: - Geometry shared by update (scroll limits) and view
-
-public struct PaneGeometry: Sendable, Equatable {
-    public var title: Rect
-    public var transcript: Rect
-    public var info: Rect
-    public var input: Rect
-}
-
 extension AppState {
     public var screenLayout: ScreenLayout {
-        Layout.screen(width: width, height: height, paneCount: panes.count, logZoomed: logZoomed, logResize: logResize)
+        Layout.screen(width: width, height: height, paneCount: panes.count, logZoomed: log.zoomed, logResize: log.resize)
     }
 
-    func infoText(_ pane: PaneState) -> String? {
+    func infoText(_ pane: PaneModel) -> String? {
         var parts: [String] = []
         if !pane.refs.isEmpty { parts.append("refs: " + pane.refs.keys.map { "@\($0)" }.joined(separator: " ")) }
         let out = wires.filter { $0.source == pane.id }.compactMap { w -> String? in
@@ -503,25 +339,8 @@ extension AppState {
 
     public func geometry(of index: Int) -> PaneGeometry {
         let layout = screenLayout
-        guard index < layout.panes.count else {
-            let z = Rect(x: 0, y: 0, width: 0, height: 0)
-            return PaneGeometry(title: z, transcript: z, info: z, input: z)
-        }
-        let area = layout.panes[index]
-        let pane = panes[index]
-        let title = Rect(x: area.x, y: area.y, width: area.width, height: min(1, area.height))
-        let body = max(0, area.height - 1)
-        let inputWidth = max(1, area.width - 2)
-        let inputRows = pane.input.text.split(separator: "\n", omittingEmptySubsequences: false)
-            .reduce(0) { $0 + Wrap.rowCount(Sanitizer.line($1), width: inputWidth) }
-        let maxInput = max(1, body / 3)
-        let inputHeight = min(body, min(max(1, inputRows), maxInput))
-        let infoHeight = infoText(pane) != nil && body - inputHeight >= 3 ? 1 : 0
-        let transcriptHeight = max(0, body - inputHeight - infoHeight)
-        let transcript = Rect(x: area.x, y: area.y + 1, width: area.width, height: transcriptHeight)
-        let info = Rect(x: area.x, y: transcript.bottom, width: area.width, height: infoHeight)
-        let input = Rect(x: area.x, y: info.bottom, width: area.width, height: inputHeight)
-        return PaneGeometry(title: title, transcript: transcript, info: info, input: input)
+        guard index < layout.panes.count else { return PaneGeometry(in: Rect(x: 0, y: 0, width: 0, height: 0)) }
+        return panes[index].geometry(in: layout.panes[index], hasInfo: infoText(panes[index]) != nil)
     }
 
     public var logBody: Rect {

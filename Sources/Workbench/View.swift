@@ -37,6 +37,7 @@ public enum KeyHelp {
         (.shrinkLog, "a shorter log pane"),
         (.openValue, "the last value, whole, in a scrollable viewer"),
         (.broadcast, "a host group's input to every pane of it, on/off"),
+        (.groupView, "group view: each host's answer to the last broadcast"),
     ]
 
     /// The editing keys of the input (GNU readline's emacs mode), fixed.
@@ -72,101 +73,123 @@ extension AppState {
                 buffer.put(Glyph(text: "│", width: 1), x: sep.x, y: y, style: Style(dim: true))
             }
         }
-        renderLog(layout.log, into: &buffer)
+        log.render(into: &buffer, area: layout.log, context: logRenderContext)
         renderCompletion(into: &buffer)
-        if logDetail != nil {
-            renderDetail(into: &buffer)
+        if log.detail != nil {
+            log.renderDetail(into: &buffer, area: overlayArea,
+                             color: { color(of: $0) })
             cursor = nil
         }
-        if wiringView != nil {
-            renderWiring(into: &buffer)
+        if let wiringView {
+            wiringView.render(into: &buffer, area: overlayArea, rows: wireRows)
             cursor = nil
         }
-        if viewer != nil {
-            renderViewer(into: &buffer)
+        if hostGroups.view != nil {
+            renderGroupView(into: &buffer)
+            cursor = nil
+        }
+        if let viewer {
+            viewer.render(into: &buffer, area: overlayArea)
             cursor = nil
         }
         if let c = renderStatus(layout.status, into: &buffer) { cursor = c }
-        if showHelp {
-            renderHelp(into: &buffer)
+        if let help {
+            help.render(into: &buffer, area: Rect(x: 0, y: 0, width: width, height: height))
             cursor = nil
         }
         if config.monochrome { buffer.makeMonochrome() }
         return Frame(buffer: buffer, cursor: cursor)
     }
 
-    /// The title: name, language, where, state (and pid, queue, scroll when there is room).
-    func titleText(_ pane: PaneState, width: Int = .max) -> String {
-        var extra: [String] = []
-        let waiting = pane.pending - (pane.status.isBusyOrPending(0) ? 1 : 0)
-        if waiting > 0 { extra.append("\(waiting) queued") }
-        if pane.scroll > 0 { extra.append("scrolled ↑\(pane.scroll)") }
-        if let group = pane.group, broadcasting.contains(group) { extra.insert("broadcast", at: 0) }
-        var pid: [String] = []
-        if let p = pane.pid, pane.status.isLive { pid = ["pid \(p)"] }
-        let candidates: [[String]] = [
-            [pane.name, pane.language, pane.location, pane.status.label] + extra + pid,
-            [pane.name, pane.language, pane.location, pane.status.label] + extra,
-            [pane.name, pane.language, pane.location, pane.status.label],
-            [pane.name, pane.location, pane.status.label],
-            [pane.name, pane.status.label],
-        ]
-        for parts in candidates {
-            let text = parts.joined(separator: " · ")
-            if TextWidth.of(text) <= width { return text }
-        }
-        return candidates.last!.joined(separator: " · ")
+    /// The title of a pane, as its title line shows it in `width` columns.
+    func titleText(_ pane: PaneModel, width: Int = .max) -> String {
+        pane.titleText(width: width, broadcasting: pane.group.map { broadcasting.contains($0) } ?? false)
     }
 
     func renderPane(_ i: Int, into buffer: inout CellBuffer) -> (x: Int, y: Int)? {
         let pane = panes[i]
-        let g = geometry(of: i)
-        let focused = focusedIndex == i
-        let color = palette[pane.colorIndex % palette.count]
-        // Title line.
-        let titleStyle = focused
-            ? Style(fg: .black, bg: color, bold: true)
-            : Style(fg: color, bold: false, reverse: false, underline: true)
-        buffer.fill(g.title, style: titleStyle)
-        let mark = focused ? "▶ " : "  "
-        buffer.put(mark + titleText(pane, width: g.title.width - 2), x: g.title.x, y: g.title.y, maxWidth: g.title.width, style: titleStyle, ellipsis: true)
-        // Transcript.
-        let rows = pane.transcript.rows(width: g.transcript.width, count: g.transcript.height, skip: pane.scroll)
-        let top = g.transcript.y
-        for (r, row) in rows.enumerated() {
-            let y = top + r
-            let style = style(of: row.line.kind, color: color)
-            let gutter = row.firstRow && row.line.first ? row.line.kind.gutter : "  "
-            let gutterStyle = row.line.kind == .input ? Style(fg: color, bold: true) : style
-            buffer.put(gutter, x: g.transcript.x, y: y, maxWidth: 2, style: gutterStyle)
-            buffer.put(glyphs: row.glyphs, x: g.transcript.x + 2, y: y, maxWidth: g.transcript.width - 2, style: style)
-        }
-        // Refs and proxies.
-        if g.info.height > 0, let info = infoText(pane) {
-            buffer.put(info, x: g.info.x, y: g.info.y, maxWidth: g.info.width, style: Style(fg: color, dim: true), ellipsis: true)
-        }
-        // Input.
-        return renderInput(pane.input, in: g.input, color: color, focused: focused, into: &buffer)
+        let context = PaneModel.RenderContext(
+            focused: focusedIndex == i, color: palette[pane.colorIndex % palette.count], theme: config.theme,
+            info: infoText(pane), broadcasting: pane.group.map { broadcasting.contains($0) } ?? false)
+        return pane.render(into: &buffer, geometry: geometry(of: i), context: context)
     }
 
-    func style(of kind: LineKind, color: TermColor) -> Style {
-        let theme = config.theme
-        switch kind {
-        case .input: return Style(bold: true)
-        case .stdout: return Style()
-        case .stderr: return Style(fg: theme.stderr)
-        case .value: return Style(fg: theme.value)
-        case .error: return Style(fg: theme.error, bold: true)
-        case .info: return Style(dim: true)
-        case .nested: return Style(fg: theme.nested)
-        case .description: return Style(fg: theme.value, dim: true)
+    /// The hints of the status line, most important first: help and quit always lead.
+    func statusHints() -> [String] {
+        let b = config.bindings
+        func k(_ a: Action, _ what: String) -> String { b.short(a) + " " + what }
+        let lead = [k(.help, "help"), k(.quit, "quit")]
+        if wiringView != nil { return lead + ["↑/↓ select", "d unwire", "Esc close"] }
+        if hostGroups.view != nil { return lead + ["←/→ select", "Enter focus", k(.broadcast, "broadcast"), "Esc close"] }
+        if log.detail != nil { return lead + ["←/→ frames", "p pair", "r raw/JSON", "↑/↓ scroll", "Esc close"] }
+        if focus == .log {
+            return lead + ["↑/↓ select", "Enter detail", "/ search", "n/N next", "f filter", "c clear", "p pause", "End follow",
+                           "s save", k(.zoomLog, log.zoomed ? "unzoom" : "zoom"), k(.nextPane, "next pane")]
         }
+        guard let i = focusedIndex else { return lead }
+        let busy = panes[i].status.isBusyOrPending(panes[i].pending)
+        let group = panes[i].group.map { [k(.broadcast, broadcasting.contains($0) ? "broadcast off" : "broadcast"), k(.groupView, "group")] } ?? []
+        return lead + (busy ? [k(.interrupt, "interrupt")] : []) + group + [
+            k(.eval, "run"), k(.block, "block"), k(.call, "call"), k(.complete, "complete"), k(.nextPane, "next"),
+            k(.command, "cmd"), k(.newline, "newline"), k(.ref, "ref"), k(.inspect, "inspect"), k(.proxy, "proxy"),
+            k(.wiring, "wires"), k(.new, "new"), k(.close, "close"), k(.restart, "restart"), k(.expression, "expression"),
+            k(.openValue, "value"), k(.zoomLog, "zoom log"),
+        ]
     }
 
+    /// Hints joined, as many whole ones as fit in `width` (none is ever cut in the middle).
+    static func fit(_ hints: [String], width: Int) -> String {
+        var text = ""
+        for h in hints {
+            let next = text.isEmpty ? h : text + "  " + h
+            if TextWidth.of(next) > width { break }
+            text = next
+        }
+        return text
+    }
+
+    func renderStatus(_ area: Rect, into buffer: inout CellBuffer) -> (x: Int, y: Int)? {
+        guard area.height > 0 else { return nil }
+        let style = Style(reverse: true)
+        buffer.fill(area, style: style)
+        if let prompt { return prompt.render(into: &buffer, area: area) }
+        if let confirm { return confirm.render(into: &buffer, area: area) }
+        if let historySearch {
+            historySearch.render(into: &buffer, area: area, input: index(of: historySearch.pane).map { panes[$0].input })
+            return nil
+        }
+        if let flash {
+            buffer.put(flash, x: area.x, y: area.y, maxWidth: area.width, style: Style(bold: true, reverse: true), ellipsis: true)
+            return nil
+        }
+        buffer.put(Self.fit(statusHints(), width: area.width), x: area.x, y: area.y, maxWidth: area.width, style: style)
+        return nil
+    }
+
+    /// The help's lines: key (as bound) and what it does; then the commands (from the table).
+    func helpLines() -> [HelpLine] {
+        let b = config.bindings
+        var lines = KeyHelp.actions.map { HelpLine(b.long($0.0), $0.1) }
+        lines += [HelpLine("", ""), HelpLine("", "Editing the input (GNU readline, emacs mode):")]
+        lines += KeyHelp.editing.map { HelpLine($0.0, $0.1) }
+        lines += [HelpLine("", ""), HelpLine("", "Commands (\(b.long(.command).split(separator: ",").first ?? "")):")]
+        for c in Command.all {
+            if c.usage.count < HelpOverlay.keyWidth {
+                lines.append(HelpLine(c.usage, c.summary))
+            } else {
+                lines += [HelpLine(c.usage, ""), HelpLine("", "  " + c.summary)]
+            }
+        }
+        lines += [HelpLine("", ""), HelpLine("", "↑/↓ PgUp/PgDn scroll; any other key closes this help.")]
+        return lines
+    }
+}
+
+extension InputEditor {
     /// Draws an input editor wrapped in `area` (prompt marks in the first two columns), scrolled
     /// so the cursor shows; returns the cursor position.
-    func renderInput(_ input: InputEditor, in area: Rect, color: TermColor, focused: Bool,
-                     into buffer: inout CellBuffer) -> (x: Int, y: Int)? {
+    public func render(into buffer: inout CellBuffer, area: Rect, color: TermColor, focused: Bool) -> (x: Int, y: Int)? {
+        let input = self
         guard area.height > 0, area.width > 2 else { return nil }
         let width = area.width - 2
         let (cursorLine, cursorColumn) = input.cursorPosition
@@ -214,133 +237,6 @@ extension AppState {
         return (area.x + 2 + min(cursorX, width - 1), area.y + cursorRow - firstVisible)
     }
 
-    /// The hints of the status line, most important first: help and quit always lead.
-    func statusHints() -> [String] {
-        let b = config.bindings
-        func k(_ a: Action, _ what: String) -> String { b.short(a) + " " + what }
-        let lead = [k(.help, "help"), k(.quit, "quit")]
-        if wiringView != nil { return lead + ["↑/↓ select", "d unwire", "Esc close"] }
-        if logDetail != nil { return lead + ["←/→ frames", "p pair", "r raw/JSON", "↑/↓ scroll", "Esc close"] }
-        if focus == .log {
-            return lead + ["↑/↓ select", "Enter detail", "/ search", "n/N next", "f filter", "c clear", "p pause", "End follow",
-                           "s save", k(.zoomLog, logZoomed ? "unzoom" : "zoom"), k(.nextPane, "next pane")]
-        }
-        guard let i = focusedIndex else { return lead }
-        let busy = panes[i].status.isBusyOrPending(panes[i].pending)
-        let group = panes[i].group.map { [k(.broadcast, broadcasting.contains($0) ? "broadcast off" : "broadcast")] } ?? []
-        return lead + (busy ? [k(.interrupt, "interrupt")] : []) + group + [
-            k(.eval, "run"), k(.block, "block"), k(.call, "call"), k(.complete, "complete"), k(.nextPane, "next"),
-            k(.command, "cmd"), k(.newline, "newline"), k(.ref, "ref"), k(.inspect, "inspect"), k(.proxy, "proxy"),
-            k(.wiring, "wires"), k(.new, "new"), k(.close, "close"), k(.restart, "restart"), k(.expression, "expression"),
-            k(.openValue, "value"), k(.zoomLog, "zoom log"),
-        ]
-    }
-
-    /// Hints joined, as many whole ones as fit in `width` (none is ever cut in the middle).
-    static func fit(_ hints: [String], width: Int) -> String {
-        var text = ""
-        for h in hints {
-            let next = text.isEmpty ? h : text + "  " + h
-            if TextWidth.of(next) > width { break }
-            text = next
-        }
-        return text
-    }
-
-    func renderStatus(_ area: Rect, into buffer: inout CellBuffer) -> (x: Int, y: Int)? {
-        guard area.height > 0 else { return nil }
-        let style = Style(reverse: true)
-        buffer.fill(area, style: style)
-        if let p = prompt {
-            let label = p.label + ": "
-            let used = buffer.put(label, x: area.x, y: area.y, maxWidth: area.width, style: Style(bold: true, reverse: true))
-            let field = Rect(x: area.x + used - 2, y: area.y, width: area.width - used + 2, height: 1)
-            // renderInput puts its mark in the first two columns: draw over the label's ": ".
-            var copy = buffer
-            var shown = p.input.text.replacingOccurrences(of: "\n", with: " ")
-            if case .sshAnswer(_, true) = p.kind { shown = String(repeating: "•", count: p.input.text.count) }
-            let c = renderInput(InputEditor(shown).withCursor(p.input.cursor),
-                                in: field, color: .default, focused: true, into: &copy)
-            // A selected default is shown as a selection (not reversed, underlined): typing replaces it.
-            let selectedStyle = Style(bold: true, underline: true)
-            let selectedEnd = field.x + 2 + TextWidth.of(p.input.text)
-            for x in field.x + 2..<field.right { copy[x, area.y].style = p.selected && x < selectedEnd ? selectedStyle : style }
-            for x in field.x..<field.x + 2 { copy[x, area.y] = buffer[x, area.y] }
-            buffer = copy
-            return c
-        }
-        if let c = confirm {
-            buffer.put(c.question, x: area.x, y: area.y, maxWidth: area.width, style: Style(fg: .yellow, bold: true, reverse: true),
-                       ellipsis: true)
-            return (min(area.right - 1, area.x + TextWidth.of(c.question)), area.y)
-        }
-        if let search = historySearch {
-            let label = (search.failed ? "(failing " : "(") + (search.reverse ? "reverse-i-search)`" : "i-search)`") + search.query + "': "
-            let used = buffer.put(label, x: area.x, y: area.y, maxWidth: area.width, style: Style(bold: true, reverse: true))
-            if let i = index(of: search.pane) {
-                buffer.put(panes[i].input.text.replacingOccurrences(of: "\n", with: "⏎"), x: area.x + used, y: area.y,
-                           maxWidth: area.width - used, style: style, ellipsis: true)
-            }
-            return nil
-        }
-        if let flash {
-            buffer.put(flash, x: area.x, y: area.y, maxWidth: area.width, style: Style(bold: true, reverse: true), ellipsis: true)
-            return nil
-        }
-        buffer.put(Self.fit(statusHints(), width: area.width), x: area.x, y: area.y, maxWidth: area.width, style: style)
-        return nil
-    }
-
-    /// The help's lines: key (as bound) and what it does; then the commands (from the table).
-    func helpLines() -> [(String, String)] {
-        let b = config.bindings
-        var lines: [(String, String)] = KeyHelp.actions.map { (b.long($0.0), $0.1) }
-        lines += [("", ""), ("", "Editing the input (GNU readline, emacs mode):")] + KeyHelp.editing
-        lines += [("", ""), ("", "Commands (\(b.long(.command).split(separator: ",").first ?? "")):")]
-        for c in Command.all {
-            if c.usage.count < Self.helpKeyWidth { lines.append((c.usage, c.summary)) } else { lines += [(c.usage, ""), ("", "  " + c.summary)] }
-        }
-        lines += [("", ""), ("", "↑/↓ PgUp/PgDn scroll; any other key closes this help.")]
-        return lines
-    }
-
-    static let helpKeyWidth = 20
-
-    /// Rows of the help overlay's body.
-    var helpRows: Int { max(1, min(height, helpLines().count + 2) - 2) }
-
-    func renderHelp(into buffer: inout CellBuffer) {
-        let keyWidth = Self.helpKeyWidth
-        let lines = helpLines()
-        let contentWidth = min(width - 4, 86)
-        let boxHeight = min(height, lines.count + 2)
-        guard contentWidth > 10, boxHeight > 2 else { return }
-        let x0 = max(0, (width - contentWidth - 2) / 2)
-        let y0 = max(0, (height - boxHeight) / 2)
-        let box = Rect(x: x0, y: y0, width: contentWidth + 2, height: boxHeight)
-        let frame = Style(fg: .cyan, bold: true)
-        buffer.fill(box)
-        buffer.drawBox(box, style: frame)
-        let rows = boxHeight - 2
-        let skip = max(0, min(helpScroll, lines.count - rows))
-        var title = " bond-workbench keys "
-        if lines.count > rows { title += "· \(skip + 1)-\(skip + rows) of \(lines.count) · ↑/↓ scroll " }
-        buffer.put(title, x: box.x + 2, y: box.y, maxWidth: contentWidth - 2, style: frame)
-        for (r, line) in lines.dropFirst(skip).prefix(rows).enumerated() {
-            let y = box.y + 1 + r
-            var x = box.x + 1
-            if !line.0.isEmpty {
-                x += buffer.put(line.0, x: x, y: y, maxWidth: box.right - 1 - x, style: Style(bold: true), ellipsis: true)
-                x = max(x + 1, box.x + 1 + keyWidth)
-            } else if line.1.hasPrefix("  ") {
-                x += keyWidth
-            }
-            buffer.put(line.1, x: x, y: y, maxWidth: box.right - 1 - x, style: Style(), ellipsis: true)
-        }
-    }
-}
-
-extension InputEditor {
     func withCursor(_ c: Int) -> InputEditor {
         var copy = self
         copy.moveCursor(to: c)

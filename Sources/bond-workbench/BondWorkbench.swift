@@ -127,6 +127,7 @@ struct BondWorkbench: ParsableCommand {
         if noColor || Config.noColor(environment: environment) { settings.monochrome = true }
         let known = Bond.languages
         var specs: [PaneSpec]
+        var groups: [HostGroup] = []
         if let hosts {
             guard panes.count == 1, let language = try? PaneSpec.parse(panes[0]).language else {
                 throw ValidationError("--hosts H1,H2,... takes one LANGUAGE (e.g. --hosts h1,h2,h3 Python)")
@@ -137,9 +138,11 @@ struct BondWorkbench: ParsableCommand {
             }
             let ssh = self.ssh ?? environment["BOND_SSH"] ?? "ssh"
             do {
-                specs = try PaneSpec.hostGroup(
+                let group = try HostGroup(
                     hosts: hosts.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
                     language: canonical, ssh: ssh, program: program)
+                groups = [group]
+                specs = group.specs
             } catch { throw ValidationError(error.message) }
         } else {
             specs = try (panes.isEmpty && session == nil ? settings.panes ?? [] : panes).map { try PaneSpec.parse($0) }
@@ -151,6 +154,7 @@ struct BondWorkbench: ParsableCommand {
             }
             do { loaded = try Session.parse(data) } catch { throw ValidationError("--session \(path): \(error.message)") }
             specs = loaded!.specs + specs
+            groups = loaded!.hostGroups + groups
         }
         if specs.isEmpty && loaded == nil {
             specs = known.filter { language in
@@ -164,7 +168,7 @@ struct BondWorkbench: ParsableCommand {
         let directory: URL? = keepHistory ? Self.stateDirectory(stateDir ?? settings.stateDir) : nil
         let timeout = self.timeout ?? settings.timeout ?? 0
         let loop = EventLoop(
-            specs: specs, wires: loaded?.wires ?? [], config: settings, knownLanguages: known, timeout: timeout > 0 ? .milliseconds(Int64(timeout * 1000)) : nil,
+            specs: specs, wires: loaded?.wires ?? [], groups: groups, broadcasting: loaded?.broadcasting ?? [], config: settings, knownLanguages: known, timeout: timeout > 0 ? .milliseconds(Int64(timeout * 1000)) : nil,
             stateDirectory: directory)
         let status = loop.run()
         if status != 0 { throw ExitCode(status) }

@@ -9,6 +9,8 @@ import Workbench
 final class EventLoop {
     private let specs: [PaneSpec]
     private let wires: [Session.Wire]
+    private let groups: [HostGroup]
+    private let broadcasting: Set<String>
     private let config: Config
     private let knownLanguages: [String]
     private let queue = MessageQueue()
@@ -16,9 +18,11 @@ final class EventLoop {
     private let stateDirectory: URL?
     private var savedStderr: Int32 = -1
 
-    init(specs: [PaneSpec], wires: [Session.Wire], config: Config, knownLanguages: [String], timeout: Duration?, stateDirectory: URL?) {
+    init(specs: [PaneSpec], wires: [Session.Wire], groups: [HostGroup], broadcasting: Set<String>, config: Config, knownLanguages: [String], timeout: Duration?, stateDirectory: URL?) {
         self.specs = specs
         self.wires = wires
+        self.groups = groups
+        self.broadcasting = broadcasting
         self.config = config
         self.knownLanguages = knownLanguages
         self.stateDirectory = stateDirectory
@@ -41,6 +45,7 @@ final class EventLoop {
         }
         let size = terminal.size
         var state = AppState(width: size.width, height: size.height, knownLanguages: knownLanguages, config: config)
+        state.addHostGroups(groups, broadcasting: broadcasting)
         let startEffects = state.addPanes(specs)
         state.addWires(wires)
         execute(startEffects)

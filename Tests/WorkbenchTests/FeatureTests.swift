@@ -150,9 +150,9 @@ import Testing
         for n in 0..<10 { frame(&state, true, "EVAL \"\(n)\"", at: Double(n)) }
         _ = state.update(.key(.mouse(MouseEvent(x: 10, y: 20, kind: .press))))
         #expect(state.focus == .log)
-        #expect(state.logSelected == 8)  // rows 19..22 show frames 7..10
+        #expect(state.log.selected == 8)  // rows 19..22 show frames 7..10
         _ = state.update(.key(.mouse(MouseEvent(x: 10, y: 20, kind: .wheelUp))))
-        #expect(state.logSelected == 5)
+        #expect(state.log.selected == 5)
     }
 }
 

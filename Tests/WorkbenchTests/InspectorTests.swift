@@ -23,7 +23,7 @@ func nestedTraffic(_ state: inout AppState) {
     @Test func requestsArePairedWithTheirReplies() {
         var (state, _) = makeState(["py", "js"], width: 120, height: 40)
         nestedTraffic(&state)
-        let e = (1...7).map { state.entry($0)! }
+        let e = (1...7).map { state.log.entry($0)! }
         #expect(e[0].pair == 7 && e[6].pair == 1)       // EVAL ... RETURN 43
         #expect(e[1].pair == 6 && e[5].pair == 2)       // CALL from javascript ... RETURN sent back
         #expect(e[2].pair == 5 && e[4].pair == 3)       // CALL into python ... its RETURN
@@ -46,24 +46,24 @@ func nestedTraffic(_ state: inout AppState) {
         #expect(log[3].contains("python     <2    28B                OUTPUT [\"STDOUT\""))
         #expect(log[0].hasPrefix("     1 "))
         #expect(log[5].contains("javascript >2     9B   4.00ms   RETURN 42"))
-        #expect(state.entry(4)!.indent == 3)
+        #expect(state.log.entry(4)!.indent == 3)
     }
 
     @Test func filterByPaneVerbAndText() {
         var (state, _) = makeState(["py", "js"], width: 120, height: 40)
         nestedTraffic(&state)
-        state.setLogFilter("verb:CALL")
-        #expect(state.logCount == 2)
-        state.setLogFilter("pane:python verb:RETURN,CALL")
-        #expect((0..<state.logCount).map { state.logSeq(at: $0) } == [3, 5])
-        state.setLogFilter("adding")
-        #expect((0..<state.logCount).map { state.logSeq(at: $0) } == [4])
+        state.log.setFilter("verb:CALL")
+        #expect(state.log.count == 2)
+        state.log.setFilter("pane:python verb:RETURN,CALL")
+        #expect((0..<state.log.count).map { state.log.seq(at: $0) } == [3, 5])
+        state.log.setFilter("adding")
+        #expect((0..<state.log.count).map { state.log.seq(at: $0) } == [4])
         frame(&state, true, #"EVAL "print('adding')""#, at: 1)
-        #expect(state.logCount == 2)
+        #expect(state.log.count == 2)
         let text = state.render().buffer.trimmedLines().joined(separator: "\n")
         #expect(text.contains("filter adding · 2 shown"))
         _ = state.runCommand("log filter")
-        #expect(state.logCount == 8)
+        #expect(state.log.count == 8)
     }
 
     @Test func incrementalSearchAndNext() {
@@ -72,18 +72,18 @@ func nestedTraffic(_ state: inout AppState) {
         state.focus = .log
         _ = state.update(.key(.char("/")))
         _ = state.update(.key(.char("R")))
-        #expect(state.logSelected == 7)  // the newest RETURN first
+        #expect(state.log.selected == 7)  // the newest RETURN first
         for c in "ETURN 42" { _ = state.update(.key(.char(c))) }
-        #expect(state.logSelected == 6)
+        #expect(state.log.selected == 6)
         _ = state.update(.key(.enter))
         _ = state.update(.key(.char("n")))
-        #expect(state.logSelected == 5)
+        #expect(state.log.selected == 5)
         _ = state.update(.key(.char("N")))
-        #expect(state.logSelected == 6)
+        #expect(state.log.selected == 6)
         _ = state.update(.key(.char("/")))
         _ = state.update(.key(.char("z")))
         _ = state.update(.key(.escape))
-        #expect(state.logSelected == 6)
+        #expect(state.log.selected == 6)
     }
 
     @Test func pauseHoldsTheViewAndFollowResumes() {
@@ -106,9 +106,9 @@ func nestedTraffic(_ state: inout AppState) {
         state.focus = .log
         _ = state.update(.key(.up))
         _ = state.update(.key(.up))
-        #expect(state.logSelected == 6)
+        #expect(state.log.selected == 6)
         _ = state.update(.key(.left))  // no effect outside the detail
-        state.logSelected = 2
+        state.log.selected = 2
         _ = state.update(.key(.enter))
         var lines = state.render().buffer.trimmedLines()
         #expect(lines[0].contains("frame detail"))
@@ -120,15 +120,15 @@ func nestedTraffic(_ state: inout AppState) {
         #expect(lines.contains { $0.hasPrefix("000000  43 41 4c 4c 20 5b") })
         #expect(lines.contains { $0.hasPrefix("line: CALL [\"add\",[2,40]]") })
         _ = state.update(.key(.char("p")))
-        #expect(state.logDetail?.seq == 6)
+        #expect(state.log.detail?.seq == 6)
         _ = state.update(.key(.escape))
-        #expect(state.logDetail == nil)
+        #expect(state.log.detail == nil)
     }
 
     @Test func saveWritesJSONLines() throws {
         var (state, _) = makeState(["py", "js"], width: 120, height: 40)
         nestedTraffic(&state)
-        state.setLogFilter("pane:python")
+        state.log.setFilter("pane:python")
         let effects = state.runCommand("log save --shown /tmp/x.jsonl")
         guard case .saveLog(let path, let lines) = effects.first else { Issue.record("no save"); return }
         #expect(path == "/tmp/x.jsonl")

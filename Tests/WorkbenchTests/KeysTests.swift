@@ -172,7 +172,7 @@ func press(_ keys: Key..., into state: inout AppState) {
         press(.end, into: &state)
         #expect(state.render().buffer.trimmedLines().joined(separator: "\n").contains("any other key closes this help"))
         press(.char("x"), into: &state)
-        #expect(!state.showHelp && state.panes[0].input.text == "")
+        #expect(state.help == nil && state.panes[0].input.text == "")
     }
 }
 
@@ -295,9 +295,9 @@ func press(_ keys: Key..., into state: inout AppState) {
         #expect(state.flash?.hasPrefix("filter not set: verb:FOO is not a verb") == true)
         _ = state.runCommand("log filter pane:nobody")
         #expect(state.flash?.hasPrefix("filter not set: pane:nobody: no such pane") == true)
-        #expect(state.logFilter.isEmpty)
+        #expect(state.log.filter.isEmpty)
         _ = state.runCommand("log filter verb:CALL pane:python")
-        #expect(!state.logFilter.isEmpty)
+        #expect(!state.log.filter.isEmpty)
     }
 
     @Test func theLogFollowsAgainAfterTheDetailView() {
@@ -306,9 +306,9 @@ func press(_ keys: Key..., into state: inout AppState) {
         frame(&state, false, "RETURN 1", at: 0.1)
         state.focus = .log
         press(.enter, into: &state)
-        #expect(state.logDetail != nil)
+        #expect(state.log.detail != nil)
         press(.escape, into: &state)
-        #expect(state.logSelected == nil)
+        #expect(state.log.selected == nil)
         #expect(!state.render().buffer.trimmedLines().joined().contains("not following"))
     }
 
@@ -372,12 +372,12 @@ func press(_ keys: Key..., into state: inout AppState) {
         #expect(lines.filter { $0.contains("Allowed memory size") }.count == 1)
         #expect(lines.contains("✗ PHP interpreter terminated (exit status 255) (its last output is above)"))
         // The EVAL_BLOCK is closed by the record of the end, not left open.
-        let request = state.entry(1)!
+        let request = state.log.entry(1)!
         #expect(request.pair == 2 && request.duration != nil)
-        #expect(state.entry(2)!.event)
-        #expect(state.entry(2)!.text == "✗ interpreter ended: PHP interpreter terminated (exit status 255) · no reply to EVAL_BLOCK #1")
+        #expect(state.log.entry(2)!.event)
+        #expect(state.log.entry(2)!.text == "✗ interpreter ended: PHP interpreter terminated (exit status 255) · no reply to EVAL_BLOCK #1")
         #expect(!lines.contains { $0.contains("EVAL_BLOCK") && $0.contains("…") })
-        #expect(Traffic.jsonLine(state.entry(2)!).contains(#""event":"end""#))
+        #expect(Traffic.jsonLine(state.log.entry(2)!).contains(#""event":"end""#))
     }
 }
 

@@ -180,7 +180,7 @@ func type(_ text: String, into state: inout AppState) {
         for command in Command.all { #expect(text.contains(command.usage)) }
         #expect(text.contains("proxy SRC.FUNC to PANE [as NAME]"))
         _ = state.update(.key(.char("x")))
-        #expect(!state.showHelp)
+        #expect(state.help == nil)
         #expect(state.panes[0].input.text == "")
     }
 
@@ -189,15 +189,15 @@ func type(_ text: String, into state: inout AppState) {
         for i in 0..<100_010 {
             _ = state.update(.traffic(pane: 1, generation: 0, TrafficRecord(sent: i % 2 == 0, time: Date(), line: "OUTPUT [\"STDOUT\", \"\(i)\"]", depth: 1)))
         }
-        #expect(state.log.count == 100_000)
+        #expect(state.log.frames.count == 100_000)
         state.focus = .log
         _ = state.update(.key(.pageUp))
-        #expect(state.logSelected == 100_010 - (state.logBody.height - 1))
+        #expect(state.log.selected == 100_010 - (state.logBody.height - 1))
         _ = state.update(.key(.home))
-        #expect(state.logSelected == 11)
+        #expect(state.log.selected == 11)
         #expect(state.render().buffer.trimmedLines()[19].contains(#""10"]"#))
         _ = state.update(.key(.end))
-        #expect(state.logSelected == nil)
+        #expect(state.log.selected == nil)
     }
 
     @Test func longLogLinesAreCutToTheWidth() {

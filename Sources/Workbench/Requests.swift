@@ -1,0 +1,170 @@
+import Bond
+import Foundation
+
+/// What a pane asks of its bond: what was typed, refs, inspections, proxies; and the log saved.
+extension AppState {
+    enum SubmitKind { case run, eval, block, call }
+
+    mutating func submit(_ i: Int, kind: SubmitKind) -> [Effect] {
+        let text = panes[i].input.text
+        guard !text.allSatisfy(\.isWhitespace) else { return [] }
+        panes[i].history.add(text)
+        panes[i].input.clear()
+        panes[i].scroll = 0
+        let effects: [Effect] = [.saveHistory(name: panes[i].name, entries: panes[i].history.entries)]
+        if let group = broadcastGroup(of: i) { return effects + broadcast(from: i, group: group, kind: kind, text: text) }
+        return effects + perform(i, kind: kind, text: text)
+    }
+
+    /// Turns broadcasting on or off for the focused pane's host group.
+    mutating func toggleBroadcast(_ i: Int) {
+        guard let group = panes[i].group else {
+            flash = "\(panes[i].name) is in no host group (bond-workbench --hosts h1,h2 LANGUAGE)"
+            return
+        }
+        let members = panes.filter { $0.group == group }.map(\.name)
+        if broadcasting.remove(group) == nil {
+            broadcasting.insert(group)
+            flash = "broadcast on: input goes to \(members.joined(separator: ", ")) (\(config.bindings.long(.broadcast)) again: off)"
+        } else {
+            flash = "broadcast off: input goes to this pane only"
+        }
+    }
+
+    /// Runs `text` in pane `i` as an expression, a block or a call.
+    mutating func perform(_ i: Int, kind: SubmitKind, text: String) -> [Effect] {
+        let request: Request
+        switch kind {
+        case .run:
+            append(i, .input, text)
+            request = .run(text)
+        case .eval:
+            append(i, .input, "eval " + text)
+            request = .eval(text)
+        case .block:
+            append(i, .input, "block:\n" + text)
+            request = .block(text)
+        case .call:
+            append(i, .input, "call " + text)
+            do {
+                let (name, arguments) = try CallParser.parseCall(text)
+                var resolved: [CallArgument] = []
+                for argument in arguments {
+                    switch argument {
+                    case .value: resolved.append(argument)
+                    case .ref(let name):
+                        guard let code = panes[i].refs[name] else {
+                            append(i, .error, "call: no ref @\(name) in \(panes[i].name)")
+                            return []
+                        }
+                        resolved.append(.ref(code))
+                    }
+                }
+                request = .call(name: name, arguments: resolved)
+            } catch {
+                append(i, .error, error.message)
+                return []
+            }
+        }
+        if panes[i].status.isLive || panes[i].status == .starting { recordStep(i, request) }
+        return send(i, request)
+    }
+
+    mutating func send(_ i: Int, _ request: Request) -> [Effect] {
+        switch panes[i].status {
+        case .starting:
+            panes[i].pending += 1
+            panes[i].held.append(request)
+            return []
+        case .idle, .busy:
+            panes[i].pending += 1
+            return [.request(pane: panes[i].id, generation: panes[i].generation, request)]
+        default:
+            append(i, .error, "\(panes[i].name) is \(panes[i].status.label); F5 restarts it")
+            return []
+        }
+    }
+
+    mutating func makeRef(_ i: Int, name: String, code: String) -> [Effect] {
+        var name = name
+        if name.hasPrefix("@") { name.removeFirst() }
+        guard PaneSpec.isValidName(name) else {
+            flash = "a ref name is letters, digits, _ and -"
+            return []
+        }
+        panes[i].refs[name] = code
+        if panes[i].input.text.trimmingSpaces == code { panes[i].input.clear() }
+        append(i, .info, "ref @\(name) = \(code)")
+        return []
+    }
+
+    mutating func inspect(_ i: Int, _ text: String) -> [Effect] {
+        var name = text
+        if name.hasPrefix("@") { name.removeFirst() }
+        let code = panes[i].refs[name] ?? text
+        let label = panes[i].refs[name] != nil ? "@\(name)" : text
+        append(i, .input, "inspect \(label)")
+        return send(i, .inspect(name: label, code: code, describe: Languages.describeExpression(language: panes[i].language, code: code)))
+    }
+
+    mutating func proxy(_ s: Int, function: String, target: Int, name: String) -> [Effect] {
+        guard let t = index(of: target) else {
+            flash = "that pane is gone"
+            return []
+        }
+        guard Self.isFunctionName(name) else {
+            flash = "\"\(name)\" is not a valid function name"
+            return []
+        }
+        guard let check = Languages.functionCheck(language: panes[s].language, name: function) else {
+            append(t, .info, "proxy \(panes[s].name).\(function) as \(name)…")
+            return send(t, .proxy(source: panes[s].id, function: function, name: name))
+        }
+        // First ask the source whether it has the function; the wire is made only if it has.
+        append(s, .info, "proxy: looking for \(function) in \(panes[s].name)…")
+        return send(s, .checkFunction(function: function, check: check, target: target, name: name))
+    }
+
+    /// The source answered whether it has the function: proxy it, or say why not (no wire made).
+    mutating func functionChecked(_ s: Int, function: String, target: Int, name: String, outcome: Outcome) -> [Effect] {
+        var exists = false
+        var reason = "it is not a function there"
+        switch outcome {
+        case .value(let v): exists = v.boolValue ?? ((v.intValue ?? 0) != 0)
+        case .failure(let text): reason = text
+        default: break
+        }
+        guard exists else {
+            let message = "proxy not made: \(panes[s].name) has no function \(function) (\(reason))"
+            append(s, .error, message)
+            flash = message
+            return []
+        }
+        guard let t = index(of: target) else {
+            flash = "proxy: that pane is gone"
+            return []
+        }
+        append(t, .info, "proxy \(panes[s].name).\(function) as \(name)…")
+        return send(t, .proxy(source: panes[s].id, function: function, name: name))
+    }
+
+    static func isFunctionName(_ name: String) -> Bool {
+        guard let f = name.unicodeScalars.first, f == "_" || (f.isASCII && f.properties.isAlphabetic) else { return false }
+        return name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_") }
+    }
+
+    /// Saves the log as JSON lines: every frame kept, or (`shown`) those the filter shows.
+    mutating func saveLog(_ path: String, shown: Bool = false) -> [Effect] {
+        guard !path.isEmpty else {
+            flash = "log save: give a file name"
+            return []
+        }
+        let entries: [LogEntry]
+        if shown && !log.filter.isEmpty {
+            entries = log.shownEntries
+        } else {
+            entries = Array(log.frames)
+        }
+        return [.saveLog(path: path, lines: entries.map(Traffic.jsonLine))]
+    }
+}
