@@ -7,8 +7,8 @@
 # a private tmux server (its own socket), so no other tmux session is touched. Every wait is a
 # bounded poll of capture-pane. Prints "N passed, N failed" and exits non-zero on failure.
 # Set CAPTURE_DIR to keep screen captures (used for docs/workbench.md). Set ONLY to a list of
-# sections to run some of them: main signals flood languages inspector wiring session config
-# mouse completion replay keys repl ssh hosts.
+# sections to run some of them: main signals flood languages inspector nesting wiring session
+# config mouse completion replay keys repl ssh hosts.
 set -u
 cd "$(dirname "$0")/.."
 
@@ -399,6 +399,47 @@ for f in calls:
     reply = next(g for g in every if g["seq"] == f["pair"])
     assert reply["verb"] == "RETURN" and reply["pair"] == f["seq"] and reply["bytes"] == len(reply["line"].encode())
 assert set(every[0]) >= {"seq", "time", "pane", "language", "dir", "depth", "verb", "bytes", "line"}
+PY
+keys C-q
+check "quit" wait_for "EXIT=0" 15
+fi
+
+# --------------------------------------------------------------------------------------------
+if want nesting; then
+echo "== nesting across bonds: Python calls jsback (JavaScript), which calls pyf (Python)"
+start 160 48 python js
+check "started" wait_for "javascript · JavaScript · local · idle" 30
+typed 'def pyf(x): return x + 1'; keys F3
+cmd 'proxy python.pyf to javascript'
+check "pyf wired" wait_for "proxies: pyf→javascript.pyf"
+cmd 'focus javascript'
+typed 'function jsback(x) { return pyf(x) * 10; }'; keys F3
+cmd 'proxy javascript.jsback to python'
+check "jsback wired" wait_for "jsback←javascript.jsback"
+cmd 'focus python'
+typed 'jsback(1)'; keys Enter
+check "the chain ran" wait_for "= 20"
+cmd 'focus log'
+# Indented two columns a level: JavaScript's CALL of pyf is in 3 requests, Python's second
+# level in 4 (its EVAL, its CALL of jsback, JavaScript's CALL, JavaScript's CALL of pyf).
+check "JavaScript's CALL of pyf at nest 3" wait_re 'javascript <1 +[0-9]+B +[0-9.]+m?s {7}CALL \["pyf",\[1\]\]'
+check "Python's re-entrant CALL deeper, at nest 4" wait_re 'python     >2 +[0-9]+B +[0-9.]+m?s {9}CALL \["pyf",\[1\]\]'
+check "its reply at the same nest" wait_re 'python     <2 +[0-9]+B +[0-9.]+m?s {9}RETURN 2'
+check "the outer reply back at the top" wait_re 'python     <1 +[0-9]+B +[0-9.]+m?s RETURN \{"value":20\}'
+capture nesting
+cmd "log save $STATE/nest.jsonl"
+check "saved" wait_for "saved to $STATE/nest.jsonl"
+check "saved JSON: the true nest of each frame" python3 - "$STATE/nest.jsonl" <<'PY'
+import json, sys
+frames = [json.loads(l) for l in open(sys.argv[1])]
+calls = [(f["pane"], f["dir"], f["nest"]) for f in frames if f["verb"] == "CALL"]
+assert calls == [("python", "received", 1), ("javascript", "sent", 2), ("javascript", "received", 3), ("python", "sent", 4)], calls
+nested = next(f for f in frames if f["pane"] == "python" and f["depth"] == 2 and f["verb"] == "CALL")
+assert nested["nest"] == 4, nested
+reply = next(f for f in frames if f["seq"] == nested["pair"])
+assert reply["verb"] == "RETURN" and reply["nest"] == 4, reply
+js = next(f for f in frames if f["pane"] == "javascript" and f["dir"] == "received" and '"pyf"' in f["line"])
+assert js["nest"] == 3, js
 PY
 keys C-q
 check "quit" wait_for "EXIT=0" 15

@@ -46,6 +46,8 @@ final class Conversation: Sendable {
         if closedByUser.isSet && !connection.isClosed { throw errors.usage("the bond is closed") }
         guard connection.enter() else { throw terminated() }
         defer { connection.leave() }
+        let nest = connection.delivery.logs ? connection.delivery.nest.enter() : nil
+        defer { if let nest { connection.delivery.nest.leave(nest) } }
         guard sendFrame() else { throw terminated() }
         return try awaitReply()
     }
@@ -139,6 +141,8 @@ final class Conversation: Sendable {
             return
         }
         let result: BondValue
+        let nest = connection.delivery.logs ? ConversationNest.beginServing() : nil
+        defer { if let nest { ConversationNest.endServing(nest) } }
         do {
             result = try exported.function(arguments)
         } catch {

@@ -9,6 +9,8 @@ struct OutputDelivery: Sendable {
     let log: BondLogSink?
     /// Whether traffic is logged (a line is made for the log only then).
     let logs: Bool
+    /// Where the current conversation level stands in its thread's (`BondTraffic.nest`).
+    let nest = ConversationNest()
 
     init(bond: String, language: String, sink: BondOutputSink, log: BondLogSink?) {
         self.bond = bond
@@ -41,7 +43,7 @@ struct OutputDelivery: Sendable {
         guard let log else { return }
         let traffic = BondTraffic(
             bond: bond, direction: direction, time: Date(), line: String(decoding: line, as: UTF8.self),
-            depth: max(1, depth()))
+            depth: max(1, depth()), nest: nest.current)
         switch log {
         case .handler(let handler):
             handler(traffic)

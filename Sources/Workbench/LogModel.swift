@@ -22,8 +22,6 @@ public struct LogModel: Sendable {
     public var detail: LogDetail?
     /// Per pane, the requests waiting for their reply (`seq`s, innermost last).
     private(set) var openRequests: [Int: [Int]] = [:]
-    /// Per pane, how deep its current conversation is nested in another bond's call.
-    private var base: [Int: Int] = [:]
     /// The `seq` the next frame gets.
     public private(set) var nextSeq = 1
     /// The log pane over the whole screen.
@@ -103,15 +101,11 @@ public struct LogModel: Sendable {
     mutating func append(_ entry: LogEntry) {
         var e = entry
         e.seq = nextSeq
-        let stack = openRequests[e.pane] ?? []
-        if stack.isEmpty {
-            // A conversation starting while another bond's interpreter waits on a CALL: nested in it.
-            base[e.pane] = openRequests.compactMap { (pane, open) -> Int? in
-                guard pane != e.pane, let top = open.last, let r = self.entry(top), !r.sent else { return nil }
-                return r.indent + 1
-            }.max() ?? 0
-        }
-        e.indent = (base[e.pane] ?? 0) + stack.count
+        // Inside the pane's innermost open request when it belongs to the same conversation
+        // level (the engine's nest); else at the level's own nest, which counts what encloses
+        // it in other bonds and in outer levels of this one.
+        let top = openRequests[e.pane]?.last.flatMap { self.entry($0) }
+        e.indent = top.map { $0.levelNest == e.levelNest ? $0.indent + 1 : e.levelNest } ?? e.levelNest
         if e.isRequest {
             openRequests[e.pane, default: []].append(e.seq)
         } else if e.isReply, var stack = openRequests[e.pane], let top = stack.last {
@@ -160,7 +154,7 @@ public struct LogModel: Sendable {
         var e = LogEntry(seq: nextSeq, date: date, pane: pane, paneName: paneName, language: language,
                          record: TrafficRecord(sent: false, time: date, line: line, depth: 0))
         e.event = true
-        e.indent = base[pane] ?? 0
+        e.indent = open.first.flatMap { entry($0) }?.indent ?? 0
         for seq in open {
             let k = seq - firstSeq
             guard k >= 0 && k < frames.count else { continue }
@@ -175,7 +169,6 @@ public struct LogModel: Sendable {
     /// Forgets the open requests of a pane (its bond ended).
     mutating func forget(_ pane: Int) {
         openRequests[pane] = nil
-        base[pane] = nil
     }
 
     // MARK: Filter, selection, search

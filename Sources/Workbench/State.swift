@@ -64,13 +64,17 @@ public struct TrafficRecord: Sendable, Equatable {
     public var time: Date
     public var line: String
     public var depth: Int
+    /// The engine's `BondTraffic.nest`: the requests and served `CALL`s of every bond open on the
+    /// thread when the bond's current conversation level began.
+    public var nest: Int
     /// The size of the whole line in bytes (`line` may be cut).
     public var bytes: Int
-    public init(sent: Bool, time: Date, line: String, depth: Int, bytes: Int? = nil) {
+    public init(sent: Bool, time: Date, line: String, depth: Int, nest: Int = 0, bytes: Int? = nil) {
         self.sent = sent
         self.time = time
         self.line = line
         self.depth = depth
+        self.nest = nest
         self.bytes = bytes ?? line.utf8.count
     }
 }

@@ -29,9 +29,15 @@ public struct LogEntry: Sendable, Hashable {
     public var pair: Int?
     /// Seconds from the request to its reply (on both lines of a pair).
     public var duration: Double?
-    /// How deep the frame is in the conversation across bonds: a request sent to one bond while
-    /// another bond's interpreter waits on a `CALL` (a proxy forwarding it) is nested in that call.
+    /// How deep the frame is in the conversation across bonds (`nest` in `log save`): how many
+    /// requests, of any bond, enclose it, each request counted from the line that makes it to
+    /// its reply, a `CALL` of an interpreter as well as a request of the host. A request sent
+    /// to one bond while another bond's interpreter waits on a `CALL` (a proxy forwarding it)
+    /// is nested in that call. A reply has the nest of its request.
     public var indent = 0
+    /// The engine's `BondTraffic.nest` of the line: where the bond's conversation level began in
+    /// its thread's.
+    public var levelNest = 0
     /// Not a line of the protocol: the workbench's record that the bond ended (exit, kill, EOF,
     /// close), which closes the requests left open.
     public var event = false
@@ -45,6 +51,7 @@ public struct LogEntry: Sendable, Hashable {
         self.language = language
         self.sent = record.sent
         self.depth = record.depth
+        self.levelNest = record.nest
         self.text = AppState.cut(record.line)
         self.raw = record.line.utf8.count > Self.maximumRawBytes
             ? String(decoding: Array(record.line.utf8.prefix(Self.maximumRawBytes)), as: UTF8.self) : record.line

@@ -191,7 +191,7 @@ final class Executor: @unchecked Sendable {
                 let line = size > LogEntry.maximumRawBytes
                     ? String(decoding: Array(t.line.utf8.prefix(LogEntry.maximumRawBytes)), as: UTF8.self) : t.line
                 queue.post(.traffic(pane: pane, generation: generation, TrafficRecord(
-                    sent: t.direction == .sent, time: t.time, line: line, depth: t.depth, bytes: size)))
+                    sent: t.direction == .sent, time: t.time, line: line, depth: t.depth, nest: t.nest, bytes: size)))
             }
             let stateChanged: @Sendable (BondState) -> Void = { [weak self] state in
                 queue.post(.state(pane: pane, generation: generation, state))

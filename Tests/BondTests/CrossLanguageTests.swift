@@ -42,6 +42,32 @@ import Testing
         #expect(try b.call("mix", "é", [1, 2], ["k": "v"] as BondValue) == ["é", [1, 2], ["k": "v"]])
     }
 
+    /// Python calls `jsback` (JavaScript), which calls `pyf` (Python): each traffic line says how
+    /// many requests and served CALLs of the thread enclose its bond's conversation level.
+    @Test func trafficSaysHowDeepAReentrantConversationIsNested() throws {
+        let (py, pyLog) = try makeBond("Python")
+        let (js, jsLog) = try makeBond("JavaScript")
+        defer { py.close(); js.close() }
+        try py.evalBlock("def pyf(x):\n    return x + 1\n")
+        try py.proxy("pyf", to: js)
+        try js.evalBlock("function jsback(x) { return pyf(x) * 10; }")
+        try js.proxy("jsback", to: py)
+        let before = pyLog.traffic.count
+        #expect(try py.eval("jsback(1)") == 20)
+        let python = pyLog.traffic.dropFirst(before).map { "\($0.direction.rawValue)\($0.depth) \($0.nest) \($0.line)" }
+        #expect(python == [
+            #">1 0 EVAL "jsback(1)""#, #"<1 0 CALL ["jsback",[1]]"#,
+            #">2 4 CALL ["pyf",[1]]"#, "<2 4 RETURN 2",
+            ">1 0 RETURN 20", "<1 0 RETURN 20",
+        ])
+        #expect(jsLog.traffic.suffix(4).map { "\($0.nest) \($0.line)" } == [
+            #"2 CALL ["jsback",[1]]"#, #"2 CALL ["pyf",[1]]"#, "2 RETURN 2", "2 RETURN 20",
+        ])
+        // Between requests, and from another thread, the level is the top again.
+        #expect(try js.eval("1 + 1") == 2)
+        #expect(jsLog.traffic.last?.nest == 0)
+    }
+
     @Test func chainsAcrossThreeAndFourLanguages() throws {
         let (py, _) = try makeBond("Python")
         let (js, _) = try makeBond("JavaScript")

@@ -3,23 +3,50 @@ import Foundation
 import Testing
 @testable import Workbench
 
-func frame(_ state: inout AppState, pane: Int = 1, _ sent: Bool, _ line: String, depth: Int = 1, at t: Double) {
+/// A traffic message as the engine hands it over; `nest` is `BondTraffic.nest`.
+func frame(_ state: inout AppState, pane: Int = 1, _ sent: Bool, _ line: String, depth: Int = 1, nest: Int = 0, at t: Double) {
     _ = state.update(.traffic(pane: pane, generation: 0, TrafficRecord(
-        sent: sent, time: Date(timeIntervalSince1970: 1_000_000 + t), line: line, depth: depth)))
+        sent: sent, time: Date(timeIntervalSince1970: 1_000_000 + t), line: line, depth: depth, nest: nest)))
 }
 
-/// javascript calls python's add through a proxy, inside an EVAL.
+/// javascript calls python's add through a proxy, inside an EVAL: python's conversation runs
+/// inside javascript's EVAL and the CALL it serves (nest 2).
 func nestedTraffic(_ state: inout AppState) {
     frame(&state, pane: 2, true, #"EVAL "add(2, 40) + 1""#, at: 0)
     frame(&state, pane: 2, false, #"CALL ["add",[2,40]]"#, at: 0.001)
-    frame(&state, pane: 1, true, #"CALL ["add",[2,40]]"#, depth: 2, at: 0.002)
-    frame(&state, pane: 1, false, #"OUTPUT ["STDOUT","adding\n"]"#, depth: 2, at: 0.003)
-    frame(&state, pane: 1, false, "RETURN 42", depth: 2, at: 0.0045)
+    frame(&state, pane: 1, true, #"CALL ["add",[2,40]]"#, depth: 2, nest: 2, at: 0.002)
+    frame(&state, pane: 1, false, #"OUTPUT ["STDOUT","adding\n"]"#, depth: 2, nest: 2, at: 0.003)
+    frame(&state, pane: 1, false, "RETURN 42", depth: 2, nest: 2, at: 0.0045)
     frame(&state, pane: 2, true, "RETURN 42", depth: 2, at: 0.005)
     frame(&state, pane: 2, false, "RETURN 43", at: 0.010)
 }
 
 @Suite struct InspectorTests {
+    /// Python calls `jsback` (JavaScript), which calls `pyf` (Python): Python's second
+    /// conversation level runs inside four open requests (its EVAL, its CALL of jsback,
+    /// JavaScript's CALL, JavaScript's CALL of pyf), as the engine reports it.
+    @Test func reentrantCallsAreNestedAsTheEngineSays() throws {
+        var (state, _) = makeState(["py", "js"], width: 160, height: 48)
+        frame(&state, pane: 1, true, #"EVAL "jsback(1)""#, at: 0)
+        frame(&state, pane: 1, false, #"CALL ["jsback",[1]]"#, at: 0.001)
+        frame(&state, pane: 2, true, #"CALL ["jsback",[1]]"#, nest: 2, at: 0.002)
+        frame(&state, pane: 2, false, #"CALL ["pyf",[1]]"#, nest: 2, at: 0.003)
+        frame(&state, pane: 1, true, #"CALL ["pyf",[1]]"#, depth: 2, nest: 4, at: 0.004)
+        frame(&state, pane: 1, false, "RETURN 2", depth: 2, nest: 4, at: 0.005)
+        frame(&state, pane: 2, true, "RETURN 2", nest: 2, at: 0.006)
+        frame(&state, pane: 2, false, "RETURN 3", nest: 2, at: 0.007)
+        frame(&state, pane: 1, true, "RETURN 3", at: 0.008)
+        frame(&state, pane: 1, false, "RETURN 4", at: 0.009)
+        #expect((1...10).map { state.log.entry($0)!.indent } == [0, 1, 2, 3, 4, 4, 3, 2, 1, 0])
+        let rows = state.render().buffer.trimmedLines().filter { $0.contains(" >") || $0.contains(" <") }
+        let jsCall = rows.first { $0.contains("javascript <1") }!
+        let pyCall = rows.first { $0.contains("python     >2") && $0.contains("CALL") }!
+        #expect(pyCall.range(of: "CALL")!.lowerBound.utf16Offset(in: pyCall) == jsCall.range(of: "CALL")!.lowerBound.utf16Offset(in: jsCall) + 2)
+        guard case .saveLog(_, let lines) = state.runCommand("log save /tmp/nest.jsonl").first else { Issue.record("no save"); return }
+        #expect(try JSONText.parse(lines[4])["nest"] == 4)
+        #expect(try JSONText.parse(lines[5])["nest"] == 4, "a reply has its request's nest")
+    }
+
     @Test func requestsArePairedWithTheirReplies() {
         var (state, _) = makeState(["py", "js"], width: 120, height: 40)
         nestedTraffic(&state)

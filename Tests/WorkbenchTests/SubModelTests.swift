@@ -27,11 +27,12 @@ private func rows(_ buffer: CellBuffer, _ area: Rect) -> [String] {
     }
 }
 
-private func record(_ sent: Bool, _ line: String, _ depth: Int) -> TrafficRecord {
-    TrafficRecord(sent: sent, time: Date(timeIntervalSince1970: 1_000_000), line: line, depth: depth)
+private func record(_ sent: Bool, _ line: String, _ depth: Int, nest: Int = 0) -> TrafficRecord {
+    TrafficRecord(sent: sent, time: Date(timeIntervalSince1970: 1_000_000), line: line, depth: depth, nest: nest)
 }
 
-/// Python evaluates code that calls `jsf`, proxied from JavaScript.
+/// Python evaluates code that calls `jsf`, proxied from JavaScript (whose conversation runs
+/// inside Python's EVAL and the CALL it serves: the engine's nest 2).
 private func nestedLog() -> LogModel {
     var log = LogModel()
     let frames: [(Int, String, Bool, String, Int)] = [
@@ -44,7 +45,7 @@ private func nestedLog() -> LogModel {
     ]
     for (pane, name, sent, line, depth) in frames {
         log.append(LogEntry(seq: log.nextSeq, date: Date(timeIntervalSince1970: 1_000_000), pane: pane, paneName: name,
-                            language: pane == 1 ? "Python" : "JavaScript", record: record(sent, line, depth)))
+                            language: pane == 1 ? "Python" : "JavaScript", record: record(sent, line, depth, nest: pane == 2 ? 2 : 0)))
     }
     return log
 }
