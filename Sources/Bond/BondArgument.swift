@@ -173,6 +173,17 @@ extension BondValue {
         }
     }
 
+    /// Reads the JSON value that starts `text` (space before it skipped) and returns it with
+    /// the text after it: for a text that holds several values, such as a command line.
+    public static func readJSON(prefixOf text: Substring) throws(BondError) -> (value: BondValue, rest: Substring) {
+        do {
+            let (value, length) = try JSONReader.readPrefix(Array(text.utf8))
+            return (value, text[text.utf8.index(text.utf8.startIndex, offsetBy: length)...])
+        } catch {
+            throw BondErrors.swift.serialization(.local, "invalid JSON: \(error)")
+        }
+    }
+
     /// Decodes the value into a `Decodable` Swift type.
     public func decode<T: Decodable>(_ type: T.Type = T.self) throws(BondError) -> T {
         var bytes: [UInt8] = []
