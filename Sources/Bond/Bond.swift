@@ -253,7 +253,7 @@ public struct BondCallable: Sendable {
 
     @discardableResult
     public func callAsFunction(_ arguments: (any BondArgument)?...) throws(BondError) -> BondValue {
-        try bond.call(name, anyArguments: arguments)
+        try bond.call(name, arguments: arguments)
     }
 }
 

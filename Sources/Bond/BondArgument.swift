@@ -128,7 +128,7 @@ extension BondValue {
     }
 
     /// The value of a type that converts directly (not an array, dictionary or `Encodable`).
-    /// (For values of any type, as `call(_:arguments:)` takes them: a dynamic cast each.)
+    /// (For values of any type, converted at run time: a dynamic cast each.)
     static func convertDirect(_ value: Any) -> BondValue? {
         switch value {
         case let v as String: return .string(v)
