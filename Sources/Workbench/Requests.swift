@@ -112,7 +112,7 @@ extension AppState {
             flash = "that pane is gone"
             return []
         }
-        guard Self.isFunctionName(name) else {
+        guard Bond.isFunctionName(name) else {
             flash = "\"\(name)\" is not a valid function name"
             return []
         }
@@ -146,11 +146,6 @@ extension AppState {
         }
         append(t, .info, "proxy \(panes[s].name).\(function) as \(name)…")
         return send(t, .proxy(source: panes[s].id, function: function, name: name))
-    }
-
-    static func isFunctionName(_ name: String) -> Bool {
-        guard let f = name.unicodeScalars.first, f == "_" || (f.isASCII && f.properties.isAlphabetic) else { return false }
-        return name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_") }
     }
 
     /// Saves the log as JSON lines: every frame kept, or (`shown`) those the filter shows.

@@ -86,7 +86,7 @@ extension AppState {
             if case .complete = request {
                 guard completion?.pane == id, completion?.waiting == true else { return [] }
                 if case .completions(let names) = outcome {
-                    if completion?.object == nil { panes[i].knownNames = names.filter { AppState.isFunctionName($0) } }
+                    if completion?.object == nil { panes[i].knownNames = names.filter(Bond.isFunctionName) }
                     finishCompletion(names: names)
                 } else {
                     finishCompletion(names: [])
