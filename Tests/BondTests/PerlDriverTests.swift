@@ -21,7 +21,8 @@ extension Snippets {
         exit3: "exit 3;",
         sleep5: "sleep 5;",
         busyLoop: "my $i = 0; while (1) { $i++ }",
-        defineSpinAfterSlow: "sub spin { my $r = slow(); my $i = 0; while (1) { $i++ } }"
+        defineSpinAfterSlow: "sub spin { my $r = slow(); my $i = 0; while (1) { $i++ } }",
+        sixtyFourMebibytesOfZ: "'z' x (64 << 20)"
     )
 }
 
@@ -276,7 +277,6 @@ extension Snippets {
         #expect(try bond.eval("eval { sleep 30 }; \"caught: $@\"") == "caught: interrupted by SIGINT\n")
     }
 
-
     @Test func exitAndKillTerminateTheBond() throws {
         let (bond, collected) = try makeBond("Perl")
         guard case .terminated(_, let exit, _) = bondError({ try bond.evalBlock("print 'last words'; exit 3;") }) else {
@@ -292,20 +292,6 @@ extension Snippets {
             Issue.record("killed"); return
         }
         other.close()
-    }
-
-    @Test(arguments: places)
-    func payloadsUpToSixtyFourMebibytes(_ place: Place) throws {
-        let (bond, _) = try makeBond("Perl", place)
-        defer { bond.close() }
-        try bond.evalBlock(Self.s.defineIdent)
-        for size in PayloadTests.sizes {
-            let text = PayloadTests.payload(size)
-            #expect(try bond.call("ident", text) == .string(text), "\(size) bytes")
-        }
-        let text = String(repeating: "0123456789abcdef", count: (64 << 20) / 16)
-        #expect(try bond.call("ident", text) == .string(text))
-        #expect(try bond.eval("'z' x (64 << 20)").stringValue?.utf8.count == 64 << 20)
     }
 
     @Test func proxyToAndFromPHP() throws {
