@@ -277,23 +277,6 @@ extension Snippets {
         #expect(try bond.eval("eval { sleep 30 }; \"caught: $@\"") == "caught: interrupted by SIGINT\n")
     }
 
-    @Test func exitAndKillTerminateTheBond() throws {
-        let (bond, collected) = try makeBond("Perl")
-        guard case .terminated(_, let exit, _) = bondError({ try bond.evalBlock("print 'last words'; exit 3;") }) else {
-            Issue.record("exit 3"); return
-        }
-        #expect(exit == .exited(3))
-        #expect(collected.stdout == "last words")
-        bond.close()
-        let (other, _) = try makeBond("Perl")
-        let pid = other.processID
-        after(0.3) { kill(pid, SIGKILL) }
-        guard case .terminated(_, .signaled(SIGKILL), _) = bondError({ try other.evalBlock(Self.s.sleep5) }) else {
-            Issue.record("killed"); return
-        }
-        other.close()
-    }
-
     @Test func proxyToAndFromPHP() throws {
         let (perl, _) = try makeBond("Perl")
         defer { perl.close() }

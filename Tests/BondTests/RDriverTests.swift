@@ -395,21 +395,6 @@ extension Snippets {
         #expect(try bond.eval("compiler::enableJIT(-1)") == 3)
     }
 
-    @Test func exitAndKillTerminateTheBond() throws {
-        let (bond, collected) = try makeBond("R")
-        guard case .terminated(_, let exit, _) = bondError({ try bond.evalBlock("cat('last words\\n'); quit(status = 3)") }) else {
-            Issue.record("quit"); return
-        }
-        #expect(exit == .exited(3))
-        #expect(collected.stdout == "last words\n")
-        bond.close()
-        let (other, _) = try makeBond("R")
-        let pid = other.processID
-        after(0.3) { kill(pid, SIGKILL) }
-        guard case .terminated = bondError({ try other.evalBlock(Self.s.sleep5) }) else { Issue.record("killed"); return }
-        other.close()
-    }
-
     /// R strings cannot hold U+0000: such a string is a serialization error on R's side, and the
     /// bond goes on. (Payloads of every size: PayloadTests.)
     @Test(arguments: places)

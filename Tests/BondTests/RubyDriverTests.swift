@@ -315,21 +315,4 @@ extension Snippets {
         }
         #expect(try bond.eval("'still' + ' here'") == "still here")
     }
-
-    @Test func exitAndKillTerminateTheBond() throws {
-        let (bond, collected) = try makeBond("Ruby")
-        guard case .terminated(_, let exit, _) = bondError({ try bond.evalBlock("print 'last words'; exit 3") }) else {
-            Issue.record("exit 3"); return
-        }
-        #expect(exit == .exited(3))
-        #expect(collected.stdout == "last words")
-        bond.close()
-        let (other, _) = try makeBond("Ruby")
-        let pid = other.processID
-        after(0.3) { kill(pid, SIGKILL) }
-        guard case .terminated(_, .signaled(SIGKILL), _) = bondError({ try other.evalBlock(Self.s.sleep5) }) else {
-            Issue.record("killed"); return
-        }
-        other.close()
-    }
 }
