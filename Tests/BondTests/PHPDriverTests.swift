@@ -21,7 +21,8 @@ extension Snippets {
         exit3: "exit(3);",
         sleep5: "sleep(5);",
         busyLoop: "while (true) {}",
-        defineSpinAfterSlow: "function spin() { slow(); while (true) {} }"
+        defineSpinAfterSlow: "function spin() { slow(); while (true) {} }",
+        sixtyFourMebibytesOfZ: "str_repeat('z', 64 << 20)"
     )
 }
 
@@ -302,7 +303,6 @@ extension Snippets {
         #expect(try bond.eval("$why") == "_BOND_Interrupt")
     }
 
-
     @Test func startingBondsLeavesNothingInTheShellHistory() throws {
         let (bond, _) = try makeBond("PHP")
         defer { bond.close() }
@@ -339,19 +339,5 @@ extension Snippets {
             try fatal.evalBlock("ini_set('memory_limit', '16M'); $s = str_repeat('x', 64 << 20);")
         }) else { Issue.record("memory limit"); return }
         #expect(stderr.contains("Allowed memory size"))
-    }
-
-    @Test(arguments: places)
-    func payloadsUpToSixtyFourMebibytes(_ place: Place) throws {
-        let (bond, _) = try makeBond("PHP", place)
-        defer { bond.close() }
-        try bond.evalBlock(Self.s.defineIdent)
-        for size in PayloadTests.sizes {
-            let text = PayloadTests.payload(size)
-            #expect(try bond.call("ident", text) == .string(text), "\(size) bytes")
-        }
-        let text = String(repeating: "0123456789abcdef", count: (64 << 20) / 16)
-        #expect(try bond.call("ident", text) == .string(text))
-        #expect(try bond.eval("str_repeat('z', 64 << 20)").stringValue?.utf8.count == 64 << 20)
     }
 }

@@ -21,7 +21,8 @@ extension Snippets {
         exit3: "exit 3;",
         sleep5: "sleep 5;",
         busyLoop: "my $i = 0; while (1) { $i++ }",
-        defineSpinAfterSlow: "sub spin { my $r = slow(); my $i = 0; while (1) { $i++ } }"
+        defineSpinAfterSlow: "sub spin { my $r = slow(); my $i = 0; while (1) { $i++ } }",
+        sixtyFourMebibytesOfZ: "'z' x (64 << 20)"
     )
 }
 
@@ -274,38 +275,6 @@ extension Snippets {
         // Code can catch it, as any die.
         after(0.5) { bond.interrupt() }
         #expect(try bond.eval("eval { sleep 30 }; \"caught: $@\"") == "caught: interrupted by SIGINT\n")
-    }
-
-
-    @Test func exitAndKillTerminateTheBond() throws {
-        let (bond, collected) = try makeBond("Perl")
-        guard case .terminated(_, let exit, _) = bondError({ try bond.evalBlock("print 'last words'; exit 3;") }) else {
-            Issue.record("exit 3"); return
-        }
-        #expect(exit == .exited(3))
-        #expect(collected.stdout == "last words")
-        bond.close()
-        let (other, _) = try makeBond("Perl")
-        let pid = other.processID
-        after(0.3) { kill(pid, SIGKILL) }
-        guard case .terminated(_, .signaled(SIGKILL), _) = bondError({ try other.evalBlock(Self.s.sleep5) }) else {
-            Issue.record("killed"); return
-        }
-        other.close()
-    }
-
-    @Test(arguments: places)
-    func payloadsUpToSixtyFourMebibytes(_ place: Place) throws {
-        let (bond, _) = try makeBond("Perl", place)
-        defer { bond.close() }
-        try bond.evalBlock(Self.s.defineIdent)
-        for size in PayloadTests.sizes {
-            let text = PayloadTests.payload(size)
-            #expect(try bond.call("ident", text) == .string(text), "\(size) bytes")
-        }
-        let text = String(repeating: "0123456789abcdef", count: (64 << 20) / 16)
-        #expect(try bond.call("ident", text) == .string(text))
-        #expect(try bond.eval("'z' x (64 << 20)").stringValue?.utf8.count == 64 << 20)
     }
 
     @Test func proxyToAndFromPHP() throws {

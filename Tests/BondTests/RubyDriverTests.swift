@@ -21,7 +21,8 @@ extension Snippets {
         exit3: "exit 3",
         sleep5: "sleep 5",
         busyLoop: "i = 0\nwhile true\n  i += 1\nend",
-        defineSpinAfterSlow: "def spin\n  slow\n  i = 0\n  i += 1 while true\nend"
+        defineSpinAfterSlow: "def spin\n  slow\n  i = 0\n  i += 1 while true\nend",
+        sixtyFourMebibytesOfZ: "'z' * (64 << 20)"
     )
 }
 
@@ -313,36 +314,5 @@ extension Snippets {
             Issue.record("interrupt of a printing loop"); return
         }
         #expect(try bond.eval("'still' + ' here'") == "still here")
-    }
-
-    @Test func exitAndKillTerminateTheBond() throws {
-        let (bond, collected) = try makeBond("Ruby")
-        guard case .terminated(_, let exit, _) = bondError({ try bond.evalBlock("print 'last words'; exit 3") }) else {
-            Issue.record("exit 3"); return
-        }
-        #expect(exit == .exited(3))
-        #expect(collected.stdout == "last words")
-        bond.close()
-        let (other, _) = try makeBond("Ruby")
-        let pid = other.processID
-        after(0.3) { kill(pid, SIGKILL) }
-        guard case .terminated(_, .signaled(SIGKILL), _) = bondError({ try other.evalBlock(Self.s.sleep5) }) else {
-            Issue.record("killed"); return
-        }
-        other.close()
-    }
-
-    @Test(arguments: places)
-    func payloadsUpToSixtyFourMebibytes(_ place: Place) throws {
-        let (bond, _) = try makeBond("Ruby", place)
-        defer { bond.close() }
-        try bond.evalBlock(Self.s.defineIdent)
-        for size in PayloadTests.sizes {
-            let text = PayloadTests.payload(size)
-            #expect(try bond.call("ident", text) == .string(text), "\(size) bytes")
-        }
-        let text = String(repeating: "0123456789abcdef", count: (64 << 20) / 16)
-        #expect(try bond.call("ident", text) == .string(text))
-        #expect(try bond.eval("'z' * (64 << 20)").stringValue?.utf8.count == 64 << 20)
     }
 }

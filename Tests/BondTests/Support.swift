@@ -147,6 +147,8 @@ struct Snippets: Sendable, CustomTestStringConvertible {
     let busyLoop: String
     /// Defines `spin()`: calls the exported `slow()`, then loops forever.
     let defineSpinAfterSlow: String
+    /// An expression whose value is a string of 64 MiB of "z", made in the language.
+    let sixtyFourMebibytesOfZ: String
 
     var testDescription: String { language }
 
@@ -168,7 +170,8 @@ struct Snippets: Sendable, CustomTestStringConvertible {
         exit3: "import sys\nsys.exit(3)",
         sleep5: "__import__('time').sleep(5)",
         busyLoop: "while True:\n    pass\n",
-        defineSpinAfterSlow: "def spin():\n    slow()\n    while True:\n        pass\n"
+        defineSpinAfterSlow: "def spin():\n    slow()\n    while True:\n        pass\n",
+        sixtyFourMebibytesOfZ: "'z' * (64 << 20)"
     )
 
     static let javaScript = Snippets(
@@ -189,7 +192,8 @@ struct Snippets: Sendable, CustomTestStringConvertible {
         exit3: "process.exit(3)",
         sleep5: "(function () { var end = Date.now() + 5000; while (Date.now() < end) {} })()",
         busyLoop: "for (;;) {}",
-        defineSpinAfterSlow: "function spin() { slow(); for (;;) {} }"
+        defineSpinAfterSlow: "function spin() { slow(); for (;;) {} }",
+        sixtyFourMebibytesOfZ: "'z'.repeat(64 << 20)"
     )
 
     static let engine: [Snippets] = [.python, .javaScript]

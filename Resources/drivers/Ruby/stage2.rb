@@ -35,14 +35,29 @@ module BOND_Driver
   GENERIC_TO_JSON = /\AJSON::.*GeneratorMethods/
   MAIN = TOPLEVEL_BINDING.receiver
 
-  @trans = false
-  @running = false   # user code runs now: only then does SIGINT raise Interrupt
-  @writing = false   # a frame is being written: an interrupt waits for its end
-  @pending = false   # an interrupt came while a frame was written
-  @pid = Process.pid # a child forked by user code must never speak the protocol
-  @gone = false
+  # Whether this process may run on more than one processor (its affinity mask, from /proc).
+  def self.spare_cpu?
+    line = File.foreach("/proc/self/status").find { |l| l.start_with?("Cpus_allowed_list:") }
+    return true unless line
+    line.split(":", 2)[1].strip.split(",").sum { |part| a, b = part.split("-").map(&:to_i); b ? b - a + 1 : 1 } > 1
+  rescue SystemCallError, IOError
+    true
+  end
 
-  class << self
+  # The driver's state and its request loop: one instance, made by __BOND_start. (The instance
+  # variables of a plain object are read through an inline cache; those of a module, where
+  # they were, through a hash table each time: about 2 000 instructions of a call.)
+  class Server
+    def initialize
+      @trans = false
+      @running = false   # user code runs now: only then does SIGINT raise Interrupt
+      @writing = false   # a frame is being written: an interrupt waits for its end
+      @pending = false   # an interrupt came while a frame was written
+      @pid = Process.pid # a child forked by user code must never speak the protocol
+      @gone = false
+      @name_kinds = {}
+    end
+
     # ---------------------------------------------------------------------------------------
     # JSON writing. Only nil, true, false, numbers, strings (and symbols), arrays and hashes
     # cross; an object crosses through its own as_json or to_json, never through the json
@@ -289,7 +304,6 @@ module BOND_Driver
     # local variable; :plain, any other plain name; :other), so that a call of a name seen
     # before matches no regular expression (three of them were 0.5 us of a 6 us call).
     def name_kind(name)
-      @name_kinds ||= {}
       @name_kinds[name] ||= begin
         @name_kinds.clear if @name_kinds.size > 1000
         name.match?(PLAIN) ? (name.match?(LOCAL) ? :local : :plain) : :other
@@ -434,15 +448,6 @@ module BOND_Driver
       end
     end
 
-    # Whether this process may run on more than one processor (its affinity mask, from /proc).
-    def spare_cpu?
-      line = File.foreach("/proc/self/status").find { |l| l.start_with?("Cpus_allowed_list:") }
-      return true unless line
-      line.split(":", 2)[1].strip.split(",").sum { |part| a, b = part.split("-").map(&:to_i); b ? b - a + 1 : 1 } > 1
-    rescue SystemCallError, IOError
-      true
-    end
-
     def start(protocol, trans_except)
       raise ArgumentError, "unsupported protocol #{protocol.inspect}" unless protocol == "JSON"
       @trans = trans_except ? true : false
@@ -462,7 +467,7 @@ module BOND_Driver
       # does not touch the shared description (a socket cannot be opened again: then reads
       # block). With a single processor to run on, reads block at once.
       @spin = false
-      if spare_cpu?
+      if BOND_Driver.spare_cpu?
         begin
           again = File.open("/proc/self/fd/#{@in.fileno}", File::RDONLY | File::NONBLOCK)
           again.binmode
@@ -475,8 +480,10 @@ module BOND_Driver
       @buffer = String.new(capacity: 1 << 16, encoding: Encoding::BINARY)
       @chunk = String.new(capacity: 1 << 20, encoding: Encoding::BINARY)
       @scanned = 0
-      @stdout = Channel.new("STDOUT")
-      @stderr = Channel.new("STDERR")
+      @stdout = Channel.new("STDOUT", self)
+      @stderr = Channel.new("STDERR", self)
+      @stdout.other = @stderr
+      @stderr.other = @stdout
       $stdout = @stdout
       $stderr = @stderr
       trap("INT") do
@@ -497,9 +504,12 @@ module BOND_Driver
   # $stdout / $stderr of user code.
   class Channel
     attr_accessor :sync
+    attr_writer :other # the other channel, flushed before this one takes text
 
-    def initialize(name)
+    def initialize(name, server)
       @name = name
+      @server = server
+      @other = nil
       @pending = String.new(encoding: Encoding::BINARY)
       @sync = name == "STDERR"
     end
@@ -510,8 +520,7 @@ module BOND_Driver
         text = item.to_s
         count += text.bytesize
         next if text.empty?
-        other = @name == "STDOUT" ? BOND_Driver.instance_variable_get(:@stderr) : BOND_Driver.instance_variable_get(:@stdout)
-        other.flush_pending unless other.equal?(self) # keep the order of both channels
+        @other.flush_pending # keep the order of both channels
         @pending << text.b
       end
       if @sync || @pending.bytesize >= 65_536
@@ -519,7 +528,7 @@ module BOND_Driver
       elsif (i = @pending.rindex("\n"))
         line = @pending.byteslice(0, i + 1)
         @pending = @pending.byteslice(i + 1, @pending.bytesize - i - 1)
-        BOND_Driver.send_output(@name, line)
+        @server.send_output(@name, line)
       end
       count
     end
@@ -528,7 +537,7 @@ module BOND_Driver
       return if @pending.empty?
       text = @pending
       @pending = String.new(encoding: Encoding::BINARY)
-      BOND_Driver.send_output(@name, text)
+      @server.send_output(@name, text)
     end
 
     def <<(item)
@@ -605,5 +614,5 @@ module BOND_Driver
 end
 
 def __BOND_start(protocol, trans_except)
-  BOND_Driver.start(protocol, trans_except)
+  BOND_Driver::Server.new.start(protocol, trans_except)
 end
