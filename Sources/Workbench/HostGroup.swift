@@ -92,8 +92,6 @@ public struct HostGroups: Sendable {
     public var rounds: [String: GroupRound] = [:]
     /// Per pane id, the round requests it has not answered yet, oldest first.
     var awaited: [Int: [AwaitedAnswer]] = [:]
-    /// The group view, when open.
-    public var view: GroupView?
     var nextRound = 1
 
     public init() {}

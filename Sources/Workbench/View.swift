@@ -74,23 +74,22 @@ extension AppState {
             }
         }
         log.render(into: &buffer, area: layout.log, context: logRenderContext)
-        renderCompletion(into: &buffer)
         if log.detail != nil {
             log.renderDetail(into: &buffer, area: overlayArea,
                              color: { color(of: $0) })
             cursor = nil
         }
-        if let wiringView {
-            wiringView.render(into: &buffer, area: overlayArea, rows: wireRows)
-            cursor = nil
+        // What is in front: a view over the panes (the status line stays), or the help over all.
+        switch front {
+        case .completion?: renderCompletion(into: &buffer)
+        case .wiring(let view)?: view.render(into: &buffer, area: overlayArea, rows: wireRows)
+        case .groupView?: renderGroupView(into: &buffer)
+        case .viewer(let viewer)?: viewer.render(into: &buffer, area: overlayArea)
+        case .help?, .prompt?, .confirmation?, .historySearch?, nil: break
         }
-        if hostGroups.view != nil {
-            renderGroupView(into: &buffer)
-            cursor = nil
-        }
-        if let viewer {
-            viewer.render(into: &buffer, area: overlayArea)
-            cursor = nil
+        switch front {
+        case .wiring?, .groupView?, .viewer?: cursor = nil
+        default: break
         }
         if let c = renderStatus(layout.status, into: &buffer) { cursor = c }
         if let help {
@@ -120,7 +119,7 @@ extension AppState {
         func k(_ a: Action, _ what: String) -> String { b.short(a) + " " + what }
         let lead = [k(.help, "help"), k(.quit, "quit")]
         if wiringView != nil { return lead + ["↑/↓ select", "d unwire", "Esc close"] }
-        if hostGroups.view != nil { return lead + ["←/→ select", "Enter focus", k(.broadcast, "broadcast"), "Esc close"] }
+        if groupView != nil { return lead + ["←/→ select", "Enter focus", k(.broadcast, "broadcast"), "Esc close"] }
         if log.detail != nil { return lead + ["←/→ frames", "p pair", "r raw/JSON", "↑/↓ scroll", "Esc close"] }
         if focus == .log {
             return lead + ["↑/↓ select", "Enter detail", "/ search", "n/N next", "f filter", "c clear", "p pause", "End follow",
