@@ -198,7 +198,7 @@ extension AppState {
         let answered = cells.filter { $0.mark != .busy && $0.mark != .none }.count
         let failed = cells.filter { $0.mark == .failed }.count
         var title = ["group \(group)", record?.language ?? panes.first { $0.group == group }?.language ?? "",
-                     broadcasting.contains(group) ? "broadcast on" : "broadcast off"]
+                     hostGroups.broadcasting.contains(group) ? "broadcast on" : "broadcast off"]
         if round != nil { title.append("\(answered) of \(cells.count) answered" + (failed > 0 ? ", \(failed) failed" : "")) }
         let b = config.bindings
         let input = round.map { r in

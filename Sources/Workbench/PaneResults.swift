@@ -71,6 +71,31 @@ extension PaneModel {
         deathReported = false
     }
 
+    /// Its bond closed (at the user's word): nothing is pending.
+    mutating func bondClosed(transcriptWidth: Int) {
+        status = .closed
+        pending = 0
+        append(.info, "closed; F5 restarts, Ctrl-W removes the pane", transcriptWidth: transcriptWidth)
+    }
+
+    /// The saved history of the pane's name came: it goes before what was typed since.
+    mutating func historyLoaded(_ entries: [String]) {
+        history = History(entries: entries + history.entries)
+    }
+
+    /// The start-up entries as edited in `$EDITOR` (they run at the next start).
+    mutating func keepEditedStartupEntries(_ text: String, transcriptWidth: Int) {
+        startupEntries = StartupEntries.parse(edited: text, language: language)
+        append(.info, "start-up: \(startupEntries.count) entries kept (they run at the next start)", transcriptWidth: transcriptWidth)
+    }
+
+    /// The input as edited in `$EDITOR`, without its final newlines.
+    mutating func takeEditedInput(_ text: String) {
+        var t = text
+        while t.hasSuffix("\n") { t.removeLast() }
+        input.text = t
+    }
+
     /// One request answered: the pane is idle once none is pending, whatever state message is
     /// still on its way (the engine's comes from another thread).
     mutating func requestAnswered() {
@@ -106,6 +131,26 @@ extension PaneModel {
             append(.error, "\(name) is \(status.label); F5 restarts it", transcriptWidth: transcriptWidth)
             return nil
         }
+    }
+
+    /// A request of the transcript, recorded for `transcript save` and replay (the last 10 000).
+    mutating func recordStep(_ request: Request) {
+        steps.append(Step(request: request))
+        if steps.count > 10_000 { steps.removeFirst(steps.count - 10_000) }
+    }
+
+    /// Ends the oldest unfinished step with `outcome`; returns it.
+    mutating func finishStep(_ outcome: Workbench.Outcome) -> Step? {
+        guard let k = steps.firstIndex(where: { $0.result == nil }) else { return nil }
+        switch outcome {
+        case .value(let v): steps[k].result = .value(v)
+        case .ran(.value(let v)?): steps[k].result = .value(v)
+        case .ran(.description(let d)?): steps[k].result = .value(.string("\(d.typeName): \(d.text)"))
+        case .ran(nil), .done: steps[k].result = .ok
+        case .failure(let e): steps[k].result = .error(e)
+        default: steps[k].result = .error("unexpected outcome")
+        }
+        return steps[k]
     }
 
     // MARK: Showing results

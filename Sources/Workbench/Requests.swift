@@ -19,8 +19,8 @@ extension AppState {
             return
         }
         let members = panes.filter { $0.group == group }.map(\.name)
-        if broadcasting.remove(group) == nil {
-            broadcasting.insert(group)
+        if hostGroups.broadcasting.remove(group) == nil {
+            hostGroups.broadcasting.insert(group)
             flash = "broadcast on: input goes to \(members.joined(separator: ", ")) (\(config.bindings.long(.broadcast)) again: off)"
         } else {
             flash = "broadcast off: input goes to this pane only"
@@ -62,7 +62,7 @@ extension AppState {
                 return []
             }
         }
-        if panes[i].status.isLive || panes[i].status == .starting { recordStep(i, request) }
+        if panes[i].status.isLive || panes[i].status == .starting { panes[i].recordStep(request) }
         return send(i, request)
     }
 

@@ -274,8 +274,6 @@ public struct AppState: Sendable {
     public var done: Bool { ending == .over }
     /// A message on the status line until the next key.
     public var flash: String?
-    /// The host groups whose input goes to every pane of the group (the `broadcast` key).
-    public var broadcasting: Set<String> = []
     /// The host groups' records, their last broadcast rounds and the group view (HostGroup.swift).
     public var hostGroups = HostGroups()
     /// Questions that came while the user typed in front (ssh's, write over a file?), asked in

@@ -75,7 +75,7 @@ extension AppState {
             }
             var step: Step?
             switch request {
-            case .eval, .run, .block, .call: step = finishStep(i, outcome)
+            case .eval, .run, .block, .call: step = panes[i].finishStep(outcome)
             default: break
             }
             showOutcome(i, request: request, outcome: outcome)
@@ -96,13 +96,11 @@ extension AppState {
         case .closed(let id, let gen):
             guard let i = live(id, gen) else { return [] }
             logEnd(i, .closed)
-            panes[i].status = .closed
-            panes[i].pending = 0
-            append(i, .info, "closed; F5 restarts, Ctrl-W removes the pane")
+            panes[i].bondClosed(transcriptWidth: geometry(of: i).transcript.width)
             return []
         case .historyLoaded(let id, let entries):
             guard let i = index(of: id) else { return [] }
-            panes[i].history = History(entries: entries + panes[i].history.entries)
+            panes[i].historyLoaded(entries)
             return []
         case .wireCalled(let target, let name):
             let key = WireKey(target: target, name: name)
@@ -132,17 +130,14 @@ extension AppState {
             return []
         case .edited(let id, let text, let error, let startup):
             guard let i = index(of: id) else { return [] }
-            if startup, let text {
-                panes[i].startupEntries = StartupEntries.parse(edited: text, language: panes[i].language)
-                append(i, .info, "start-up: \(panes[i].startupEntries.count) entries kept (they run at the next start)")
+            guard let text else {
+                flash = "editor: \(error ?? "failed")"
                 return []
             }
-            if let text {
-                var t = text
-                while t.hasSuffix("\n") { t.removeLast() }
-                panes[i].input.text = t
+            if startup {
+                panes[i].keepEditedStartupEntries(text, transcriptWidth: geometry(of: i).transcript.width)
             } else {
-                flash = "editor: \(error ?? "failed")"
+                panes[i].takeEditedInput(text)
             }
             return []
         case .allClosed:

@@ -102,14 +102,14 @@ extension AppState {
 
     /// The title of a pane, as its title line shows it in `width` columns.
     func titleText(_ pane: PaneModel, width: Int = .max) -> String {
-        pane.titleText(width: width, broadcasting: pane.group.map { broadcasting.contains($0) } ?? false)
+        pane.titleText(width: width, broadcasting: pane.group.map { hostGroups.broadcasting.contains($0) } ?? false)
     }
 
     func renderPane(_ i: Int, into buffer: inout CellBuffer) -> (x: Int, y: Int)? {
         let pane = panes[i]
         let context = PaneModel.RenderContext(
             focused: focusedIndex == i, color: palette[pane.colorIndex % palette.count], theme: config.theme,
-            info: infoText(pane), broadcasting: pane.group.map { broadcasting.contains($0) } ?? false)
+            info: infoText(pane), broadcasting: pane.group.map { hostGroups.broadcasting.contains($0) } ?? false)
         return pane.render(into: &buffer, geometry: geometry(of: i), context: context)
     }
 
@@ -127,7 +127,7 @@ extension AppState {
         }
         guard let i = focusedIndex else { return lead }
         let busy = panes[i].status.isBusyOrPending(panes[i].pending)
-        let group = panes[i].group.map { [k(.broadcast, broadcasting.contains($0) ? "broadcast off" : "broadcast"), k(.groupView, "group")] } ?? []
+        let group = panes[i].group.map { [k(.broadcast, hostGroups.broadcasting.contains($0) ? "broadcast off" : "broadcast"), k(.groupView, "group")] } ?? []
         return lead + (busy ? [k(.interrupt, "interrupt")] : []) + group + [
             k(.eval, "run"), k(.block, "block"), k(.call, "call"), k(.complete, "complete"), k(.nextPane, "next"),
             k(.command, "cmd"), k(.newline, "newline"), k(.ref, "ref"), k(.inspect, "inspect"), k(.proxy, "proxy"),

@@ -199,7 +199,7 @@ import Testing
         for (n, pane) in restored.panes.enumerated() {
             started += requests(restored.update(.started(pane: pane.id, generation: 0, pid: Int32(n), remoteHost: pane.name)))
         }
-        #expect(restored.broadcasting == ["h1,h2,h3"])
+        #expect(restored.hostGroups.broadcasting == ["h1,h2,h3"])
         #expect(restored.panes.map(\.group) == Array(repeating: "h1,h2,h3", count: 3))
         #expect(restored.panes.map(\.command) == ["ssh -F cfg h1 python3", "ssh -F cfg h2 python3", "ssh -F cfg h3 python3"])
         #expect(restored.hostGroups.records.first?.ssh == "ssh -F cfg")
@@ -233,12 +233,12 @@ import Testing
         _ = state.update(.key(.right))
         _ = state.update(.key(.right))
         _ = state.update(.key(.alt("g")))
-        #expect(state.broadcasting == ["h1,h2,h3"])
+        #expect(state.hostGroups.broadcasting == ["h1,h2,h3"])
         _ = state.update(.key(.enter))
         #expect(state.groupView == nil)
         #expect(state.focus == .pane(state.panes[2].id))
         _ = state.runCommand("group broadcast")
-        #expect(state.broadcasting.isEmpty)
+        #expect(state.hostGroups.broadcasting.isEmpty)
         var plain = AppState(width: 80, height: 24, knownLanguages: ["Python"])
         _ = plain.addPanes([PaneSpec(language: "Python")])
         _ = plain.update(.key(.alt("h")))
