@@ -70,14 +70,10 @@ extension AppState {
             openPrompt(Prompt(kind: .newPane, label: "new pane [NAME:]LANGUAGE[=COMMAND] (Tab: languages)", input: InputEditor(),
                               pane: nil, choices: knownLanguages))
         case .zoomLog:
-            log.zoomed.toggle()
-            if log.zoomed { focus = .log }
+            arrangement.toggleLogZoom()
             for j in panes.indices { clampScroll(j) }
         case .growLog, .shrinkLog:
-            log.zoomed = false
-            log.resize += action == .growLog ? 2 : -2
-            let usual = Layout.screen(width: width, height: height, paneCount: panes.count).log.height
-            log.resize = max(2 - usual, min(max(0, height - 5) - usual, log.resize))
+            arrangement.resizeLog(by: action == .growLog ? 2 : -2, paneCount: panes.count)
             for j in panes.indices { clampScroll(j) }
         default:
             return nil
@@ -92,8 +88,7 @@ extension AppState {
         let count = panes.count + 1
         let current: Int = focusedIndex ?? panes.count
         let next = ((current + step) % count + count) % count
-        focus = next == panes.count ? .log : .pane(panes[next].id)
-        if log.zoomed && focus != .log { log.zoomed = false }
+        arrangement.move(focus: next == panes.count ? .log : .pane(panes[next].id))
     }
 
     /// Quit: at once when no bond is busy, else after a yes.

@@ -240,11 +240,22 @@ public enum Effect: Sendable, Equatable {
 
 public struct AppState: Sendable {
     public var panes: [PaneModel] = []
-    public var focus: Focus = .log
     /// The log pane: every frame, its selection, filter, search and detail view.
     public var log = LogModel()
-    public var width: Int
-    public var height: Int
+    /// The screen's size, the focus, the log's zoom and extra rows.
+    public var arrangement: Arrangement
+    public var width: Int {
+        get { arrangement.width }
+        set { arrangement.width = newValue }
+    }
+    public var height: Int {
+        get { arrangement.height }
+        set { arrangement.height = newValue }
+    }
+    public var focus: Focus {
+        get { arrangement.focus }
+        set { arrangement.focus = newValue }
+    }
     /// The overlay or prompt in front, taking the keys (Front.swift), if any.
     public var front: Front?
     /// The kill ring of every input (Ctrl-K, Ctrl-W, Alt-D... kill; Ctrl-Y, Alt-Y yank).
@@ -285,8 +296,7 @@ public struct AppState: Sendable {
     var numbering = PaneNumbering()
 
     public init(width: Int, height: Int, knownLanguages: [String], config: Config = Config()) {
-        self.width = width
-        self.height = height
+        arrangement = Arrangement(width: width, height: height)
         self.knownLanguages = knownLanguages
         self.config = config
         if let n = config.logFrames { log = LogModel(capacity: n) }
@@ -358,7 +368,7 @@ public struct AppState: Sendable {
 
 extension AppState {
     public var screenLayout: ScreenLayout {
-        Layout.screen(width: width, height: height, paneCount: panes.count, logZoomed: log.zoomed, logResize: log.resize)
+        arrangement.layout(paneCount: panes.count)
     }
 
     func infoText(_ pane: PaneModel) -> String? {

@@ -123,7 +123,7 @@ extension AppState {
         if log.detail != nil { return lead + ["←/→ frames", "p pair", "r raw/JSON", "↑/↓ scroll", "Esc close"] }
         if focus == .log {
             return lead + ["↑/↓ select", "Enter detail", "/ search", "n/N next", "f filter", "c clear", "p pause", "End follow",
-                           "s save", k(.zoomLog, log.zoomed ? "unzoom" : "zoom"), k(.nextPane, "next pane")]
+                           "s save", k(.zoomLog, arrangement.logZoomed ? "unzoom" : "zoom"), k(.nextPane, "next pane")]
         }
         guard let i = focusedIndex else { return lead }
         let busy = panes[i].status.isBusyOrPending(panes[i].pending)

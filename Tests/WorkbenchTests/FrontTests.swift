@@ -76,4 +76,17 @@ import Testing
         #expect(pane.take(.eval("2"), transcriptWidth: 40) == nil)
         #expect(pane.transcript.lines.last?.text == "python is dead (exit status 1); F5 restarts it")
     }
+
+    @Test func theLogUnzoomsWhenTheFocusLeavesItAndKeepsTwoRows() {
+        var screen = Arrangement(width: 80, height: 24)
+        screen.move(focus: .pane(1))
+        screen.toggleLogZoom()
+        #expect(screen.focus == .log && screen.logZoomed)
+        screen.move(focus: .pane(1))
+        #expect(!screen.logZoomed)
+        for _ in 0..<40 { screen.resizeLog(by: -2, paneCount: 2) }
+        #expect(screen.layout(paneCount: 2).log.height == 2)
+        for _ in 0..<40 { screen.resizeLog(by: 2, paneCount: 2) }
+        #expect(screen.layout(paneCount: 2).log.height == 24 - 5)
+    }
 }
