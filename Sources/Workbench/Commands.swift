@@ -60,8 +60,7 @@ public struct Command: Sendable {
         Command(name: "focus", aliases: [], usage: "focus PANE|log", summary: "move the focus", arguments: [.paneOrLog]) { state, rest in
             if rest == "log" { state.focus = .log; return [] }
             guard let p = state.pane(named: rest) else { state.flash = "focus: no pane named \"\(rest)\""; return [] }
-            state.focus = .pane(p.id)
-            if state.log.zoomed { state.log.zoomed = false }
+            state.arrangement.move(focus: .pane(p.id))
             return []
         },
         Command(name: "log", aliases: [], usage: "log save [--shown] FILE | filter [EXPR] | search TEXT | pause | follow | show N | zoom",
@@ -219,8 +218,7 @@ extension AppState {
             log.show(n)
             return []
         case "zoom":
-            log.zoomed.toggle()
-            if log.zoomed { focus = .log }
+            arrangement.toggleLogZoom()
             return []
         default:
             flash = "usage: " + (Command.named("log")?.usage ?? "log")

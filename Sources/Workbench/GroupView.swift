@@ -198,7 +198,7 @@ extension AppState {
         let answered = cells.filter { $0.mark != .busy && $0.mark != .none }.count
         let failed = cells.filter { $0.mark == .failed }.count
         var title = ["group \(group)", record?.language ?? panes.first { $0.group == group }?.language ?? "",
-                     broadcasting.contains(group) ? "broadcast on" : "broadcast off"]
+                     hostGroups.broadcasting.contains(group) ? "broadcast on" : "broadcast off"]
         if round != nil { title.append("\(answered) of \(cells.count) answered" + (failed > 0 ? ", \(failed) failed" : "")) }
         let b = config.bindings
         let input = round.map { r in
@@ -223,7 +223,7 @@ extension AppState {
             return
         }
         let selected = focusedIndex.flatMap { i in members(of: group).firstIndex(of: i) } ?? 0
-        hostGroups.view = GroupView(group: group, selected: selected)
+        groupView = GroupView(group: group, selected: selected)
     }
 
     /// `group [broadcast]`: the group view, or broadcast on/off for the focused pane's group.
@@ -241,18 +241,18 @@ extension AppState {
     }
 
     mutating func groupViewKey(_ key: Key, _ action: Action?) -> [Effect] {
-        guard var view = hostGroups.view else { return [] }
+        guard var view = groupView else { return [] }
         let cells = groupCells(view.group)
         let outcome = view.update(key, action: action, cells: cells)
-        hostGroups.view = view
+        groupView = view
         switch outcome {
         case .overlay(.stay):
             return []
         case .overlay(let o):
-            hostGroups.view = nil
+            groupView = nil
             return after(o)
         case .focus(let pane):
-            hostGroups.view = nil
+            groupView = nil
             focus = .pane(pane)
             return []
         case .toggleBroadcast:
@@ -271,7 +271,7 @@ extension AppState {
     }
 
     func renderGroupView(into buffer: inout CellBuffer) {
-        guard let view = hostGroups.view else { return }
+        guard let view = groupView else { return }
         view.render(into: &buffer, area: overlayArea, content: groupViewContent(view.group), theme: config.theme)
     }
 }

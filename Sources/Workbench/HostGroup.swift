@@ -88,12 +88,12 @@ struct AwaitedAnswer: Sendable, Equatable {
 /// The host groups of the workbench: their records, their last broadcast rounds, the view.
 public struct HostGroups: Sendable {
     public var records: [HostGroup] = []
+    /// The groups whose input goes to every pane of the group (the `broadcast` key).
+    public var broadcasting: Set<String> = []
     /// The last round of each group, by name.
     public var rounds: [String: GroupRound] = [:]
     /// Per pane id, the round requests it has not answered yet, oldest first.
     var awaited: [Int: [AwaitedAnswer]] = [:]
-    /// The group view, when open.
-    public var view: GroupView?
     var nextRound = 1
 
     public init() {}
@@ -109,7 +109,7 @@ extension AppState {
             hostGroups.records.removeAll { $0.name == g.name }
             hostGroups.records.append(g)
         }
-        broadcasting.formUnion(on.filter { name in groups.contains { $0.name == name } })
+        hostGroups.broadcasting.formUnion(on.filter { name in groups.contains { $0.name == name } })
     }
 
     /// The member panes of a group (indices, in screen order).
@@ -119,7 +119,7 @@ extension AppState {
 
     /// The group whose input goes to all of it from pane `i`, if broadcast is on there.
     func broadcastGroup(of i: Int) -> String? {
-        guard let group = panes[i].group, broadcasting.contains(group) else { return nil }
+        guard let group = panes[i].group, hostGroups.broadcasting.contains(group) else { return nil }
         return group
     }
 

@@ -1,23 +1,38 @@
 import Bond
 import Foundation
 
-/// Where a key goes: the overlay open, the prompt, the history search, the completion menu, a
-/// workbench action, then the focused pane or the log.
+/// Where a key goes: what is in front (one switch on `front`), else a workbench action, then the
+/// focused pane or the log.
 extension AppState {
     mutating func handleKey(_ pressed: Key) -> [Effect] {
         if pressed == .resize { return [] }
         if case .mouse(let event) = pressed { return mouse(event) }
         let key = pressed
         let action = config.bindings.action(for: key)
-        if help != nil { return helpKey(key, action) }
-        if let c = confirm { return confirmKey(c, key) }
-        if prompt != nil { return promptKey(key, action) }
-        if historySearch != nil { return searchKey(key, action) }
-        if viewer != nil { return viewerKey(key, action) }
-        flash = nil
+        switch front {
+        case .help?: return helpKey(key, action)
+        case .confirmation(let c)?: return confirmKey(c, key)
+        case .prompt?: return promptKey(key, action)
+        case .historySearch?: return searchKey(key, action)
+        case .viewer?: return viewerKey(key, action)
+        case .wiring?:
+            flash = nil
+            return wiringKey(key, action)
+        case .groupView?:
+            flash = nil
+            return groupViewKey(key, action)
+        case .completion?, nil:
+            flash = nil
+            return keyBehindFront(key, action)
+        }
+    }
+
+    /// A key with no overlay in front (or the completion menu, which lets keys through): the
+    /// log's detail view, readline's Ctrl-X prefix, the menu, a workbench action, then the
+    /// focused pane or the log.
+    private mutating func keyBehindFront(_ key: Key, _ action: Action?) -> [Effect] {
+        // The log's detail view is the log pane's own (LogModel); it never opens under a view.
         if log.detail != nil { return perform(log.update(key, viewport: logViewport)) }
-        if wiringView != nil { return wiringKey(key, action) }
-        if hostGroups.view != nil { return groupViewKey(key, action) }
         if ctrlXPending, let i = focusedIndex {
             // readline's Ctrl-X prefix: Ctrl-X Ctrl-E edits the input in $EDITOR.
             ctrlXPending = false
@@ -55,14 +70,10 @@ extension AppState {
             openPrompt(Prompt(kind: .newPane, label: "new pane [NAME:]LANGUAGE[=COMMAND] (Tab: languages)", input: InputEditor(),
                               pane: nil, choices: knownLanguages))
         case .zoomLog:
-            log.zoomed.toggle()
-            if log.zoomed { focus = .log }
+            arrangement.toggleLogZoom()
             for j in panes.indices { clampScroll(j) }
         case .growLog, .shrinkLog:
-            log.zoomed = false
-            log.resize += action == .growLog ? 2 : -2
-            let usual = Layout.screen(width: width, height: height, paneCount: panes.count).log.height
-            log.resize = max(2 - usual, min(max(0, height - 5) - usual, log.resize))
+            arrangement.resizeLog(by: action == .growLog ? 2 : -2, paneCount: panes.count)
             for j in panes.indices { clampScroll(j) }
         default:
             return nil
@@ -77,13 +88,12 @@ extension AppState {
         let count = panes.count + 1
         let current: Int = focusedIndex ?? panes.count
         let next = ((current + step) % count + count) % count
-        focus = next == panes.count ? .log : .pane(panes[next].id)
-        if log.zoomed && focus != .log { log.zoomed = false }
+        arrangement.move(focus: next == panes.count ? .log : .pane(panes[next].id))
     }
 
     /// Quit: at once when no bond is busy, else after a yes.
     mutating func quit(key: Key? = nil) -> [Effect] {
-        if quitting { return [.exit] }
+        if ending != .running { return [.exit] }
         let busy = panes.filter { $0.status.isBusyOrPending($0.pending) }.map(\.name)
         if !busy.isEmpty && confirm == nil {
             ask(.quit, "quit while \(busy.joined(separator: ", ")) \(busy.count == 1 ? "is" : "are") busy?", key: key)
@@ -93,14 +103,16 @@ extension AppState {
     }
 
     mutating func quitNow() -> [Effect] {
-        quitting = true
+        ending = .closingBonds
         flash = "closing every bond… (\(config.bindings.long(.quit).split(separator: ",").first ?? "Ctrl-Q") again leaves at once)"
         return [.quit]
     }
 
     mutating func ask(_ action: ConfirmAction, _ question: String, key: Key?) {
         let again = key.map { " (\(KeyBindings.name($0, short: false)) again: yes)" } ?? ""
-        confirm = Confirmation(action: action, question: question + " y/N" + again, key: key)
+        let c = Confirmation(action: action, question: question + " y/N" + again, key: key)
+        // One that comes while the user types in front (a file found to exist) waits its turn.
+        if front?.holdsTyping == true { waitingQuestions.append(.confirmation(c)) } else { confirm = c }
     }
 
     /// y (or the same key again) does it; anything else says no.

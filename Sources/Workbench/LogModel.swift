@@ -24,10 +24,6 @@ public struct LogModel: Sendable {
     private(set) var openRequests: [Int: [Int]] = [:]
     /// The `seq` the next frame gets.
     public private(set) var nextSeq = 1
-    /// The log pane over the whole screen.
-    public var zoomed = false
-    /// Rows added to (or taken from) the log pane's usual height.
-    public var resize = 0
 
     public init(capacity: Int = 100_000) {
         frames = RingBuffer(capacity: capacity)

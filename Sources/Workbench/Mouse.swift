@@ -7,7 +7,10 @@ extension AppState {
     /// A click focuses the pane (or the log) under the pointer, and in the log selects the row;
     /// the wheel scrolls what is under the pointer.
     mutating func mouse(_ m: MouseEvent) -> [Effect] {
-        if help != nil || prompt != nil || wiringView != nil || hostGroups.view != nil || confirm != nil || viewer != nil || historySearch != nil { return [] }
+        switch front {
+        case .completion?, nil: break
+        default: return []  // an overlay or prompt in front keeps the mouse out
+        }
         if log.detail != nil {
             if m.kind == .wheelUp || m.kind == .wheelDown {
                 log.wheel(up: m.kind == .wheelUp, rows: Self.wheelRows, bodyHeight: logBody.height)

@@ -26,15 +26,14 @@ extension AppState {
 
     mutating func closeBond(_ i: Int) -> [Effect] {
         guard panes[i].status != .closing else { return [] }
-        panes[i].status = .closing
-        append(i, .info, "closing \(panes[i].name)…")
+        panes[i].beginClosing(transcriptWidth: geometry(of: i).transcript.width)
         return [.close(pane: panes[i].id, generation: panes[i].generation)]
     }
 
     mutating func removePane(_ i: Int) -> [Effect] {
         let id = panes[i].id
         let touching = wires.filter { $0.source == id || $0.target == id }
-        removed.append(RemovedPane(pane: panes[i], position: i, wires: touching))
+        removed.keep(RemovedPane(pane: panes[i], position: i, wires: touching))
         panes.remove(at: i)
         wires.removeAll { $0.source == id || $0.target == id }
         if panes.isEmpty {
@@ -49,30 +48,23 @@ extension AppState {
 
     /// `undo`: the pane removed last comes back (started again), with its refs and wires.
     mutating func undoRemove() -> [Effect] {
-        guard var r = removed.popLast() else {
+        guard var r = removed.takeLast() else {
             flash = "undo: no pane was removed"
             return []
         }
         if panes.contains(where: { $0.name == r.pane.name }) {
-            removed.append(r)
+            removed.keep(r)
             flash = "undo: a pane named \(r.pane.name) is open"
             return []
         }
-        r.pane.generation += 1
-        r.pane.status = .starting
-        r.pane.pending = 0
-        r.pane.held = []
-        r.pane.pid = nil
-        r.pane.deathReported = false
+        r.pane.beginNewGeneration()
         panes.insert(r.pane, at: min(r.position, panes.count))
         let present = Set(panes.map(\.id))
         for w in r.wires where present.contains(w.source) && present.contains(w.target) && !wires.contains(where: { $0.key == w.key }) {
             wires.append(w)
         }
         // A wire whose other end is still removed comes back with that pane.
-        for k in removed.indices {
-            removed[k].wires += r.wires.filter { w in (w.source == removed[k].pane.id || w.target == removed[k].pane.id) && !removed[k].wires.contains(w) }
-        }
+        removed.handOver(r.wires)
         let i = index(of: r.pane.id)!
         focus = .pane(r.pane.id)
         for j in panes.indices { clampScroll(j) }
@@ -100,12 +92,7 @@ extension AppState {
             effects.append(.close(pane: p.id, generation: p.generation))
         }
         logEnd(i, .restarted)
-        panes[i].generation += 1
-        panes[i].status = .starting
-        panes[i].pending = 0
-        panes[i].held = []
-        panes[i].pid = nil
-        panes[i].deathReported = false
+        panes[i].beginNewGeneration()
         append(i, .info, "restarting \(p.name)…")
         effects.append(.start(pane: p.id, generation: panes[i].generation, name: p.name, language: p.language, command: p.command))
         return effects

@@ -26,7 +26,7 @@ extension AppState {
             prompt = nil
             if case .logSearch(let origin) = p.kind { log.select(seq: origin, bodyHeight: logBody.height) }
             if case .sshAnswer(let question, _) = p.kind {
-                askNextSSHQuestion()
+                askWaitingQuestion()
                 return [.answerSSH(question: question, answer: nil)]
             }
             return []
@@ -37,7 +37,7 @@ extension AppState {
             prompt = nil
             if case .sshAnswer(let question, _) = p.kind {
                 // Never kept in the prompt's history: it may be a password.
-                askNextSSHQuestion()
+                askWaitingQuestion()
                 return [.answerSSH(question: question, answer: typed)]
             }
             let text = typed.trimmingSpaces

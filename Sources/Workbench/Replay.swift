@@ -222,26 +222,6 @@ extension AppState {
         return [.saveLog(path: path, lines: lines)]
     }
 
-    /// Records a request in the pane's steps.
-    mutating func recordStep(_ i: Int, _ request: Request) {
-        panes[i].steps.append(Step(request: request))
-        if panes[i].steps.count > 10_000 { panes[i].steps.removeFirst(panes[i].steps.count - 10_000) }
-    }
-
-    /// Ends the oldest unfinished step; returns it.
-    mutating func finishStep(_ i: Int, _ outcome: Outcome) -> Step? {
-        guard let k = panes[i].steps.firstIndex(where: { $0.result == nil }) else { return nil }
-        switch outcome {
-        case .value(let v): panes[i].steps[k].result = .value(v)
-        case .ran(.value(let v)?): panes[i].steps[k].result = .value(v)
-        case .ran(.description(let d)?): panes[i].steps[k].result = .value(.string("\(d.typeName): \(d.text)"))
-        case .ran(nil), .done: panes[i].steps[k].result = .ok
-        case .failure(let e): panes[i].steps[k].result = .error(e)
-        default: panes[i].steps[k].result = .error("unexpected outcome")
-        }
-        return panes[i].steps[k]
-    }
-
     /// `replay FILE [--report OUT]`: runs the file's steps in fresh panes and compares.
     mutating func replayCommand(_ text: String) -> [Effect] {
         var path = text
@@ -323,7 +303,7 @@ extension AppState {
         append(i, .info, "step \(step.number)")
         if case .call(let name, let arguments) = step.request {
             append(i, .input, "call " + Step(request: step.request).input)
-            recordStep(i, step.request)
+            panes[i].recordStep(step.request)
             return send(i, .call(name: name, arguments: arguments))
         }
         return perform(i, kind: kind, text: Step(request: step.request).input)

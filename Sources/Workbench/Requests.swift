@@ -6,11 +6,7 @@ extension AppState {
     enum SubmitKind { case run, eval, block, call }
 
     mutating func submit(_ i: Int, kind: SubmitKind) -> [Effect] {
-        let text = panes[i].input.text
-        guard !text.allSatisfy(\.isWhitespace) else { return [] }
-        panes[i].history.add(text)
-        panes[i].input.clear()
-        panes[i].scroll = 0
+        guard let text = panes[i].takeInput() else { return [] }
         let effects: [Effect] = [.saveHistory(name: panes[i].name, entries: panes[i].history.entries)]
         if let group = broadcastGroup(of: i) { return effects + broadcast(from: i, group: group, kind: kind, text: text) }
         return effects + perform(i, kind: kind, text: text)
@@ -23,8 +19,8 @@ extension AppState {
             return
         }
         let members = panes.filter { $0.group == group }.map(\.name)
-        if broadcasting.remove(group) == nil {
-            broadcasting.insert(group)
+        if hostGroups.broadcasting.remove(group) == nil {
+            hostGroups.broadcasting.insert(group)
             flash = "broadcast on: input goes to \(members.joined(separator: ", ")) (\(config.bindings.long(.broadcast)) again: off)"
         } else {
             flash = "broadcast off: input goes to this pane only"
@@ -66,23 +62,13 @@ extension AppState {
                 return []
             }
         }
-        if panes[i].status.isLive || panes[i].status == .starting { recordStep(i, request) }
+        if panes[i].status.isLive || panes[i].status == .starting { panes[i].recordStep(request) }
         return send(i, request)
     }
 
     mutating func send(_ i: Int, _ request: Request) -> [Effect] {
-        switch panes[i].status {
-        case .starting:
-            panes[i].pending += 1
-            panes[i].held.append(request)
-            return []
-        case .idle, .busy:
-            panes[i].pending += 1
-            return [.request(pane: panes[i].id, generation: panes[i].generation, request)]
-        default:
-            append(i, .error, "\(panes[i].name) is \(panes[i].status.label); F5 restarts it")
-            return []
-        }
+        guard let now = panes[i].take(request, transcriptWidth: geometry(of: i).transcript.width) else { return [] }
+        return [.request(pane: panes[i].id, generation: panes[i].generation, now)]
     }
 
     mutating func makeRef(_ i: Int, name: String, code: String) -> [Effect] {

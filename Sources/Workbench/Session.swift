@@ -165,7 +165,7 @@ extension AppState {
         let present = Set(panes.compactMap(\.group))
         let groupList = hostGroups.records.filter { present.contains($0.name) }.map { g in
             Session.Group(name: g.name, language: g.language, hosts: g.hosts, ssh: g.ssh, program: g.program,
-                          broadcast: broadcasting.contains(g.name) ? true : nil, entries: g.entries.isEmpty ? nil : g.entries.map(\.code))
+                          broadcast: hostGroups.broadcasting.contains(g.name) ? true : nil, entries: g.entries.isEmpty ? nil : g.entries.map(\.code))
         }
         let wireList = wires.compactMap { w -> Session.Wire? in
             guard let s = index(of: w.source), let t = index(of: w.target) else { return nil }

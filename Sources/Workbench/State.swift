@@ -91,6 +91,47 @@ public struct RemovedPane: Sendable {
     public var wires: [Wire]
 }
 
+/// The undo buffer: panes removed, newest last, each with its wires, kept until quit.
+public struct RemovedPanes: Sendable {
+    public private(set) var panes: [RemovedPane] = []
+
+    public var last: RemovedPane? { panes.last }
+
+    mutating func keep(_ removed: RemovedPane) { panes.append(removed) }
+
+    /// The pane removed last, out of the buffer.
+    mutating func takeLast() -> RemovedPane? { panes.popLast() }
+
+    /// A pane brought back gives the wires it shares with a pane still removed to that pane, so
+    /// they come back with it.
+    mutating func handOver(_ wires: [Wire]) {
+        for k in panes.indices {
+            let id = panes[k].pane.id
+            panes[k].wires += wires.filter { w in (w.source == id || w.target == id) && !panes[k].wires.contains(w) }
+        }
+    }
+}
+
+/// Ids and colours of new panes: each pane its own id, colours in turn.
+struct PaneNumbering: Sendable {
+    private var nextID = 1
+    private var nextColor = 0
+
+    mutating func next() -> (id: Int, color: Int) {
+        defer { nextID += 1; nextColor += 1 }
+        return (nextID, nextColor)
+    }
+}
+
+/// How far quitting has gone.
+public enum Ending: Sendable, Equatable {
+    case running
+    /// Every bond is being closed (the quit key again leaves at once).
+    case closingBonds
+    /// Every bond has closed.
+    case over
+}
+
 /// Why a file could not be written (carried as a value, never matched by its text).
 public enum SaveFailure: Sendable, Equatable, Error {
     /// The file is there already (nothing was written).
@@ -199,58 +240,63 @@ public enum Effect: Sendable, Equatable {
 
 public struct AppState: Sendable {
     public var panes: [PaneModel] = []
-    public var focus: Focus = .log
     /// The log pane: every frame, its selection, filter, search and detail view.
     public var log = LogModel()
-    public var width: Int
-    public var height: Int
-    public var prompt: Prompt?
-    /// The help overlay (F1), while open.
-    public var help: HelpOverlay?
-    /// A question waiting for y/N.
-    public var confirm: Confirmation?
+    /// The screen's size, the focus, the log's zoom and extra rows.
+    public var arrangement: Arrangement
+    public var width: Int {
+        get { arrangement.width }
+        set { arrangement.width = newValue }
+    }
+    public var height: Int {
+        get { arrangement.height }
+        set { arrangement.height = newValue }
+    }
+    public var focus: Focus {
+        get { arrangement.focus }
+        set { arrangement.focus = newValue }
+    }
+    /// The overlay or prompt in front, taking the keys (Front.swift), if any.
+    public var front: Front?
     /// The kill ring of every input (Ctrl-K, Ctrl-W, Alt-D... kill; Ctrl-Y, Alt-Y yank).
     public var killRing = KillRing()
-    /// Ctrl-R / Ctrl-S in a pane's input.
-    public var historySearch: HistorySearch?
     /// Ctrl-X was pressed in a pane (readline's prefix: Ctrl-X Ctrl-E edits in `$EDITOR`).
     public var ctrlXPending = false
     /// The history of each kind of prompt.
     public var promptHistory: [String: History] = [:]
     /// The chain (pane ids, outermost first) the last Ctrl-C interrupted, until its pane answers.
     var lastInterrupt: [Int] = []
-    /// The whole of a big value, in a scrollable viewer (Alt-v).
-    public var viewer: ValueViewer?
-    /// Panes removed, newest last (until quit).
-    public var removed: [RemovedPane] = []
+    /// Panes removed, with their wires, until quit (`undo` brings the last back).
+    public var removed = RemovedPanes()
     /// Saves sent and not yet answered, by path (to ask before writing over a file).
     var pendingSave: [String: Effect] = [:]
-    /// Completion in a pane's input (the menu, or the interpreter's answer awaited).
-    public var completion: CompletionState?
     /// Replays running, by pane.
     public var replays: [Int: ReplayRun] = [:]
-    /// The wiring view (F2), while open.
-    public var wiringView: WiringView?
     /// Calls through each wire so far, by target pane and name there.
     public var wireCalls: [WireKey: Int] = [:]
-    public var quitting = false
-    public var done = false
+    /// Whether the workbench is quitting, and whether every bond has closed.
+    public var ending = Ending.running
+    /// The quit key was pressed (and said yes to): every bond is closing or closed.
+    public var quitting: Bool {
+        get { ending != .running }
+        set { if newValue != quitting { ending = newValue ? .closingBonds : .running } }
+    }
+    /// Every bond has closed after a quit.
+    public var done: Bool { ending == .over }
     /// A message on the status line until the next key.
     public var flash: String?
-    /// The host groups whose input goes to every pane of the group (the `broadcast` key).
-    public var broadcasting: Set<String> = []
     /// The host groups' records, their last broadcast rounds and the group view (HostGroup.swift).
     public var hostGroups = HostGroups()
-    /// ssh questions waiting for the prompt (one is asked at a time).
-    var sshQuestions: [(pane: Int, question: Int, prompt: String, secret: Bool)] = []
+    /// Questions that came while the user typed in front (ssh's, write over a file?), asked in
+    /// turn when the front is free.
+    var waitingQuestions: [WaitingQuestion] = []
     public var wires: [Wire] = []
     public var knownLanguages: [String]
-    var nextPaneID = 1
-    var nextColor = 0
+    /// The id and colour of the next pane.
+    var numbering = PaneNumbering()
 
     public init(width: Int, height: Int, knownLanguages: [String], config: Config = Config()) {
-        self.width = width
-        self.height = height
+        arrangement = Arrangement(width: width, height: height)
         self.knownLanguages = knownLanguages
         self.config = config
         if let n = config.logFrames { log = LogModel(capacity: n) }
@@ -282,9 +328,10 @@ public struct AppState: Sendable {
         for (spec, name) in zip(specs, names) {
             let language = Languages.canonical(spec.language, known: knownLanguages)
             let location = spec.command.flatMap(BondCommand.sshDestination) ?? "local"
+            let (id, color) = numbering.next()
             var pane = PaneModel(
-                id: nextPaneID, name: name, language: language, command: spec.command, location: location,
-                colorIndex: nextColor)
+                id: id, name: name, language: language, command: spec.command, location: location,
+                colorIndex: color)
             pane.startupEntries = (spec.startup.map { [StartupEntry(key: "kept:startup", code: $0)] } ?? [])
                 + spec.entries.enumerated().map { k, code in
                     StartupEntries.parse(edited: code, language: language).first.map { StartupEntry(key: $0.key.hasPrefix("kept:") ? "kept:\(k)" : $0.key, code: $0.code) }
@@ -293,8 +340,6 @@ public struct AppState: Sendable {
             pane.group = spec.group
             if let n = config.transcriptLines { pane.transcript = Transcript(capacity: n) }
             for (k, v) in spec.refs { pane.refs[k] = v }
-            nextPaneID += 1
-            nextColor += 1
             panes.append(pane)
             effects.append(.loadHistory(pane: pane.id, name: name))
             effects.append(.start(pane: pane.id, generation: 0, name: name, language: language, command: spec.command))
@@ -307,7 +352,7 @@ public struct AppState: Sendable {
 
 extension AppState {
     public var screenLayout: ScreenLayout {
-        Layout.screen(width: width, height: height, paneCount: panes.count, logZoomed: log.zoomed, logResize: log.resize)
+        arrangement.layout(paneCount: panes.count)
     }
 
     func infoText(_ pane: PaneModel) -> String? {

@@ -6,7 +6,7 @@ extension AppState {
     public mutating func update(_ message: Message) -> [Effect] {
         let effects = apply(message)
         rememberSaves(effects)
-        askNextSSHQuestion()  // a question that waited for another prompt to close
+        askWaitingQuestion()  // a question that waited for the front to be free
         return effects
     }
 
@@ -26,40 +26,20 @@ extension AppState {
             return []
         case .started(let id, let gen, let pid, let host):
             guard let i = live(id, gen) else { return [] }
-            panes[i].pid = pid
-            panes[i].location = host ?? "local"
-            if case .starting = panes[i].status { panes[i].status = .idle }
-            panes[i].deathReported = false
-            panes[i].endLogged = false
-            append(i, .info, "\(panes[i].language) started (pid \(pid), \(host.map { "over ssh to \($0)" } ?? "local"))")
-            var effects: [Effect] = []
+            let width = geometry(of: i).transcript.width
+            panes[i].started(pid: pid, host: host, transcriptWidth: width)
             // The start-up block first, then the wires into this pane (exported again into a new
             // bond), then what was asked while it started.
             let entries = startupEntriesAtStart(i).filter { !$0.code.allSatisfy(\.isWhitespace) }
-            if !entries.isEmpty {
-                append(i, .info, entries.count == 1 ? "start-up block" : "start-up: \(entries.count) entries")
-                panes[i].startupRunning = entries.count
-                panes[i].startupFailed = 0
-                for e in entries {
-                    panes[i].pending += 1
-                    effects.append(.request(pane: id, generation: gen, .startup(e.code)))
-                }
-            }
-            effects += wires.filter { $0.target == id }.map {
-                panes[i].pending += 1
-                return .request(pane: id, generation: gen, .proxy(source: $0.source, function: $0.function, name: $0.name))
-            }
-            effects += panes[i].held.map { .request(pane: id, generation: gen, $0) }
-            panes[i].held = []
-            return effects
+            var requests = panes[i].sendStartupEntries(entries, transcriptWidth: width)
+            let proxies = wires.filter { $0.target == id }
+            panes[i].pending += proxies.count
+            requests += proxies.map { .proxy(source: $0.source, function: $0.function, name: $0.name) }
+            requests += panes[i].releaseHeld()
+            return requests.map { .request(pane: id, generation: gen, $0) }
         case .startFailed(let id, let gen, let text):
             guard let i = live(id, gen) else { return [] }
-            panes[i].status = .failed
-            panes[i].deathReported = true
-            panes[i].pending = 0
-            panes[i].held = []
-            append(i, .error, text)
-            append(i, .info, "F5 tries again; Ctrl-W removes the pane")
+            panes[i].failedToStart(text, transcriptWidth: geometry(of: i).transcript.width)
             return []
         case .state(let id, let gen, let state):
             guard let i = live(id, gen) else { return [] }
@@ -77,10 +57,7 @@ extension AppState {
             return []
         case .result(let id, let gen, let request, let outcome):
             guard let i = index(of: id), panes[i].generation == gen else { return [] }
-            panes[i].pending = max(0, panes[i].pending - 1)
-            // Its interpreter answered: the pane is not busy any more, whatever state message
-            // is still on its way (the engine's comes from another thread).
-            if panes[i].pending == 0, case .busy = panes[i].status { panes[i].status = .idle }
+            panes[i].requestAnswered()
             if lastInterrupt.first == id { lastInterrupt = [] }
             groupResult(i, request: request, outcome: outcome)
             if case .complete = request {
@@ -98,7 +75,7 @@ extension AppState {
             }
             var step: Step?
             switch request {
-            case .eval, .run, .block, .call: step = finishStep(i, outcome)
+            case .eval, .run, .block, .call: step = panes[i].finishStep(outcome)
             default: break
             }
             showOutcome(i, request: request, outcome: outcome)
@@ -113,18 +90,17 @@ extension AppState {
             logEnd(i, .interpreterEnded(text))
             if case .closing = panes[i].status { return [] }
             if case .closed = panes[i].status { return [] }
-            reportTermination(i, text, stderr: stderr)
+            panes[i].reportTermination(text, stderr: stderr, restartKey: resultDisplay(i).restartKey,
+                                       transcriptWidth: geometry(of: i).transcript.width)
             return []
         case .closed(let id, let gen):
             guard let i = live(id, gen) else { return [] }
             logEnd(i, .closed)
-            panes[i].status = .closed
-            panes[i].pending = 0
-            append(i, .info, "closed; F5 restarts, Ctrl-W removes the pane")
+            panes[i].bondClosed(transcriptWidth: geometry(of: i).transcript.width)
             return []
         case .historyLoaded(let id, let entries):
             guard let i = index(of: id) else { return [] }
-            panes[i].history = History(entries: entries + panes[i].history.entries)
+            panes[i].historyLoaded(entries)
             return []
         case .wireCalled(let target, let name):
             let key = WireKey(target: target, name: name)
@@ -154,36 +130,38 @@ extension AppState {
             return []
         case .edited(let id, let text, let error, let startup):
             guard let i = index(of: id) else { return [] }
-            if startup, let text {
-                panes[i].startupEntries = StartupEntries.parse(edited: text, language: panes[i].language)
-                append(i, .info, "start-up: \(panes[i].startupEntries.count) entries kept (they run at the next start)")
+            guard let text else {
+                flash = "editor: \(error ?? "failed")"
                 return []
             }
-            if let text {
-                var t = text
-                while t.hasSuffix("\n") { t.removeLast() }
-                panes[i].input.text = t
+            if startup {
+                panes[i].keepEditedStartupEntries(text, transcriptWidth: geometry(of: i).transcript.width)
             } else {
-                flash = "editor: \(error ?? "failed")"
+                panes[i].takeEditedInput(text)
             }
             return []
         case .allClosed:
-            done = true
+            ending = .over
             return [.exit]
         case .sshQuestion(let pane, let question, let text, let secret):
-            sshQuestions.append((pane, question, text, secret))
-            askNextSSHQuestion()
+            waitingQuestions.append(.ssh(pane: pane, question: question, prompt: text, secret: secret))
+            askWaitingQuestion()
             return []
         }
     }
 
-    /// Opens the prompt for the first waiting ssh question, unless a prompt is open.
-    mutating func askNextSSHQuestion() {
-        guard prompt == nil, !sshQuestions.isEmpty else { return }
-        let q = sshQuestions.removeFirst()
-        let name = index(of: q.pane).map { panes[$0].name } ?? "a pane"
-        let label = "\(name): ssh asks: \(q.prompt.trimmingSpaces)" + (q.secret ? " (hidden; Esc cancels)" : " (Esc cancels)")
-        openPrompt(Prompt(kind: .sshAnswer(question: q.question, secret: q.secret), label: label, input: InputEditor(), pane: q.pane))
+    /// Asks the first waiting question (ssh's prompt, or a y/N), unless the user types in front;
+    /// it covers a view in front (help, a viewer...), as nothing is lost by closing one.
+    mutating func askWaitingQuestion() {
+        guard front?.holdsTyping != true, !waitingQuestions.isEmpty else { return }
+        switch waitingQuestions.removeFirst() {
+        case .confirmation(let c):
+            confirm = c
+        case .ssh(let pane, let question, let text, let secret):
+            let name = index(of: pane).map { panes[$0].name } ?? "a pane"
+            let label = "\(name): ssh asks: \(text.trimmingSpaces)" + (secret ? " (hidden; Esc cancels)" : " (Esc cancels)")
+            openPrompt(Prompt(kind: .sshAnswer(question: question, secret: secret), label: label, input: InputEditor(), pane: pane))
+        }
     }
 
     // MARK: Helpers

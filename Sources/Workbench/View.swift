@@ -74,23 +74,22 @@ extension AppState {
             }
         }
         log.render(into: &buffer, area: layout.log, context: logRenderContext)
-        renderCompletion(into: &buffer)
         if log.detail != nil {
             log.renderDetail(into: &buffer, area: overlayArea,
                              color: { color(of: $0) })
             cursor = nil
         }
-        if let wiringView {
-            wiringView.render(into: &buffer, area: overlayArea, rows: wireRows)
-            cursor = nil
+        // What is in front: a view over the panes (the status line stays), or the help over all.
+        switch front {
+        case .completion?: renderCompletion(into: &buffer)
+        case .wiring(let view)?: view.render(into: &buffer, area: overlayArea, rows: wireRows)
+        case .groupView?: renderGroupView(into: &buffer)
+        case .viewer(let viewer)?: viewer.render(into: &buffer, area: overlayArea)
+        case .help?, .prompt?, .confirmation?, .historySearch?, nil: break
         }
-        if hostGroups.view != nil {
-            renderGroupView(into: &buffer)
-            cursor = nil
-        }
-        if let viewer {
-            viewer.render(into: &buffer, area: overlayArea)
-            cursor = nil
+        switch front {
+        case .wiring?, .groupView?, .viewer?: cursor = nil
+        default: break
         }
         if let c = renderStatus(layout.status, into: &buffer) { cursor = c }
         if let help {
@@ -103,14 +102,14 @@ extension AppState {
 
     /// The title of a pane, as its title line shows it in `width` columns.
     func titleText(_ pane: PaneModel, width: Int = .max) -> String {
-        pane.titleText(width: width, broadcasting: pane.group.map { broadcasting.contains($0) } ?? false)
+        pane.titleText(width: width, broadcasting: pane.group.map { hostGroups.broadcasting.contains($0) } ?? false)
     }
 
     func renderPane(_ i: Int, into buffer: inout CellBuffer) -> (x: Int, y: Int)? {
         let pane = panes[i]
         let context = PaneModel.RenderContext(
             focused: focusedIndex == i, color: palette[pane.colorIndex % palette.count], theme: config.theme,
-            info: infoText(pane), broadcasting: pane.group.map { broadcasting.contains($0) } ?? false)
+            info: infoText(pane), broadcasting: pane.group.map { hostGroups.broadcasting.contains($0) } ?? false)
         return pane.render(into: &buffer, geometry: geometry(of: i), context: context)
     }
 
@@ -120,15 +119,15 @@ extension AppState {
         func k(_ a: Action, _ what: String) -> String { b.short(a) + " " + what }
         let lead = [k(.help, "help"), k(.quit, "quit")]
         if wiringView != nil { return lead + ["↑/↓ select", "d unwire", "Esc close"] }
-        if hostGroups.view != nil { return lead + ["←/→ select", "Enter focus", k(.broadcast, "broadcast"), "Esc close"] }
+        if groupView != nil { return lead + ["←/→ select", "Enter focus", k(.broadcast, "broadcast"), "Esc close"] }
         if log.detail != nil { return lead + ["←/→ frames", "p pair", "r raw/JSON", "↑/↓ scroll", "Esc close"] }
         if focus == .log {
             return lead + ["↑/↓ select", "Enter detail", "/ search", "n/N next", "f filter", "c clear", "p pause", "End follow",
-                           "s save", k(.zoomLog, log.zoomed ? "unzoom" : "zoom"), k(.nextPane, "next pane")]
+                           "s save", k(.zoomLog, arrangement.logZoomed ? "unzoom" : "zoom"), k(.nextPane, "next pane")]
         }
         guard let i = focusedIndex else { return lead }
         let busy = panes[i].status.isBusyOrPending(panes[i].pending)
-        let group = panes[i].group.map { [k(.broadcast, broadcasting.contains($0) ? "broadcast off" : "broadcast"), k(.groupView, "group")] } ?? []
+        let group = panes[i].group.map { [k(.broadcast, hostGroups.broadcasting.contains($0) ? "broadcast off" : "broadcast"), k(.groupView, "group")] } ?? []
         return lead + (busy ? [k(.interrupt, "interrupt")] : []) + group + [
             k(.eval, "run"), k(.block, "block"), k(.call, "call"), k(.complete, "complete"), k(.nextPane, "next"),
             k(.command, "cmd"), k(.newline, "newline"), k(.ref, "ref"), k(.inspect, "inspect"), k(.proxy, "proxy"),

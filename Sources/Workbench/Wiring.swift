@@ -22,7 +22,10 @@ extension AppState {
         if let s = index(of: w.source), s != t {
             append(s, .info, "unwired: \(w.function) is no longer callable in \(panes[t].name)")
         }
-        wiringView?.clamp(rowCount: wires.count)
+        if case .wiring(var view)? = front {
+            view.clamp(rowCount: wires.count)
+            front = .wiring(view)
+        }
         guard panes[t].status.isLive || panes[t].status == .starting else { return [] }
         panes[t].pending += 1
         return [.request(pane: w.target, generation: panes[t].generation, .unwire(name: w.name))]

@@ -52,7 +52,7 @@ import Testing
 
     @Test func theGroupViewShowsEachHostsAnswerSideBySideAt160x48() {
         let state = answered(width: 160, height: 48)
-        #expect(state.hostGroups.view?.group == "h1,h2,h3")
+        #expect(state.groupView?.group == "h1,h2,h3")
         let lines = state.render().buffer.lines()
         #expect(lines[0].contains("group h1,h2,h3 · Python · broadcast on · 2 of 3 answered, 1 failed"))
         #expect(lines[1].contains("› socket.gethostname()"))
@@ -199,7 +199,7 @@ import Testing
         for (n, pane) in restored.panes.enumerated() {
             started += requests(restored.update(.started(pane: pane.id, generation: 0, pid: Int32(n), remoteHost: pane.name)))
         }
-        #expect(restored.broadcasting == ["h1,h2,h3"])
+        #expect(restored.hostGroups.broadcasting == ["h1,h2,h3"])
         #expect(restored.panes.map(\.group) == Array(repeating: "h1,h2,h3", count: 3))
         #expect(restored.panes.map(\.command) == ["ssh -F cfg h1 python3", "ssh -F cfg h2 python3", "ssh -F cfg h3 python3"])
         #expect(restored.hostGroups.records.first?.ssh == "ssh -F cfg")
@@ -228,21 +228,21 @@ import Testing
         var state = groupState(broadcast: false)
         #expect(state.statusHints().contains("M-h group"))
         _ = state.runCommand("group")
-        #expect(state.hostGroups.view == GroupView(group: "h1,h2,h3", selected: 0))
+        #expect(state.groupView == GroupView(group: "h1,h2,h3", selected: 0))
         #expect(state.render().buffer.lines()[1].contains("no broadcast input yet"))
         _ = state.update(.key(.right))
         _ = state.update(.key(.right))
         _ = state.update(.key(.alt("g")))
-        #expect(state.broadcasting == ["h1,h2,h3"])
+        #expect(state.hostGroups.broadcasting == ["h1,h2,h3"])
         _ = state.update(.key(.enter))
-        #expect(state.hostGroups.view == nil)
+        #expect(state.groupView == nil)
         #expect(state.focus == .pane(state.panes[2].id))
         _ = state.runCommand("group broadcast")
-        #expect(state.broadcasting.isEmpty)
+        #expect(state.hostGroups.broadcasting.isEmpty)
         var plain = AppState(width: 80, height: 24, knownLanguages: ["Python"])
         _ = plain.addPanes([PaneSpec(language: "Python")])
         _ = plain.update(.key(.alt("h")))
-        #expect(plain.hostGroups.view == nil)
+        #expect(plain.groupView == nil)
         #expect(plain.flash?.hasPrefix("no host group") == true)
     }
 }

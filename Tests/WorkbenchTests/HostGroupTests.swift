@@ -48,7 +48,7 @@ import Testing
         for _ in 0..<3 { _ = state.update(.key(.function(6))) }
         #expect(state.focus == .pane(state.panes[3].id))
         _ = state.update(.key(.alt("g")))
-        #expect(state.broadcasting.isEmpty)
+        #expect(state.hostGroups.broadcasting.isEmpty)
         #expect(state.flash?.contains("is in no host group") == true)
     }
 
