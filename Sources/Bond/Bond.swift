@@ -32,6 +32,8 @@ public final class Bond: Sendable {
 
     let connection: Connection
     let conversation: Conversation
+    /// The async face's conversation (AsyncBond.swift), on the same connection.
+    let asyncConversation: AsyncConversation
     let errors: BondErrors
     /// The protocol extensions the driver's manifest offers (`"RUN"`, ...).
     let driverExtensions: Set<String>
@@ -82,10 +84,16 @@ public final class Bond: Sendable {
         } catch {
             throw errors.startup("cannot run \(error)")
         }
-        stateChanged?(.starting)
+        let streams = BondStreams()
+        let stateChanged: @Sendable (BondState) -> Void = { [stateChanged] state in
+            stateChanged?(state)
+            streams.changed(state)
+        }
+        stateChanged(.starting)
         do {
             connection = try Connection(
-                language: driver.language, name: name, process: process, options: options, stateChanged: stateChanged)
+                language: driver.language, name: name, process: process, options: options, stateChanged: stateChanged,
+                streams: streams)
         } catch {
             throw errors.startup("cannot make a pipe: \(error)")
         }
@@ -93,6 +101,10 @@ public final class Bond: Sendable {
         shutdown = Shutdown(
             connection: connection, host: host, closedByUser: closedByUser, grace: options.closeGracePeriod.seconds)
         conversation = Conversation(connection: connection, timeout: options.timeout, closedByUser: closedByUser)
+        asyncConversation = AsyncConversation(
+            connection: connection, conversation: conversation, closedByUser: closedByUser,
+            grace: options.interruptGracePeriod,
+            interrupt: { [host, connection] in host.interrupt(connection.process) }, close: { [shutdown] in shutdown.close() })
         do {
             try connection.handshake(
                 driver, transparentExceptions: options.transparentExceptions,
@@ -110,7 +122,7 @@ public final class Bond: Sendable {
             // interpreter does not linger.
             if !closedByUser.isSet { host.killRemoteProcess() }
         }
-        stateChanged?(.idle)
+        stateChanged(.idle)
     }
 
     deinit { close() }
@@ -237,7 +249,7 @@ public final class Bond: Sendable {
         return ref.code
     }
 
-    private static func isValidName(_ name: String) -> Bool {
+    static func isValidName(_ name: String) -> Bool {
         guard let first = name.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic)
         else { return false }
         return name.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
