@@ -36,12 +36,15 @@ final class AsyncConversation: Sendable {
     private let closeBond: @Sendable () -> Void
     /// How long an interrupted interpreter has to answer before the bond is closed.
     private let grace: Duration
+    /// How often an interrupt is sent again while it is not answered.
+    private let interruptRetry: Duration
     private let stack: Mutex<AsyncStack>
 
     init(
         connection: Connection, conversation: Conversation, closedByUser: ClosedFlag, grace: Duration,
-        interrupt: @escaping @Sendable () -> Void, close: @escaping @Sendable () -> Void
+        interruptRetry: Duration, interrupt: @escaping @Sendable () -> Void, close: @escaping @Sendable () -> Void
     ) {
+        self.interruptRetry = interruptRetry
         self.connection = connection
         self.conversation = conversation
         self.errors = BondErrors(language: connection.language)
@@ -74,9 +77,10 @@ final class AsyncConversation: Sendable {
                         stop(id, .timedOut(timeout))
                     }
                 }
-                transition { stack, effects in
+                let sent = transition { stack, effects in
                     stack.submit(AsyncStack.Request(id: id, line: line, continuation: continuation, timer: timer), &effects)
                 }
+                if sent { connection.readBriefly { stack.withLock { $0.topID != id } } }
             }
         } onCancel: {
             stop(id, .cancelled)
@@ -87,6 +91,22 @@ final class AsyncConversation: Sendable {
     /// cancels the callbacks above it, whose own requests are then stopped in turn).
     private func stop(_ id: UInt64, _ why: AsyncStop) {
         transition { stack, effects in stack.stop(id, why, &effects) }
+    }
+
+    /// Gives the interrupted request `id` the grace period to end, interrupting again every
+    /// `interruptRetry` while it runs on top (a driver takes an interrupt only while user code
+    /// runs: one that lands a moment before is lost); once the period is over, the bond is
+    /// closed. Ends early if the request ends, or a callback runs above it (the request is
+    /// interrupted again when it is back on top).
+    private func awaitInterrupt(of id: UInt64) async {
+        let clock = ContinuousClock()
+        let end = clock.now + grace
+        while clock.now < end {
+            try? await Task.sleep(for: min(interruptRetry, end - clock.now))
+            guard stack.withLock({ $0.runsInterrupted(id) }) else { return }
+            if clock.now < end { interruptInterpreter() }
+        }
+        graceExpired(id)
     }
 
     /// The grace period after an interrupt of request `id` has passed.
@@ -120,7 +140,8 @@ final class AsyncConversation: Sendable {
             switch frame.verb {
             case .reply, .except, .error:
                 let failure = errors.serialization(.local, "cannot read the \(frame.verb.rawValue) payload: \(error)")
-                return transition { stack, effects in stack.replied(.failure(failure), &effects) }
+                transition { stack, effects in stack.replied(.failure(failure), &effects) }
+                return
             case .call:
                 return answer("ERROR", "cannot read the CALL payload: \(error)")
             default:
@@ -149,16 +170,40 @@ final class AsyncConversation: Sendable {
     }
 
     /// The driver calls exported function `name`: it runs in a task of its own, and its
-    /// answer is sent once the callback is on top of the stack.
+    /// answer is sent once the callback is on top of the stack. (Caught instead when a task
+    /// serving callbacks reads it: see `serve`.)
     private func callback(_ name: String, _ arguments: [BondValue]) {
-        let function = conversation.exports.withLock { $0.entry(named: name) }
-        transition { stack, effects in
-            stack.pushCallback(&effects) { id in
-                Task { [self] in
-                    let answer = await answer(of: function, name, arguments)
-                    transition { stack, effects in stack.callbackAnswered(id, answer, &effects) }
-                }
+        if let catcher = CallCatcher.current, catcher.isEmpty {
+            transition { stack, effects in
+                catcher.set(CallCatcher.Call(id: stack.pushCallback(servedBy: catcher.owner, &effects), name: name, arguments: arguments))
             }
+            return
+        }
+        transition { stack, effects in
+            _ = stack.pushCallback(&effects) { id in
+                Task { [self] in await serve(CallCatcher.Call(id: id, name: name, arguments: arguments)) }
+            }
+        }
+    }
+
+    /// Serves a callback in the task made for it: runs the function, answers. Speed trick: a
+    /// task whose answer was sent then reads the interpreter's output for a moment itself, and
+    /// serves the next `CALL` it reads in the same task (the interpreter calls in loops), with
+    /// no wake-up of another thread (async callback round trip: docs/performance.md).
+    private func serve(_ first: CallCatcher.Call) async {
+        var call = first
+        while true {
+            let function = conversation.exports.withLock { $0.entry(named: call.name) }
+            let answer = await answer(of: function, call.name, call.arguments)
+            let owner = stack.withLock { $0.task(ofCallback: call.id) }
+            let sent = transition { stack, effects in stack.callbackAnswered(call.id, answer, &effects) }
+            guard sent, let owner, !Task.isCancelled, let top = stack.withLock({ $0.topID }) else { return }
+            let catcher = CallCatcher(owner: owner)
+            CallCatcher.$current.withValue(catcher) {
+                connection.readBriefly { stack.withLock { $0.topID != top } }
+            }
+            guard let next = catcher.take() else { return }
+            call = next
         }
     }
 
@@ -200,7 +245,9 @@ final class AsyncConversation: Sendable {
     /// Changes the stack under its lock, takes or lets go of the connection as the stack needs
     /// (under the same lock: the order is always this lock, then the connection's), then does
     /// what the change asks, without the lock.
-    private func transition(_ change: (inout AsyncStack, inout AsyncEffects) -> Void) {
+    /// Returns whether a frame was sent.
+    @discardableResult
+    private func transition(_ change: (inout AsyncStack, inout AsyncEffects) -> Void) -> Bool {
         var effects = AsyncEffects()
         let depth = stack.withLock { stack -> Int? in
             change(&stack, &effects)
@@ -227,6 +274,7 @@ final class AsyncConversation: Sendable {
         }
         if let depth { connection.stateChanged?(effects.release ? .idle : .busy(depth: depth)) }
         perform(effects)
+        return effects.send != nil
     }
 
     private func perform(_ effects: AsyncEffects) {
@@ -241,12 +289,7 @@ final class AsyncConversation: Sendable {
             for continuation in effects.terminated { continuation.resume(throwing: error) }
         }
         for task in effects.cancel { task.cancel() }
-        if let id = effects.graceFor {
-            Task { [self, grace] in
-                try? await Task.sleep(for: grace)
-                graceExpired(id)
-            }
-        }
+        if let id = effects.graceFor { Task { await awaitInterrupt(of: id) } }
         if effects.closeBond {
             connection.delivery.warn(
                 "\(connection.language) did not answer the interrupt within \(grace.seconds.formatted1) s; the bond was closed")
@@ -357,6 +400,12 @@ struct AsyncStack {
         }
     }
 
+    /// Whether request `id` was stopped, is not answered, and runs on top.
+    func runsInterrupted(_ id: UInt64) -> Bool {
+        guard !isClosed, case .request(let request)? = levels.last, request.id == id else { return false }
+        return request.stop != nil && request.continuation != nil
+    }
+
     /// The interpreter did not answer the interrupt of `id` in time: its caller is answered
     /// now, and the bond is closed (so no late reply is taken for another request's).
     mutating func graceExpired(_ id: UInt64, _ effects: inout AsyncEffects) {
@@ -382,6 +431,12 @@ struct AsyncStack {
 
     /// A reply (`RETURN`, `EXCEPT`, `ERROR`) came: it answers the request on top.
     mutating func replied(_ result: Result<BondValue, any Error>, _ effects: inout AsyncEffects) {
+        // A reply while callbacks are on top: the interpreter's interrupt unwound its CALLs
+        // (Node.js ends every request in progress); their answers are not awaited any more.
+        while case .callback(let callback)? = levels.last {
+            if let task = callback.task { effects.cancel.append(task) }
+            levels.removeLast()
+        }
         guard case .request(let request)? = levels.last else { return }  // (nothing waits: stale)
         levels.removeLast()
         effects.depth = levels.count
@@ -389,13 +444,34 @@ struct AsyncStack {
     }
 
     /// The driver sent a `CALL`: a callback above the request on top, its task made by `makeTask`.
-    mutating func pushCallback(_ effects: inout AsyncEffects, makeTask: (UInt64) -> Task<Void, Never>) {
+    @discardableResult
+    mutating func pushCallback(_ effects: inout AsyncEffects, makeTask: (UInt64) -> Task<Void, Never>) -> UInt64 {
+        pushCallback(servedBy: makeTask(nextID + 1), &effects)
+    }
+
+    /// The driver sent a `CALL`, served by `task` (a task serving callbacks caught it).
+    mutating func pushCallback(servedBy task: Task<Void, Never>, _ effects: inout AsyncEffects) -> UInt64 {
         nextID += 1
         let stopped = levels.contains { if case .request(let r) = $0 { r.stop != nil } else { false } }
-        let task = makeTask(nextID)
         if stopped { effects.cancel.append(task) }
         levels.append(.callback(Callback(id: nextID, task: task, cancelled: stopped)))
         effects.depth = levels.count
+        return nextID
+    }
+
+    /// The task serving callback `id`.
+    func task(ofCallback id: UInt64) -> Task<Void, Never>? {
+        for case .callback(let callback) in levels.reversed() where callback.id == id { return callback.task }
+        return nil
+    }
+
+    /// The id of the request or callback on top.
+    var topID: UInt64? {
+        switch levels.last {
+        case .request(let request)?: request.id
+        case .callback(let callback)?: callback.id
+        case nil: nil
+        }
     }
 
     /// A callback's function returned (or threw): `answer` is the frame to send once it is on top.
@@ -515,4 +591,26 @@ struct AsyncStack {
         case .timedOut(let duration): errors.timeout(duration.seconds, bondClosed: !answered)
         }
     }
+}
+
+/// Where a task serving callbacks catches the next `CALL` it reads (see `AsyncConversation.serve`).
+final class CallCatcher: Sendable {
+    struct Call: Sendable {
+        let id: UInt64
+        let name: String
+        let arguments: [BondValue]
+    }
+
+    /// The catcher of the task reading now, if it serves callbacks.
+    @TaskLocal static var current: CallCatcher?
+
+    /// The task serving the calls caught.
+    let owner: Task<Void, Never>
+    private let call = Mutex<Call?>(nil)
+
+    init(owner: Task<Void, Never>) { self.owner = owner }
+
+    var isEmpty: Bool { call.withLock { $0 == nil } }
+    func set(_ caught: Call) { call.withLock { $0 = caught } }
+    func take() -> Call? { call.withLock { $0.take() } }
 }

@@ -104,6 +104,7 @@ public final class Bond: Sendable {
         asyncConversation = AsyncConversation(
             connection: connection, conversation: conversation, closedByUser: closedByUser,
             grace: options.interruptGracePeriod,
+            interruptRetry: host.remoteDestination == nil ? .milliseconds(200) : .seconds(2),  // (through ssh, a process each)
             interrupt: { [host, connection] in host.interrupt(connection.process) }, close: { [shutdown] in shutdown.close() })
         do {
             try connection.handshake(

@@ -262,6 +262,30 @@ final class Connection: Sendable {
         wake.close()
     }
 
+    /// [async] Speed trick: right after the async face sends a request, the sending task reads
+    /// the interpreter's output itself for up to `FrameReader.spinNanoseconds` (as a blocking
+    /// caller does), handing what it reads to the async face on its own thread, until `answered`
+    /// says so: a fast reply then resumes the request before it suspends, with no wake-up of
+    /// the background reader or of another thread (async call round trip: docs/performance.md).
+    /// Does nothing if the background reader is reading, or with no processor to spare.
+    func readBriefly(until answered: () -> Bool) {
+        guard FrameReader.spinsBeforeSleeping, let reader = state.withLock({ $0.takeReader(for: .background) }) else { return }
+        var unused: Event?
+        var ended = false
+        let start = DispatchTime.now().uptimeNanoseconds
+        repeat {
+            var read = false
+            if reader.readAvailable({ read = true; consume($0, reader, for: .background, &unused) }) {
+                ended = true
+                break
+            }
+            if read, answered() { break }
+        } while DispatchTime.now().uptimeNanoseconds - start < FrameReader.spinNanoseconds
+        if ended { finishOutput(reader) }
+        let wakeWaiter = state.withLock { $0.putBack(reader) }
+        if wakeWaiter { state.broadcast() }
+    }
+
     /// Who reads a chunk: a caller (who takes the first event from the hand-off slot) or the
     /// background reader.
     private typealias Recipient = ConnectionState.Reader

@@ -19,6 +19,7 @@ import Testing
         let collected = Collected()
         var options = BondOptions()
         options.output = .handler { collected.add($0, $1) }
+        if place == .ssh { options.interruptGracePeriod = .seconds(30) }  // (see interruptTime)
         configure(&options)
         return (try await Bond.start(language: language, command: command(language, place), options: options), collected)
     }
