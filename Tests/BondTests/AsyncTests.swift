@@ -170,6 +170,30 @@ await py.close()
         await other.close()
     }
 
+    /// The interpreter (or, over ssh, the link) dies while calls wait, at several depths:
+    /// every waiting call fails at once with `.terminated`; another bond goes on.
+    @Test(arguments: places)
+    func aDeathFailsEveryWaitingCallAtOnce(_ place: Place) async throws {
+        let (py, _) = try await Self.start("Python", place)
+        let (other, _) = try await Self.start("Python", place)
+        try await py.evalBlock("import time\ndef slow(s):\n    time.sleep(s)\n    return s\n")
+        try await py.export("nested") { _ async throws -> BondValue in try await py.call("slow", 30) }
+        let outer = Task { try await py.eval("nested()") }
+        let queued = Task { try await py.call("slow", 1) }
+        try await Task.sleep(for: .milliseconds(700))
+        #expect(py.state == .busy(depth: 3))
+        let started = Date()
+        kill(py.processID, SIGKILL)  // (over ssh: the local ssh client, so the link)
+        for task in [outer, queued] {
+            let error = await Self.failure { _ = try await task.value }
+            guard case .terminated? = error as? BondError else { Issue.record("got \(String(describing: error))"); continue }
+        }
+        #expect(Date().timeIntervalSince(started) < 5)
+        #expect(!py.isAlive)
+        #expect(try await other.eval("1 + 1") == 2)
+        await other.close()
+    }
+
     // MARK: Exports, nesting, chains
 
     @Test(arguments: cases)
