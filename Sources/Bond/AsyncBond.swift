@@ -115,7 +115,7 @@ func waitFor<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) thro
 /// The result of a task, waited for by a thread.
 private final class Outcome<T: Sendable>: Sendable {
     private let done = DispatchSemaphore(value: 0)
-    private let value = Mutex<Result<T, any Error>?>(nil)
+    private let value = ConditionLock<Result<T, any Error>?>(nil)
 
     func set(_ result: Result<T, any Error>) {
         value.withLock { $0 = result }

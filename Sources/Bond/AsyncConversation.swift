@@ -38,7 +38,9 @@ final class AsyncConversation: Sendable {
     private let grace: Duration
     /// How often an interrupt is sent again while it is not answered.
     private let interruptRetry: Duration
-    private let stack: Mutex<AsyncStack>
+    /// (A `ConditionLock` rather than a `Mutex`: ThreadSanitizer sees its pthread lock, and
+    /// does not see the futex of `Synchronization.Mutex`, whose users it reports as racing.)
+    private let stack: ConditionLock<AsyncStack>
 
     init(
         connection: Connection, conversation: Conversation, closedByUser: ClosedFlag, grace: Duration,
@@ -48,7 +50,7 @@ final class AsyncConversation: Sendable {
         self.connection = connection
         self.conversation = conversation
         self.errors = BondErrors(language: connection.language)
-        self.stack = Mutex(AsyncStack(errors: errors))
+        self.stack = ConditionLock(AsyncStack(errors: errors))
         self.closedByUser = closedByUser
         self.grace = grace
         self.interruptInterpreter = interrupt
@@ -322,7 +324,7 @@ struct AsyncEffects {
 }
 
 /// The async face's mirror of the interpreter's stack, and the requests waiting to be sent.
-/// Owned by `AsyncConversation.stack` (a `Mutex`); each change is one method, named for what
+/// Owned by `AsyncConversation.stack` (behind its lock); each change is one method, named for what
 /// happened, and says in `AsyncEffects` what to do after.
 struct AsyncStack {
     let errors: BondErrors
@@ -606,7 +608,7 @@ final class CallCatcher: Sendable {
 
     /// The task serving the calls caught.
     let owner: Task<Void, Never>
-    private let call = Mutex<Call?>(nil)
+    private let call = ConditionLock<Call?>(nil)
 
     init(owner: Task<Void, Never>) { self.owner = owner }
 

@@ -18,7 +18,7 @@ public final class BondBroadcast<Element: Sendable>: AsyncSequence, Sendable {
 
     /// The elements each consumer's buffer holds.
     public let bufferSize: Int
-    private let consumers = Mutex(Consumers())
+    private let consumers = ConditionLock(Consumers())  // (not a `Mutex`: see `AsyncConversation.stack`)
     /// Speed trick: whether anyone iterates, read without the lock (what is not consumed is
     /// never made: a traffic line costs a string and a date).
     private let consumerCount = Atomic(0)

@@ -15,11 +15,14 @@ final class InterpreterProcess: @unchecked Sendable {
     let outputFD: Int32
     let errorFD: Int32
     /// The write end of the child's input (-1 once closed), locked while a frame is written.
-    private let input: Mutex<Int32>
+    /// (A `ConditionLock`, whose pthread lock ThreadSanitizer sees: frames are written from
+    /// any task of the async face and the input closed from another thread, ordered only by
+    /// this lock, and ThreadSanitizer does not see `Synchronization.Mutex`'s futex.)
+    private let input: ConditionLock<Int32>
 
     private init(pid: pid_t, inputFD: Int32, outputFD: Int32, errorFD: Int32) {
         self.pid = pid
-        self.input = Mutex(inputFD)
+        self.input = ConditionLock(inputFD)
         self.outputFD = outputFD
         self.errorFD = errorFD
     }

@@ -112,6 +112,19 @@ struct AsyncFigures: Codable {
         }
     }
 
+    /// `count` calls of one face against the zero-cost peer, and nothing else (for callgrind).
+    static func countCalls(_ count: Int, async: Bool) throws {
+        let directory = try EchoPeer.makeDriverDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let bond = try Bond(language: EchoPeer.language, options: .with { $0.driverDirectories = [directory]; $0.timeout = nil })
+        defer { bond.close() }
+        if async {
+            try blockOn { for i in 0..<count { _ = try await bond.call("ident", i) } }
+        } else {
+            for i in 0..<count { _ = try bond.call("ident", i) }
+        }
+    }
+
     var lines: [String] {
         func f(_ v: Double, _ digits: Int = 1) -> String { v.isNaN ? "-" : String(format: "%.\(digits)f", v) }
         var lines = ["async face beside the blocking one (same bond, blocks in alternation; ratio async/blocking):",

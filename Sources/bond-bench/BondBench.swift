@@ -51,8 +51,15 @@ struct BondBench: ParsableCommand {
     @Flag(name: .customLong("echo-peer"), help: .hidden)
     var echoPeer = false
 
+    @Option(help: "Only make this many calls against the zero-cost peer, with --face, then exit (for callgrind: run it with two counts and take the difference).")
+    var countCalls = 0
+
+    @Option(help: "The face --count-calls uses: blocking or async.")
+    var face = "blocking"
+
     mutating func run() throws {
         if echoPeer { EchoPeer.serve() }
+        if countCalls > 0 { return try AsyncFigures.countCalls(countCalls, async: face == "async") }
         dither.isEnabled = !noDither
         if quick { calls = 200; runs = 1; payloads = [1]; logLines = min(logLines, 20_000); asyncBonds = min(asyncBonds, 4); asyncCallers = min(asyncCallers, 2) }
         let chosen = languages.isEmpty ? Bond.languages : languages
