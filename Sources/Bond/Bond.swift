@@ -32,6 +32,8 @@ public final class Bond: Sendable {
 
     let connection: Connection
     let conversation: Conversation
+    /// The async face's conversation (AsyncBond.swift), on the same connection.
+    let asyncConversation: AsyncConversation
     let errors: BondErrors
     /// The protocol extensions the driver's manifest offers (`"RUN"`, ...).
     let driverExtensions: Set<String>
@@ -82,10 +84,16 @@ public final class Bond: Sendable {
         } catch {
             throw errors.startup("cannot run \(error)")
         }
-        stateChanged?(.starting)
+        let streams = BondStreams()
+        let stateChanged: @Sendable (BondState) -> Void = { [stateChanged] state in
+            stateChanged?(state)
+            streams.changed(state)
+        }
+        stateChanged(.starting)
         do {
             connection = try Connection(
-                language: driver.language, name: name, process: process, options: options, stateChanged: stateChanged)
+                language: driver.language, name: name, process: process, options: options, stateChanged: stateChanged,
+                streams: streams)
         } catch {
             throw errors.startup("cannot make a pipe: \(error)")
         }
@@ -93,6 +101,11 @@ public final class Bond: Sendable {
         shutdown = Shutdown(
             connection: connection, host: host, closedByUser: closedByUser, grace: options.closeGracePeriod.seconds)
         conversation = Conversation(connection: connection, timeout: options.timeout, closedByUser: closedByUser)
+        asyncConversation = AsyncConversation(
+            connection: connection, conversation: conversation, closedByUser: closedByUser,
+            grace: options.interruptGracePeriod,
+            interruptRetry: host.remoteDestination == nil ? .milliseconds(200) : .seconds(2),  // (through ssh, a process each)
+            interrupt: { [host, connection] in host.interrupt(connection.process) }, close: { [shutdown] in shutdown.close() })
         do {
             try connection.handshake(
                 driver, transparentExceptions: options.transparentExceptions,
@@ -110,7 +123,7 @@ public final class Bond: Sendable {
             // interpreter does not linger.
             if !closedByUser.isSet { host.killRemoteProcess() }
         }
-        stateChanged?(.idle)
+        stateChanged(.idle)
     }
 
     deinit { close() }

@@ -41,8 +41,11 @@ public enum BondError: Error, Sendable, CustomStringConvertible {
     /// `data` is the raw payload: the message, or the error object with transparent exceptions.
     case remote(language: String, message: String, data: BondValue)
     /// No answer within the timeout while the interpreter was still running (slow, not dead).
-    /// The bond is closed afterwards, so no late reply can be mistaken for a later answer.
-    case timeout(language: String, seconds: Double)
+    /// `bondClosed`: the bond was closed, so that no late reply can be mistaken for a later
+    /// answer (always so on the blocking face; on the async face only when the interpreter did
+    /// not answer the interrupt within the grace period, else the request was interrupted and
+    /// the bond goes on).
+    case timeout(language: String, seconds: Double, bondClosed: Bool)
     /// The request cannot be made as asked (unknown language, bad name, a ref of another bond, a closed bond).
     case usage(language: String, message: String)
     /// The interpreter broke the protocol (a frame that cannot be read, one that was not expected).
@@ -52,7 +55,7 @@ public enum BondError: Error, Sendable, CustomStringConvertible {
     public var language: String {
         switch self {
         case .startup(let l, _, _), .terminated(let l, _, _), .serialization(let l, _, _), .remote(let l, _, _),
-            .timeout(let l, _), .usage(let l, _), .protocolViolation(let l, _):
+            .timeout(let l, _, _), .usage(let l, _), .protocolViolation(let l, _):
             l
         }
     }
@@ -64,7 +67,7 @@ public enum BondError: Error, Sendable, CustomStringConvertible {
             .usage(_, let message), .protocolViolation(_, let message):
             message
         case .terminated(_, let exit, _): "\(exit)"
-        case .timeout(_, let seconds): "no answer within \(seconds.formatted1) s"
+        case .timeout(_, let seconds, _): "no answer within \(seconds.formatted1) s"
         }
     }
 
@@ -80,8 +83,10 @@ public enum BondError: Error, Sendable, CustomStringConvertible {
             return "\(language) bond: \(side) serialization error: \(message)"
         case .remote(let language, let message, _):
             return "\(language) exception: \(message)"
-        case .timeout(let language, let seconds):
-            return "\(language) interpreter is alive but did not answer within \(seconds.formatted1) s; the bond was closed"
+        case .timeout(let language, let seconds, let bondClosed):
+            return bondClosed
+                ? "\(language) interpreter is alive but did not answer within \(seconds.formatted1) s; the bond was closed"
+                : "\(language) interpreter did not answer within \(seconds.formatted1) s; the request was interrupted, the bond goes on"
         case .usage(let language, let message):
             return "\(language) bond: \(message)"
         case .protocolViolation(let language, let message):
@@ -113,7 +118,9 @@ struct BondErrors: Sendable {
         .remote(language: language, message: message, data: data)
     }
 
-    func timeout(_ seconds: Double) -> BondError { .timeout(language: language, seconds: seconds) }
+    func timeout(_ seconds: Double, bondClosed: Bool = true) -> BondError {
+        .timeout(language: language, seconds: seconds, bondClosed: bondClosed)
+    }
 
     func usage(_ message: String) -> BondError { .usage(language: language, message: message) }
 

@@ -84,6 +84,10 @@ public struct BondOptions: Sendable {
     /// How long `close()` waits after closing the interpreter's input before SIGTERM, and
     /// again before SIGKILL.
     public var closeGracePeriod: Duration = .milliseconds(500)
+    /// How long an interpreter interrupted by the async face (a cancelled task, a `timeout:`
+    /// passed) has to answer before the bond is closed. (Over ssh the interrupt itself goes
+    /// through a second ssh connection, which takes a second or more on a busy machine.)
+    public var interruptGracePeriod: Duration = .seconds(10)
     /// ssh options (`-o Name=value`) added to a command that runs the interpreter through ssh,
     /// unless the command sets them itself: keep-alives every 3 s, 3 of them unanswered end
     /// the link (a dead host or network is seen within about 11 s, during a call or idle), and

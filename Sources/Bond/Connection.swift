@@ -20,8 +20,8 @@ final class Connection: Sendable {
     let process: InterpreterProcess
     let delivery: OutputDelivery
     private let maximumFrameBytes: Int
-    private let stateChanged: (@Sendable (BondState) -> Void)?
-    private let state: ConditionLock<ConnectionState>
+    let stateChanged: (@Sendable (BondState) -> Void)?
+    let state: ConditionLock<ConnectionState>
     /// Where the background reader sleeps during a conversation.
     private let parking = Parking()
     /// Wakes the background reader out of `poll`.
@@ -29,11 +29,12 @@ final class Connection: Sendable {
 
     init(
         language: String, name: String, process: InterpreterProcess, options: BondOptions,
-        stateChanged: (@Sendable (BondState) -> Void)?
+        stateChanged: (@Sendable (BondState) -> Void)?, streams: BondStreams = BondStreams()
     ) throws(SystemCallError) {
         self.language = language
         self.process = process
-        self.delivery = OutputDelivery(bond: name, language: language, sink: options.output, log: options.log)
+        self.delivery = OutputDelivery(
+            bond: name, language: language, sink: options.output, log: options.log, streams: streams)
         self.maximumFrameBytes = options.maximumFrameBytes
         self.stateChanged = stateChanged
         self.wake = try WakePipe()
@@ -60,10 +61,20 @@ final class Connection: Sendable {
     /// A request begins; the first level also makes the calling thread the reader. Returns
     /// `false` (and begins nothing) if the output has ended.
     func enter() -> Bool {
-        guard let (depth, wakeBackground) = state.withLock({ $0.beginRequest() }) else { return false }
+        guard let (depth, wakeBackground) = state.withLock({ $0.beginRequest() }) ?? afterAsyncFace() else { return false }
         if wakeBackground { wake.wake() }
         stateChanged?(.busy(depth: depth))
         return true
+    }
+
+    /// Waits while the async face holds the conversation, then begins the request (`nil` if
+    /// the output has ended).
+    private func afterAsyncFace() -> (depth: Int, wakeBackground: Bool)? {
+        state.wait(until: nil) { state -> (Int, Bool)?? in
+            if state.isClosed { return .some(nil) }
+            if state.asyncSink != nil { return nil }
+            return .some(state.beginRequest())
+        } ?? nil
     }
 
     /// A request ends. (No broadcast: the background reader resumes on its own, see
@@ -251,6 +262,30 @@ final class Connection: Sendable {
         wake.close()
     }
 
+    /// [async] Speed trick: right after the async face sends a request, the sending task reads
+    /// the interpreter's output itself for up to `FrameReader.spinNanoseconds` (as a blocking
+    /// caller does), handing what it reads to the async face on its own thread, until `answered`
+    /// says so: a fast reply then resumes the request before it suspends, with no wake-up of
+    /// the background reader or of another thread (async call round trip: docs/performance.md).
+    /// Does nothing if the background reader is reading, or with no processor to spare.
+    func readBriefly(until answered: () -> Bool) {
+        guard FrameReader.spinsBeforeSleeping, let reader = state.withLock({ $0.takeReader(for: .background) }) else { return }
+        var unused: Event?
+        var ended = false
+        let start = DispatchTime.now().uptimeNanoseconds
+        repeat {
+            var read = false
+            if reader.readAvailable({ read = true; consume($0, reader, for: .background, &unused) }) {
+                ended = true
+                break
+            }
+            if read, answered() { break }
+        } while DispatchTime.now().uptimeNanoseconds - start < FrameReader.spinNanoseconds
+        if ended { finishOutput(reader) }
+        let wakeWaiter = state.withLock { $0.putBack(reader) }
+        if wakeWaiter { state.broadcast() }
+    }
+
     /// Who reads a chunk: a caller (who takes the first event from the hand-off slot) or the
     /// background reader.
     private typealias Recipient = ConnectionState.Reader
@@ -287,7 +322,7 @@ final class Connection: Sendable {
         if recipient == .caller && handoff == nil {
             handoff = event
         } else {
-            state.changing { $0.enqueue(event) }
+            if let asyncSink = state.changing({ $0.enqueue(event) }) { asyncSink(event) }
         }
     }
 
@@ -310,8 +345,10 @@ final class Connection: Sendable {
                 // A reply with no request waiting can only be stale: never let a later request take
                 // it. (The calling thread reads only while its request waits.)
                 if recipient == .caller { return enqueue(.frame(frame), recipient, &handoff) }
-                if !state.changing({ $0.enqueueReply(.frame(frame)) }) {
-                    delivery.warn("\(language) sent \(frame.verb.rawValue) with no request waiting; dropped")
+                switch state.changing({ $0.enqueueReply(.frame(frame)) }) {
+                case .queued: break
+                case .async(let asyncSink): asyncSink(.frame(frame))
+                case .dropped: delivery.warn("\(language) sent \(frame.verb.rawValue) with no request waiting; dropped")
                 }
             default:
                 enqueue(.frame(frame), recipient, &handoff)
@@ -342,7 +379,8 @@ final class Connection: Sendable {
         // Give the reaper and the error reader a moment, so the error carries the status and stderr.
         _ = state.wait(until: Date().addingTimeInterval(1)) { $0.exit != nil ? true : nil }
         _ = state.wait(until: Date().addingTimeInterval(0.2)) { $0.errorsEnded ? true : nil }
-        let handler = state.changing { $0.finish() }
+        let (handler, asyncSink) = state.changing { ($0.finish(), $0.asyncSink) }
+        asyncSink?(.closed)
         parking.wakeAll()
         wake.wake()
         handler?()

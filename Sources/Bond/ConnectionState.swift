@@ -43,6 +43,13 @@ struct ConnectionState {
     var startup = StartupScanner()
     private(set) var errorTail = ErrorTail()
     var terminationHandler: (@Sendable () -> Void)?
+    /// [async] Where the frames read go while the async face holds the conversation
+    /// (`AsyncConversation`): the background reader reads, and hands each event to it.
+    private(set) var asyncSink: AsyncSink?
+    /// [async] Async requests waiting for the blocking face's conversation to end.
+    private var idleWaiters: [@Sendable () -> Void] = []
+
+    typealias AsyncSink = @Sendable (Connection.Event) -> Void
 
     init(reader: FrameReader) { self.reader = reader }
 
@@ -55,7 +62,7 @@ struct ConnectionState {
     /// and whether the background reader must be woken out of `poll` to give up its turn,
     /// or `nil` (and nothing begins) once the output has ended.
     mutating func beginRequest() -> (depth: Int, wakeBackground: Bool)? {
-        guard lifecycle == .running else { return nil }
+        guard lifecycle == .running, asyncSink == nil else { return nil }
         depth += 1
         guard depth == 1 else { return (depth, false) }
         turn = .caller
@@ -69,6 +76,7 @@ struct ConnectionState {
         depth -= 1
         guard depth == 0 else { return (depth, 0) }
         turn = .background
+        if !idleWaiters.isEmpty { wakeIdleWaiters() }
         let before = events.count
         if before > 0 {
             events.removeAll { event in
@@ -90,6 +98,41 @@ struct ConnectionState {
     /// The big payload is written: the caller reads again.
     mutating func endBigWrite() {
         if turn == .backgroundDuringBigWrite { turn = .caller }
+    }
+
+    // MARK: The async face
+
+    /// What `beginAsync` found.
+    enum AsyncClaim { case claimed, busy, closed }
+
+    /// The async face takes the conversation (depth 1), its events going to `sink`; the
+    /// background reader keeps reading. `.busy` while a blocking conversation runs (then
+    /// `whenIdle` is called once it ends).
+    mutating func beginAsync(_ sink: @escaping AsyncSink, whenIdle: @escaping @Sendable () -> Void) -> AsyncClaim {
+        guard lifecycle == .running else { return .closed }
+        guard depth == 0 else {
+            idleWaiters.append(whenIdle)
+            return .busy
+        }
+        asyncSink = sink
+        depth = 1
+        return .claimed
+    }
+
+    /// The async face's stack changed depth.
+    mutating func asyncDepth(_ newDepth: Int) { if asyncSink != nil { depth = newDepth } }
+
+    /// The async face lets the conversation go (a blocking request waiting may begin).
+    mutating func endAsync() {
+        guard asyncSink != nil else { return }
+        asyncSink = nil
+        depth = 0
+    }
+
+    private mutating func wakeIdleWaiters() {
+        let waiters = idleWaiters
+        idleWaiters = []
+        for waiter in waiters { waiter() }
     }
 
     // MARK: Reading
@@ -129,15 +172,23 @@ struct ConnectionState {
         return lifecycle != .running
     }
 
-    /// An event read, for the conversation.
-    mutating func enqueue(_ event: Connection.Event) { events.append(event) }
-
-    /// A reply read by the background reader: queued if a request waits for it. Returns
-    /// whether one did.
-    mutating func enqueueReply(_ event: Connection.Event) -> Bool {
-        guard depth > 0 else { return false }
+    /// An event read, for the conversation; while the async face holds it, its sink is
+    /// returned instead (to be called without the lock).
+    mutating func enqueue(_ event: Connection.Event) -> AsyncSink? {
+        if let asyncSink { return asyncSink }
         events.append(event)
-        return true
+        return nil
+    }
+
+    /// Where a reply read by the background reader goes.
+    enum ReplyRoute { case queued, dropped, async(AsyncSink) }
+
+    /// A reply read by the background reader: queued if a request waits for it.
+    mutating func enqueueReply(_ event: Connection.Event) -> ReplyRoute {
+        if let asyncSink { return .async(asyncSink) }
+        guard depth > 0 else { return .dropped }
+        events.append(event)
+        return .queued
     }
 
     /// The next event read, if any. `.closed` stays queued, so that every later wait sees it.
@@ -176,6 +227,7 @@ struct ConnectionState {
     mutating func finish() -> (@Sendable () -> Void)? {
         events.append(.closed)
         lifecycle = .finished
+        wakeIdleWaiters()
         defer { terminationHandler = nil }
         return terminationHandler
     }

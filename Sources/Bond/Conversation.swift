@@ -179,7 +179,18 @@ struct ExportTable {
     /// wrapped anew, and released again, at each use.)
     final class Entry: Sendable {
         let function: BondFunction
-        init(_ function: @escaping BondFunction) { self.function = function }
+        /// The function when it was exported by the async face (`function` then waits for it).
+        let asyncFunction: AsyncBondFunction?
+
+        init(_ function: @escaping BondFunction) {
+            self.function = function
+            self.asyncFunction = nil
+        }
+
+        init(async function: @escaping AsyncBondFunction) {
+            self.function = { arguments in try waitFor { try await function(arguments) } }
+            self.asyncFunction = function
+        }
     }
 
     private var entries: [String: Entry] = [:]

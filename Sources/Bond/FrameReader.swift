@@ -92,8 +92,8 @@ final class FrameReader {
     // for the reply for a short while (only with a processor to spare: a host pinned to one
     // processor, by taskset or a container's cpuset, would spin away the time the interpreter
     // needs to answer). It moves bond-bench's call and callback round trips (docs/performance.md).
-    private static let spinsBeforeSleeping = Platform.availableProcessors > 1
-    private static let spinNanoseconds: UInt64 = 50_000
+    static let spinsBeforeSleeping = Platform.availableProcessors > 1
+    static let spinNanoseconds: UInt64 = 50_000
 
     /// Reads what arrives within `spinNanoseconds`; `nil` if nothing did.
     private func spin(_ take: (UnsafeRawBufferPointer) -> Void) -> Arrival? {

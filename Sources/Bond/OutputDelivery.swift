@@ -7,21 +7,27 @@ struct OutputDelivery: Sendable {
     let language: String
     let sink: BondOutputSink
     let log: BondLogSink?
-    /// Whether traffic is logged (a line is made for the log only then).
-    let logs: Bool
     /// Where the current conversation level stands in its thread's (`BondTraffic.nest`).
     let nest = ConversationNest()
+    /// The bond's `output` and `traffic` streams.
+    let streams: BondStreams
+    private let hasLog: Bool
 
-    init(bond: String, language: String, sink: BondOutputSink, log: BondLogSink?) {
+    /// Whether traffic is logged or streamed (a line is made for them only then).
+    var logs: Bool { hasLog || streams.traffic.hasConsumers }
+
+    init(bond: String, language: String, sink: BondOutputSink, log: BondLogSink?, streams: BondStreams) {
         self.bond = bond
         self.language = language
         self.sink = sink
         self.log = log
-        self.logs = log != nil
+        self.hasLog = log != nil
+        self.streams = streams
     }
 
-    /// Hands text the interpreter wrote to the output sink.
+    /// Hands text the interpreter wrote to the output sink (and the `output` stream).
     func deliver(_ channel: BondOutputChannel, _ text: String) {
+        streams.output.yield(BondOutput(channel: channel, text: text))
         switch sink {
         case .standard:
             let handle = channel == .stdout ? FileHandle.standardOutput : FileHandle.standardError
@@ -40,14 +46,17 @@ struct OutputDelivery: Sendable {
 
     /// Logs one line sent or received at conversation depth `depth`.
     func record(_ direction: BondTraffic.Direction, _ line: some Collection<UInt8>, depth: @autoclosure () -> Int) {
-        guard let log else { return }
+        guard logs else { return }
         let traffic = BondTraffic(
             bond: bond, direction: direction, time: Date(), line: String(decoding: line, as: UTF8.self),
             depth: max(1, depth()), nest: nest.current)
+        streams.traffic.yield(traffic)
         switch log {
-        case .handler(let handler):
+        case nil:
+            break
+        case .handler(let handler)?:
             handler(traffic)
-        case .file(let handle):
+        case .file(let handle)?:
             let stamp = String(format: "%.6f", traffic.time.timeIntervalSince1970)
             handle.write(Data("\(stamp) \(bond) \(direction.rawValue) \(traffic.line)\n".utf8))
         }

@@ -34,3 +34,15 @@ int cbond_pin_thread_to_one_cpu(void) {
     }
     return -1;
 }
+
+// Defined by ThreadSanitizer's runtime when the program is built with it; null otherwise.
+extern void __tsan_acquire(void *address) __attribute__((weak));
+extern void __tsan_release(void *address) __attribute__((weak));
+
+void cbond_tsan_acquire(void *address) {
+    if (__tsan_acquire) __tsan_acquire(address);
+}
+
+void cbond_tsan_release(void *address) {
+    if (__tsan_release) __tsan_release(address);
+}

@@ -30,6 +30,15 @@ struct BondBench: ParsableCommand {
     @Option(help: "An ssh command up to the destination (as scripts/test-hosts.sh up prints it): measures start-up over the hosts h1 h2 h3 it reaches (default: $BOND_TEST_HOSTS; \"\" skips).")
     var hosts: String?
 
+    @Option(help: "Bonds for the async face's concurrency figures (0 skips them).")
+    var asyncBonds = 100
+
+    @Option(help: "Concurrent callers per bond for the async face's concurrency figures.")
+    var asyncCallers = 10
+
+    @Option(help: "The language of the async face's concurrency figures.")
+    var asyncLanguage = "Python"
+
     @Flag(help: "A short smoke run (few calls, small payloads, one run).")
     var quick = false
 
@@ -42,10 +51,17 @@ struct BondBench: ParsableCommand {
     @Flag(name: .customLong("echo-peer"), help: .hidden)
     var echoPeer = false
 
+    @Option(help: "Only make this many calls against the zero-cost peer, with --face, then exit (for callgrind: run it with two counts and take the difference).")
+    var countCalls = 0
+
+    @Option(help: "The face --count-calls uses: blocking or async.")
+    var face = "blocking"
+
     mutating func run() throws {
         if echoPeer { EchoPeer.serve() }
+        if countCalls > 0 { return try AsyncFigures.countCalls(countCalls, async: face == "async") }
         dither.isEnabled = !noDither
-        if quick { calls = 200; runs = 1; payloads = [1]; logLines = min(logLines, 20_000) }
+        if quick { calls = 200; runs = 1; payloads = [1]; logLines = min(logLines, 20_000); asyncBonds = min(asyncBonds, 4); asyncCallers = min(asyncCallers, 2) }
         let chosen = languages.isEmpty ? Bond.languages : languages
         var report = Report(machine: Machine.describe(), calls: calls, runs: runs)
         if logLines > 0 {
@@ -71,6 +87,22 @@ struct BondBench: ParsableCommand {
                 report.languages.append(figures)
             } catch {
                 fail("\(language): \(error)")
+            }
+            FileHandle.standardError.write(Data("measuring \(language)'s async face...\n".utf8))
+            do {
+                report.asyncFace.languages.append(try AsyncFigures.measure(
+                    language, calls: blockCalls, blocks: runs * blocksPerPairing, warmUp: warmUpBlocks))
+            } catch {
+                fail("\(language) (async): \(error)")
+            }
+        }
+        if asyncBonds > 0 {
+            FileHandle.standardError.write(Data("measuring \(asyncBonds) bonds x \(asyncCallers) async callers...\n".utf8))
+            do {
+                report.asyncFace.concurrency = try AsyncFigures.measureConcurrency(
+                    asyncLanguage, bondCount: asyncBonds, callers: asyncCallers, seconds: quick ? 0.5 : 3)
+            } catch {
+                fail("async concurrency: \(error)")
             }
         }
         if let ssh = hosts ?? ProcessInfo.processInfo.environment["BOND_TEST_HOSTS"], !ssh.isEmpty {
@@ -410,6 +442,7 @@ struct Report: Codable {
     var runs: Int
     var engineOverhead: OverheadFigures?
     var languages: [LanguageFigures] = []
+    var asyncFace = AsyncFigures()
     var workbench: WorkbenchFigures?
     var hosts: HostFigures?
 
@@ -443,6 +476,8 @@ struct Report: Codable {
                 ].joined(separator: " "))
             }
         }
+        lines.append("")
+        lines += asyncFace.lines
         if let w = workbench {
             lines.append("")
             lines.append("workbench core (160x48, 4 busy panes, \(w.logLinesFed) log lines fed; the log keeps 100 000):")

@@ -117,7 +117,7 @@ import Testing
     @Test func timeoutSaysAliveButSlowAndClosesTheBond() throws {
         let (bond, _) = try makeBond("Python") { $0.timeout = .seconds(1) }
         let error = bondError { try bond.evalBlock(Snippets.python.sleep5) }
-        guard case .timeout(_, let seconds) = error else { Issue.record("got \(String(describing: error))"); return }
+        guard case .timeout(_, let seconds, _) = error else { Issue.record("got \(String(describing: error))"); return }
         #expect(seconds == 1)
         #expect("\(error!)".contains("alive"))
         #expect(!bond.isAlive || bondError({ _ = try bond.eval("1") }) != nil)

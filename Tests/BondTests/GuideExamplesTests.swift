@@ -90,6 +90,68 @@ js.close()
         #expect(!py.isAlive && !js.isAlive)
     }
 
+    @Test func theAsyncChapterRunsAsWritten() async throws {
+        func print(_ items: Any...) {}
+
+// --- async/await
+let py = try await Bond.start(language: "Python")         // start-up runs off the cooperative pool
+let php = try await Bond.start(language: "PHP")
+let sum = try await py.eval("sum(range(10))")                 // 45
+try await py.evalBlock("import time\ndef slow(s):\n    time.sleep(s)\n    return s\n")
+        #expect(sum == 45)
+
+let job = Task { try await py.call("slow", 60) }
+job.cancel()                                                  // slow() is interrupted
+do {
+    _ = try await py.call("slow", 5, timeout: .seconds(1))
+} catch BondError.timeout(_, _, let bondClosed) {
+    print(bondClosed)                                         // false: interrupted, py goes on
+}
+        #expect(await Self.failure { _ = try await job.value } is CancellationError)
+        #expect(try await py.eval("1 + 1") == 2)
+
+try await py.export("price") { args async throws -> BondValue in
+    try await php.call("round", args[0], 2)                   // awaits another bond
+}
+let rounded = try await py.eval("price(3.14159)")             // 3.14
+        #expect(rounded == 3.14)
+
+var lines = py.output.makeAsyncIterator()                     // a consumer, from now on
+try await py.evalBlock("print('hello')")
+let hello = await lines.next()                                // BondOutput(channel: .stdout, text: "hello\n")
+print(py.output.dropped)                                      // 0: what slow consumers lost
+        #expect(hello?.channel == .stdout && hello?.text == "hello\n")
+
+        let started = ContinuousClock.now
+let workers = try await withThrowingTaskGroup(of: Bond.self) { group in
+    for _ in 0..<4 { group.addTask { try await Bond.start(language: "PHP") } }
+    return try await group.reduce(into: [Bond]()) { $0.append($1) }
+}
+for worker in workers { try await worker.evalBlock("function render($n) { return str_repeat('*', $n); }") }
+let pages = try await withThrowingTaskGroup(of: BondValue.self) { group in
+    for request in 0..<2000 {
+        group.addTask { try await workers[request % workers.count].call("render", request % 10) }
+    }
+    return try await group.reduce(into: [BondValue]()) { $0.append($1) }
+}
+for worker in workers { await worker.close() }
+        let took = ContinuousClock.now - started
+        #expect(pages.count == 2000 && pages.allSatisfy { ($0.stringValue?.count ?? -1) < 10 })
+        Swift.print("guide server example: 2000 requests to 4 PHP bonds in \(took) (start-ups included)")
+
+await py.close()
+await php.close()
+    }
+
+    static func failure(_ body: () async throws -> Void) async -> (any Error)? {
+        do {
+            try await body()
+            return nil
+        } catch {
+            return error
+        }
+    }
+
     @Test func everyGuideExampleIsHere() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let guide = try String(contentsOf: root.appendingPathComponent("docs/guide.md"), encoding: .utf8)

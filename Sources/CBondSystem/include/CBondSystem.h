@@ -17,4 +17,10 @@ int cbond_pin_thread_to_one_cpu(void);
 /// POSIX_SPAWN_SETSID (glibc 2.26+), which needs _GNU_SOURCE: the child starts a session of
 /// its own (and a process group, as POSIX_SPAWN_SETPGROUP), without a controlling terminal.
 extern const int cbond_spawn_setsid;
+/// For a lock ThreadSanitizer cannot see (Synchronization.Mutex's futex): called by the
+/// holder just after it locks (acquire) and just before it unlocks (release), with the lock's
+/// address, they tell ThreadSanitizer what the lock orders. Without ThreadSanitizer they do
+/// nothing.
+void cbond_tsan_acquire(void *address);
+void cbond_tsan_release(void *address);
 #endif
