@@ -80,6 +80,16 @@ var __BOND = (function () {
     return error;
   }
 
+  // A request that failed: EXCEPT, or ERROR when a value could not be serialized (an argument
+  // of a call to the host among them), as python-bond's drivers answer.
+  function failureVerb(error) {
+    return error && error.name === "_BOND_SerializationException" ? "ERROR" : "EXCEPT";
+  }
+
+  function failureValue(error) {
+    return failureVerb(error) === "ERROR" ? String(error.message) : exceptionValue(error);
+  }
+
   function writeAll(fd, data) {
     var buffer = Buffer.from(data, "utf8");
     var offset = 0;
@@ -297,7 +307,11 @@ var __BOND = (function () {
       throw new Error(name + " cannot be called while the bond is idle (from a timer or a callback of the event loop): it is exported by the host and answers only during a request");
     }
     var payload;
-    payload = encode([name, args]);
+    try {
+      payload = encode([name, args]);
+    } catch (error) {
+      throw SerializationError("cannot serialize the arguments of " + name + ": " + error.message);
+    }
     send("CALL", payload);
     var answer = serve(true);
     if (answer.verb === "RETURN") return answer.data;
@@ -575,7 +589,7 @@ var __BOND = (function () {
       }
       if (verb === "RETURN" || verb === "EXCEPT" || verb === "ERROR") {
         if (nested) return { verb: verb, data: data };
-        continue;
+        goodbye();   // a reply with no call pending ends the top level loop (as python-bond's drivers do)
       }
       if (verb === "RUN") {
         if (serveRun(data, nested) && !nested) return null;   // it awaits: the loop leaves
@@ -587,8 +601,8 @@ var __BOND = (function () {
       try {
         value = execute(verb, data);
       } catch (error) {
-        state = "EXCEPT";
-        value = exceptionValue(error);
+        state = failureVerb(error);
+        value = failureValue(error);
       }
       var line = replyLine(state, value);
       flushOutput();
@@ -618,7 +632,7 @@ var __BOND = (function () {
     try {
       runRequest(data, nested || depth > 1, finish);
     } catch (error) {
-      if (answer === null) answer = replyLine("EXCEPT", exceptionValue(error));
+      if (answer === null) answer = replyLine(failureVerb(error), failureValue(error));
     }
     if (answer === null) {
       // Nothing else may keep the event loop alive while it waits (the next request is not

@@ -15,6 +15,7 @@ _BOND_DECODER = _BOND_json.JSONDecoder()
 _BOND_ENCODER = _BOND_json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 _BOND_COMPILED = {}  # callable expressions of CALL, compiled once
 _BOND_TRANS_EXCEPT = False
+_BOND_PICKLE = [False]  # python-bond's PICKLE protocol, for a Python host that asks for it
 _BOND_IN = None
 _BOND_OUT = None
 _BOND_RUNNING = [False]  # whether user code runs now: only then does an interrupt raise
@@ -46,6 +47,8 @@ class _BOND_RemoteException(Exception):
 
 
 def _BOND_encode(value):
+    if _BOND_PICKLE[0]:
+        return _BOND_pickle_encode(value)
     try:
         text = _BOND_ENCODER.encode(value)
         if isinstance(text, _BOND_text):
@@ -53,6 +56,24 @@ def _BOND_encode(value):
         return text
     except (TypeError, ValueError, UnicodeError, RecursionError if _BOND_sys.version_info >= (3, 5) else RuntimeError) as error:
         raise _BOND_SerializationException(_BOND_describe(error))
+
+
+def _BOND_pickle_encode(value):
+    """python-bond's PICKLE payload: the Python literal of pickle.dumps((value,), 0)."""
+    import pickle
+    try:
+        return repr(pickle.dumps((value,), 0)).encode("utf-8")
+    except Exception as error:
+        raise _BOND_SerializationException(_BOND_describe(error))
+
+
+def _BOND_pickle_decode(text):
+    """A PICKLE payload read back: the bytes literal evaluated, unpickled, its element 0."""
+    import ast, pickle
+    data = ast.literal_eval(text)
+    if not isinstance(data, bytes):
+        data = data.encode("latin-1")
+    return pickle.loads(data)[0]
 
 
 def _BOND_describe(error):
@@ -69,6 +90,12 @@ def _BOND_exception_value(error):
         return _BOND_describe(error)
     if isinstance(error, _BOND_RemoteException):
         return error.data
+    if _BOND_PICKLE[0]:  # the exception object itself, when it pickles
+        try:
+            _BOND_pickle_encode(error)
+            return error
+        except _BOND_SerializationException:
+            return _BOND_describe(error)
     value = {"type": type(error).__name__, "message": _BOND_describe(error)}
     try:
         _BOND_encode(list(error.args))
@@ -241,6 +268,8 @@ def _BOND_read():
         return line.rstrip(b"\r\n").decode("ascii", "replace"), None
     # One decoding of the whole line, then JSON read in place from after the verb (no slices).
     text = line.decode("utf-8")
+    if _BOND_PICKLE[0]:
+        return text[:space], _BOND_pickle_decode(text[space + 1:].strip())
     data, end = _BOND_DECODER.raw_decode(text, space + 1)
     if text[end:].strip():
         raise ValueError("extra data after the JSON payload")
@@ -257,18 +286,26 @@ def _BOND_callable(name):
     return eval(code, _BOND_GLOBALS)
 
 
-def _BOND_export(name):
-    def exported(*args):
-        return _BOND_call(name, list(args))
+def _BOND_export(name, keywords=False):
+    if keywords:  # [ext] KEYWORDS: the host's function takes keyword arguments too
+        def exported(*args, **kwargs):
+            return _BOND_call(name, list(args), kwargs)
+    else:
+        def exported(*args):
+            return _BOND_call(name, list(args))
     exported.__name__ = str(name)
     _BOND_GLOBALS[name] = exported
 
 
-def _BOND_call(name, args):
+def _BOND_call(name, args, kwargs=None):
     """Calls the host's exported function `name`; serves nested requests meanwhile."""
     if _BOND_in_child():  # it would read the driver's requests
         raise RuntimeError(name + " cannot be called from a child process: it is exported by the host")
-    _BOND_send("CALL", _BOND_encode([name, args]))
+    try:
+        payload = _BOND_encode([name, args, kwargs] if kwargs else [name, args])
+    except _BOND_SerializationException as error:
+        raise _BOND_SerializationException("cannot serialize the arguments of %s: %s" % (name, error))
+    _BOND_send("CALL", payload)
     running = _BOND_RUNNING[0]
     _BOND_RUNNING[0] = False  # no interrupt may cut the conversation while the host answers
     try:
@@ -278,6 +315,8 @@ def _BOND_call(name, args):
     if verb == "RETURN":
         return data
     if verb == "EXCEPT":
+        if isinstance(data, BaseException):  # PICKLE with transparent exceptions: the object itself
+            raise data
         raise _BOND_RemoteException(data)
     raise _BOND_SerializationException(data)
 
@@ -342,19 +381,34 @@ def _BOND_execute(verb, data):
         exec(data, _BOND_GLOBALS)
         return None
     if verb == "CALL":
+        if len(data) > 2:  # [ext] KEYWORDS
+            return _BOND_callable(data[0])(*data[1], **data[2])
         return _BOND_callable(data[0])(*data[1])
     if verb == "XCALL":
         args = [eval(code, _BOND_GLOBALS) if is_ref else code for is_ref, code in data[1]]
-        return _BOND_callable(data[0])(*args)
+        return _BOND_callable(data[0])(*args, **(data[2] if len(data) > 2 else {}))
     if verb == "EXPORT":
+        keywords = isinstance(data, dict) and data.get("keywords") is True  # [ext] KEYWORDS
+        if keywords:
+            data = data.get("name")
         if not isinstance(data, _BOND_text) or not data or not (data[0].isalpha() or data[0] == "_") \
                 or not data.replace("_", "a").isalnum():
             raise NameError("invalid name for an exported function: " + repr(data))
-        _BOND_export(data)
+        _BOND_export(data, keywords)
         return None
     if verb == "RUN":
         return _BOND_run(data)
     raise ValueError("unknown request " + repr(verb))
+
+
+def _BOND_bye():
+    """Leaves: the host closed our input (or is gone), or sent a reply to no call; says
+    goodbye if the host can still hear it."""
+    try:
+        _BOND_send("BYE")
+    except Exception:
+        pass
+    _BOND_sys.exit(0)
 
 
 def _BOND_serve(nested):
@@ -366,16 +420,11 @@ def _BOND_serve(nested):
             _BOND_reply("ERROR", "cannot read the request: " + _BOND_describe(error))
             continue
         if verb is None:
-            # The host closed our input (or is gone): say goodbye if it can still hear it, and leave.
-            try:
-                _BOND_send("BYE")
-            except Exception:
-                pass
-            _BOND_sys.exit(0)
+            _BOND_bye()
         if verb in ("RETURN", "EXCEPT", "ERROR"):
             if nested:
                 return verb, data
-            continue
+            _BOND_bye()  # a reply with no call pending ends the top level loop (as python-bond's drivers do)
         outer = _BOND_RUNNING[0]
         try:
             _BOND_RUNNING[0] = True
@@ -385,6 +434,8 @@ def _BOND_serve(nested):
             _BOND_sys.stdout.flush()
             _BOND_sys.stderr.flush()
             raise
+        except _BOND_SerializationException as error:  # a value that cannot cross: ERROR, as python-bond answers
+            state, value = "ERROR", _BOND_text(error)
         except BaseException as error:
             state, value = "EXCEPT", _BOND_exception_value(error)
         finally:
@@ -398,6 +449,9 @@ def _BOND_serve(nested):
 
 def __BOND_start(proto, trans_except):
     global _BOND_IN, _BOND_OUT, _BOND_TRANS_EXCEPT
+    if proto not in ("JSON", "PICKLE"):
+        raise ValueError("unknown protocol " + repr(proto))
+    _BOND_PICKLE[0] = proto == "PICKLE"
     _BOND_TRANS_EXCEPT = bool(trans_except)
     if _BOND_AT_FORK:
         _BOND_os.register_at_fork(after_in_child=lambda: _BOND_FORKED.__setitem__(0, True))
