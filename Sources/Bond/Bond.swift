@@ -148,10 +148,15 @@ public final class Bond: Sendable {
     /// Makes `function` callable in the interpreter as the global function `name`.
     /// Exporting a name again replaces the function.
     public func export(_ name: String, _ function: @escaping BondFunction) throws(BondError) {
+        try export(name, ExportTable.Entry(function), payload: .string(name))
+    }
+
+    /// Exports `entry` as `name` with the EXPORT payload `payload`.
+    func export(_ name: String, _ entry: ExportTable.Entry, payload: BondValue) throws(BondError) {
         guard Self.isValidName(name) else { throw errors.usage("invalid name for an exported function: \"\(name)\"") }
-        let previous = conversation.exports.withLock { $0.set(ExportTable.Entry(function), for: name) }
+        let previous = conversation.exports.withLock { $0.set(entry, for: name) }
         do {
-            _ = try request("EXPORT", .string(name))
+            _ = try request("EXPORT", payload)
         } catch {
             conversation.exports.withLock { _ = $0.set(previous, for: name) }
             throw error

@@ -85,16 +85,17 @@ public struct BondFrameWriter: Sendable {
 
     /// Writes the payload of a call of `name`, whose arguments `writeArguments` writes (with
     /// `writeArgument`): `CALL ["name",[arguments...]]`, or `XCALL ["name",[[is_ref, value or
-    /// code]...]]` when a ref is among them.
+    /// code]...]]` when a ref is among them; [ext] `keywords`, if any, as a third element
+    /// `{"key":value,...}` (docs/protocol.md, `KEYWORDS`).
     mutating func writeCall(
-        _ name: String, refsOf owner: ObjectIdentifier,
+        _ name: String, refsOf owner: ObjectIdentifier, keywords: KeyValuePairs<String, (any BondArgument)?>? = nil,
         _ writeArguments: (inout BondFrameWriter) throws(BondError) -> Void
     ) throws(BondError) {
         call = CallState(refOwner: owner)
         defer { call = CallState() }
         callStart.write(name, into: &bytes)
         try writeArguments(&self)
-        closeCall()
+        try closeCall(keywords)
         guard call.needsRefs else { return }
         restart("XCALL")
         call = CallState(refOwner: owner, wrapsArguments: true)
@@ -102,7 +103,25 @@ public struct BondFrameWriter: Sendable {
         write(name)
         bytes.append(contentsOf: ",[".utf8)
         try writeArguments(&self)
-        closeCall()
+        try closeCall(keywords)
+    }
+
+    /// Ends a call's payload, its keyword arguments (if any) as a third element.
+    private mutating func closeCall(_ keywords: KeyValuePairs<String, (any BondArgument)?>?) throws(BondError) {
+        guard let keywords else { return closeCall() }
+        bytes.append(UInt8(ascii: "]"))
+        bytes.append(UInt8(ascii: ","))
+        bytes.append(UInt8(ascii: "{"))
+        call.nesting += 1  // (a ref is no keyword value: see `write(ref:)`)
+        for (index, (key, value)) in keywords.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            write(key)
+            bytes.append(UInt8(ascii: ":"))
+            if let value { try value.write(to: &self) } else { writeNull() }
+        }
+        call.nesting -= 1
+        bytes.append(UInt8(ascii: "}"))
+        bytes.append(UInt8(ascii: "]"))
     }
 
     /// Ends a call's payload: `]]` (two bytes appended: a generic append of the text's UTF-8

@@ -1,4 +1,5 @@
 import Foundation
+import OrderedCollections
 import Synchronization
 
 /// The request loop of one bond: it sends a request, then serves the interpreter until the
@@ -124,23 +125,36 @@ final class Conversation: Sendable {
 
     /// Serves a CALL whose payload was not read as a call (see `ReceivedFrame.Content`).
     private func serveCall(_ payload: BondValue) {
-        guard case .array(let parts) = payload, parts.count == 2, case .string(let name) = parts[0],
+        guard case .array(let parts) = payload, parts.count == 2 || parts.count == 3, case .string(let name) = parts[0],
             case .array(let arguments) = parts[1]
         else {
             answer("EXCEPT", "malformed CALL payload: \(payload)")
             return
         }
-        serveCall(name, arguments)
+        guard parts.count == 3 else { return serveCall(name, arguments) }
+        // [ext] KEYWORDS: keyword arguments as a third element.
+        guard case .object(let keywords) = parts[2] else {
+            answer("EXCEPT", "malformed CALL payload: \(payload)")
+            return
+        }
+        serveCall(name, arguments, keywords: keywords)
     }
 
-    private func serveCall(_ name: String, _ arguments: [BondValue]) {
+    private func serveCall(_ name: String, _ arguments: [BondValue], keywords: OrderedDictionary<String, BondValue>? = nil) {
         guard let exported = exports.withLock({ $0.entry(named: name) }) else {
             answer("EXCEPT", "\(name) is not a function exported by the host")
             return
         }
         let result: BondValue
         do {
-            result = try exported.function(arguments)
+            if let function = exported.function, keywords == nil {
+                result = try function(arguments)
+            } else if let function = exported.keywordFunction {
+                result = try function(arguments, keywords ?? [:])
+            } else {
+                answer("EXCEPT", "\(name) takes no keyword arguments (it was exported without them)")
+                return
+            }
         } catch {
             answer("EXCEPT", String(describing: error))
             return
@@ -174,8 +188,12 @@ struct ExportTable {
     /// the one in the dictionary: a function taken out of a dictionary and kept elsewhere is
     /// wrapped anew, and released again, at each use.)
     final class Entry: Sendable {
-        let function: BondFunction
-        init(_ function: @escaping BondFunction) { self.function = function }
+        /// The function, when exported without keyword arguments.
+        let function: BondFunction?
+        /// The function, when exported with keyword arguments (`export(_:withKeywords:)`).
+        let keywordFunction: BondKeywordFunction?
+        init(_ function: @escaping BondFunction) { self.function = function; keywordFunction = nil }
+        init(keywords function: @escaping BondKeywordFunction) { self.function = nil; keywordFunction = function }
     }
 
     private var entries: [String: Entry] = [:]
