@@ -63,7 +63,8 @@ public final class Bond: Sendable {
         self.language = driver.language
         self.name = options.name ?? driver.language
         self.errors = errors
-        self.driverExtensions = Set(driver.manifest.extensions ?? [])
+        let extensions = Set(driver.manifest.extensions ?? [])
+        self.driverExtensions = extensions
         guard options.serializationProtocol.uppercased() == "JSON" else {
             throw errors.usage("unsupported protocol \(options.serializationProtocol); this host speaks JSON")
         }
@@ -85,17 +86,21 @@ public final class Bond: Sendable {
         stateChanged?(.starting)
         do {
             connection = try Connection(
-                language: driver.language, name: name, process: process, options: options, stateChanged: stateChanged)
+                language: driver.language, name: name, process: process, options: options,
+                readsBlocks: extensions.contains(BytesBlocks.extensionName), stateChanged: stateChanged)
         } catch {
             throw errors.startup("cannot make a pipe: \(error)")
         }
         let closedByUser = ClosedFlag()
         shutdown = Shutdown(
             connection: connection, host: host, closedByUser: closedByUser, grace: options.closeGracePeriod.seconds)
-        conversation = Conversation(connection: connection, timeout: options.timeout, closedByUser: closedByUser)
+        conversation = Conversation(
+            connection: connection, timeout: options.timeout, closedByUser: closedByUser,
+            sendsBlocks: extensions.contains(BytesBlocks.extensionName))
         do {
             try connection.handshake(
                 driver, transparentExceptions: options.transparentExceptions,
+                extensions: extensions.intersection([BytesBlocks.extensionName]).sorted(),
                 within: options.startupTimeout ?? options.timeout)
             try host.started(driver: driver) { (expression) throws(BondError) in try eval(expression) }
         } catch {

@@ -8,17 +8,29 @@ public struct BondFrameWriter: Sendable {
     private var callStart = CallStart()
     /// The call being written: whose refs it may hold, and how its arguments are written.
     private var call = CallState()
+    /// [ext] The byte strings of the frame, sent as raw blocks before it (`BytesBlocks`).
+    private var blocks: [[UInt8]] = []
+    /// [ext] Whether the driver reads `BYTES` blocks.
+    let sendsBlocks: Bool
 
-    init(errors: BondErrors) { self.errors = errors }
+    init(errors: BondErrors, sendsBlocks: Bool = false) {
+        self.errors = errors
+        self.sendsBlocks = sendsBlocks
+    }
 
     // MARK: Values
 
     /// Writes a value as JSON.
     public mutating func write(_ value: BondValue) throws(BondError) {
+        let before = blocks.count
         do {
-            try JSONWriter.write(value, into: &bytes)
+            try JSONWriter.write(value, into: &bytes, blocks: &blocks)
         } catch {
             throw errors.serialization(.local, error.message)
+        }
+        if blocks.count > before, !sendsBlocks {
+            throw errors.usage(
+                "bytes need the \(BytesBlocks.extensionName) extension, which the \(errors.language) driver does not offer")
         }
     }
 
@@ -188,6 +200,7 @@ public struct BondFrameWriter: Sendable {
     /// Starts the line again, with `verb`.
     private mutating func restart(_ verb: String) {
         bytes.removeAll(keepingCapacity: true)
+        if !blocks.isEmpty { blocks = [] }
         var verb = verb
         verb.withUTF8 { bytes.append(contentsOf: $0) }
         bytes.append(0x20)
@@ -195,7 +208,8 @@ public struct BondFrameWriter: Sendable {
 
     /// Sends the line built last; a big one's buffer is let go after.
     mutating func send(through connection: Connection) -> Bool {
-        let sent = connection.send(line: bytes)
+        let sent = blocks.isEmpty ? connection.send(line: bytes) : connection.send(blocks: blocks, line: bytes)
+        blocks = []
         if bytes.capacity > 1 << 16 { bytes = [] }
         return sent
     }

@@ -21,12 +21,12 @@ final class Conversation: Sendable {
     private let closedByUser: ClosedFlag
     private let errors: BondErrors
 
-    init(connection: Connection, timeout: Duration?, closedByUser: ClosedFlag) {
+    init(connection: Connection, timeout: Duration?, closedByUser: ClosedFlag, sendsBlocks: Bool = false) {
         self.connection = connection
         self.timeout = timeout
         self.closedByUser = closedByUser
         self.errors = BondErrors(language: connection.language)
-        self.frames = Mutex(BondFrameWriter(errors: errors))
+        self.frames = Mutex(BondFrameWriter(errors: errors, sendsBlocks: sendsBlocks))
     }
 
     // MARK: Requests

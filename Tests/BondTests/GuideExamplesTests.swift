@@ -54,6 +54,10 @@ try py.export("tag", withKeywords: { args, keywords in                          
 let bold = try py.eval("tag('b', bold=True)")                                   // "*b"
         #expect(descending == [3, 2, 1] && bold == "*b")
 
+let reversed = try py.call("lambda b: b[::-1]", BondValue.bytes([0, 255, 128]))  // .bytes([128, 255, 0])
+let raw = try py.eval("bytes(range(4))").bytesValue                              // [0, 1, 2, 3]
+        #expect(reversed == .bytes([128, 255, 0]) && raw == [0, 1, 2, 3])
+
 // --- Exporting, proxying
 try py.export("twice") { args in .int(2 * (args[0].intValue ?? 0)) }
 let fortyTwo = try py.eval("twice(21)")          // Python called back into Swift

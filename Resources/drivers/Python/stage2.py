@@ -12,10 +12,13 @@ except NameError:
 
 _BOND_GLOBALS = globals()
 _BOND_DECODER = _BOND_json.JSONDecoder()
-_BOND_ENCODER = _BOND_json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+_BOND_ENCODER = _BOND_json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"),
+                                       default=lambda value: _BOND_block(value))
 _BOND_COMPILED = {}  # callable expressions of CALL, compiled once
 _BOND_TRANS_EXCEPT = False
 _BOND_PICKLE = [False]  # python-bond's PICKLE protocol, for a Python host that asks for it
+_BOND_BYTES = [False]  # [ext] BYTES: the host reads byte strings as raw blocks
+_BOND_BLOCKS = []  # the blocks of the payload being encoded
 _BOND_IN = None
 _BOND_OUT = None
 _BOND_RUNNING = [False]  # whether user code runs now: only then does an interrupt raise
@@ -46,6 +49,18 @@ class _BOND_RemoteException(Exception):
         self.data = data
 
 
+class _BOND_Framed(bytes):
+    """An encoded payload whose byte strings go before it as raw blocks ([ext] BYTES)."""
+
+
+def _BOND_block(value):
+    """The encoder's hook for what JSON has no form for: a byte string becomes a block."""
+    if _BOND_BYTES[0] and isinstance(value, (bytes, bytearray, memoryview)):
+        _BOND_BLOCKS.append(value)
+        return {"__BOND_bytes": len(_BOND_BLOCKS) - 1}
+    raise TypeError("Object of type %s is not JSON serializable" % type(value).__name__)
+
+
 def _BOND_encode(value):
     if _BOND_PICKLE[0]:
         return _BOND_pickle_encode(value)
@@ -53,8 +68,13 @@ def _BOND_encode(value):
         text = _BOND_ENCODER.encode(value)
         if isinstance(text, _BOND_text):
             text = text.encode("utf-8")
+        if _BOND_BLOCKS:
+            text = _BOND_Framed(text)
+            text.blocks = _BOND_BLOCKS[:]
+            del _BOND_BLOCKS[:]
         return text
     except (TypeError, ValueError, UnicodeError, RecursionError if _BOND_sys.version_info >= (3, 5) else RuntimeError) as error:
+        del _BOND_BLOCKS[:]
         raise _BOND_SerializationException(_BOND_describe(error))
 
 
@@ -148,6 +168,28 @@ class _BOND_LineReader(object):
         self.clock = getattr(time, "perf_counter", time.time)
         self.again = (errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR)
 
+    def read_exact(self, count):
+        """[ext] BYTES: the next `count` bytes, raw (a block), read straight into their buffer."""
+        import select
+        data = bytearray(count)
+        have = min(count, len(self.buffer))
+        data[:have] = self.buffer[:have]
+        del self.buffer[:have]
+        self.scanned = 0
+        view = memoryview(data)
+        while have < count:
+            try:
+                n = _BOND_os.readv(self.fd, [view[have:]])
+            except OSError as error:
+                if error.errno not in self.again:
+                    raise
+                self.select([self.fd], [], [])
+                continue
+            if n == 0:
+                raise EOFError("the input ended in a block")
+            have += n
+        return data
+
     def readline(self):
         buffer = self.buffer
         spin_until = None
@@ -235,6 +277,10 @@ def _BOND_write_frame(verb, payload=None):
     if payload is None:
         _BOND_OUT.write(verb.encode("ascii") + b"\n")
     else:
+        for block in getattr(payload, "blocks", ()):  # [ext] BYTES: raw, before the frame
+            _BOND_OUT.write(("BYTES %d\n" % len(block)).encode("ascii"))
+            _BOND_OUT.write(block)
+            _BOND_OUT.write(b"\n")
         _BOND_OUT.write(verb.encode("ascii") + b" ")
         _BOND_OUT.write(payload)
         _BOND_OUT.write(b"\n")
@@ -261,8 +307,20 @@ def _BOND_reply(state, value):
 def _BOND_read():
     """The next frame as (verb, data); (None, None) at end of input."""
     line = _BOND_IN.readline()
+    blocks = None
+    while _BOND_BYTES[0] and line.startswith(b"BYTES "):  # [ext] raw blocks before the frame
+        try:
+            block = _BOND_IN.read_exact(int(line[6:]) + 1)
+        except EOFError:
+            return None, None
+        del block[-1:]
+        blocks = blocks or []
+        blocks.append(bytes(block))
+        line = _BOND_IN.readline()
     if not line:
         return None, None
+    if blocks is not None:
+        return _BOND_read_with_blocks(line, blocks)
     space = line.find(b" ", 0, 16)
     if space < 0:
         return line.rstrip(b"\r\n").decode("ascii", "replace"), None
@@ -274,6 +332,18 @@ def _BOND_read():
     if text[end:].strip():
         raise ValueError("extra data after the JSON payload")
     return text[:space], data
+
+
+def _BOND_read_with_blocks(line, blocks):
+    """[ext] BYTES: a frame whose payload refers to raw blocks."""
+    def block(members):
+        if len(members) == 1 and type(members.get("__BOND_bytes")) is int and 0 <= members["__BOND_bytes"] < len(blocks):
+            return blocks[members["__BOND_bytes"]]
+        return members
+    space = line.find(b" ")
+    if space < 0:
+        return line.rstrip(b"\r\n").decode("ascii", "replace"), None
+    return line[:space].decode("ascii"), _BOND_json.loads(line[space + 1:].decode("utf-8"), object_hook=block)
 
 
 def _BOND_callable(name):
@@ -447,11 +517,12 @@ def _BOND_serve(nested):
         _BOND_reply(state, value)
 
 
-def __BOND_start(proto, trans_except):
+def __BOND_start(proto, trans_except, extensions=()):
     global _BOND_IN, _BOND_OUT, _BOND_TRANS_EXCEPT
     if proto not in ("JSON", "PICKLE"):
         raise ValueError("unknown protocol " + repr(proto))
     _BOND_PICKLE[0] = proto == "PICKLE"
+    _BOND_BYTES[0] = "BYTES" in extensions and not _BOND_PICKLE[0]  # [ext] only a host that reads them
     _BOND_TRANS_EXCEPT = bool(trans_except)
     if _BOND_AT_FORK:
         _BOND_os.register_at_fork(after_in_child=lambda: _BOND_FORKED.__setitem__(0, True))

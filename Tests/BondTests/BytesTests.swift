@@ -1,0 +1,122 @@
+import Bond
+import Foundation
+import Testing
+
+/// How each language makes and turns around byte strings, for `BytesTests`.
+struct BytesSnippets: Sendable, CustomTestStringConvertible {
+    let language: String
+    /// A callable that reverses a byte string.
+    let reverse: String
+    /// An expression: the 256 byte values in order, as the language's byte string.
+    let allBytes: String
+    /// A callable that tells the type of its argument as the language names it.
+    let typeName: String
+    /// The type name that `typeName` gives for a byte string that arrived.
+    let bytesType: String
+    var testDescription: String { language }
+
+    static let python = BytesSnippets(
+        language: "Python", reverse: "lambda b: b[::-1]", allBytes: "bytes(range(256))",
+        typeName: "lambda v: type(v).__name__", bytesType: "bytes")
+    static let javaScript = BytesSnippets(
+        language: "JavaScript", reverse: "(b) => Buffer.from(b).reverse()",
+        allBytes: "Buffer.from(Array.from({length: 256}, (_, i) => i))",
+        typeName: "(v) => v.constructor.name", bytesType: "Buffer")
+    static let perl = BytesSnippets(
+        language: "Perl", reverse: "sub { scalar reverse $_[0] }", allBytes: "join('', map { chr } 0..255)",
+        typeName: "sub { utf8::is_utf8($_[0]) ? 'text' : 'bytes' }", bytesType: "bytes")
+    static let all: [BytesSnippets] = [.python, .javaScript, .perl]
+}
+
+/// [ext] Byte strings both ways, as raw blocks (docs/protocol.md, `BYTES`).
+@Suite(.timeLimit(.minutes(5))) struct BytesTests {
+    static let cases: [(BytesSnippets, Place)] = BytesSnippets.all.flatMap { s in places.map { (s, $0) } }
+
+    @Test(arguments: cases)
+    func everyByteValueCrossesBothWays(_ s: BytesSnippets, _ place: Place) throws {
+        let (bond, _) = try makeBond(s.language, place)
+        defer { bond.close() }
+        let all = (0...255).map { UInt8($0) }
+        #expect(try bond.eval(s.allBytes) == .bytes(all))
+        #expect(try bond.call(s.reverse, BondValue.bytes([0, 255, 128])) == .bytes([128, 255, 0]))
+        #expect(try bond.call(s.reverse, BondValue.bytes(all)) == .bytes(all.reversed()))
+        #expect(try bond.call(s.typeName, BondValue.bytes(all)) == .string(s.bytesType))
+        // (Perl has no type of its own for bytes: an empty byte string is an empty string.)
+        #expect(try bond.call(s.reverse, BondValue.bytes([])) == (s.language == "Perl" ? "" : .bytes([])))
+        // Nested, several in one frame, next to text that looks like their markers. (Each is
+        // not UTF-8 text: a Perl or PHP byte string that is comes back as a string.)
+        let nested: BondValue = [
+            "a": [.bytes([1, 0xFF]), .bytes(Array("\n\nBYTES 3\n".utf8) + [0xFE]), "__BOND_bytes", ["__BOND_bytes": "x"]],
+            "b": .bytes([0, 10, 13, 0x80]),
+        ]
+        let echo = s.language == "Perl" ? "sub { $_[0] }" : s.language == "Python" ? "lambda v: v" : "(v) => v"
+        #expect(try bond.call(echo, nested) == nested)
+        #expect(try bond.eval(s.language == "Perl" ? "1 + 1" : "1 + 1") == 2)
+    }
+
+    @Test(arguments: cases)
+    func exportedFunctionsTakeAndGiveBytes(_ s: BytesSnippets, _ place: Place) throws {
+        let (bond, _) = try makeBond(s.language, place)
+        defer { bond.close() }
+        try bond.export("flip") { args in .bytes((args.first?.bytesValue ?? []).map { ~$0 }) }
+        let flipped = try bond.call(s.language == "Perl" ? "sub { flip($_[0]) }" : s.language == "Python" ? "lambda b: flip(b)" : "(b) => flip(b)",
+                                    BondValue.bytes([0, 1, 255]))
+        #expect(flipped == .bytes([255, 254, 0]))
+    }
+
+    @Test(arguments: places)
+    func perlMarksBytesAndTellsTextFromBytes(_ place: Place) throws {
+        let (bond, _) = try makeBond("Perl", place)
+        defer { bond.close() }
+        #expect(try bond.eval("_BOND_bytes('abc')") == .bytes(Array("abc".utf8)))
+        #expect(try bond.eval("[_BOND_bytes(''), \"\\xff\\x00\", \"caf\\x{e9}\", \"caf\\xc3\\xa9\", \"caf\\x{e9}\\x{263a}\"]")
+            == [.bytes([]), .bytes([0xFF, 0]), .bytes(Array("caf".utf8) + [0xE9]), "café", "café☺"])
+        guard case .serialization(_, .remote, _) = bondError({ _ = try bond.eval("_BOND_bytes(\"\\x{263a}\")") }) else {
+            Issue.record("expected a remote serialization error"); return
+        }
+    }
+
+    @Test func aDriverWithoutTheExtensionIsNamed() throws {
+        // Our Python driver with a manifest that does not offer BYTES (as python-bond's own).
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bond-no-bytes-\(getpid())")
+        let python = folder.appendingPathComponent("Python")
+        try? FileManager.default.removeItem(at: folder)
+        try FileManager.default.createDirectory(at: python, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let ours = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Resources/drivers/Python")
+        for file in ["stage1.py", "stage2.py"] {
+            try FileManager.default.copyItem(at: ours.appendingPathComponent(file), to: python.appendingPathComponent(file))
+        }
+        let manifest = try String(contentsOf: ours.appendingPathComponent("bond.json"), encoding: .utf8)
+            .replacingOccurrences(of: ", \"BYTES\"", with: "")
+        try manifest.write(to: python.appendingPathComponent("bond.json"), atomically: true, encoding: .utf8)
+        let (py, _) = try makeBond("Python") { $0.driverDirectories = [folder] }
+        defer { py.close() }
+        guard case .usage(_, let message) = bondError({ _ = try py.call("len", BondValue.bytes([1, 2])) }) else {
+            Issue.record("expected a usage error"); return
+        }
+        #expect(message.contains("BYTES") && message.contains("Python driver"), "\(message)")
+        // Without the extension the driver sends no blocks: a byte string is what JSON cannot carry.
+        guard case .serialization(_, .remote, _) = bondError({ _ = try py.eval("b'x'") }) else {
+            Issue.record("expected a remote serialization error"); return
+        }
+        #expect(try py.call("len", [1, 2]) == 2)
+    }
+}
+
+/// 64 MiB of bytes through each driver, locally and over ssh, one bond at a time (each holds
+/// a few copies of the payload).
+@Suite(.serialized, .timeLimit(.minutes(5))) struct BigBytesTests {
+    @Test(arguments: BytesTests.cases)
+    func sixtyFourMebibytesEchoExactly(_ s: BytesSnippets, _ place: Place) throws {
+        let (bond, _) = try makeBond(s.language, place)
+        defer { bond.close() }
+        var big = [UInt8](repeating: 0, count: 64 << 20)
+        for i in big.indices { big[i] = UInt8(truncatingIfNeeded: i &* 2_654_435_761 >> 13) }
+        let echo = s.language == "Perl" ? "sub { $_[0] }" : s.language == "Python" ? "lambda v: v" : "(v) => v"
+        #expect(try bond.call(echo, BondValue.bytes(big)) == .bytes(big))
+        #expect(try bond.eval("2 + 2") == 4)
+    }
+
+}
