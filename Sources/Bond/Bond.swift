@@ -158,7 +158,7 @@ public final class Bond: Sendable {
 
     /// Exports `entry` as `name` with the EXPORT payload `payload`.
     func export(_ name: String, _ entry: ExportTable.Entry, payload: BondValue) throws(BondError) {
-        guard Self.isValidName(name) else { throw errors.usage("invalid name for an exported function: \"\(name)\"") }
+        guard Self.isFunctionName(name) else { throw errors.usage("invalid name for an exported function: \"\(name)\"") }
         let previous = conversation.exports.withLock { $0.set(entry, for: name) }
         do {
             _ = try request("EXPORT", payload)
@@ -247,7 +247,9 @@ public final class Bond: Sendable {
         return ref.code
     }
 
-    private static func isValidName(_ name: String) -> Bool {
+    /// Whether `name` can name the function that `export` or `proxy` defines, in any language:
+    /// an ASCII letter or `_`, then ASCII letters, digits and `_`.
+    public static func isFunctionName(_ name: String) -> Bool {
         guard let first = name.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic)
         else { return false }
         return name.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
@@ -261,7 +263,7 @@ public struct BondCallable: Sendable {
 
     @discardableResult
     public func callAsFunction(_ arguments: (any BondArgument)?...) throws(BondError) -> BondValue {
-        try bond.call(name, anyArguments: arguments)
+        try bond.call(name, arguments: arguments)
     }
 }
 

@@ -128,7 +128,7 @@ extension BondValue {
     }
 
     /// The value of a type that converts directly (not an array, dictionary or `Encodable`).
-    /// (For values of any type, as `call(_:arguments:)` takes them: a dynamic cast each.)
+    /// (For values of any type, converted at run time: a dynamic cast each.)
     static func convertDirect(_ value: Any) -> BondValue? {
         switch value {
         case let v as String: return .string(v)
@@ -168,6 +168,17 @@ extension BondValue {
     public init(json text: some StringProtocol) throws(BondError) {
         do {
             self = try JSONReader.read(Array(text.utf8))
+        } catch {
+            throw BondErrors.swift.serialization(.local, "invalid JSON: \(error)")
+        }
+    }
+
+    /// Reads the JSON value that starts `text` (space before it skipped) and returns it with
+    /// the text after it: for a text that holds several values, such as a command line.
+    public static func readJSON(prefixOf text: Substring) throws(BondError) -> (value: BondValue, rest: Substring) {
+        do {
+            let (value, length) = try JSONReader.readPrefix(Array(text.utf8))
+            return (value, text[text.utf8.index(text.utf8.startIndex, offsetBy: length)...])
         } catch {
             throw BondErrors.swift.serialization(.local, "invalid JSON: \(error)")
         }

@@ -186,7 +186,7 @@ public final class BondGroup: Sendable {
         } catch {
             return Dictionary(uniqueKeysWithValues: hosts.map { ($0, .failure(error)) })
         }
-        return onEveryHost { (bond) throws(BondError) in try bond.call(name, arguments: values) }
+        return onEveryHost { (bond) throws(BondError) in try bond.call(name, values: values) }
     }
 
     /// Calls `name` once per item (the item as its one argument), spreading the items over

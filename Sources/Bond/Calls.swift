@@ -1,3 +1,10 @@
+// `call` has four forms, because Swift offers no single one that takes both typed values and
+// literals of mixed types (docs/architecture.md, "One call, four forms"):
+// - a parameter pack, for typed values: no box and no array per call;
+// - `(any BondArgument)?...`, for `nil` among typed values, and values typed `any BondArgument`;
+// - `BondValue...` (disfavoured), for literals of mixed types, `["k": ["x", 2, nil]]`;
+// - `arguments:`, for a list made at run time (Swift cannot spread an array into variadics).
+// All four write each argument the same way: `BondArgument.write(to:)`, no dynamic cast.
 extension Bond {
     /// Calls `name` (any callable expression of the language) with the arguments converted:
     /// each writes itself into the frame (see `BondArgument`); refs among them are evaluated by
@@ -12,7 +19,7 @@ extension Bond {
     /// `call` with arguments that include `nil`, or are typed as `any BondArgument`.
     @discardableResult
     public func call(_ name: String, _ arguments: (any BondArgument)?...) throws(BondError) -> BondValue {
-        try call(name, anyArguments: arguments)
+        try call(name, arguments: arguments)
     }
 
     /// `call` with arguments written as literals of any shape, such as
@@ -22,22 +29,9 @@ extension Bond {
         try call(name, values: arguments)
     }
 
-    /// `call` with the arguments as an array of values of any type that `BondValue(converting:)`
-    /// takes (and refs of this bond), told apart at run time.
+    /// `call` with the arguments as a list made at run time (`nil` for a null).
     @discardableResult
-    public func call(_ name: String, arguments: [Any?]) throws(BondError) -> BondValue {
-        try requestCall(name) { (frame: inout BondFrameWriter) throws(BondError) in
-            for argument in arguments {
-                if let argument = argument as? any BondArgument {
-                    try frame.writeArgument(argument)
-                } else {
-                    try frame.writeArgument(BondValue(converting: argument, language: language))
-                }
-            }
-        }
-    }
-
-    func call(_ name: String, anyArguments arguments: [(any BondArgument)?]) throws(BondError) -> BondValue {
+    public func call(_ name: String, arguments: [(any BondArgument)?]) throws(BondError) -> BondValue {
         try requestCall(name) { (frame: inout BondFrameWriter) throws(BondError) in
             for argument in arguments {
                 if let argument { try frame.writeArgument(argument) } else { try frame.writeArgument(BondValue.null) }

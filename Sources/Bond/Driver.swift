@@ -130,6 +130,16 @@ enum DriverCatalog {
     }
 }
 
+/// What a `command` given to a bond says about where its interpreter runs.
+public enum BondCommand {
+    /// The ssh destination of `command` (`ssh [options] destination ...`, read as a bond reads
+    /// it to start), or `nil` when the interpreter runs on this machine.
+    public static func sshDestination(_ command: String) -> String? {
+        let words = ShellQuoting.split(command)
+        return ShellQuoting.sshDestinationIndex(words).map { words[$0] }
+    }
+}
+
 /// How an interpreter is started: argument vector, and where it runs (through ssh or not).
 struct LaunchCommand: Sendable {
     let argv: [String]

@@ -33,6 +33,16 @@ struct JSONReader {
         }
     }
 
+    /// Reads the value at the start of `bytes` (space before it skipped), leaving what follows
+    /// it; returns the value and the number of bytes it took, space included.
+    static func readPrefix(_ bytes: [UInt8]) throws(JSONReadError) -> (value: BondValue, length: Int) {
+        try bytes.withUnsafeBufferPointer { buffer throws(JSONReadError) in
+            var reader = JSONReader(buffer)
+            let value = try reader.value(depth: 0)
+            return (value, reader.index)
+        }
+    }
+
     /// A call's payload in its usual shape, `["name", [arguments...]]`, read without making the
     /// outer array; `nil` for any other text (valid or not), which `read` then reads.
     static func readCall(_ bytes: UnsafeRawBufferPointer) -> (name: String, arguments: [BondValue])? {

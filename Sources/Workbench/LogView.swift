@@ -99,15 +99,35 @@ extension AppState {
         if let selected = logSelected, selected < firstSeq { logSelected = firstSeq }
     }
 
-    /// The pane's bond ended (`what`: how): a record in the log that closes every request still
-    /// open on it, each paired with it and timed, so that none waits ("…") forever. An
-    /// interpreter's end is recorded once per start; a close or restart only when it cut requests off.
-    mutating func logEnd(_ i: Int, _ what: String) {
+    /// How a pane's bond ended, as its log record says.
+    enum BondEnd {
+        /// The interpreter ended (how): recorded once per start.
+        case interpreterEnded(String)
+        /// The bond was closed, or restarted: recorded only when it cut requests off.
+        case closed, restarted
+
+        var text: String {
+            switch self {
+            case .interpreterEnded(let how): "interpreter ended: \(how)"
+            case .closed: "bond closed"
+            case .restarted: "restarted"
+            }
+        }
+    }
+
+    /// The pane's bond ended: a record in the log that closes every request still open on it,
+    /// each paired with it and timed, so that none waits ("…") forever.
+    mutating func logEnd(_ i: Int, _ end: BondEnd) {
         let id = panes[i].id
         let open = openRequests[id] ?? []
-        let ended = what.hasPrefix("interpreter ended")
+        let what = end.text
         defer { dropOpenRequests(id) }
-        if ended { guard !panes[i].endLogged else { return }; panes[i].endLogged = true } else if open.isEmpty { return }
+        if case .interpreterEnded = end {
+            guard !panes[i].endLogged else { return }
+            panes[i].endLogged = true
+        } else if open.isEmpty {
+            return
+        }
         let cut = open.compactMap { entry($0) }.map { "\($0.verb) #\($0.seq)" }
         let line = "✗ \(what)" + (cut.isEmpty ? "" : " · no reply to " + cut.joined(separator: ", "))
         let date = Swift.max(Date(), log.last?.date ?? .distantPast)

@@ -1,3 +1,4 @@
+import Bond
 import Foundation
 
 /// A session file: the panes to start (with their start-up blocks and refs) and the wiring
@@ -77,7 +78,7 @@ public struct Session: Codable, Sendable, Equatable {
         for w in session.wires {
             guard names.contains(w.source) else { throw ParseError("wire \(w.source).\(w.function): no pane \"\(w.source)\"") }
             guard names.contains(w.target) else { throw ParseError("wire to \(w.target).\(w.name): no pane \"\(w.target)\"") }
-            guard AppState.isFunctionName(w.name) else { throw ParseError("wire: \"\(w.name)\" is not a function name") }
+            guard Bond.isFunctionName(w.name) else { throw ParseError("wire: \"\(w.name)\" is not a function name") }
         }
         return session
     }

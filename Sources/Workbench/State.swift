@@ -432,7 +432,7 @@ public struct AppState: Sendable {
         var effects: [Effect] = []
         for (spec, name) in zip(specs, names) {
             let language = Languages.canonical(spec.language, known: knownLanguages)
-            let location = spec.command.flatMap(Self.sshHost) ?? "local"
+            let location = spec.command.flatMap(BondCommand.sshDestination) ?? "local"
             var pane = PaneState(
                 id: nextPaneID, name: name, language: language, command: spec.command, location: location,
                 colorIndex: nextColor)
@@ -452,23 +452,6 @@ public struct AppState: Sendable {
             if case .log = focus, panes.count == 1 || focusedIndex == nil { focus = .pane(pane.id) }
         }
         return effects
-    }
-
-    /// The ssh destination of a command line, for the title until the bond reports its host
-    /// (the engine's own reader of ssh command lines is not public).
-    static func sshHost(_ command: String) -> String? {
-        let words = command.split(separator: " ").map(String.init)
-        guard let first = words.first, first.hasSuffix("ssh") else { return nil }
-        var i = 1
-        while i < words.count {
-            let w = words[i]
-            if w.hasPrefix("-") {
-                i += w.count == 2 && "BbcDEeFIiJLlmOoPpQRSWw".contains(w.last!) ? 2 : 1
-                continue
-            }
-            return w
-        }
-        return nil
     }
 }
 

@@ -100,7 +100,7 @@ extension AppState {
             if case .complete = request {
                 guard completion?.pane == id, completion?.waiting == true else { return [] }
                 if case .completions(let names) = outcome {
-                    if completion?.object == nil { panes[i].knownNames = names.filter { AppState.isFunctionName($0) } }
+                    if completion?.object == nil { panes[i].knownNames = names.filter(Bond.isFunctionName) }
                     finishCompletion(names: names)
                 } else {
                     finishCompletion(names: [])
@@ -124,14 +124,14 @@ extension AppState {
             return []
         case .died(let id, let gen, let text, let stderr):
             guard let i = live(id, gen) else { return [] }
-            logEnd(i, "interpreter ended: \(text)")
+            logEnd(i, .interpreterEnded(text))
             if case .closing = panes[i].status { return [] }
             if case .closed = panes[i].status { return [] }
             reportTermination(i, text, stderr: stderr)
             return []
         case .closed(let id, let gen):
             guard let i = live(id, gen) else { return [] }
-            logEnd(i, "bond closed")
+            logEnd(i, .closed)
             panes[i].status = .closed
             panes[i].pending = 0
             append(i, .info, "closed; F5 restarts, Ctrl-W removes the pane")
@@ -381,7 +381,7 @@ extension AppState {
             if case .startup = request { startupEntryEnded(i, request: request, failure: text); break }
             append(i, .error, text)
         case .terminated(let message, let stderr):
-            logEnd(i, "interpreter ended: \(message)")
+            logEnd(i, .interpreterEnded(message))
             reportTermination(i, message, stderr: stderr)
         case .inspected(let name, let type, let description, let value, let error):
             var text = "inspect \(name)"
@@ -928,7 +928,7 @@ extension AppState {
         if p.status.isLive || p.status == .starting || p.status == .closing {
             effects.append(.close(pane: p.id, generation: p.generation))
         }
-        logEnd(i, "restarted")
+        logEnd(i, .restarted)
         panes[i].generation += 1
         panes[i].status = .starting
         panes[i].pending = 0
@@ -1129,7 +1129,7 @@ extension AppState {
             flash = "that pane is gone"
             return []
         }
-        guard Self.isFunctionName(name) else {
+        guard Bond.isFunctionName(name) else {
             flash = "\"\(name)\" is not a valid function name"
             return []
         }
@@ -1192,11 +1192,6 @@ extension AppState {
         if let last = panes.last { focus = .pane(last.id) }
         for j in panes.indices { clampScroll(j) }
         return effects
-    }
-
-    static func isFunctionName(_ name: String) -> Bool {
-        guard let f = name.unicodeScalars.first, f == "_" || (f.isASCII && f.properties.isAlphabetic) else { return false }
-        return name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_") }
     }
 
     /// Saves the log as JSON lines: every frame kept, or (`shown`) those the filter shows.

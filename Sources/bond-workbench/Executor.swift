@@ -310,7 +310,7 @@ final class Executor: @unchecked Sendable {
                 try bond.evalBlock(code)
                 return .done
             case .call(let function, let arguments):
-                let values: [Any?] = arguments.map {
+                let values: [(any BondArgument)?] = arguments.map {
                     switch $0 {
                     case .value(let v): v
                     case .ref(let code): bond.ref(code)

@@ -88,8 +88,8 @@ import Testing
         }
         #expect(try bond.eval("1 + 2") == 3)
         // Local: nothing is sent.
-        // (A type that cannot write itself into a frame is no `BondArgument`: the compiler
-        // turns it down in the typed forms of `call`, so it is given through `arguments:`.)
+        // (A type that cannot write itself into a frame is no `BondArgument`: the compiler turns
+        // it down in every form of `call`; converted at run time, it is a serialization error.)
         final class Opaque {}
         for bad in [Double.nan, Double.infinity] {
             let local = bondError { _ = try bond.call("ident", bad) }
@@ -97,7 +97,7 @@ import Testing
                 Issue.record("expected a local serialization error, got \(String(describing: local))"); return
             }
         }
-        let opaque = bondError { _ = try bond.call("ident", arguments: [Opaque()]) }
+        let opaque = bondError { _ = try bond.call("ident", arguments: [BondValue(converting: Opaque(), language: s.language)]) }
         guard case .serialization(_, .local, let message) = opaque else {
             Issue.record("expected a local serialization error, got \(String(describing: opaque))"); return
         }

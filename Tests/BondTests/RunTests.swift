@@ -467,8 +467,8 @@ struct RunWithPythonBondDriversTests {
     }
 }
 
-/// A JavaScript interpreter whose RUN awaits forever exits when its host dies (RELIABILITY.md
-/// 5): the driver looks for the end of its input while it awaits.
+/// A JavaScript interpreter whose RUN awaits forever exits when its host dies (docs/reliability.md,
+/// "Closing"): the driver looks for the end of its input while it awaits.
 @Suite(.timeLimit(.minutes(2))) struct JavaScriptAwaitHostDeathTests {
     @Test func anAwaitingInterpreterExitsWhenItsInputEnds() throws {
         let (bond, _) = try makeBond("JavaScript")

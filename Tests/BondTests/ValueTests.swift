@@ -54,6 +54,37 @@ import Testing
         #expect(throws: BondError.self) { try BondValue(json: "99999999999999999999") }
     }
 
+    /// A text that holds several values (a command line) is read one value at a time.
+    @Test func readingAJSONValueAtTheStartOfAText() throws {
+        let (first, rest) = try BondValue.readJSON(prefixOf: #"  [1, {"é": "x y"}] "b" 7"#)
+        #expect(first == [1, ["é": "x y"]])
+        #expect(rest == #" "b" 7"#)
+        let (second, last) = try BondValue.readJSON(prefixOf: rest)
+        #expect(second == "b")
+        #expect(try BondValue.readJSON(prefixOf: last) == (7, ""))
+        #expect(try BondValue.readJSON(prefixOf: "12,3").rest == ",3")
+        for bad in ["", "  ", "[1,", "bare", #""open"#] {
+            #expect(throws: BondError.self) { try BondValue.readJSON(prefixOf: Substring(bad)) }
+        }
+    }
+
+    /// The names `export` and `proxy` accept, in every language.
+    @Test func functionNames() {
+        for name in ["f", "_", "_f2", "snake_case", "A1"] { #expect(Bond.isFunctionName(name), "\(name)") }
+        for name in ["", "2f", "f-g", "f.g", "é", "f g", "a::b", "\\f"] { #expect(!Bond.isFunctionName(name), "\(name)") }
+    }
+
+    /// Where a bond's command runs, as the bond reads it to start.
+    @Test func sshDestinationsOfCommands() {
+        #expect(BondCommand.sshDestination("ssh box python3") == "box")
+        #expect(BondCommand.sshDestination("ssh -p 2222 -o BatchMode=yes user@127.0.0.1 perl") == "user@127.0.0.1")
+        #expect(BondCommand.sshDestination("/usr/bin/ssh -tt 'my host' node") == "my host")
+        #expect(BondCommand.sshDestination("ssh -- box php") == "box")
+        #expect(BondCommand.sshDestination("python3 -i") == nil)
+        #expect(BondCommand.sshDestination("sshfs x") == nil)
+        #expect(BondCommand.sshDestination("ssh -p 22") == nil)
+    }
+
     @Test(arguments: [0, 9, 10, 42, -1, -9, -10, 1_234_567_890, Int.max, Int.min, Int.min + 1])
     func integersAreWrittenAsTheirDigits(_ n: Int) throws {
         #expect(BondValue.int(n).description == String(n))
