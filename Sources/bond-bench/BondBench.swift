@@ -33,6 +33,9 @@ struct BondBench: ParsableCommand {
     @Flag(help: "A short smoke run (few calls, small payloads, one run).")
     var quick = false
 
+    @Flag(help: "Measure only byte strings: a bytes echo of each payload size against a raw loop in the language and against a string of that size.")
+    var bytes = false
+
     @Flag(help: "Write every figure as JSON.")
     var json = false
 
@@ -47,6 +50,18 @@ struct BondBench: ParsableCommand {
         dither.isEnabled = !noDither
         if quick { calls = 200; runs = 1; payloads = [1]; logLines = min(logLines, 20_000) }
         let chosen = languages.isEmpty ? Bond.languages : languages
+        if bytes {
+            var figures: [BytesFigure] = []
+            for language in chosen where BytesFigure.rawLoop(for: language) != nil {
+                for mib in payloads {
+                    FileHandle.standardError.write(Data("measuring \(mib) MiB of bytes through \(language)...\n".utf8))
+                    if let figure = try BytesFigure.measure(language, mebibytes: mib, runs: runs) { figures.append(figure) }
+                }
+            }
+            print("machine: \(Machine.describe()); medians of \(runs) echoes each\n")
+            print(BytesFigure.table(figures))
+            return
+        }
         var report = Report(machine: Machine.describe(), calls: calls, runs: runs)
         if logLines > 0 {
             FileHandle.standardError.write(Data("measuring the workbench core...\n".utf8))
