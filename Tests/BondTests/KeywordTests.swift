@@ -59,6 +59,41 @@ import Testing
         #expect(seen.stdout == "20")
     }
 
+    @Test(arguments: places)
+    func phpCallsTakeNamedArguments(_ place: Place) throws {
+        let (php, _) = try makeBond("PHP", place)
+        defer { php.close() }
+        #expect(try php.call("array_slice", [1, 2, 3, 4], 1, keywords: ["preserve_keys": false, "length": 2]) == [2, 3])
+        try php.evalBlock("function shape($a, $b = 0, ...$rest) { return [$a, $b, $rest]; }")
+        #expect(try php.call("shape", 1, keywords: ["b": 2]) == [1, 2, []])
+        #expect(try php.call("shape", 1, 2, 3, keywords: ["z": "last"]) == [1, 2, ["0": 3, "z": "last"]])
+        #expect(try php.call("shape", 1, keywords: ["z": "last", "b": nil]) == [1, nil, ["z": "last"]])
+        // A callable expression (compiled, not called by name), and a ref among the arguments.
+        #expect(try php.call("(fn($a, $b = 0) => [$a, $b])", 1, keywords: ["b": 5]) == [1, 5])
+        #expect(try php.call("(fn($a, $b = 0) => [$a, $b])", php.ref("40 + 2"), keywords: ["b": 5]) == [42, 5])
+        guard case .remote(_, let message, _) = bondError({ _ = try php.call("shape", 1, keywords: ["a": 2]) }) else {
+            Issue.record("expected a remote error"); return
+        }
+        #expect(message.contains("a"))
+        #expect(try php.eval("1 + 1") == 2)
+    }
+
+    @Test(arguments: places)
+    func phpCallsSwiftFunctionsWithNamedArguments(_ place: Place) throws {
+        let (php, _) = try makeBond("PHP", place)
+        defer { php.close() }
+        try php.export("describe", withKeywords: { arguments, keywords in
+            ["arguments": .array(arguments), "keywords": .object(keywords)]
+        })
+        #expect(try php.eval("describe(1, 'a', b: true, a: null)") == ["arguments": [1, "a"], "keywords": ["b": true, "a": nil]])
+        #expect(try php.eval("describe(2)") == ["arguments": [2], "keywords": []])  // (PHP reads {} as an empty array)
+        try php.export("plain") { arguments in .int(arguments.count) }
+        #expect(try php.eval("plain(1, 2)") == 2)
+        guard case .remote = bondError({ _ = try php.eval("plain(1, x: 2)") }) else {
+            Issue.record("expected a remote error"); return
+        }
+    }
+
     @Test(arguments: ["JavaScript", "Perl"])
     func languagesWithoutKeywordArgumentsSaySo(_ language: String) throws {
         let (bond, _) = try makeBond(language)

@@ -540,7 +540,8 @@ function _BOND_answer($fn, $args, $want, $run = null)
 // until it answers.
 
 // $head: the start of the frame, 'CALL ["name",' (see _BOND_export).
-function _BOND_call_host($name, $args, $head)
+// $tail: [ext] KEYWORDS, ',{"key":value,...}' after the arguments, or ''.
+function _BOND_call_host($name, $args, $head, $tail = '')
 {
     // [speed] The common case is written inline, as a PHP function call costs some 250
     // instructions: own process (see _BOND_own_process; _BOND_read_line marks the time while it
@@ -563,7 +564,7 @@ function _BOND_call_host($name, $args, $head)
         if (_BOND::$held) {
             _BOND_flush();
         }
-        if (!_BOND::$gone && ($done = @fwrite(_BOND::$out, $line = $head . $json . "]\n")) !== strlen($line)) {
+        if (!_BOND::$gone && ($done = @fwrite(_BOND::$out, $line = $head . $json . $tail . "]\n")) !== strlen($line)) {
             _BOND_put_rest($line, $done);
         }
         $verb = _BOND_next($value, $error);
@@ -591,7 +592,32 @@ function _BOND_call_host($name, $args, $head)
     throw new _BOND_SerializationException(is_string($value) ? $value : 'serialization error');
 }
 
-function _BOND_export($name)
+// [ext] KEYWORDS: a call of a function exported with keywords: $args holds the positional
+// arguments (integer keys) and the named ones (string keys), sent as a keyword CALL when there
+// are any.
+function _BOND_call_host_named($name, $args, $head)
+{
+    $positional = array();
+    $named = array();
+    foreach ($args as $key => $arg) {
+        if (is_int($key)) {
+            $positional[] = $arg;
+        } else {
+            $named[$key] = $arg;
+        }
+    }
+    if (!$named) {
+        return _BOND_call_host($name, $positional, $head);
+    }
+    try {
+        $json = _BOND_encode((object)$named);
+    } catch (_BOND_SerializationException $e) {
+        throw new _BOND_SerializationException("cannot serialize the arguments of $name: " . $e->getMessage());
+    }
+    return _BOND_call_host($name, $positional, $head, ',' . $json);
+}
+
+function _BOND_export($name, $keywords = false)
 {
     $parts = explode('\\', ltrim($name, '\\'));
     $short = array_pop($parts);
@@ -603,8 +629,11 @@ function _BOND_export($name)
         throw new Exception("cannot export $name: a function with this name exists");
     }
     $head = 'CALL [' . json_encode($name, _BOND::JSON) . ',';
-    $code = 'function ' . $short . '() { return _BOND_call_host(' . var_export($name, true) . ', func_get_args(), '
-        . var_export($head, true) . '); }';
+    $code = $keywords   // [ext] KEYWORDS: named arguments go to the host as keywords
+        ? 'function ' . $short . '(...$a) { return _BOND_call_host_named(' . var_export($name, true) . ', $a, '
+            . var_export($head, true) . '); }'
+        : 'function ' . $short . '() { return _BOND_call_host(' . var_export($name, true) . ', func_get_args(), '
+            . var_export($head, true) . '); }';
     if ($parts) {
         $code = 'namespace ' . implode('\\', $parts) . '; ' . $code;
     }
@@ -642,6 +671,7 @@ function _BOND_prepare($verb, $value)
             }
             list($name, $args) = $value;
             $args = array_values($args);
+            $named = _BOND_keywords($value);
             $list = array();
             $values = array();
             $slot = count(_BOND::$args);
@@ -658,6 +688,10 @@ function _BOND_prepare($verb, $value)
                     $list[] = "_BOND::\$args[$slot][$i]";
                 }
             }
+            if ($named) {   // [ext] KEYWORDS
+                $values['named'] = $named;
+                $list[] = "..._BOND::\$args[$slot]['named']";
+            }
             _BOND::$args[$slot] = $values;
             return array('return ' . $name . '(' . implode(', ', $list) . ");", true, $slot);
 
@@ -671,12 +705,16 @@ function _BOND_prepare($verb, $value)
             return array($code[0], $code[1], null, array('input' => $input, 'describe' => ($value['unserializable'] ?? '') === 'describe'));
 
         case 'EXPORT':
+            $keywords = is_array($value) && ($value['keywords'] ?? null) === true;   // [ext] KEYWORDS
+            if ($keywords) {
+                $value = $value['name'] ?? null;
+            }
             if (!is_string($value)) {
                 _BOND_send_error('malformed EXPORT request: expected a name');
             } elseif (!preg_match(_BOND_NAME, $value)) {
                 _BOND_send_value('EXCEPT', "invalid name for an exported function: $value");
             } else {
-                _BOND_answer('_BOND_export', array($value), false);
+                _BOND_answer('_BOND_export', array($value, $keywords), false);
             }
             return null;
     }
@@ -808,7 +846,15 @@ function _BOND_send_run($value, $want, $run)
 // Whether a CALL or XCALL payload has the form [name, [args...]].
 function _BOND_is_call($value)
 {
-    return is_array($value) && count($value) === 2 && is_string($value[0] ?? null) && is_array($value[1] ?? null);
+    return is_array($value) && (count($value) === 2 || (count($value) === 3 && is_array($value[2] ?? null)))
+        && is_string($value[0] ?? null) && is_array($value[1] ?? null);
+}
+
+// [ext] KEYWORDS: a CALL's keyword arguments, named arguments in PHP (after the positional
+// ones, `...$named` spreads them by name); an empty array for an ordinary call.
+function _BOND_keywords($value)
+{
+    return count($value) === 3 ? $value[2] : array();
 }
 
 // ---------------------------------------------------------------------------
@@ -973,6 +1019,9 @@ function _BOND_named_call($verb, $value, &$args)
         return null;
     }
     $args = array_values($value[1]);   // (a JSON object's members, in order)
+    if (count($value) === 3) {   // [ext] KEYWORDS: by name, after the positional ones
+        $args += $value[2];
+    }
     return _BOND_Calls::$known[$value[0]] ?? _BOND_plain_name($value[0]);
 }
 
