@@ -13,19 +13,27 @@ struct BytesSnippets: Sendable, CustomTestStringConvertible {
     let typeName: String
     /// The type name that `typeName` gives for a byte string that arrived.
     let bytesType: String
+    /// A callable that gives its argument back.
+    let echo: String
+    /// A callable that gives back what the exported function `flip` gives for its argument.
+    let callFlip: String
     var testDescription: String { language }
 
     static let python = BytesSnippets(
         language: "Python", reverse: "lambda b: b[::-1]", allBytes: "bytes(range(256))",
-        typeName: "lambda v: type(v).__name__", bytesType: "bytes")
+        typeName: "lambda v: type(v).__name__", bytesType: "bytes", echo: "lambda v: v", callFlip: "lambda b: flip(b)")
     static let javaScript = BytesSnippets(
         language: "JavaScript", reverse: "(b) => Buffer.from(b).reverse()",
         allBytes: "Buffer.from(Array.from({length: 256}, (_, i) => i))",
-        typeName: "(v) => v.constructor.name", bytesType: "Buffer")
+        typeName: "(v) => v.constructor.name", bytesType: "Buffer", echo: "(v) => v", callFlip: "(b) => flip(b)")
     static let perl = BytesSnippets(
         language: "Perl", reverse: "sub { scalar reverse $_[0] }", allBytes: "join('', map { chr } 0..255)",
-        typeName: "sub { utf8::is_utf8($_[0]) ? 'text' : 'bytes' }", bytesType: "bytes")
-    static let all: [BytesSnippets] = [.python, .javaScript, .perl]
+        typeName: "sub { utf8::is_utf8($_[0]) ? 'text' : 'bytes' }", bytesType: "bytes", echo: "sub { $_[0] }",
+        callFlip: "sub { flip($_[0]) }")
+    static let php = BytesSnippets(
+        language: "PHP", reverse: "strrev", allBytes: "implode('', array_map('chr', range(0, 255)))",
+        typeName: "gettype", bytesType: "string", echo: "(fn($v) => $v)", callFlip: "(fn($b) => flip($b))")
+    static let all: [BytesSnippets] = [.python, .javaScript, .perl, .php]
 }
 
 /// [ext] Byte strings both ways, as raw blocks (docs/protocol.md, `BYTES`).
@@ -41,15 +49,15 @@ struct BytesSnippets: Sendable, CustomTestStringConvertible {
         #expect(try bond.call(s.reverse, BondValue.bytes([0, 255, 128])) == .bytes([128, 255, 0]))
         #expect(try bond.call(s.reverse, BondValue.bytes(all)) == .bytes(all.reversed()))
         #expect(try bond.call(s.typeName, BondValue.bytes(all)) == .string(s.bytesType))
-        // (Perl has no type of its own for bytes: an empty byte string is an empty string.)
-        #expect(try bond.call(s.reverse, BondValue.bytes([])) == (s.language == "Perl" ? "" : .bytes([])))
+        // (Perl and PHP have no type of their own for bytes: an empty byte string is an empty string.)
+        #expect(try bond.call(s.reverse, BondValue.bytes([])) == (["Perl", "PHP"].contains(s.language) ? "" : .bytes([])))
         // Nested, several in one frame, next to text that looks like their markers. (Each is
         // not UTF-8 text: a Perl or PHP byte string that is comes back as a string.)
         let nested: BondValue = [
             "a": [.bytes([1, 0xFF]), .bytes(Array("\n\nBYTES 3\n".utf8) + [0xFE]), "__BOND_bytes", ["__BOND_bytes": "x"]],
             "b": .bytes([0, 10, 13, 0x80]),
         ]
-        let echo = s.language == "Perl" ? "sub { $_[0] }" : s.language == "Python" ? "lambda v: v" : "(v) => v"
+        let echo = s.echo
         #expect(try bond.call(echo, nested) == nested)
         #expect(try bond.eval(s.language == "Perl" ? "1 + 1" : "1 + 1") == 2)
     }
@@ -59,8 +67,7 @@ struct BytesSnippets: Sendable, CustomTestStringConvertible {
         let (bond, _) = try makeBond(s.language, place)
         defer { bond.close() }
         try bond.export("flip") { args in .bytes((args.first?.bytesValue ?? []).map { ~$0 }) }
-        let flipped = try bond.call(s.language == "Perl" ? "sub { flip($_[0]) }" : s.language == "Python" ? "lambda b: flip(b)" : "(b) => flip(b)",
-                                    BondValue.bytes([0, 1, 255]))
+        let flipped = try bond.call(s.callFlip, BondValue.bytes([0, 1, 255]))
         #expect(flipped == .bytes([255, 254, 0]))
     }
 
@@ -74,6 +81,18 @@ struct BytesSnippets: Sendable, CustomTestStringConvertible {
         guard case .serialization(_, .remote, _) = bondError({ _ = try bond.eval("_BOND_bytes(\"\\x{263a}\")") }) else {
             Issue.record("expected a remote serialization error"); return
         }
+    }
+
+    @Test(arguments: places)
+    func phpMarksBytesAndTellsTextFromBytes(_ place: Place) throws {
+        let (bond, _) = try makeBond("PHP", place)
+        defer { bond.close() }
+        #expect(try bond.eval("_BOND_bytes('abc')") == .bytes(Array("abc".utf8)))
+        #expect(try bond.eval("[_BOND_bytes(''), \"\\xff\\x00\", 'café', ['k' => \"\\xc3\"]]")
+            == [.bytes([]), .bytes([0xFF, 0]), "café", ["k": .bytes([0xC3])]])
+        try bond.export("size") { args in .int(args.first?.bytesValue?.count ?? -1) }
+        #expect(try bond.eval("size(\"\\xff\\xfe\")") == 2)
+        #expect(try bond.eval("size(_BOND_bytes('ok'))") == 2)
     }
 
     @Test func aDriverWithoutTheExtensionIsNamed() throws {
@@ -114,7 +133,7 @@ struct BytesSnippets: Sendable, CustomTestStringConvertible {
         defer { bond.close() }
         var big = [UInt8](repeating: 0, count: 64 << 20)
         for i in big.indices { big[i] = UInt8(truncatingIfNeeded: i &* 2_654_435_761 >> 13) }
-        let echo = s.language == "Perl" ? "sub { $_[0] }" : s.language == "Python" ? "lambda v: v" : "(v) => v"
+        let echo = s.echo
         #expect(try bond.call(echo, BondValue.bytes(big)) == .bytes(big))
         #expect(try bond.eval("2 + 2") == 4)
     }

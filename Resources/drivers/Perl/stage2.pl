@@ -261,13 +261,31 @@ sub decode {
 # ---------------------------------------------------------------------------
 # Frames
 
+# Writes all of $_[0] (by reference to it: no copy); leaves when the host is gone.
+sub write_all {
+  my $len = length($_[0]);
+  my $off = 0;
+  while ($off < $len) {
+    my $n = syswrite($OUT, $_[0], $len - $off, $off);
+    if (!defined $n) {
+      next if $!{EINTR} || $!{EAGAIN};
+      POSIX::_exit(1);   # the host is gone
+    }
+    $off += $n;
+  }
+}
+
 sub write_frame {
   my ($verb, $json, $blocks) = @_;
   return if $GONE || $$ != $PID;
   my $line = defined($json) ? "$verb $json\n" : "$verb\n";
   utf8::encode($line);
-  # [ext] BYTES: the raw blocks first, each "BYTES <length>\n", its bytes, "\n"
-  $line = join('', map { 'BYTES ' . length($_) . "\n" . $_ . "\n" } @$blocks) . $line if $blocks;
+  # [ext] BYTES: the raw blocks first, each "BYTES <length>\n", its bytes, "\n" (each written
+  # from its own string: a big one is not copied into the line)
+  if ($blocks) {
+    local $WRITING = 1;
+    write_all('BYTES ' . length($_) . "\n"), write_all($_), write_all("\n") for @$blocks;
+  }
   # An interrupt must never cut a frame in half: it waits for the end of the frame.
   {
     local $WRITING = 1;
@@ -335,8 +353,13 @@ sub read_line {
 sub read_block {
   my ($count) = @_;
   my $want = $count + 1;
-  while (length($RBUF) < $want) {
-    my $n = sysread($IN, $RBUF, $want - length($RBUF), length($RBUF));
+  # (into a string of its own: $RBUF had lines cut from its front, and growing such a string
+  # moves its content back first, at every read: quadratic for a big block)
+  my $block = $RBUF;
+  $RBUF = '';
+  $RSCAN = 0;
+  while (length($block) < $want) {
+    my $n = sysread($IN, $block, $want - length($block), length($block));
     if (!defined $n) {
       next if $!{EINTR};
       if ($!{EAGAIN} || $!{EWOULDBLOCK}) {
@@ -349,8 +372,7 @@ sub read_block {
     }
     bye() if $n == 0;
   }
-  $RSCAN = 0;
-  my $block = substr($RBUF, 0, $want, '');
+  $RBUF = substr($block, $want, length($block) - $want, '') if length($block) > $want;
   chop($block);
   return $block;
 }
@@ -365,7 +387,7 @@ sub read_frame {
     $line = read_line();
     bye() unless defined $line;
   }
-  local @DEC_BLOCKS = @blocks;
+  local *DEC_BLOCKS = \@blocks;
   chop($line);
   chop($line) if substr($line, -1) eq "\r";
   my $sp = index($line, ' ');
