@@ -139,3 +139,15 @@ struct BytesSnippets: Sendable, CustomTestStringConvertible {
     }
 
 }
+
+/// The `bytes` and `keywords:` lines of issue 18's contract, as written there.
+@Suite struct Issue18ContractTests {
+    @Test func bytesAndKeywordLinesBehaveAsCommented() throws {
+        let py = try Bond(language: "Python")
+        defer { py.close() }
+        let reversed = try py.call("lambda b: b[::-1]", BondValue.bytes([0, 255, 128]))  // .bytes([128, 255, 0])
+        let sorted = try py.call("sorted", [3, 1, 2], keywords: ["reverse": true])     // [3, 2, 1]
+        #expect(reversed == .bytes([128, 255, 0]))
+        #expect(sorted == [3, 2, 1])
+    }
+}
