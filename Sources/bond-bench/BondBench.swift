@@ -52,14 +52,21 @@ struct BondBench: ParsableCommand {
         let chosen = languages.isEmpty ? Bond.languages : languages
         if bytes {
             var figures: [BytesFigure] = []
+            var failed = false
             for language in chosen where BytesFigure.rawLoop(for: language) != nil {
                 for mib in payloads {
                     FileHandle.standardError.write(Data("measuring \(mib) MiB of bytes through \(language)...\n".utf8))
-                    if let figure = try BytesFigure.measure(language, mebibytes: mib, runs: runs) { figures.append(figure) }
+                    do {
+                        if let figure = try BytesFigure.measure(language, mebibytes: mib, runs: runs) { figures.append(figure) }
+                    } catch {
+                        FileHandle.standardError.write(Data("\(language), \(mib) MiB of bytes: \(error)\n".utf8))
+                        failed = true
+                    }
                 }
             }
             print("machine: \(Machine.describe()); medians of \(runs) echoes each\n")
             print(BytesFigure.table(figures))
+            if failed { throw ExitCode.failure }
             return
         }
         var report = Report(machine: Machine.describe(), calls: calls, runs: runs)

@@ -81,7 +81,7 @@ struct BytesFigure: Codable {
         defer { loop.stop() }
         let bond = try Bond(language: language, options: .with { $0.timeout = nil })
         defer { bond.close() }
-        let echo = ["Python": "lambda b: b", "JavaScript": "(b) => b", "Perl": "sub { $_[0] }", "PHP": "fn($b) => $b"][language]!
+        let echo = ["Python": "lambda b: b", "JavaScript": "(b) => b", "Perl": "sub { $_[0] }", "PHP": "(fn($b) => $b)"][language]!
         var data = [UInt8](repeating: 0, count: mebibytes << 20)
         for i in data.indices { data[i] = UInt8(truncatingIfNeeded: i &* 2_654_435_761 >> 13) }
         let bytes = BondValue.bytes(data)

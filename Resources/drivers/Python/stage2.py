@@ -277,10 +277,11 @@ def _BOND_write_frame(verb, payload=None):
     if payload is None:
         _BOND_OUT.write(verb.encode("ascii") + b"\n")
     else:
-        for block in getattr(payload, "blocks", ()):  # [ext] BYTES: raw, before the frame
-            _BOND_OUT.write(("BYTES %d\n" % len(block)).encode("ascii"))
-            _BOND_OUT.write(block)
-            _BOND_OUT.write(b"\n")
+        if type(payload) is _BOND_Framed:  # [ext] BYTES: raw blocks, before the frame
+            for block in payload.blocks:
+                _BOND_OUT.write(("BYTES %d\n" % len(block)).encode("ascii"))
+                _BOND_OUT.write(block)
+                _BOND_OUT.write(b"\n")
         _BOND_OUT.write(verb.encode("ascii") + b" ")
         _BOND_OUT.write(payload)
         _BOND_OUT.write(b"\n")
