@@ -513,6 +513,7 @@ var __BOND = (function () {
       default: return false;
     }
     if (value === null) return true;
+    if (bytesOn && value instanceof Uint8Array) return true;   // [ext] BYTES
     if (depth > 1000 || seen.indexOf(value) >= 0) return false;
     var proto = Object.getPrototypeOf(value);
     var array = Array.isArray(value);

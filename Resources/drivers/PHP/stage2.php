@@ -973,8 +973,9 @@ function _BOND_send_run($value, $want, $run)
         $text = is_scalar($value) || is_array($value) && _BOND_not_data($value) === 'float' ? @var_export($value, true) : @print_r($value, true);
         $type = function_exists('get_debug_type') ? get_debug_type($value) : (is_object($value) ? get_class($value) : gettype($value));
         $json = json_encode(array('description' => $text, 'type' => $type), _BOND::JSON | JSON_INVALID_UTF8_SUBSTITUTE);
+        _BOND::$blocksOut = array();   // (of the attempt as data)
     }
-    _BOND_put("RETURN $json\n");
+    _BOND_put(_BOND::$blocksOut ? _BOND_blocks_text() . "RETURN $json\n" : "RETURN $json\n");   // [ext] BYTES: blocks first
 }
 
 // Whether a CALL or XCALL payload has the form [name, [args...]].
