@@ -8,7 +8,8 @@ import sys
 import time
 import traceback
 
-from bond import make_bond, RemoteException
+import pexpect
+from bond import make_bond, RemoteException, SerializationException, TerminatedException
 
 results = {"passed": 0, "failed": 0}
 
@@ -46,7 +47,34 @@ DOWN = {
     "Ruby": "def down_remote(n)\n  n == 0 ? 0 : 1 + down(n - 1)\nend",
     "R": "down_remote <- function(n) if (n == 0) 0L else 1L + down(n - 1L)",
 }
+# An argument that the driver cannot serialize, in a call of the exported function `twice`.
+UNSENDABLE = {
+    "Python": "twice(lambda: 1)",
+    "JavaScript": "twice(function () {})",
+    "Perl": "twice(sub { 1 })",
+    "PHP": "twice(fopen('php://memory', 'r'))",
+    "Ruby": "twice(Object.new)",
+    "R": "twice(function() 1)",
+}
 SSH = os.environ.get("BOND_TEST_SSH")
+
+
+def depth(b):
+    """python-bond's own way to measure the nesting depth: bare RETURN lines until the bond
+    terminates (a reply that reaches the driver's top level ends it), counted."""
+    count = 0
+    while count < 5:
+        count += 1
+        b._sendstate("RETURN", b.dumps(None))
+        b._proc.timeout = 5
+        try:
+            b._repl()
+        except (TerminatedException, pexpect.EOF):  # BYE, or the end of the output
+            return count
+        except pexpect.TIMEOUT:  # still running: the RETURN was taken at a deeper level
+            pass
+    return count
+
 PROGRAM = {"Python": "python3", "JavaScript": "node", "Perl": "perl", "PHP": "php", "Ruby": "ruby", "R": "R"}
 
 bonds = {}
@@ -81,6 +109,12 @@ for place in ["local"] + (["ssh"] if SSH else []):
             except RemoteException as e:
                 check(name + ": remote exception", "boom" in str(e), True)
             check(name + ": usable after the exception", b.eval("2 * 3"), 6)
+            try:
+                b.eval(UNSENDABLE[lang])
+                check(name + ": an argument that cannot be sent", "no error", "SerializationException")
+            except SerializationException as e:
+                check(name + ": an argument that cannot be sent fails the request (remote)", e.side, "remote")
+            check(name + ": usable after the serialization error", b.eval("2 * 4"), 8)
             if lang == "JavaScript":
                 # Node's event loop runs between requests: a timer fires, and what it prints
                 # while the bond is idle reaches this host with the next request
@@ -93,6 +127,21 @@ for place in ["local"] + (["ssh"] if SSH else []):
                 bonds[lang] = b
             else:
                 b.close()
+            # A bare RETURN at the top level ends the driver: after an exception and after a
+            # serialization error the depth is exactly one.
+            for after in ("exception", "serialization error"):
+                d = make_bond(lang, cmd, timeout=30) if not (place == "ssh" and lang == "Ruby") else \
+                    make_bond(lang, cmd, args=["-ne", "'eval $_'"], def_args=False, timeout=30)
+                d.export(lambda x: x * 2, "twice")
+                try:
+                    d.eval_block(RAISE[lang]) if after == "exception" else d.eval(UNSENDABLE[lang])
+                except (RemoteException, SerializationException):
+                    pass
+                check("%s: depth after a %s" % (name, after), depth(d), 1)
+                try:
+                    d.close()
+                except Exception:
+                    pass
         except Exception:
             results["failed"] += 1
             print("FAIL %s: %s" % (name, traceback.format_exc()))
@@ -117,6 +166,48 @@ if "Ruby" in bonds and "R" in bonds:
     except Exception:
         results["failed"] += 1
         print("FAIL Ruby/R proxy: " + traceback.format_exc())
+# Python to Python: python-bond picks PICKLE, the first protocol our driver offers, with
+# transparent exceptions: any picklable value crosses, and exceptions are real objects.
+for place in ["local"] + (["ssh"] if SSH else []):
+    name = "Python PICKLE %s" % place
+    try:
+        b = make_bond("Python", None if place == "local" else "%s python3" % SSH, timeout=30)
+        check(name + ": protocol", b._proto.__name__, "PICKLE")
+        b.eval_block(IDENT["Python"])
+        for value in [(1, "two", 3.0), {1, 2}, b"\x00\xff bytes", 1 << 100, complex(1, 2), {"k": [None, True]}]:
+            check(name + ": %r crosses" % (value,), b.call("ident", value), value)
+        try:
+            b.eval_block("raise KeyError('boom')")
+            check(name + ": a transparent exception", "no exception", "RemoteException")
+        except RemoteException as e:
+            check(name + ": a transparent exception is the exception object", (type(e.data), e.data.args), (KeyError, ("boom",)))
+
+        def refuse(x):
+            raise ValueError("no %s" % x)
+
+        b.export(refuse, "refuse")
+        b.eval_block("def caught():\n    try:\n        refuse(7)\n    except ValueError as e:\n        return ['ValueError', e.args[0]]\n")
+        check(name + ": the host's exception is raised as itself", b.call("caught"), ["ValueError", "no 7"])
+        b.export(lambda x: x * 2, "twice")
+        try:
+            b.eval(UNSENDABLE["Python"])
+            check(name + ": an argument that cannot be pickled", "no error", "SerializationException")
+        except SerializationException as e:
+            check(name + ": an argument that cannot be pickled fails the request (remote)", e.side, "remote")
+        check(name + ": output", b.eval("print('hi') or 5"), 5)
+        check(name + ": depth after all that", depth(b), 1)
+    except Exception:
+        results["failed"] += 1
+        print("FAIL %s: %s" % (name, traceback.format_exc()))
+j = None
+try:
+    j = make_bond("Python", protocol="JSON", timeout=30)
+    check("Python JSON on request: protocol", j._proto.__name__, "JSON")
+    check("Python JSON on request: a call", j.call("sorted", [3, 1, 2]), [1, 2, 3])
+    j.close()
+except Exception:
+    results["failed"] += 1
+    print("FAIL Python JSON: " + traceback.format_exc())
 for b in bonds.values():
     b.close()
 

@@ -216,8 +216,12 @@ final class AsyncConversation: Sendable {
         do {
             if let asynchronous = function.asyncFunction {
                 result = try await asynchronous(arguments)
+            } else if let blocking = function.function {
+                result = try blocking(arguments)
+            } else if let withKeywords = function.keywordFunction {
+                result = try withKeywords(arguments, [:])
             } else {
-                result = try function.function(arguments)
+                return line("EXCEPT", "\(name) is not a function exported by the host")
             }
         } catch {
             return line("EXCEPT", String(describing: error))

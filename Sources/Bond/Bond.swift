@@ -65,7 +65,8 @@ public final class Bond: Sendable {
         self.language = driver.language
         self.name = options.name ?? driver.language
         self.errors = errors
-        self.driverExtensions = Set(driver.manifest.extensions ?? [])
+        let extensions = Set(driver.manifest.extensions ?? [])
+        self.driverExtensions = extensions
         guard options.serializationProtocol.uppercased() == "JSON" else {
             throw errors.usage("unsupported protocol \(options.serializationProtocol); this host speaks JSON")
         }
@@ -92,15 +93,17 @@ public final class Bond: Sendable {
         stateChanged(.starting)
         do {
             connection = try Connection(
-                language: driver.language, name: name, process: process, options: options, stateChanged: stateChanged,
-                streams: streams)
+                language: driver.language, name: name, process: process, options: options,
+                readsBlocks: extensions.contains(BytesBlocks.extensionName), stateChanged: stateChanged, streams: streams)
         } catch {
             throw errors.startup("cannot make a pipe: \(error)")
         }
         let closedByUser = ClosedFlag()
         shutdown = Shutdown(
             connection: connection, host: host, closedByUser: closedByUser, grace: options.closeGracePeriod.seconds)
-        conversation = Conversation(connection: connection, timeout: options.timeout, closedByUser: closedByUser)
+        conversation = Conversation(
+            connection: connection, timeout: options.timeout, closedByUser: closedByUser,
+            sendsBlocks: extensions.contains(BytesBlocks.extensionName))
         asyncConversation = AsyncConversation(
             connection: connection, conversation: conversation, closedByUser: closedByUser,
             grace: options.interruptGracePeriod,
@@ -109,6 +112,7 @@ public final class Bond: Sendable {
         do {
             try connection.handshake(
                 driver, transparentExceptions: options.transparentExceptions,
+                extensions: extensions.intersection([BytesBlocks.extensionName]).sorted(),
                 within: options.startupTimeout ?? options.timeout)
             try host.started(driver: driver) { (expression) throws(BondError) in try eval(expression) }
         } catch {
@@ -161,10 +165,15 @@ public final class Bond: Sendable {
     /// Makes `function` callable in the interpreter as the global function `name`.
     /// Exporting a name again replaces the function.
     public func export(_ name: String, _ function: @escaping BondFunction) throws(BondError) {
+        try export(name, ExportTable.Entry(function), payload: .string(name))
+    }
+
+    /// Exports `entry` as `name` with the EXPORT payload `payload`.
+    func export(_ name: String, _ entry: ExportTable.Entry, payload: BondValue) throws(BondError) {
         guard Self.isFunctionName(name) else { throw errors.usage("invalid name for an exported function: \"\(name)\"") }
-        let previous = conversation.exports.withLock { $0.set(ExportTable.Entry(function), for: name) }
+        let previous = conversation.exports.withLock { $0.set(entry, for: name) }
         do {
-            _ = try request("EXPORT", .string(name))
+            _ = try request("EXPORT", payload)
         } catch {
             conversation.exports.withLock { _ = $0.set(previous, for: name) }
             throw error

@@ -227,6 +227,7 @@ extension BondValue: Codable {
         case .string(let s): try container.encode(s)
         case .array(let a): try container.encode(a)
         case .object(let o): try container.encode(Dictionary(uniqueKeysWithValues: o.map { ($0.key, $0.value) }))
+        case .bytes(let b): try container.encode(Data(b))
         }
     }
 }

@@ -8,17 +8,29 @@ public struct BondFrameWriter: Sendable {
     private var callStart = CallStart()
     /// The call being written: whose refs it may hold, and how its arguments are written.
     private var call = CallState()
+    /// [ext] The byte strings of the frame, sent as raw blocks before it (`BytesBlocks`).
+    private var blocks: [[UInt8]] = []
+    /// [ext] Whether the driver reads `BYTES` blocks.
+    let sendsBlocks: Bool
 
-    init(errors: BondErrors) { self.errors = errors }
+    init(errors: BondErrors, sendsBlocks: Bool = false) {
+        self.errors = errors
+        self.sendsBlocks = sendsBlocks
+    }
 
     // MARK: Values
 
     /// Writes a value as JSON.
     public mutating func write(_ value: BondValue) throws(BondError) {
+        let before = blocks.count
         do {
-            try JSONWriter.write(value, into: &bytes)
+            try JSONWriter.write(value, into: &bytes, blocks: &blocks)
         } catch {
             throw errors.serialization(.local, error.message)
+        }
+        if blocks.count > before, !sendsBlocks {
+            throw errors.usage(
+                "bytes need the \(BytesBlocks.extensionName) extension, which the \(errors.language) driver does not offer")
         }
     }
 
@@ -85,16 +97,17 @@ public struct BondFrameWriter: Sendable {
 
     /// Writes the payload of a call of `name`, whose arguments `writeArguments` writes (with
     /// `writeArgument`): `CALL ["name",[arguments...]]`, or `XCALL ["name",[[is_ref, value or
-    /// code]...]]` when a ref is among them.
+    /// code]...]]` when a ref is among them; [ext] `keywords`, if any, as a third element
+    /// `{"key":value,...}` (docs/protocol.md, `KEYWORDS`).
     mutating func writeCall(
-        _ name: String, refsOf owner: ObjectIdentifier,
+        _ name: String, refsOf owner: ObjectIdentifier, keywords: KeyValuePairs<String, (any BondArgument)?>? = nil,
         _ writeArguments: (inout BondFrameWriter) throws(BondError) -> Void
     ) throws(BondError) {
         call = CallState(refOwner: owner)
         defer { call = CallState() }
         callStart.write(name, into: &bytes)
         try writeArguments(&self)
-        closeCall()
+        try closeCall(keywords)
         guard call.needsRefs else { return }
         restart("XCALL")
         call = CallState(refOwner: owner, wrapsArguments: true)
@@ -102,7 +115,25 @@ public struct BondFrameWriter: Sendable {
         write(name)
         bytes.append(contentsOf: ",[".utf8)
         try writeArguments(&self)
-        closeCall()
+        try closeCall(keywords)
+    }
+
+    /// Ends a call's payload, its keyword arguments (if any) as a third element.
+    private mutating func closeCall(_ keywords: KeyValuePairs<String, (any BondArgument)?>?) throws(BondError) {
+        guard let keywords else { return closeCall() }
+        bytes.append(UInt8(ascii: "]"))
+        bytes.append(UInt8(ascii: ","))
+        bytes.append(UInt8(ascii: "{"))
+        call.nesting += 1  // (a ref is no keyword value: see `write(ref:)`)
+        for (index, (key, value)) in keywords.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            write(key)
+            bytes.append(UInt8(ascii: ":"))
+            if let value { try value.write(to: &self) } else { writeNull() }
+        }
+        call.nesting -= 1
+        bytes.append(UInt8(ascii: "}"))
+        bytes.append(UInt8(ascii: "]"))
     }
 
     /// Ends a call's payload: `]]` (two bytes appended: a generic append of the text's UTF-8
@@ -169,6 +200,7 @@ public struct BondFrameWriter: Sendable {
     /// Starts the line again, with `verb`.
     private mutating func restart(_ verb: String) {
         bytes.removeAll(keepingCapacity: true)
+        if !blocks.isEmpty { blocks = [] }
         var verb = verb
         verb.withUTF8 { bytes.append(contentsOf: $0) }
         bytes.append(0x20)
@@ -176,7 +208,8 @@ public struct BondFrameWriter: Sendable {
 
     /// Sends the line built last; a big one's buffer is let go after.
     mutating func send(through connection: Connection) -> Bool {
-        let sent = connection.send(line: bytes)
+        let sent = blocks.isEmpty ? connection.send(line: bytes) : connection.send(blocks: blocks, line: bytes)
+        blocks = []
         if bytes.capacity > 1 << 16 { bytes = [] }
         return sent
     }

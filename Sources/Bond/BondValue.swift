@@ -10,6 +10,9 @@ public enum BondValue: Sendable, Hashable {
     case string(String)
     case array([BondValue])
     case object(OrderedDictionary<String, BondValue>)
+    /// [ext] Binary data (Python `bytes`, Node `Buffer`, a PHP or Perl byte string), sent out of
+    /// band as a raw block (docs/protocol.md, `BYTES`).
+    case bytes([UInt8])
 }
 
 // MARK: - Accessors
@@ -39,6 +42,7 @@ extension BondValue {
     }
 
     public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
+    public var bytesValue: [UInt8]? { if case .bytes(let b) = self { b } else { nil } }
     public var arrayValue: [BondValue]? { if case .array(let a) = self { a } else { nil } }
     public var objectValue: OrderedDictionary<String, BondValue>? {
         if case .object(let o) = self { o } else { nil }
@@ -77,10 +81,11 @@ extension BondValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, Expre
 // MARK: - Description
 
 extension BondValue: CustomStringConvertible {
-    /// The value as compact JSON (non-finite doubles are written as `nan`, `inf`, `-inf`).
+    /// The value as compact JSON (non-finite doubles are written as `nan`, `inf`, `-inf`, byte
+    /// strings as Python writes them, `b'\x00ab'`).
     public var description: String {
         var out: [UInt8] = []
-        JSONWriter.write(self, into: &out, lenient: true)
+        JSONWriter.describe(self, into: &out)
         return String(decoding: out, as: UTF8.self)
     }
 

@@ -28,7 +28,7 @@ final class Connection: Sendable {
     private let wake: WakePipe
 
     init(
-        language: String, name: String, process: InterpreterProcess, options: BondOptions,
+        language: String, name: String, process: InterpreterProcess, options: BondOptions, readsBlocks: Bool = false,
         stateChanged: (@Sendable (BondState) -> Void)?, streams: BondStreams = BondStreams()
     ) throws(SystemCallError) {
         self.language = language
@@ -38,8 +38,9 @@ final class Connection: Sendable {
         self.maximumFrameBytes = options.maximumFrameBytes
         self.stateChanged = stateChanged
         self.wake = try WakePipe()
-        self.state = ConditionLock(ConnectionState(
-            reader: FrameReader(fd: process.outputFD, maximumFrameBytes: options.maximumFrameBytes)))
+        let reader = FrameReader(fd: process.outputFD, maximumFrameBytes: options.maximumFrameBytes)
+        reader.readsBlocks = readsBlocks
+        self.state = ConditionLock(ConnectionState(reader: reader))
         startThread(name: "bond \(name) stdout") { [self] in readInBackground() }
         startThread(name: "bond \(name) stderr") { [self] in readErrors() }
         startThread(name: "bond \(name) reaper") { [self] in
@@ -208,6 +209,20 @@ final class Connection: Sendable {
         return writingBig { process.write(line) }
     }
 
+    /// [ext] Sends raw `BYTES` blocks, then the frame line that refers to them (`BytesBlocks`):
+    /// each block goes from its own buffer to the pipe, never copied into the line.
+    func send(blocks: [[UInt8]], line: [UInt8]) -> Bool {
+        writingBig {
+            for block in blocks {
+                let header = BytesBlocks.header(block.count)
+                if delivery.logs { delivery.record(.sent, Array("BYTES \(block.count) <raw block>".utf8), depth: depth) }
+                guard process.write(header, block, [0x0A]) else { return false }
+            }
+            if delivery.logs { delivery.record(.sent, line.dropLast(), depth: depth) }
+            return process.write(line)
+        }
+    }
+
     /// Writes a big frame while the background reader drains the interpreter's output.
     private func writingBig(_ write: () -> Bool) -> Bool {
         let callerWasReading = state.changing { $0.beginBigWrite() }
@@ -296,7 +311,7 @@ final class Connection: Sendable {
         _ chunk: UnsafeRawBufferPointer, _ reader: FrameReader, for recipient: Recipient, _ handoff: inout Event?
     ) {
         guard reader.awaitingReady else {
-            reader.splitLines(chunk) { route($0, recipient, &handoff) }
+            reader.splitLines(chunk) { route($0, reader, recipient, &handoff) }
             return
         }
         let remainder = state.changing { $0.startup.takeOutput(chunk) }
@@ -312,7 +327,7 @@ final class Connection: Sendable {
             state.becomeReady()
         }
         reader.awaitingReady = false
-        remainder.withUnsafeBytes { bytes in reader.splitLines(bytes) { route($0, recipient, &handoff) } }
+        remainder.withUnsafeBytes { bytes in reader.splitLines(bytes) { route($0, reader, recipient, &handoff) } }
     }
 
     /// Queues an event for the conversation. Speed trick: a caller reading for itself gets the
@@ -326,14 +341,17 @@ final class Connection: Sendable {
         }
     }
 
-    private func route(_ piece: LineSplitter.Piece, _ recipient: Recipient, _ handoff: inout Event?) {
+    private func route(_ piece: LineSplitter.Piece, _ reader: FrameReader, _ recipient: Recipient, _ handoff: inout Event?) {
         switch piece {
+        case .block(let block):
+            if delivery.logs { delivery.record(.received, Array("BYTES \(block.count) <raw block>".utf8), depth: depth) }
+            reader.blocks.append(block)
         case .oversized(let size):
             delivery.record(.received, Array("<frame of \(size) bytes dropped: over the limit of \(maximumFrameBytes)>".utf8), depth: depth)
             enqueue(.oversized(size), recipient, &handoff)
         case .line(let line):
             if delivery.logs { delivery.record(.received, line, depth: depth) }
-            guard let frame = FrameParser.parse(line) else {
+            guard let frame = reader.blocks.isEmpty ? FrameParser.parse(line) : FrameParser.parse(line, blocks: &reader.blocks) else {
                 // [ext] Not a frame: stray output that bypassed the driver.
                 delivery.deliver(.stdout, String(decoding: line, as: UTF8.self) + "\n")
                 return

@@ -1,4 +1,5 @@
 import Foundation
+import OrderedCollections
 import Synchronization
 
 /// The request loop of one bond: it sends a request, then serves the interpreter until the
@@ -20,12 +21,12 @@ final class Conversation: Sendable {
     private let closedByUser: ClosedFlag
     private let errors: BondErrors
 
-    init(connection: Connection, timeout: Duration?, closedByUser: ClosedFlag) {
+    init(connection: Connection, timeout: Duration?, closedByUser: ClosedFlag, sendsBlocks: Bool = false) {
         self.connection = connection
         self.timeout = timeout
         self.closedByUser = closedByUser
         self.errors = BondErrors(language: connection.language)
-        self.frames = Mutex(BondFrameWriter(errors: errors))
+        self.frames = Mutex(BondFrameWriter(errors: errors, sendsBlocks: sendsBlocks))
     }
 
     // MARK: Requests
@@ -126,16 +127,22 @@ final class Conversation: Sendable {
 
     /// Serves a CALL whose payload was not read as a call (see `ReceivedFrame.Content`).
     private func serveCall(_ payload: BondValue) {
-        guard case .array(let parts) = payload, parts.count == 2, case .string(let name) = parts[0],
+        guard case .array(let parts) = payload, parts.count == 2 || parts.count == 3, case .string(let name) = parts[0],
             case .array(let arguments) = parts[1]
         else {
             answer("EXCEPT", "malformed CALL payload: \(payload)")
             return
         }
-        serveCall(name, arguments)
+        guard parts.count == 3 else { return serveCall(name, arguments) }
+        // [ext] KEYWORDS: keyword arguments as a third element.
+        guard case .object(let keywords) = parts[2] else {
+            answer("EXCEPT", "malformed CALL payload: \(payload)")
+            return
+        }
+        serveCall(name, arguments, keywords: keywords)
     }
 
-    private func serveCall(_ name: String, _ arguments: [BondValue]) {
+    private func serveCall(_ name: String, _ arguments: [BondValue], keywords: OrderedDictionary<String, BondValue>? = nil) {
         guard let exported = exports.withLock({ $0.entry(named: name) }) else {
             answer("EXCEPT", "\(name) is not a function exported by the host")
             return
@@ -144,7 +151,14 @@ final class Conversation: Sendable {
         let nest = connection.delivery.logs ? ConversationNest.beginServing() : nil
         defer { if let nest { ConversationNest.endServing(nest) } }
         do {
-            result = try exported.function(arguments)
+            if let function = exported.function, keywords == nil {
+                result = try function(arguments)
+            } else if let function = exported.keywordFunction {
+                result = try function(arguments, keywords ?? [:])
+            } else {
+                answer("EXCEPT", "\(name) takes no keyword arguments (it was exported without them)")
+                return
+            }
         } catch {
             answer("EXCEPT", String(describing: error))
             return
@@ -178,18 +192,30 @@ struct ExportTable {
     /// the one in the dictionary: a function taken out of a dictionary and kept elsewhere is
     /// wrapped anew, and released again, at each use.)
     final class Entry: Sendable {
-        let function: BondFunction
-        /// The function when it was exported by the async face (`function` then waits for it).
+        /// The function, when exported without keyword arguments (one exported by the async face
+        /// is waited for).
+        let function: BondFunction?
+        /// The function, when exported with keyword arguments (`export(_:withKeywords:)`).
+        let keywordFunction: BondKeywordFunction?
+        /// The function when it was exported by the async face.
         let asyncFunction: AsyncBondFunction?
 
         init(_ function: @escaping BondFunction) {
             self.function = function
-            self.asyncFunction = nil
+            keywordFunction = nil
+            asyncFunction = nil
+        }
+
+        init(keywords function: @escaping BondKeywordFunction) {
+            self.function = nil
+            keywordFunction = function
+            asyncFunction = nil
         }
 
         init(async function: @escaping AsyncBondFunction) {
             self.function = { arguments in try waitFor { try await function(arguments) } }
-            self.asyncFunction = function
+            keywordFunction = nil
+            asyncFunction = function
         }
     }
 

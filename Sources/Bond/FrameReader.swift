@@ -38,6 +38,15 @@ final class FrameReader {
         splitter.deallocate()
     }
 
+    /// [ext] The raw blocks read for the next frame (`BytesBlocks`).
+    var blocks: [[UInt8]] = []
+
+    /// [ext] Whether `BYTES` blocks are read (the driver offers the extension).
+    var readsBlocks: Bool {
+        get { splitter.pointee.readsBlocks }
+        set { splitter.pointee.readsBlocks = newValue }
+    }
+
     /// Splits a chunk of frame output into lines.
     func splitLines(_ chunk: UnsafeRawBufferPointer, _ emit: (LineSplitter.Piece) -> Void) {
         splitter.pointee.feed(chunk, emit: emit)

@@ -1,3 +1,4 @@
+import Foundation
 import OrderedCollections
 
 /// Why a JSON text could not be read.
@@ -385,12 +386,26 @@ struct JSONWriteError: Error, Sendable {
 
 /// Writes a `BondValue` as one line of compact JSON (non-ASCII text stays UTF-8).
 enum JSONWriter {
-    /// Writes `value`; throws for non-finite doubles, which JSON cannot carry.
+    /// Writes `value`; throws for non-finite doubles, which JSON cannot carry. Byte strings
+    /// go to `blocks` (each written as `{"__BOND_bytes": index}`: the `BYTES` extension).
+    static func write(_ value: BondValue, into out: inout [UInt8], blocks: inout [[UInt8]]) throws(JSONWriteError) {
+        if let bad = firstNonFinite(value) {
+            throw JSONWriteError(message: "\(bad) cannot be represented in JSON")
+        }
+        var form = BytesForm.blocks(blocks)
+        blocks = []
+        write(value, into: &out, bytes: &form)
+        if case .blocks(let written) = form { blocks = written }
+    }
+
+    /// Writes `value`; throws for non-finite doubles, which JSON cannot carry. Byte strings are
+    /// written as base64 strings (as `JSONEncoder` writes `Data`).
     static func write(_ value: BondValue, into out: inout [UInt8]) throws(JSONWriteError) {
         if let bad = firstNonFinite(value) {
             throw JSONWriteError(message: "\(bad) cannot be represented in JSON")
         }
-        write(value, into: &out, lenient: true)
+        var form = BytesForm.base64
+        write(value, into: &out, bytes: &form)
     }
 
     static func encode(_ value: BondValue) throws(JSONWriteError) -> [UInt8] {
@@ -412,8 +427,29 @@ enum JSONWriter {
         }
     }
 
+    /// How the writer writes byte strings.
+    enum BytesForm {
+        /// As a base64 string (`decode`, `Codable`).
+        case base64
+        /// As a Python-style literal, `b'\x00ab'` (descriptions, for people to read).
+        case literal
+        /// [ext] As `{"__BOND_bytes": index}`, the bytes added to the blocks sent before the frame.
+        case blocks([[UInt8]])
+    }
+
     /// Writes without checking; non-finite doubles come out as `nan`/`inf` (for descriptions).
     static func write(_ value: BondValue, into out: inout [UInt8], lenient: Bool) {
+        var form = BytesForm.base64
+        write(value, into: &out, bytes: &form)
+    }
+
+    /// Writes for people to read: as `write(_:into:lenient:)`, byte strings as literals.
+    static func describe(_ value: BondValue, into out: inout [UInt8]) {
+        var form = BytesForm.literal
+        write(value, into: &out, bytes: &form)
+    }
+
+    private static func write(_ value: BondValue, into out: inout [UInt8], bytes form: inout BytesForm) {
         switch value {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
@@ -424,7 +460,7 @@ enum JSONWriter {
             out.append(UInt8(ascii: "["))
             for (i, item) in items.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                write(item, into: &out, lenient: lenient)
+                write(item, into: &out, bytes: &form)
             }
             out.append(UInt8(ascii: "]"))
         case .object(let members):
@@ -435,10 +471,42 @@ enum JSONWriter {
                 first = false
                 writeString(key, into: &out)
                 out.append(UInt8(ascii: ":"))
-                write(item, into: &out, lenient: lenient)
+                write(item, into: &out, bytes: &form)
             }
             out.append(UInt8(ascii: "}"))
+        case .bytes(let data):
+            switch form {
+            case .base64:
+                writeString(Data(data).base64EncodedString(), into: &out)
+            case .literal:
+                writeLiteral(data, into: &out)
+            case .blocks(var blocks):
+                out.append(contentsOf: "{\"\(BytesBlocks.key)\":".utf8)
+                writeInteger(blocks.count, into: &out)
+                out.append(UInt8(ascii: "}"))
+                blocks.append(data)
+                form = .blocks(blocks)
+            }
         }
+    }
+
+    /// `b'...'`: printable ASCII as it is, other bytes as `\xNN`.
+    private static func writeLiteral(_ data: [UInt8], into out: inout [UInt8]) {
+        out.append(contentsOf: "b'".utf8)
+        for byte in data {
+            switch byte {
+            case UInt8(ascii: "'"), UInt8(ascii: "\\"):
+                out.append(UInt8(ascii: "\\"))
+                out.append(byte)
+            case 0x20..<0x7F:
+                out.append(byte)
+            default:
+                out.append(contentsOf: "\\x".utf8)
+                out.append(hexDigits[Int(byte >> 4)])
+                out.append(hexDigits[Int(byte & 0xF)])
+            }
+        }
+        out.append(UInt8(ascii: "'"))
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)

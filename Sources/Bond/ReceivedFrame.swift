@@ -79,6 +79,27 @@ enum FrameParser {
         }
     }
 
+    /// [ext] A frame whose payload refers to the raw `blocks` read before it (`BytesBlocks`),
+    /// which it takes.
+    static func parse(_ line: UnsafeRawBufferPointer, blocks: inout [[UInt8]]) -> ReceivedFrame? {
+        let taken = blocks
+        blocks = []
+        guard let frame = parse(line) else { return nil }
+        guard case .value(let payload) = frame.content else {
+            if case .call(let name, let arguments) = frame.content,
+                case .array(let parts)? = BytesBlocks.substitute(.array([.string(name), .array(arguments)]), taken),
+                case .array(let substituted) = parts[1] {
+                return ReceivedFrame(verb: frame.verb, content: .call(name: name, arguments: substituted))
+            }
+            return frame
+        }
+        guard let substituted = BytesBlocks.substitute(payload, taken) else {
+            return ReceivedFrame(verb: frame.verb, content: .unreadable(
+                JSONReadError(message: "the payload refers to a BYTES block that was not sent", offset: 0)))
+        }
+        return ReceivedFrame(verb: frame.verb, content: .value(substituted))
+    }
+
     /// A frame, or `nil` if the line is not one (stray output).
     static func parse(_ line: [UInt8]) -> ReceivedFrame? {
         line.withUnsafeBytes { parse($0) }

@@ -42,6 +42,9 @@ struct BondBench: ParsableCommand {
     @Flag(help: "A short smoke run (few calls, small payloads, one run).")
     var quick = false
 
+    @Flag(help: "Measure only byte strings: a bytes echo of each payload size against a raw loop in the language and against a string of that size.")
+    var bytes = false
+
     @Flag(help: "Write every figure as JSON.")
     var json = false
 
@@ -63,6 +66,25 @@ struct BondBench: ParsableCommand {
         dither.isEnabled = !noDither
         if quick { calls = 200; runs = 1; payloads = [1]; logLines = min(logLines, 20_000); asyncBonds = min(asyncBonds, 4); asyncCallers = min(asyncCallers, 2) }
         let chosen = languages.isEmpty ? Bond.languages : languages
+        if bytes {
+            var figures: [BytesFigure] = []
+            var failed = false
+            for language in chosen where BytesFigure.rawLoop(for: language) != nil {
+                for mib in payloads {
+                    FileHandle.standardError.write(Data("measuring \(mib) MiB of bytes through \(language)...\n".utf8))
+                    do {
+                        if let figure = try BytesFigure.measure(language, mebibytes: mib, runs: runs) { figures.append(figure) }
+                    } catch {
+                        FileHandle.standardError.write(Data("\(language), \(mib) MiB of bytes: \(error)\n".utf8))
+                        failed = true
+                    }
+                }
+            }
+            print("machine: \(Machine.describe()); medians of \(runs) echoes each\n")
+            print(BytesFigure.table(figures))
+            if failed { throw ExitCode.failure }
+            return
+        }
         var report = Report(machine: Machine.describe(), calls: calls, runs: runs)
         if logLines > 0 {
             FileHandle.standardError.write(Data("measuring the workbench core...\n".utf8))

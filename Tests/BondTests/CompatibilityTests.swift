@@ -54,3 +54,47 @@ extension BondOptions {
         #expect(Driver.template(fromPythonReplacement: "a$b\\\\c\\1\\g<2>\\t") == "a\\$b\\\\c$1$2\t")
     }
 }
+
+/// What python-bond 1.4's drivers do that a host may rely on (docs/protocol.md, "Serving
+/// python-bond hosts"), for each of our drivers, locally and over ssh: frames written raw.
+@Suite(.timeLimit(.minutes(5))) struct PythonBondDriverFactsTests {
+    static let cases: [(Snippets, Place)] = [Snippets.python, .javaScript, .perl, .php, .ruby, .r].flatMap { s in
+        places.map { (s, $0) }
+    }
+
+    /// Sends a bare `RETURN` to the driver at its top level, as python-bond's tests do to
+    /// measure the nesting depth; returns whether the driver left (depth one) within 10 s.
+    func replyAtTheTopLevelEndsTheDriver(_ bond: Bond) -> Bool {
+        _ = bond.connection.send("RETURN", Array("null".utf8))
+        let deadline = Date().addingTimeInterval(10)
+        while bond.isAlive, Date() < deadline { usleep(10_000) }
+        return !bond.isAlive
+    }
+
+    @Test(arguments: cases)
+    func aReplyAtTheTopLevelEndsTheDriverAndTheInterpreter(_ s: Snippets, _ place: Place) throws {
+        let (bond, _) = try makeBond(s.language, place)
+        defer { bond.close() }
+        #expect(try bond.eval(s.language == "R" ? "1L + 1L" : "1 + 1") == 2)
+        #expect(replyAtTheTopLevelEndsTheDriver(bond))
+        guard case .terminated = bondError({ _ = try bond.eval("1") }) else {
+            Issue.record("expected the bond terminated"); return
+        }
+    }
+
+    @Test(arguments: cases)
+    func anArgumentThatCannotBeSentFailsTheRequestThatMadeTheCall(_ s: Snippets, _ place: Place) throws {
+        let (bond, _) = try makeBond(s.language, place)
+        defer { bond.close() }
+        try bond.export("twice") { args in .int(2 * (args[0].intValue ?? 0)) }
+        let error = bondError { _ = try bond.eval("twice(\(s.unserializable))") }
+        guard case .serialization(_, .remote, let message) = error else {
+            Issue.record("expected a remote serialization error, got \(String(describing: error))"); return
+        }
+        #expect(message.contains("twice"), "\(message)")
+        #expect(try bond.eval("twice(21)") == 42)
+        let exception = bondError { try bond.evalBlock(s.raiseBoom) }
+        guard case .remote = exception else { Issue.record("expected a remote error, got \(String(describing: exception))"); return }
+        #expect(replyAtTheTopLevelEndsTheDriver(bond), "the depth is one after the errors")
+    }
+}

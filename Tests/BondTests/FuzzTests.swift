@@ -157,6 +157,7 @@ final class Locked<Value>: @unchecked Sendable {
                         switch piece {
                         case .line(let line): seen.append(.line(Array(line)))
                         case .oversized(let size): seen.append(.oversized(size))
+                        case .block: Issue.record("a block, with blocks off")
                         }
                     }
                 }
@@ -197,6 +198,8 @@ final class Locked<Value>: @unchecked Sendable {
                                 }
                             case .oversized:
                                 oversized += 1
+                            case .block:
+                                Issue.record("a block, with blocks off")
                             }
                         }
                     }

@@ -47,6 +47,17 @@ let point = try py.call("lambda p: p", Point(x: 1, y: 2)).decode(Point.self)
 let xs: [Int] = try py.eval("[1, 2, 3]").decode()                    // Codable bridge
         #expect(mixed == 3 && point.x == 1 && point.y == 2 && xs == [1, 2, 3])
 
+let descending = try py.call("sorted", [3, 1, 2], keywords: ["reverse": true])  // [3, 2, 1]
+try py.export("tag", withKeywords: { args, keywords in                            // tag("b", bold=True)
+    .string((keywords["bold"]?.boolValue == true ? "*" : "") + (args.first?.stringValue ?? ""))
+})
+let bold = try py.eval("tag('b', bold=True)")                                   // "*b"
+        #expect(descending == [3, 2, 1] && bold == "*b")
+
+let reversed = try py.call("lambda b: b[::-1]", BondValue.bytes([0, 255, 128]))  // .bytes([128, 255, 0])
+let raw = try py.eval("bytes(range(4))").bytesValue                              // [0, 1, 2, 3]
+        #expect(reversed == .bytes([128, 255, 0]) && raw == [0, 1, 2, 3])
+
 // --- Exporting, proxying
 try py.export("twice") { args in .int(2 * (args[0].intValue ?? 0)) }
 let fortyTwo = try py.eval("twice(21)")          // Python called back into Swift

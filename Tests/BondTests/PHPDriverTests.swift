@@ -209,8 +209,10 @@ extension Snippets {
         defer { bond.close() }
         try bond.evalBlock("class P implements JsonSerializable { function jsonSerialize(): mixed { return ['p' => 1]; } }")
         #expect(try bond.eval("new P()") == ["p": 1])
+        // A string that is not UTF-8 is bytes ([ext] BYTES), no error.
+        #expect(try bond.eval("\"\\xff\"") == .bytes([0xFF]))
         for (code, words) in [
-            ("\"\\xff\"", "UTF-8"), ("NAN", "NaN"), ("INF", "Inf"), ("function () {}", "Closure"),
+            ("NAN", "NaN"), ("INF", "Inf"), ("function () {}", "Closure"),
             ("[1, function () {}]", "Closure"), ("fopen('php://memory', 'r')", "not supported"),
         ] {
             guard case .serialization(_, .remote, let message) = bondError({ _ = try bond.eval(code) }) else {

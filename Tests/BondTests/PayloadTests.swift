@@ -79,9 +79,8 @@ import Testing
             Issue.record("lone surrogate"); return
         }
         if s.language == "Python" {
-            guard case .serialization(_, .remote, _) = bondError({ _ = try bond.eval("b'\\xff'") }) else {
-                Issue.record("bytes"); return
-            }
+            // (bytes are no text: they cross as bytes, see BytesTests)
+            #expect(try bond.eval("b'\\xff'") == .bytes([0xFF]))
         }
         #expect(try bond.eval("1") == 1)
     }

@@ -10,6 +10,7 @@ var __BOND = (function () {
   var inFd = -1;
   var outFd = 1;
   var transExcept = false;
+  var bytesOn = false;       // [ext] BYTES: the host reads byte strings as raw blocks
   var readBuffer = Buffer.alloc(1 << 20);
   var pending = [];          // bytes read past the last line
   var channels = {};
@@ -29,6 +30,8 @@ var __BOND = (function () {
       case "object": if (value === null) return "null"; break;
     }
     if (plain(value, 0)) return JSON.stringify(value);
+    var blocks = [];
+    if (bytesOn) value = withoutBytes(value, blocks, 0);
     var text;
     try {
       text = JSON.stringify(value === undefined ? null : value, function (key, x) {
@@ -42,7 +45,85 @@ var __BOND = (function () {
       if (error && error.name === "_BOND_SerializationException") throw error;
       throw SerializationError(String(error && error.message || error));
     }
-    return text === undefined ? "null" : text;
+    if (text === undefined) return "null";
+    if (blocks.length === 0) return text;
+    var framed = new String(text);   // (a string that carries its blocks to the frame)
+    framed.blocks = blocks;
+    return framed;
+  }
+
+  // [ext] BYTES: `value` with each Buffer or Uint8Array in it (in plain arrays and objects)
+  // replaced by {"__BOND_bytes": <index in blocks>}; copies only what holds some.
+  function withoutBytes(value, blocks, depth) {
+    if (value === null || typeof value !== "object") return value;
+    if (value instanceof Uint8Array) {
+      blocks.push(value);
+      return { __BOND_bytes: blocks.length - 1 };
+    }
+    if (depth > 1000 || typeof value.toJSON === "function") return value;
+    var copy = null, i, x;
+    if (Array.isArray(value)) {
+      for (i = 0; i < value.length; i++) {
+        x = withoutBytes(value[i], blocks, depth + 1);
+        if (x !== value[i]) { copy = copy || value.slice(); copy[i] = x; }
+      }
+      return copy || value;
+    }
+    var proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) return value;
+    var keys = Object.keys(value);
+    for (i = 0; i < keys.length; i++) {
+      x = withoutBytes(value[keys[i]], blocks, depth + 1);
+      if (x !== value[keys[i]]) { copy = copy || Object.assign({}, value); copy[keys[i]] = x; }
+    }
+    return copy || value;
+  }
+
+  // The line of a frame whose payload is `payload`: the text, or, when the payload carries
+  // raw blocks ([ext] BYTES), the pieces to write: each block, then the line.
+  function frameLine(line, payload) {
+    if (payload === undefined || payload === null || payload.blocks === undefined) return line;
+    var pieces = [];
+    payload.blocks.forEach(function (block) { pieces.push("BYTES " + block.length + "\n", block, "\n"); });
+    pieces.push(line);
+    return pieces;
+  }
+
+  // [ext] BYTES: reads the raw block of `count` bytes that a `BYTES <count>` line announced
+  // (and its end of line), straight into its own buffer.
+  function readBlock(count) {
+    var out = Buffer.allocUnsafe(count + 1), have = 0;
+    var rest = pending.length > 1 ? Buffer.concat(pending) : pending[0];
+    pending = [];
+    if (rest !== undefined) {
+      have = Math.min(rest.length, count + 1);
+      rest.copy(out, 0, 0, have);
+      if (have < rest.length) pending = [rest.subarray(have)];
+    }
+    while (have < count + 1) {
+      var n;
+      try {
+        n = fs.readSync(inFd, out, have, count + 1 - have, null);
+      } catch (error) {
+        if (error.code === "EAGAIN" || error.code === "EINTR") continue;
+        throw error;
+      }
+      if (n <= 0) goodbye();
+      have += n;
+    }
+    return out.subarray(0, count);
+  }
+
+  // [ext] BYTES: a payload whose {"__BOND_bytes": i} are the blocks read before it.
+  function parseWithBlocks(text, blocks) {
+    return JSON.parse(text, function (key, value) {
+      if (value !== null && typeof value === "object" && !Array.isArray(value) &&
+          Number.isInteger(value.__BOND_bytes) && value.__BOND_bytes >= 0 && value.__BOND_bytes < blocks.length &&
+          Object.keys(value).length === 1) {
+        return blocks[value.__BOND_bytes];
+      }
+      return value;
+    });
   }
 
   // Whether JSON.stringify writes `value` exactly as it is: a finite number, a string, a
@@ -80,8 +161,22 @@ var __BOND = (function () {
     return error;
   }
 
+  // A request that failed: EXCEPT, or ERROR when a value could not be serialized (an argument
+  // of a call to the host among them), as python-bond's drivers answer.
+  function failureVerb(error) {
+    return error && error.name === "_BOND_SerializationException" ? "ERROR" : "EXCEPT";
+  }
+
+  function failureValue(error) {
+    return failureVerb(error) === "ERROR" ? String(error.message) : exceptionValue(error);
+  }
+
   function writeAll(fd, data) {
-    var buffer = Buffer.from(data, "utf8");
+    if (Array.isArray(data)) {   // a frame with its raw blocks (see frameLine)
+      for (var i = 0; i < data.length; i++) writeAll(fd, data[i]);
+      return;
+    }
+    var buffer = typeof data === "string" ? Buffer.from(data, "utf8") : data;
     var offset = 0;
     while (offset < buffer.length) {
       try {
@@ -93,7 +188,7 @@ var __BOND = (function () {
   }
 
   function writeFrame(verb, payload) {
-    writeAll(outFd, payload === undefined ? verb + "\n" : verb + " " + payload + "\n");
+    writeAll(outFd, payload === undefined ? verb + "\n" : frameLine(verb + " " + payload + "\n", payload));
   }
 
   function flushOutput() {
@@ -116,7 +211,7 @@ var __BOND = (function () {
       state = "ERROR";
       payload = JSON.stringify(describe(error));
     }
-    return state + " " + payload + "\n";
+    return frameLine(state + " " + payload + "\n", payload);
   }
 
   function reply(state, value) {
@@ -297,7 +392,11 @@ var __BOND = (function () {
       throw new Error(name + " cannot be called while the bond is idle (from a timer or a callback of the event loop): it is exported by the host and answers only during a request");
     }
     var payload;
-    payload = encode([name, args]);
+    try {
+      payload = encode([name, args]);
+    } catch (error) {
+      throw SerializationError("cannot serialize the arguments of " + name + ": " + error.message);
+    }
     send("CALL", payload);
     var answer = serve(true);
     if (answer.verb === "RETURN") return answer.data;
@@ -414,6 +513,7 @@ var __BOND = (function () {
       default: return false;
     }
     if (value === null) return true;
+    if (bytesOn && value instanceof Uint8Array) return true;   // [ext] BYTES
     if (depth > 1000 || seen.indexOf(value) >= 0) return false;
     var proto = Object.getPrototypeOf(value);
     var array = Array.isArray(value);
@@ -465,7 +565,7 @@ var __BOND = (function () {
     } catch (error) {
       return "ERROR " + JSON.stringify(describe(error)) + "\n";
     }
-    return "RETURN {\"value\":" + payload + "}\n";
+    return frameLine("RETURN {\"value\":" + payload + "}\n", payload);
   }
 
   function isThenable(value) {
@@ -564,18 +664,24 @@ var __BOND = (function () {
       var line = readLine(!nested);
       if (line === null) return null;   // top level: nothing came in time
       if (line === undefined) goodbye();
+      var blocks = null;
+      while (bytesOn && line.startsWith("BYTES ")) {   // [ext] raw blocks before the frame
+        (blocks = blocks || []).push(readBlock(parseInt(line.substring(6), 10)));
+        line = readLine(false);
+        if (line === undefined) goodbye();
+      }
       var space = line.indexOf(" ");
       var verb = space < 0 ? line : line.substring(0, space);
       var data = null;
       try {
-        if (space >= 0) data = JSON.parse(line.substring(space + 1));
+        if (space >= 0) data = blocks === null ? JSON.parse(line.substring(space + 1)) : parseWithBlocks(line.substring(space + 1), blocks);
       } catch (error) {
         reply("ERROR", "cannot read the request: " + describe(error));
         continue;
       }
       if (verb === "RETURN" || verb === "EXCEPT" || verb === "ERROR") {
         if (nested) return { verb: verb, data: data };
-        continue;
+        goodbye();   // a reply with no call pending ends the top level loop (as python-bond's drivers do)
       }
       if (verb === "RUN") {
         if (serveRun(data, nested) && !nested) return null;   // it awaits: the loop leaves
@@ -587,8 +693,8 @@ var __BOND = (function () {
       try {
         value = execute(verb, data);
       } catch (error) {
-        state = "EXCEPT";
-        value = exceptionValue(error);
+        state = failureVerb(error);
+        value = failureValue(error);
       }
       var line = replyLine(state, value);
       flushOutput();
@@ -618,7 +724,7 @@ var __BOND = (function () {
     try {
       runRequest(data, nested || depth > 1, finish);
     } catch (error) {
-      if (answer === null) answer = replyLine("EXCEPT", exceptionValue(error));
+      if (answer === null) answer = replyLine(failureVerb(error), failureValue(error));
     }
     if (answer === null) {
       // Nothing else may keep the event loop alive while it waits (the next request is not
@@ -725,8 +831,9 @@ var __BOND = (function () {
     try { return fs.openSync(path, flags); } catch (error) { return -1; }
   }
 
-  function start(fd, proto, trans) {
+  function start(fd, proto, trans, extensions) {
     inFd = fd;
+    bytesOn = Array.isArray(extensions) && extensions.indexOf("BYTES") >= 0;
     // With a single processor to run on (availableParallelism follows the affinity mask),
     // reads block at once: looking again would only keep the host from answering.
     var os = require("os");
@@ -801,6 +908,6 @@ var __BOND = (function () {
   return { start: start };
 })();
 
-function __BOND_start(fd, proto, transExcept) {
-  __BOND.start(fd, proto, transExcept);
+function __BOND_start(fd, proto, transExcept, extensions) {
+  __BOND.start(fd, proto, transExcept, extensions);
 }

@@ -26,6 +26,9 @@ final class _BOND
     public static $armed = false;   // SIGINT interrupts: a request's code is running
     public static $writing = false; // a frame is being written: an interrupt waits
     public static $pending = false; // an interrupt came while a frame was written
+    public static $bytes = false;   // [ext] BYTES: the host reads byte strings as raw blocks
+    public static $blocksIn = array();   // the blocks read before the frame being decoded
+    public static $blocksOut = array();  // the blocks of the payload encoded last
     public static $super = array('GLOBALS' => 1, '_SERVER' => 1, '_GET' => 1, '_POST' => 1, '_COOKIE' => 1,
                                  '_FILES' => 1, '_ENV' => 1, '_REQUEST' => 1, '_SESSION' => 1, 'this' => 1);
     public static $verbs = array('CALL' => 1, 'XCALL' => 1, 'EVAL' => 1, 'EVAL_BLOCK' => 1, 'EXPORT' => 1, 'RUN' => 1,
@@ -35,6 +38,137 @@ final class _BOND
 
 class _BOND_SerializationException extends Exception
 {
+}
+
+// [ext] BYTES: a string marked as bytes (_BOND_bytes()): it crosses as a byte string, a raw
+// block before the frame, even when it is valid UTF-8 text.
+final class _BOND_Bytes implements JsonSerializable
+{
+    public $bytes;
+
+    public function __construct($bytes)
+    {
+        $this->bytes = $bytes;
+    }
+
+    #[\ReturnTypeWillChange]
+    public function jsonSerialize()
+    {
+        if (!_BOND::$bytes) {
+            throw new _BOND_SerializationException('cannot serialize bytes: the host does not read them (the BYTES extension)');
+        }
+        _BOND::$blocksOut[] = $this->bytes;
+        return array('__BOND_bytes' => count(_BOND::$blocksOut) - 1);
+    }
+}
+
+// [ext] BYTES: marks a string as bytes: return _BOND_bytes($data).
+function _BOND_bytes($string)
+{
+    return new _BOND_Bytes((string)$string);
+}
+
+// [ext] BYTES: $v with each string that is not valid UTF-8 marked as bytes (in arrays and
+// plain objects), for a second json_encode when the first met one.
+function _BOND_mark_bytes($v, $depth = 0)
+{
+    if (is_string($v)) {
+        return preg_match('//u', $v) === 1 ? $v : new _BOND_Bytes($v);
+    }
+    if ($depth < 512 && (is_array($v) || $v instanceof stdClass)) {
+        $out = is_array($v) ? array() : new stdClass();
+        foreach ($v as $key => $item) {
+            if (is_array($out)) {
+                $out[$key] = _BOND_mark_bytes($item, $depth + 1);
+            } else {
+                $out->$key = _BOND_mark_bytes($item, $depth + 1);
+            }
+        }
+        return $out;
+    }
+    return $v;
+}
+
+// [ext] BYTES: json_encode($v), and when $v holds a string that is not UTF-8, the same with
+// such strings as blocks (_BOND::$blocksOut).
+function _BOND_json($v, $flags = _BOND::JSON)
+{
+    _BOND::$blocksOut = array();
+    $json = json_encode($v, $flags);
+    if ($json === false && _BOND::$bytes && json_last_error() === JSON_ERROR_UTF8) {
+        _BOND::$blocksOut = array();
+        $json = json_encode(_BOND_mark_bytes($v), $flags);
+    }
+    return $json;
+}
+
+// [ext] BYTES: the raw blocks of the payload encoded last, written before its frame
+// ("BYTES <length>\n", the bytes, "\n" each), taken.
+function _BOND_blocks_text()
+{
+    $text = '';
+    foreach (_BOND::$blocksOut as $block) {
+        $text .= 'BYTES ' . strlen($block) . "\n" . $block . "\n";
+    }
+    _BOND::$blocksOut = array();
+    return $text;
+}
+
+// [ext] BYTES: reads the raw blocks announced by $line ("BYTES <length>") and any after it
+// into _BOND::$blocksIn; returns the frame line that follows them.
+function _BOND_read_blocks($line)
+{
+    _BOND::$blocksIn = array();
+    while (strncmp($line, 'BYTES ', 6) === 0) {
+        $want = (int)substr($line, 6) + 1;
+        $block = '';
+        $buffer = _BOND_Input::$buffer;
+        if ($buffer !== '') {
+            $block = (string)substr($buffer, _BOND_Input::$start, $want);
+            $rest = (string)substr($buffer, _BOND_Input::$start + strlen($block));
+            _BOND_Input::$buffer = $rest;
+            _BOND_Input::$start = 0;
+        }
+        while (strlen($block) < $want) {
+            $chunk = fread(_BOND::$in, $want - strlen($block));
+            if ($chunk === false) {
+                _BOND_bye();
+            }
+            if ($chunk === '') {
+                _BOND_wait_for_input(0);
+                continue;
+            }
+            $block .= $chunk;
+        }
+        _BOND::$blocksIn[] = substr($block, 0, -1);
+        $line = _BOND_read_line();
+    }
+    return $line;
+}
+
+// [ext] BYTES: a decoded payload with each {"__BOND_bytes": i} replaced by the i-th block read
+// before its frame (which are then let go).
+function _BOND_with_blocks($v)
+{
+    $blocks = _BOND::$blocksIn;
+    _BOND::$blocksIn = array();
+    return _BOND_put_blocks($v, $blocks);
+}
+
+function _BOND_put_blocks($v, $blocks, $depth = 0)
+{
+    if (!is_array($v) || $depth > 10000) {
+        return $v;
+    }
+    if (count($v) === 1 && is_int($v['__BOND_bytes'] ?? null) && isset($blocks[$v['__BOND_bytes']])) {
+        return $blocks[$v['__BOND_bytes']];
+    }
+    foreach ($v as $key => $item) {
+        if (is_array($item)) {
+            $v[$key] = _BOND_put_blocks($item, $blocks, $depth + 1);
+        }
+    }
+    return $v;
 }
 
 class _BOND_RemoteException extends Exception
@@ -183,7 +317,7 @@ function _BOND_encoding_problem($v, $json)
 // Returns the JSON text of $v, or throws _BOND_SerializationException.
 function _BOND_encode($v)
 {
-    $json = json_encode($v, _BOND::JSON);
+    $json = _BOND_json($v);
     if (($json === false || strpos($json, '{}') !== false) && ($problem = _BOND_encoding_problem($v, $json)) !== null) {
         throw new _BOND_SerializationException($problem);
     }
@@ -195,14 +329,14 @@ function _BOND_send_value($verb, $value)
     if (_BOND::$held) {
         _BOND_flush();
     }
-    $json = json_encode($value, _BOND::JSON);
+    $json = _BOND_json($value);
     if (($json === false || ((is_array($value) || is_object($value)) && strpos($json, '{}') !== false))
         && ($problem = _BOND_encoding_problem($value, $json)) !== null) {
         $what = $verb === 'EXCEPT' ? 'exception' : 'result';
         _BOND_write('ERROR', json_encode("cannot serialize the $what: $problem", _BOND::JSON | JSON_INVALID_UTF8_SUBSTITUTE));
         return;
     }
-    _BOND_put("$verb $json\n");   // a reply
+    _BOND_put(_BOND::$blocksOut ? _BOND_blocks_text() . "$verb $json\n" : "$verb $json\n");   // a reply
 }
 
 function _BOND_send_error($message)
@@ -540,7 +674,8 @@ function _BOND_answer($fn, $args, $want, $run = null)
 // until it answers.
 
 // $head: the start of the frame, 'CALL ["name",' (see _BOND_export).
-function _BOND_call_host($name, $args, $head)
+// $tail: [ext] KEYWORDS, ',{"key":value,...}' after the arguments, or ''.
+function _BOND_call_host($name, $args, $head, $tail = '')
 {
     // [speed] The common case is written inline, as a PHP function call costs some 250
     // instructions: own process (see _BOND_own_process; _BOND_read_line marks the time while it
@@ -550,7 +685,7 @@ function _BOND_call_host($name, $args, $head)
         throw new Exception("$name cannot be called from a child process: it is exported by the host");
     }
     $json = json_encode($args, _BOND::JSON);
-    if ($json === false || strpos($json, '{}') !== false) {
+    if ($json === false || strpos($json, '{}') !== false || _BOND::$blocksOut) {
         try {
             $json = _BOND_encode($args);
         } catch (_BOND_SerializationException $e) {
@@ -563,7 +698,7 @@ function _BOND_call_host($name, $args, $head)
         if (_BOND::$held) {
             _BOND_flush();
         }
-        if (!_BOND::$gone && ($done = @fwrite(_BOND::$out, $line = $head . $json . "]\n")) !== strlen($line)) {
+        if (!_BOND::$gone && ($done = @fwrite(_BOND::$out, $line = (_BOND::$blocksOut ? _BOND_blocks_text() : '') . $head . $json . $tail . "]\n")) !== strlen($line)) {
             _BOND_put_rest($line, $done);
         }
         $verb = _BOND_next($value, $error);
@@ -591,7 +726,32 @@ function _BOND_call_host($name, $args, $head)
     throw new _BOND_SerializationException(is_string($value) ? $value : 'serialization error');
 }
 
-function _BOND_export($name)
+// [ext] KEYWORDS: a call of a function exported with keywords: $args holds the positional
+// arguments (integer keys) and the named ones (string keys), sent as a keyword CALL when there
+// are any.
+function _BOND_call_host_named($name, $args, $head)
+{
+    $positional = array();
+    $named = array();
+    foreach ($args as $key => $arg) {
+        if (is_int($key)) {
+            $positional[] = $arg;
+        } else {
+            $named[$key] = $arg;
+        }
+    }
+    if (!$named) {
+        return _BOND_call_host($name, $positional, $head);
+    }
+    try {
+        $json = _BOND_encode((object)$named);
+    } catch (_BOND_SerializationException $e) {
+        throw new _BOND_SerializationException("cannot serialize the arguments of $name: " . $e->getMessage());
+    }
+    return _BOND_call_host($name, $positional, $head, ',' . $json);
+}
+
+function _BOND_export($name, $keywords = false)
 {
     $parts = explode('\\', ltrim($name, '\\'));
     $short = array_pop($parts);
@@ -603,8 +763,11 @@ function _BOND_export($name)
         throw new Exception("cannot export $name: a function with this name exists");
     }
     $head = 'CALL [' . json_encode($name, _BOND::JSON) . ',';
-    $code = 'function ' . $short . '() { return _BOND_call_host(' . var_export($name, true) . ', func_get_args(), '
-        . var_export($head, true) . '); }';
+    $code = $keywords   // [ext] KEYWORDS: named arguments go to the host as keywords
+        ? 'function ' . $short . '(...$a) { return _BOND_call_host_named(' . var_export($name, true) . ', $a, '
+            . var_export($head, true) . '); }'
+        : 'function ' . $short . '() { return _BOND_call_host(' . var_export($name, true) . ', func_get_args(), '
+            . var_export($head, true) . '); }';
     if ($parts) {
         $code = 'namespace ' . implode('\\', $parts) . '; ' . $code;
     }
@@ -642,6 +805,7 @@ function _BOND_prepare($verb, $value)
             }
             list($name, $args) = $value;
             $args = array_values($args);
+            $named = _BOND_keywords($value);
             $list = array();
             $values = array();
             $slot = count(_BOND::$args);
@@ -658,6 +822,10 @@ function _BOND_prepare($verb, $value)
                     $list[] = "_BOND::\$args[$slot][$i]";
                 }
             }
+            if ($named) {   // [ext] KEYWORDS
+                $values['named'] = $named;
+                $list[] = "..._BOND::\$args[$slot]['named']";
+            }
             _BOND::$args[$slot] = $values;
             return array('return ' . $name . '(' . implode(', ', $list) . ");", true, $slot);
 
@@ -671,12 +839,16 @@ function _BOND_prepare($verb, $value)
             return array($code[0], $code[1], null, array('input' => $input, 'describe' => ($value['unserializable'] ?? '') === 'describe'));
 
         case 'EXPORT':
+            $keywords = is_array($value) && ($value['keywords'] ?? null) === true;   // [ext] KEYWORDS
+            if ($keywords) {
+                $value = $value['name'] ?? null;
+            }
             if (!is_string($value)) {
                 _BOND_send_error('malformed EXPORT request: expected a name');
             } elseif (!preg_match(_BOND_NAME, $value)) {
                 _BOND_send_value('EXCEPT', "invalid name for an exported function: $value");
             } else {
-                _BOND_answer('_BOND_export', array($value), false);
+                _BOND_answer('_BOND_export', array($value, $keywords), false);
             }
             return null;
     }
@@ -796,19 +968,28 @@ function _BOND_send_run($value, $want, $run)
         _BOND_send_value('RETURN', array('value' => $value));
         return;
     }
-    $json = _BOND_not_data($value) === null ? json_encode(array('value' => $value), _BOND::JSON) : false;
+    $json = _BOND_not_data($value) === null ? _BOND_json(array('value' => $value)) : false;
     if ($json === false || (strpos($json, '{}') !== false && _BOND_encoding_problem($value, $json) !== null)) {
         $text = is_scalar($value) || is_array($value) && _BOND_not_data($value) === 'float' ? @var_export($value, true) : @print_r($value, true);
         $type = function_exists('get_debug_type') ? get_debug_type($value) : (is_object($value) ? get_class($value) : gettype($value));
         $json = json_encode(array('description' => $text, 'type' => $type), _BOND::JSON | JSON_INVALID_UTF8_SUBSTITUTE);
+        _BOND::$blocksOut = array();   // (of the attempt as data)
     }
-    _BOND_put("RETURN $json\n");
+    _BOND_put(_BOND::$blocksOut ? _BOND_blocks_text() . "RETURN $json\n" : "RETURN $json\n");   // [ext] BYTES: blocks first
 }
 
 // Whether a CALL or XCALL payload has the form [name, [args...]].
 function _BOND_is_call($value)
 {
-    return is_array($value) && count($value) === 2 && is_string($value[0] ?? null) && is_array($value[1] ?? null);
+    return is_array($value) && (count($value) === 2 || (count($value) === 3 && is_array($value[2] ?? null)))
+        && is_string($value[0] ?? null) && is_array($value[1] ?? null);
+}
+
+// [ext] KEYWORDS: a CALL's keyword arguments, named arguments in PHP (after the positional
+// ones, `...$named` spreads them by name); an empty array for an ordinary call.
+function _BOND_keywords($value)
+{
+    return count($value) === 3 ? $value[2] : array();
 }
 
 // ---------------------------------------------------------------------------
@@ -830,11 +1011,17 @@ function _BOND_next(&$value, &$error)
 {
     while (true) {
         $line = _BOND_read_line();
+        if ($line[0] === 'B' && _BOND::$bytes && strncmp($line, 'BYTES ', 6) === 0) {
+            $line = _BOND_read_blocks($line);   // [ext] BYTES: raw blocks before the frame
+        }
         // [speed] The common reply (to a callback), told first by its first byte: a failed
         // strncmp would cost every call 90 instructions (a callback pays 147 for the test; the
         // call is the figure nearer its limit).
         if ($line[0] === 'R' && strncmp($line, 'RETURN ', 7) === 0) {
             $value = json_decode(substr($line, 7), true, 10000);
+            if (_BOND::$blocksIn) {
+                $value = _BOND_with_blocks($value);
+            }
             $error = $value === null ? _BOND_decode_error('RETURN') : null;
             return 'RETURN';
         }
@@ -872,8 +1059,8 @@ function _BOND_answer_call($fn, $args)
         _BOND_flush();
     }
     $json = json_encode($result, _BOND::JSON);
-    if ($json === false || (!is_scalar($result) && strpos($json, '{}') !== false)) {
-        _BOND_send_value('RETURN', $result);   // says why it cannot, or sends it
+    if ($json === false || (!is_scalar($result) && strpos($json, '{}') !== false) || _BOND::$blocksOut) {
+        _BOND_send_value('RETURN', $result);   // says why it cannot, or sends it (bytes too)
         return;
     }
     _BOND_put("RETURN $json\n");
@@ -914,7 +1101,7 @@ function _BOND_decode_payload($json, $verb, &$error)
 {
     $value = json_decode($json, true, 10000);
     $error = $value === null ? _BOND_decode_error($verb) : null;
-    return $value;
+    return _BOND::$blocksIn ? _BOND_with_blocks($value) : $value;
 }
 
 // Why the last json_decode, which returned null, failed; null when null was the payload.
@@ -950,7 +1137,10 @@ function _BOND_quick_call($line)
         return null;
     }
     $json = substr($line, $open, $close - $open);
-    return is_array($args = json_decode($json, true, 9999)) ? $args : null;
+    if (!is_array($args = json_decode($json, true, 9999))) {
+        return null;
+    }
+    return _BOND::$blocksIn ? _BOND_with_blocks($args) : $args;
 }
 
 // The known function a line 'CALL ["name",[...' calls, or null; the line's start, up to the
@@ -974,6 +1164,9 @@ function _BOND_named_call($verb, $value, &$args)
         return null;
     }
     $args = array_values($value[1]);   // (a JSON object's members, in order)
+    if (count($value) === 3) {   // [ext] KEYWORDS: by name, after the positional ones
+        $args += $value[2];
+    }
     return _BOND_Calls::$known[$value[0]] ?? _BOND_plain_name($value[0]);
 }
 
@@ -1193,6 +1386,8 @@ function _BOND_forget_startup_lines()
 
 function _BOND_start($protocol, $trans, $stdin)
 {
+    // [ext] the host's third start value names the extensions it reads (stage 1 keeps it)
+    _BOND::$bytes = in_array('BYTES', $GLOBALS['_BOND_stage']['start'][2] ?? array(), true);
     foreach (array('_BOND_stdin', '_BOND_stage', '_BOND_error', '_BOND_l', '_BOND_e') as $name) {
         unset($GLOBALS[$name]);
     }

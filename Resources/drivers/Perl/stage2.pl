@@ -11,6 +11,10 @@
 # the rest stays in @_ (CALL builds "sub { NAME($_[0], ...) }" through it).
 sub __BOND_eval { eval(shift) }
 
+# [ext] BYTES: marks a string as bytes (it crosses the bond as a byte string even when it is
+# valid UTF-8 text): return _BOND_bytes($data).
+sub _BOND_bytes { my $b = $_[0]; return bless \$b, '_BOND_Bytes' }
+
 package __BOND;
 
 use strict;
@@ -31,6 +35,9 @@ my $IS_BOOL = defined(&builtin::is_bool) ? \&builtin::is_bool : undef;  # Perl >
 my $AS_NUMBER = defined(&builtin::created_as_number) ? \&builtin::created_as_number : undef;  # 5.36
 my $GONE = 0;           # BYE was sent
 my $PID = $$;           # a child forked by evaluated code must not speak the protocol
+my $BYTES = 0;          # [ext] BYTES: the host reads byte strings as raw blocks
+my @BLOCKS;             # the blocks of the payload being encoded
+our @DEC_BLOCKS;        # the blocks read before the payload being decoded
 our %TIED;              # channel name => tied handle object
 # SIGINT: the handler stays installed (no system call per request); it interrupts only
 # while user code runs ($ARMED), and waits for the end of a frame being written.
@@ -80,6 +87,31 @@ sub enc_num {
   return $s;
 }
 
+# [ext] BYTES: a byte string (no UTF-8 flag) that is not valid UTF-8 goes as a raw block; so
+# does one marked with _BOND_bytes(). Other strings are text.
+sub enc_text_or_bytes {
+  my $s = $_[0];
+  if ($BYTES && !utf8::is_utf8($s) && $s =~ /[\x80-\xff]/) {
+    my $c = $s;
+    return enc_block($s) unless utf8::decode($c);
+  }
+  return enc_str($s);
+}
+
+sub enc_block {
+  die "cannot serialize bytes: the host does not read them (the BYTES extension)\n" unless $BYTES;
+  push @BLOCKS, $_[0];
+  return '{"__BOND_bytes":' . $#BLOCKS . '}';
+}
+
+# The blocks of the payload encoded last (an array reference, or undef), taken.
+sub take_blocks {
+  return undef unless @BLOCKS;
+  my @taken = @BLOCKS;
+  @BLOCKS = ();
+  return \@taken;
+}
+
 sub is_bool {
   no warnings;   # builtin::is_bool is "experimental" in 5.36
   return $IS_BOOL->($_[0]);
@@ -93,7 +125,7 @@ sub enc {
     return $v ? 'true' : 'false' if $IS_BOOL && is_bool($v);
     if ($AS_NUMBER) {   # what the flags below tell, without B
       no warnings;
-      return enc_str($v) unless $AS_NUMBER->($v);
+      return enc_text_or_bytes($v) unless $AS_NUMBER->($v);
       return "$v" if $v == int($v) && abs($v) < 1e15;   # whole: its digits, exactly
       return enc_num($v, B::svref_2object(\$v)->FLAGS);
     }
@@ -103,7 +135,7 @@ sub enc {
       return enc_num($v, $flags)
         if ($flags & (B::SVf_IOK | B::SVf_NOK)) && !($flags & B::SVf_POK);
     }
-    return enc_str($v);
+    return enc_text_or_bytes($v);
   }
   die "cannot serialize data nested deeper than $MAX_DEPTH levels\n" if $depth >= $MAX_DEPTH;
   my $addr = Scalar::Util::refaddr($v);
@@ -111,6 +143,11 @@ sub enc {
   local $path->{$addr} = 1;
   if (defined(my $class = Scalar::Util::blessed($v))) {
     return $$v ? 'true' : 'false' if $v->isa('JSON::PP::Boolean');
+    if ($class eq '_BOND_Bytes') {   # [ext] marked with _BOND_bytes()
+      my $b = $$v;
+      utf8::downgrade($b, 1) or die "cannot serialize as bytes a string with characters above 0xFF\n";
+      return enc_block($b);
+    }
     if (my $to_json = $v->can('TO_JSON')) {
       return enc($v->$to_json(), $depth + 1, $path);
     }
@@ -131,6 +168,7 @@ sub enc {
 }
 
 sub encode {
+  @BLOCKS = ();
   return enc($_[0], 0, {});
 }
 
@@ -202,7 +240,12 @@ sub dec_val {
     $J =~ /\G[ \t\r\n]*:/gc or dec_fail('expected ":"');
     $h{$k} = dec_val($depth + 1);
     $J =~ /\G[ \t\r\n]*([,\}])/gc or dec_fail('expected "," or "}"');
-    return \%h if $1 eq '}';
+    if ($1 eq '}') {
+      # [ext] BYTES: {"__BOND_bytes": i} is the i-th block read before the frame
+      return $DEC_BLOCKS[$h{__BOND_bytes}] if @DEC_BLOCKS && keys(%h) == 1 && defined $h{__BOND_bytes}
+        && $h{__BOND_bytes} =~ /\A[0-9]+\z/ && defined $DEC_BLOCKS[$h{__BOND_bytes}];
+      return \%h;
+    }
   }
 }
 
@@ -218,11 +261,31 @@ sub decode {
 # ---------------------------------------------------------------------------
 # Frames
 
+# Writes all of $_[0] (by reference to it: no copy); leaves when the host is gone.
+sub write_all {
+  my $len = length($_[0]);
+  my $off = 0;
+  while ($off < $len) {
+    my $n = syswrite($OUT, $_[0], $len - $off, $off);
+    if (!defined $n) {
+      next if $!{EINTR} || $!{EAGAIN};
+      POSIX::_exit(1);   # the host is gone
+    }
+    $off += $n;
+  }
+}
+
 sub write_frame {
-  my ($verb, $json) = @_;
+  my ($verb, $json, $blocks) = @_;
   return if $GONE || $$ != $PID;
   my $line = defined($json) ? "$verb $json\n" : "$verb\n";
   utf8::encode($line);
+  # [ext] BYTES: the raw blocks first, each "BYTES <length>\n", its bytes, "\n" (each written
+  # from its own string: a big one is not copied into the line)
+  if ($blocks) {
+    local $WRITING = 1;
+    write_all('BYTES ' . length($_) . "\n"), write_all($_), write_all("\n") for @$blocks;
+  }
   # An interrupt must never cut a frame in half: it waits for the end of the frame.
   {
     local $WRITING = 1;
@@ -286,10 +349,45 @@ sub read_line {
 }
 
 # Reads one request; returns ($verb, $value, $error), or leaves on EOF.
+# [ext] BYTES: the next $count bytes, raw (a block), and the end of line after them.
+sub read_block {
+  my ($count) = @_;
+  my $want = $count + 1;
+  # (into a string of its own: $RBUF had lines cut from its front, and growing such a string
+  # moves its content back first, at every read: quadratic for a big block)
+  my $block = $RBUF;
+  $RBUF = '';
+  $RSCAN = 0;
+  while (length($block) < $want) {
+    my $n = sysread($IN, $block, $want - length($block), length($block));
+    if (!defined $n) {
+      next if $!{EINTR};
+      if ($!{EAGAIN} || $!{EWOULDBLOCK}) {
+        my $rin = '';
+        vec($rin, fileno($IN), 1) = 1;
+        select($rin, undef, undef, undef);
+        next;
+      }
+      bye();
+    }
+    bye() if $n == 0;
+  }
+  $RBUF = substr($block, $want, length($block) - $want, '') if length($block) > $want;
+  chop($block);
+  return $block;
+}
+
 sub read_frame {
   local $SIG{__DIE__};
   my $line = read_line();
   bye() unless defined $line;
+  my @blocks;
+  while ($BYTES && $line =~ /\ABYTES ([0-9]+)\r?\n\z/) {   # [ext] raw blocks before the frame
+    push @blocks, read_block($1);
+    $line = read_line();
+    bye() unless defined $line;
+  }
+  local *DEC_BLOCKS = \@blocks;
   chop($line);
   chop($line) if substr($line, -1) eq "\r";
   my $sp = index($line, ' ');
@@ -316,12 +414,13 @@ sub send_value {
   flush_output();
   local $SIG{__DIE__};
   my $json = eval { encode($value) };
+  my $blocks = take_blocks();
   if (!defined $json) {
     my $what = $verb eq 'EXCEPT' ? 'exception' : 'result';
     write_frame('ERROR', enc_str("cannot serialize the $what: " . chomped($@)));
     return;
   }
-  write_frame($verb, $json);
+  write_frame($verb, $json, $blocks);
 }
 
 sub send_error {
@@ -591,12 +690,13 @@ sub call_host {
   # a forked child would read the driver's requests
   die "$name cannot be called from a child process: it is exported by the host\n" if $$ != $PID;
   my $json = eval { encode([$name, \@args]) };
+  my $blocks = take_blocks();
   die _BOND_SerializationException->new("cannot serialize the arguments of $name: " . chomped($@))
     unless defined $json;
   local $ARMED = 0;
   $PENDING = 0;
   flush_output();
-  write_frame('CALL', $json);
+  write_frame('CALL', $json, $blocks);
   my ($verb, $value, $error) = serve(1);
   die _BOND_SerializationException->new($error) if defined $error;
   return $value if $verb eq 'RETURN';
@@ -770,7 +870,7 @@ sub send_run {
     my $type = ref($value) || 'SCALAR';
     $json = encode({description => $text, type => $type});
   }
-  write_frame('RETURN', $json);
+  write_frame('RETURN', $json, take_blocks());
 }
 
 # ---------------------------------------------------------------------------
@@ -791,7 +891,8 @@ sub spare_cpu {
 }
 
 sub start {
-  my ($protocol, $trans) = @_;
+  my ($protocol, $trans, $extensions) = @_;
+  $BYTES = ref($extensions) eq 'ARRAY' && grep({ $_ eq 'BYTES' } @$extensions) ? 1 : 0;
   die "unsupported protocol " . ($protocol // 'undef') . "\n" if ($protocol // '') ne 'JSON';
   $TRANS = $trans ? 1 : 0;
   $SIG{INT} = $INT_HANDLER;

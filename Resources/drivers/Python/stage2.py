@@ -12,9 +12,13 @@ except NameError:
 
 _BOND_GLOBALS = globals()
 _BOND_DECODER = _BOND_json.JSONDecoder()
-_BOND_ENCODER = _BOND_json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+_BOND_ENCODER = _BOND_json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"),
+                                       default=lambda value: _BOND_block(value))
 _BOND_COMPILED = {}  # callable expressions of CALL, compiled once
 _BOND_TRANS_EXCEPT = False
+_BOND_PICKLE = [False]  # python-bond's PICKLE protocol, for a Python host that asks for it
+_BOND_BYTES = [False]  # [ext] BYTES: the host reads byte strings as raw blocks
+_BOND_BLOCKS = []  # the blocks of the payload being encoded
 _BOND_IN = None
 _BOND_OUT = None
 _BOND_RUNNING = [False]  # whether user code runs now: only then does an interrupt raise
@@ -45,14 +49,51 @@ class _BOND_RemoteException(Exception):
         self.data = data
 
 
+class _BOND_Framed(bytes):
+    """An encoded payload whose byte strings go before it as raw blocks ([ext] BYTES)."""
+
+
+def _BOND_block(value):
+    """The encoder's hook for what JSON has no form for: a byte string becomes a block."""
+    if _BOND_BYTES[0] and isinstance(value, (bytes, bytearray, memoryview)):
+        _BOND_BLOCKS.append(value)
+        return {"__BOND_bytes": len(_BOND_BLOCKS) - 1}
+    raise TypeError("Object of type %s is not JSON serializable" % type(value).__name__)
+
+
 def _BOND_encode(value):
+    if _BOND_PICKLE[0]:
+        return _BOND_pickle_encode(value)
     try:
         text = _BOND_ENCODER.encode(value)
         if isinstance(text, _BOND_text):
             text = text.encode("utf-8")
+        if _BOND_BLOCKS:
+            text = _BOND_Framed(text)
+            text.blocks = _BOND_BLOCKS[:]
+            del _BOND_BLOCKS[:]
         return text
     except (TypeError, ValueError, UnicodeError, RecursionError if _BOND_sys.version_info >= (3, 5) else RuntimeError) as error:
+        del _BOND_BLOCKS[:]
         raise _BOND_SerializationException(_BOND_describe(error))
+
+
+def _BOND_pickle_encode(value):
+    """python-bond's PICKLE payload: the Python literal of pickle.dumps((value,), 0)."""
+    import pickle
+    try:
+        return repr(pickle.dumps((value,), 0)).encode("utf-8")
+    except Exception as error:
+        raise _BOND_SerializationException(_BOND_describe(error))
+
+
+def _BOND_pickle_decode(text):
+    """A PICKLE payload read back: the bytes literal evaluated, unpickled, its element 0."""
+    import ast, pickle
+    data = ast.literal_eval(text)
+    if not isinstance(data, bytes):
+        data = data.encode("latin-1")
+    return pickle.loads(data)[0]
 
 
 def _BOND_describe(error):
@@ -69,6 +110,12 @@ def _BOND_exception_value(error):
         return _BOND_describe(error)
     if isinstance(error, _BOND_RemoteException):
         return error.data
+    if _BOND_PICKLE[0]:  # the exception object itself, when it pickles
+        try:
+            _BOND_pickle_encode(error)
+            return error
+        except _BOND_SerializationException:
+            return _BOND_describe(error)
     value = {"type": type(error).__name__, "message": _BOND_describe(error)}
     try:
         _BOND_encode(list(error.args))
@@ -120,6 +167,28 @@ class _BOND_LineReader(object):
         self.select = select.select
         self.clock = getattr(time, "perf_counter", time.time)
         self.again = (errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR)
+
+    def read_exact(self, count):
+        """[ext] BYTES: the next `count` bytes, raw (a block), read straight into their buffer."""
+        import select
+        data = bytearray(count)
+        have = min(count, len(self.buffer))
+        data[:have] = self.buffer[:have]
+        del self.buffer[:have]
+        self.scanned = 0
+        view = memoryview(data)
+        while have < count:
+            try:
+                n = _BOND_os.readv(self.fd, [view[have:]])
+            except OSError as error:
+                if error.errno not in self.again:
+                    raise
+                self.select([self.fd], [], [])
+                continue
+            if n == 0:
+                raise EOFError("the input ended in a block")
+            have += n
+        return data
 
     def readline(self):
         buffer = self.buffer
@@ -208,6 +277,11 @@ def _BOND_write_frame(verb, payload=None):
     if payload is None:
         _BOND_OUT.write(verb.encode("ascii") + b"\n")
     else:
+        if type(payload) is _BOND_Framed:  # [ext] BYTES: raw blocks, before the frame
+            for block in payload.blocks:
+                _BOND_OUT.write(("BYTES %d\n" % len(block)).encode("ascii"))
+                _BOND_OUT.write(block)
+                _BOND_OUT.write(b"\n")
         _BOND_OUT.write(verb.encode("ascii") + b" ")
         _BOND_OUT.write(payload)
         _BOND_OUT.write(b"\n")
@@ -234,17 +308,43 @@ def _BOND_reply(state, value):
 def _BOND_read():
     """The next frame as (verb, data); (None, None) at end of input."""
     line = _BOND_IN.readline()
+    blocks = None
+    while _BOND_BYTES[0] and line.startswith(b"BYTES "):  # [ext] raw blocks before the frame
+        try:
+            block = _BOND_IN.read_exact(int(line[6:]) + 1)
+        except EOFError:
+            return None, None
+        del block[-1:]
+        blocks = blocks or []
+        blocks.append(bytes(block))
+        line = _BOND_IN.readline()
     if not line:
         return None, None
+    if blocks is not None:
+        return _BOND_read_with_blocks(line, blocks)
     space = line.find(b" ", 0, 16)
     if space < 0:
         return line.rstrip(b"\r\n").decode("ascii", "replace"), None
     # One decoding of the whole line, then JSON read in place from after the verb (no slices).
     text = line.decode("utf-8")
+    if _BOND_PICKLE[0]:
+        return text[:space], _BOND_pickle_decode(text[space + 1:].strip())
     data, end = _BOND_DECODER.raw_decode(text, space + 1)
     if text[end:].strip():
         raise ValueError("extra data after the JSON payload")
     return text[:space], data
+
+
+def _BOND_read_with_blocks(line, blocks):
+    """[ext] BYTES: a frame whose payload refers to raw blocks."""
+    def block(members):
+        if len(members) == 1 and type(members.get("__BOND_bytes")) is int and 0 <= members["__BOND_bytes"] < len(blocks):
+            return blocks[members["__BOND_bytes"]]
+        return members
+    space = line.find(b" ")
+    if space < 0:
+        return line.rstrip(b"\r\n").decode("ascii", "replace"), None
+    return line[:space].decode("ascii"), _BOND_json.loads(line[space + 1:].decode("utf-8"), object_hook=block)
 
 
 def _BOND_callable(name):
@@ -257,18 +357,26 @@ def _BOND_callable(name):
     return eval(code, _BOND_GLOBALS)
 
 
-def _BOND_export(name):
-    def exported(*args):
-        return _BOND_call(name, list(args))
+def _BOND_export(name, keywords=False):
+    if keywords:  # [ext] KEYWORDS: the host's function takes keyword arguments too
+        def exported(*args, **kwargs):
+            return _BOND_call(name, list(args), kwargs)
+    else:
+        def exported(*args):
+            return _BOND_call(name, list(args))
     exported.__name__ = str(name)
     _BOND_GLOBALS[name] = exported
 
 
-def _BOND_call(name, args):
+def _BOND_call(name, args, kwargs=None):
     """Calls the host's exported function `name`; serves nested requests meanwhile."""
     if _BOND_in_child():  # it would read the driver's requests
         raise RuntimeError(name + " cannot be called from a child process: it is exported by the host")
-    _BOND_send("CALL", _BOND_encode([name, args]))
+    try:
+        payload = _BOND_encode([name, args, kwargs] if kwargs else [name, args])
+    except _BOND_SerializationException as error:
+        raise _BOND_SerializationException("cannot serialize the arguments of %s: %s" % (name, error))
+    _BOND_send("CALL", payload)
     running = _BOND_RUNNING[0]
     _BOND_RUNNING[0] = False  # no interrupt may cut the conversation while the host answers
     try:
@@ -278,6 +386,8 @@ def _BOND_call(name, args):
     if verb == "RETURN":
         return data
     if verb == "EXCEPT":
+        if isinstance(data, BaseException):  # PICKLE with transparent exceptions: the object itself
+            raise data
         raise _BOND_RemoteException(data)
     raise _BOND_SerializationException(data)
 
@@ -342,19 +452,34 @@ def _BOND_execute(verb, data):
         exec(data, _BOND_GLOBALS)
         return None
     if verb == "CALL":
+        if len(data) > 2:  # [ext] KEYWORDS
+            return _BOND_callable(data[0])(*data[1], **data[2])
         return _BOND_callable(data[0])(*data[1])
     if verb == "XCALL":
         args = [eval(code, _BOND_GLOBALS) if is_ref else code for is_ref, code in data[1]]
-        return _BOND_callable(data[0])(*args)
+        return _BOND_callable(data[0])(*args, **(data[2] if len(data) > 2 else {}))
     if verb == "EXPORT":
+        keywords = isinstance(data, dict) and data.get("keywords") is True  # [ext] KEYWORDS
+        if keywords:
+            data = data.get("name")
         if not isinstance(data, _BOND_text) or not data or not (data[0].isalpha() or data[0] == "_") \
                 or not data.replace("_", "a").isalnum():
             raise NameError("invalid name for an exported function: " + repr(data))
-        _BOND_export(data)
+        _BOND_export(data, keywords)
         return None
     if verb == "RUN":
         return _BOND_run(data)
     raise ValueError("unknown request " + repr(verb))
+
+
+def _BOND_bye():
+    """Leaves: the host closed our input (or is gone), or sent a reply to no call; says
+    goodbye if the host can still hear it."""
+    try:
+        _BOND_send("BYE")
+    except Exception:
+        pass
+    _BOND_sys.exit(0)
 
 
 def _BOND_serve(nested):
@@ -366,16 +491,11 @@ def _BOND_serve(nested):
             _BOND_reply("ERROR", "cannot read the request: " + _BOND_describe(error))
             continue
         if verb is None:
-            # The host closed our input (or is gone): say goodbye if it can still hear it, and leave.
-            try:
-                _BOND_send("BYE")
-            except Exception:
-                pass
-            _BOND_sys.exit(0)
+            _BOND_bye()
         if verb in ("RETURN", "EXCEPT", "ERROR"):
             if nested:
                 return verb, data
-            continue
+            _BOND_bye()  # a reply with no call pending ends the top level loop (as python-bond's drivers do)
         outer = _BOND_RUNNING[0]
         try:
             _BOND_RUNNING[0] = True
@@ -385,6 +505,8 @@ def _BOND_serve(nested):
             _BOND_sys.stdout.flush()
             _BOND_sys.stderr.flush()
             raise
+        except _BOND_SerializationException as error:  # a value that cannot cross: ERROR, as python-bond answers
+            state, value = "ERROR", _BOND_text(error)
         except BaseException as error:
             state, value = "EXCEPT", _BOND_exception_value(error)
         finally:
@@ -396,8 +518,12 @@ def _BOND_serve(nested):
         _BOND_reply(state, value)
 
 
-def __BOND_start(proto, trans_except):
+def __BOND_start(proto, trans_except, extensions=()):
     global _BOND_IN, _BOND_OUT, _BOND_TRANS_EXCEPT
+    if proto not in ("JSON", "PICKLE"):
+        raise ValueError("unknown protocol " + repr(proto))
+    _BOND_PICKLE[0] = proto == "PICKLE"
+    _BOND_BYTES[0] = "BYTES" in extensions and not _BOND_PICKLE[0]  # [ext] only a host that reads them
     _BOND_TRANS_EXCEPT = bool(trans_except)
     if _BOND_AT_FORK:
         _BOND_os.register_at_fork(after_in_child=lambda: _BOND_FORKED.__setitem__(0, True))

@@ -1,0 +1,136 @@
+import Bond
+import Foundation
+import OrderedCollections
+import Testing
+
+/// [ext] Keyword arguments (docs/protocol.md, `KEYWORDS`): Python `**kwargs` and PHP 8 named
+/// arguments both ways; a clear `.usage` error elsewhere.
+@Suite(.timeLimit(.minutes(3))) struct KeywordTests {
+    @Test(arguments: places)
+    func pythonCallsTakeKeywordArguments(_ place: Place) throws {
+        let (py, _) = try makeBond("Python", place)
+        defer { py.close() }
+        #expect(try py.call("sorted", [3, 1, 2], keywords: ["reverse": true]) == [3, 2, 1])
+        try py.evalBlock("def shape(a, b=0, *rest, **named):\n    return [a, b, list(rest), sorted(named.items())]\n")
+        #expect(try py.call("shape", 1, keywords: ["b": 2, "z": "last", "y": nil]) == [1, 2, [], [["y", nil], ["z", "last"]]])
+        #expect(try py.call("shape", 1, 2, 3, keywords: ["k": ["x": [1.5]]]) == [1, 2, [3], [["k", ["x": [1.5]]]]])
+        #expect(try py.call("shape", values: [7], keywords: [:]) == [7, 0, [], []])
+        // With a ref among the positional arguments (an XCALL).
+        #expect(try py.call("shape", py.ref("40 + 2"), keywords: ["b": 1]) == [42, 1, [], []])
+        // Python's own errors stay Python's.
+        guard case .remote(_, let message, _) = bondError({ _ = try py.call("sorted", [1], keywords: ["nope": 1]) }) else {
+            Issue.record("expected a remote error"); return
+        }
+        #expect(message.contains("nope"))
+        // A ref is no keyword value; a keyword given twice is a mistake: nothing is sent.
+        guard case .usage = bondError({ _ = try py.call("shape", 1, keywords: ["b": py.ref("1")]) }) else {
+            Issue.record("expected a usage error for a ref keyword"); return
+        }
+        guard case .usage(_, let twice) = bondError({ _ = try py.call("shape", 1, keywords: ["b": 1, "b": 2]) }) else {
+            Issue.record("expected a usage error for a keyword given twice"); return
+        }
+        #expect(twice.contains("twice"))
+        #expect(try py.eval("1 + 1") == 2)
+    }
+
+    @Test(arguments: places)
+    func pythonCallsSwiftFunctionsWithKeywords(_ place: Place) throws {
+        let (py, _) = try makeBond("Python", place)
+        defer { py.close() }
+        let seen = Collected()
+        try py.export("describe", withKeywords: { arguments, keywords in
+            seen.add(.stdout, "\(arguments.count)")
+            return ["arguments": .array(arguments), "keywords": .object(keywords)]
+        })
+        #expect(try py.eval("describe(1, 'a', b=True, a=None)") == ["arguments": [1, "a"], "keywords": ["b": true, "a": nil]])
+        #expect(try py.eval("describe()") == ["arguments": [], "keywords": [:]])
+        // Nested: Swift calls back into Python with keywords, from inside the exported function.
+        try py.export("twice_sorted", withKeywords: { arguments, keywords in
+            try py.call("sorted", values: arguments, keywords: ["reverse": keywords["reverse"] ?? false])
+        })
+        #expect(try py.eval("twice_sorted([2, 3, 1], reverse=True)") == [3, 2, 1])
+        // A function exported without keywords takes none (Python says so itself).
+        try py.export("plain") { arguments in .int(arguments.count) }
+        #expect(try py.eval("plain(1, 2)") == 2)
+        guard case .remote(_, let message, _) = bondError({ _ = try py.eval("plain(1, x=2)") }) else {
+            Issue.record("expected a remote error"); return
+        }
+        #expect(message.contains("TypeError"))
+        #expect(seen.stdout == "20")
+    }
+
+    @Test(arguments: places)
+    func phpCallsTakeNamedArguments(_ place: Place) throws {
+        let (php, _) = try makeBond("PHP", place)
+        defer { php.close() }
+        #expect(try php.call("array_slice", [1, 2, 3, 4], 1, keywords: ["preserve_keys": false, "length": 2]) == [2, 3])
+        try php.evalBlock("function shape($a, $b = 0, ...$rest) { return [$a, $b, $rest]; }")
+        #expect(try php.call("shape", 1, keywords: ["b": 2]) == [1, 2, []])
+        #expect(try php.call("shape", 1, 2, 3, keywords: ["z": "last"]) == [1, 2, ["0": 3, "z": "last"]])
+        #expect(try php.call("shape", 1, keywords: ["z": "last", "b": nil]) == [1, nil, ["z": "last"]])
+        // A callable expression (compiled, not called by name), and a ref among the arguments.
+        #expect(try php.call("(fn($a, $b = 0) => [$a, $b])", 1, keywords: ["b": 5]) == [1, 5])
+        #expect(try php.call("(fn($a, $b = 0) => [$a, $b])", php.ref("40 + 2"), keywords: ["b": 5]) == [42, 5])
+        guard case .remote(_, let message, _) = bondError({ _ = try php.call("shape", 1, keywords: ["a": 2]) }) else {
+            Issue.record("expected a remote error"); return
+        }
+        #expect(message.contains("a"))
+        #expect(try php.eval("1 + 1") == 2)
+    }
+
+    @Test(arguments: places)
+    func phpCallsSwiftFunctionsWithNamedArguments(_ place: Place) throws {
+        let (php, _) = try makeBond("PHP", place)
+        defer { php.close() }
+        try php.export("describe", withKeywords: { arguments, keywords in
+            ["arguments": .array(arguments), "keywords": .object(keywords)]
+        })
+        #expect(try php.eval("describe(1, 'a', b: true, a: null)") == ["arguments": [1, "a"], "keywords": ["b": true, "a": nil]])
+        #expect(try php.eval("describe(2)") == ["arguments": [2], "keywords": []])  // (PHP reads {} as an empty array)
+        try php.export("plain") { arguments in .int(arguments.count) }
+        #expect(try php.eval("plain(1, 2)") == 2)
+        guard case .remote = bondError({ _ = try php.eval("plain(1, x: 2)") }) else {
+            Issue.record("expected a remote error"); return
+        }
+    }
+
+    @Test(arguments: ["JavaScript", "Perl"])
+    func languagesWithoutKeywordArgumentsSaySo(_ language: String) throws {
+        let (bond, _) = try makeBond(language)
+        defer { bond.close() }
+        guard case .usage(_, let message) = bondError({ _ = try bond.call("f", 1, keywords: ["x": 1]) }) else {
+            Issue.record("expected a usage error"); return
+        }
+        #expect(message.contains("\(language) has no keyword arguments"), "\(message)")
+        guard case .usage = bondError({ try bond.export("f", withKeywords: { _, _ in nil }) }) else {
+            Issue.record("expected a usage error"); return
+        }
+        #expect(bond.exportedNames.isEmpty)
+        #expect(try bond.call(language == "Perl" ? "abs" : "Math.abs", -3, keywords: [:]) == 3)
+    }
+
+    @Test func aDriverWithoutTheExtensionIsNamed() throws {
+        // Our Python driver with a manifest that does not offer KEYWORDS (as python-bond's own).
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("bond-no-keywords-\(getpid())")
+        let python = folder.appendingPathComponent("Python")
+        try? FileManager.default.removeItem(at: folder)
+        try FileManager.default.createDirectory(at: python, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let ours = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Resources/drivers/Python")
+        for file in ["stage1.py", "stage2.py"] {
+            try FileManager.default.copyItem(at: ours.appendingPathComponent(file), to: python.appendingPathComponent(file))
+        }
+        let manifest = try String(contentsOf: ours.appendingPathComponent("bond.json"), encoding: .utf8)
+            .replacingOccurrences(of: ", \"KEYWORDS\"", with: "")
+        try manifest.write(to: python.appendingPathComponent("bond.json"), atomically: true, encoding: .utf8)
+        let (py, _) = try makeBond("Python") { $0.driverDirectories = [folder] }
+        defer { py.close() }
+        guard case .usage(let language, let message) = bondError({ _ = try py.call("sorted", [2, 1], keywords: ["reverse": true]) }) else {
+            Issue.record("expected a usage error"); return
+        }
+        #expect(language == "Python")
+        #expect(message.contains("KEYWORDS") && message.contains("Python driver"), "\(message)")
+        #expect(try py.call("sorted", [2, 1]) == [1, 2])
+    }
+}
