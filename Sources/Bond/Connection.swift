@@ -162,7 +162,7 @@ final class Connection: Sendable {
             case .read:
                 guard let reader = taken.take() else { continue }
                 var handoff: Event?
-                let arrival = reader.awaitOutput(until: deadline) { consume($0, reader, for: .caller, &handoff) }
+                let arrival = readForCaller(reader, until: deadline, &handoff)
                 if arrival == .ended { finishOutput(reader) }
                 let wakeWaiter = state.withLock { $0.putBack(reader) }
                 if wakeWaiter { state.broadcast() }
@@ -170,6 +170,30 @@ final class Connection: Sendable {
                 if arrival == .timedOut, !state.withLock({ $0.hasEvents }) { return nil }
             }
         }
+    }
+
+    /// What a caller's read saw.
+    private enum Arrival {
+        /// Output was read (and routed).
+        case read
+        /// The output ended.
+        case ended
+        /// The deadline passed first.
+        case timedOut
+    }
+
+    /// The calling thread reads for itself: waits for output until `deadline`, then routes
+    /// everything available, the first event into `handoff`. (A loop over the reader's chunks
+    /// rather than a closure it calls: see `FrameReader.awaitChunk`.)
+    private func readForCaller(_ reader: FrameReader, until deadline: Date?, _ handoff: inout Event?) -> Arrival {
+        guard var chunk = reader.awaitChunk(until: deadline) else { return .timedOut }
+        while case .bytes(let bytes, let more) = chunk {
+            consume(bytes, reader, for: .caller, &handoff)
+            guard more else { return .read }
+            chunk = reader.readChunk()
+        }
+        if case .ended = chunk { return .ended }
+        return .read
     }
 
     /// Whether the process has exited (or its output ended).
