@@ -540,7 +540,10 @@ struct AsyncStack {
                 effects.send = answer
                 effects.depth = levels.count
                 if case .request(let request)? = levels.last, request.stop != nil, request.continuation != nil {
-                    effects.interrupt = true  // (it was stopped while its callback ran)
+                    // It was stopped while its callback ran. The answer just sent unwinds it in
+                    // most code, so it is interrupted only if it still runs after `interruptRetry`:
+                    // an interrupt sent now could land before the driver has read the answer,
+                    // and leave that answer to be taken for a later request's reply.
                     effects.graceFor = request.id
                 }
             } else if !queued.isEmpty {
