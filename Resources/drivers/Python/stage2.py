@@ -376,10 +376,13 @@ def _BOND_call(name, args, kwargs=None):
         payload = _BOND_encode([name, args, kwargs] if kwargs else [name, args])
     except _BOND_SerializationException as error:
         raise _BOND_SerializationException("cannot serialize the arguments of %s: %s" % (name, error))
-    _BOND_send("CALL", payload)
     running = _BOND_RUNNING[0]
-    _BOND_RUNNING[0] = False  # no interrupt may cut the conversation while the host answers
+    # No interrupt may cut the conversation while the host answers: off before the CALL is
+    # sent (the host may interrupt as soon as it reads it; raised here, it would leave the
+    # host's answer to reach the top level, which ends the driver).
+    _BOND_RUNNING[0] = False
     try:
+        _BOND_send("CALL", payload)
         verb, data = _BOND_serve(True)
     finally:
         _BOND_RUNNING[0] = running
