@@ -397,8 +397,14 @@ var __BOND = (function () {
     } catch (error) {
       throw SerializationError("cannot serialize the arguments of " + name + ": " + error.message);
     }
+    callsWaiting++;   // (before the CALL goes: the host may interrupt as soon as it reads it)
     send("CALL", payload);
-    var answer = serve(true);
+    var answer;
+    try {
+      answer = serve(true);
+    } finally {
+      callsWaiting--;
+    }
     if (answer.verb === "RETURN") return answer.data;
     var error;
     if (answer.verb === "EXCEPT") {
@@ -645,6 +651,8 @@ var __BOND = (function () {
   // running; the bond is busy meanwhile.
 
   var depth = 0;            // requests of the host being served, nested (one awaiting included)
+  var callsWaiting = 0;     // calls of the host's functions waiting for its answer
+  var abandonedCalls = 0;   // of those, cut off by an interrupt: their answers are still to come
   var awaitingRun = null;   // the top-level RUN waiting for a promise: { cancel(state, value) }
   var inLoop = false;       // the serve loop runs (under its interrupt watchdog)
   var reading = false;      // a read of the next request is in libuv's thread pool
@@ -681,6 +689,7 @@ var __BOND = (function () {
       }
       if (verb === "RETURN" || verb === "EXCEPT" || verb === "ERROR") {
         if (nested) return { verb: verb, data: data };
+        if (abandonedCalls > 0) { abandonedCalls--; continue; }   // the answer to an interrupted call
         goodbye();   // a reply with no call pending ends the top level loop (as python-bond's drivers do)
       }
       if (verb === "RUN") {
@@ -771,6 +780,11 @@ var __BOND = (function () {
             var line = replyLine("EXCEPT", exceptionValue(error));
             flushOutput();
             for (; depth > 0; depth--) writeAll(outFd, line);
+            // (An interrupt that landed while a call of the host waited for its answer: that
+            // answer reaches the top level later, and is dropped there, not taken for a reply
+            // to no call.)
+            abandonedCalls += callsWaiting;
+            callsWaiting = 0;
             awaitingRun = null;
           } catch (writeError) {
             process.exit(1);
