@@ -35,6 +35,8 @@ public final class Bond: Sendable {
     let errors: BondErrors
     /// The protocol extensions the driver's manifest offers (`"RUN"`, ...).
     let driverExtensions: Set<String>
+    /// Remote objects (the `OBJECTS` extension): releases, proxies, markers.
+    let objects: BondObjects
     private let host: any InterpreterHost
     private let shutdown: Shutdown
 
@@ -64,6 +66,8 @@ public final class Bond: Sendable {
         self.name = options.name ?? driver.language
         self.errors = errors
         self.driverExtensions = Set(driver.manifest.extensions ?? [])
+        let objects = BondObjects(isOn: driverExtensions.contains("OBJECTS"), errors: errors)
+        self.objects = objects
         guard options.serializationProtocol.uppercased() == "JSON" else {
             throw errors.usage("unsupported protocol \(options.serializationProtocol); this host speaks JSON")
         }
@@ -92,10 +96,12 @@ public final class Bond: Sendable {
         let closedByUser = ClosedFlag()
         shutdown = Shutdown(
             connection: connection, host: host, closedByUser: closedByUser, grace: options.closeGracePeriod.seconds)
-        conversation = Conversation(connection: connection, timeout: options.timeout, closedByUser: closedByUser)
+        conversation = Conversation(
+            connection: connection, timeout: options.timeout, closedByUser: closedByUser, objects: objects)
+        objects.attach(self)
         do {
             try connection.handshake(
-                driver, transparentExceptions: options.transparentExceptions,
+                driver, transparentExceptions: options.transparentExceptions, switchingOn: objects.isOn ? ["OBJECTS"] : [],
                 within: options.startupTimeout ?? options.timeout)
             try host.started(driver: driver) { (expression) throws(BondError) in try eval(expression) }
         } catch {
@@ -181,6 +187,9 @@ public final class Bond: Sendable {
         return depth == 0 ? .idle : .busy(depth: depth)
     }
 
+    /// Whether `close()` was called.
+    var isClosedByUser: Bool { shutdown.closedByUser.isSet }
+
     /// Whether the interpreter is still running.
     public var isAlive: Bool { !connection.isClosed }
 
@@ -209,6 +218,7 @@ public final class Bond: Sendable {
     /// after `closeGracePeriod` each. Waiting calls fail with `terminated`. Safe to call twice.
     public func close() {
         shutdown.close()
+        objects.dropAll()
     }
 
     // MARK: The conversation

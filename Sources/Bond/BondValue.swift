@@ -10,6 +10,8 @@ public enum BondValue: Sendable, Hashable {
     case string(String)
     case array([BondValue])
     case object(OrderedDictionary<String, BondValue>)
+    /// [ext] A live object that stays in its interpreter (see `BondHandle`); never plain data.
+    case handle(BondHandle)
 }
 
 // MARK: - Accessors
@@ -43,6 +45,7 @@ extension BondValue {
     public var objectValue: OrderedDictionary<String, BondValue>? {
         if case .object(let o) = self { o } else { nil }
     }
+    public var handleValue: BondHandle? { if case .handle(let h) = self { h } else { nil } }
 
     /// The element at `index` of an array, or `nil`.
     public subscript(index: Int) -> BondValue? {

@@ -4,7 +4,11 @@ extension Connection {
     /// Injects the driver, as the protocol's start-up says: waits for the interpreter's prompt
     /// (`init.wait`), sends the probe and waits for `STAGE1`, sends stage 1 and waits for
     /// `STAGE2`, sends stage 2 and waits for `READY`, all within `limit`.
-    func handshake(_ driver: Driver, transparentExceptions: Bool, within limit: Duration?) throws(BondError) {
+    /// `extensions`: the protocol extensions the host switches on (a third `start` value, sent
+    /// only when there are some: python-bond's drivers take two).
+    func handshake(
+        _ driver: Driver, transparentExceptions: Bool, switchingOn extensions: [String] = [], within limit: Duration?
+    ) throws(BondError) {
         let errors = BondErrors(language: language)
         let deadline = limit.map { Date().addingTimeInterval($0.seconds) } ?? Date().addingTimeInterval(100 * 365 * 86_400)
         func fail(_ message: String) -> BondError {
@@ -43,7 +47,9 @@ extension Connection {
             let afterStage1 = waitForStartupText(try regex("STAGE2\r?\n"), after: afterProbe, deadline: deadline)
         else { throw fail("stage 1 of the driver did not start") }
         expectReady(after: afterStage1)
-        let start: BondValue = ["code": .string(stage2), "start": ["JSON", .bool(transparentExceptions)]]
+        var startValues: [BondValue] = ["JSON", .bool(transparentExceptions)]
+        if !extensions.isEmpty { startValues.append(.array(extensions.map { .string($0) })) }
+        let start: BondValue = ["code": .string(stage2), "start": .array(startValues)]
         guard sendRaw(start.description), waitForReady(deadline: deadline) else {
             throw fail("stage 2 of the driver did not start")
         }
