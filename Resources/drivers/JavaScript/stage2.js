@@ -969,7 +969,7 @@ var __BOND = (function () {
     goIdle();
   }
 
-  return { start: start };
+  return { start: start, objectCount: function () { return table.size; } };
 })();
 
 function __BOND_start(fd, proto, transExcept, extensions) {

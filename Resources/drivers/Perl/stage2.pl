@@ -847,6 +847,9 @@ sub unmark {
   dec_fail("unknown marker $kind");
 }
 
+# How many values the host holds here (for tests and benchmarks).
+sub object_count { return scalar(keys %TABLE) }
+
 sub release_handles {
   my ($ids) = @_;
   delete @TABLE{@$ids} if ref($ids) eq 'ARRAY';
