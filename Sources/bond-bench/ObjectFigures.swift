@@ -41,12 +41,14 @@ struct ObjectFigures: Codable {
         guard bond.offersObjects, let box = box[language], let tableSize = tableSize[language] else { return nil }
         var figures = ObjectFigures()
         try bond.evalBlock(box.define)
-        let handle = try bond.object(box.make)
         var method: [Double] = [], plain: [Double] = []
-        for block in 0..<(blocks + 1) {
-            let m = try time(calls) { i throws(BondError) in _ = try handle.call("ident", i) }
-            let p = try time(calls) { i throws(BondError) in _ = try bond.call("ident", i) }
-            if block > 0 { method.append(m); plain.append(p) }  // (the first pair warms up)
+        do {
+            let handle = try bond.object(box.make)
+            for block in 0..<(blocks + 1) {
+                let m = try time(calls) { i throws(BondError) in _ = try handle.call("ident", i) }
+                let p = try time(calls) { i throws(BondError) in _ = try bond.call("ident", i) }
+                if block > 0 { method.append(m); plain.append(p) }  // (the first pair warms up)
+            }
         }
         figures.methodCallMicros = mid(method)
         figures.plainCallMicros = mid(plain)

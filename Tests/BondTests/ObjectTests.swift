@@ -135,6 +135,55 @@ import Testing
     }
 }
 
+/// What a handle holds and how it is used, per language (locally and over ssh).
+@Suite(.timeLimit(.minutes(5))) struct ObjectLanguageTests {
+    @Test(arguments: places) func javaScript(place: Place) throws {
+        let (js, _) = try makeBond("JavaScript", place)
+        defer { js.close() }
+        let counter = try js.object("{ n: 1, add(k) { this.n += k; return this.n; }, get twice() { return this.n * 2; } }")
+        #expect(counter.typeName == "Object")
+        #expect(try counter.call("add", 4) == 5)
+        #expect(try counter.attribute("twice") == 10)
+        #expect(counter.description.contains("n: 5"))
+        let square = try js.object("(x) => x * x")
+        #expect(square.typeName == "Function")
+        #expect(try square(7) == 49)
+        #expect(try js.call("(f, xs) => xs.map(f)", square, [1, 2, 3]) == [1, 4, 9])
+        let add = try counter.attribute("add", unserializable: .handle)
+        #expect(try add.handleValue?(1) == 6)  // (a method read as a handle stays bound)
+        guard case .value(.handle(let map))? = try js.run("new Map([[1, 'a']])", unserializable: .handle) else {
+            Issue.record("run with .handle gives a handle")
+            return
+        }
+        #expect(map.typeName == "Map")
+        #expect(try map.call("get", 1) == "a")
+        guard case .remote? = bondError({ _ = try counter.call("nope") }) else {
+            Issue.record("a missing method is a remote error")
+            return
+        }
+    }
+
+    @Test(arguments: places) func perl(place: Place) throws {
+        let (pl, _) = try makeBond("Perl", place)
+        defer { pl.close() }
+        try pl.evalBlock("package Counter; sub new { bless {n => $_[1]}, $_[0] } sub add { $_[0]{n} += $_[1]; $_[0]{n} } sub pair { ($_[0]{n}, 'x') } package main;")
+        let counter = try pl.object("Counter->new(1)")
+        #expect(counter.typeName == "Counter")
+        #expect(try counter.call("add", 4) == 5)
+        #expect(try counter.attribute("n") == 5)  // a hash field
+        #expect(try counter.call("pair") == [5, "x"])  // list context, as CALL
+        #expect(counter.description.contains("'n' => 5"))
+        let code = try pl.object("sub { $_[0] * 3 }")
+        #expect(code.typeName == "CODE")
+        #expect(try code(5) == 15)
+        #expect(try pl.call("sub { my ($c, $f) = @_; [$c->add(1), $f->(2)] }", counter, code) == [6, 6])
+        let add = try counter.attribute("add", unserializable: .handle)  // a method, bound to its object
+        #expect(try add.handleValue?(1) == 7)
+        let glob = try pl.eval("\\*STDERR", unserializable: .handle)
+        #expect(glob.value?.handleValue?.typeName == "GLOB")
+    }
+}
+
 /// A handle passed to another bond is a proxy there: its methods and fields run in the owning
 /// bond, through the host, nested calls included (a callback of the user's language, called
 /// by the owner's method). Every ordered pair of languages.
@@ -175,10 +224,13 @@ import Testing
     /// A function that gives back what it was given (a proxy goes back as the handle).
     static let identity = ["Python": "lambda a: a", "JavaScript": "(a) => a", "Perl": "sub { $_[0] }"]
 
-    @Test(arguments: pairs) func proxy(owner: String, user: String) throws {
+    /// Every ordered pair, the user's bond local and (with the test sshd) remote.
+    static let cases: [(String, String, Place)] = pairs.flatMap { pair in places.map { (pair.0, pair.1, $0) } }
+
+    @Test(arguments: cases) func proxy(owner: String, user: String, place: Place) throws {
         let (home, _) = try makeBond(owner)
         defer { home.close() }
-        let (away, _) = try makeBond(user)
+        let (away, _) = try makeBond(user, place)
         defer { away.close() }
         try home.evalBlock(Self.accountClass[owner]!)
         let account = try home.object(Self.newAccount[owner]!)

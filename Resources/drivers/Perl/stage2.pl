@@ -919,8 +919,9 @@ sub object_request {
     return list_value($target->$name(@$args));
   });
   return send_exception($r[0]) unless $ok;
-  my $mode = $verb eq 'OGET' ? $value->[2] : $value->[3];
-  return send_value('RETURN', $verb ne 'ODESCRIBE' && ($mode // '') eq 'handle' ? handles_of($r[0]) : $r[0]);
+  return send_value('RETURN', $r[0]) if $verb eq 'ODESCRIBE';
+  my $mode = $value->[$verb eq 'OGET' ? 2 : 3] // '';
+  return send_value('RETURN', $mode eq 'handle' ? handles_of($r[0]) : $r[0]);
 }
 
 package __BOND::WithHandles;
