@@ -110,6 +110,26 @@ import Testing
         }
     }
 
+    /// Our drivers, not switched on (as python-bond's host starts them, with two start values):
+    /// the 1.4 protocol, a user map with a `$bond` member is data as it is, no OBJECT verb.
+    @Test(arguments: ["Python", "JavaScript", "Perl"]) func driversNotSwitchedOn(_ language: String) throws {
+        let folder = try RunFallbackTests.driverWithoutRun(language)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (bond, _) = try makeBond(language) { $0.driverDirectories = [folder] }
+        defer { bond.close() }
+        #expect(!bond.offersObjects)
+        let marker: BondValue = ["$bond": "handle", "id": 1, "type": "x"]
+        let identity = ["Python": "lambda x: x", "JavaScript": "(x) => x", "Perl": "sub { $_[0] }"][language]!
+        #expect(try bond.call(identity, marker) == marker)
+        #expect(try bond.call(identity, [["$bond": "map", "items": [["a", 1]]]] as BondValue) == [["$bond": "map", "items": [["a", 1]]]])
+        // (an unknown request: EXCEPT, or ERROR from Perl)
+        switch bondError({ _ = try bond.request("OBJECT", "1") }) {
+        case .remote?, .serialization(_, .remote, _)?: break
+        default: Issue.record("\(language): OBJECT is no verb of the 1.4 protocol")
+        }
+        #expect(try bond.eval("1") == 1)
+    }
+
     /// python-bond's own drivers lack the extension: a usage error that names it and the driver.
     @Test(.enabled(if: ProcessInfo.processInfo.environment["BOND_COMPAT_DRIVERS"] != nil))
     func driverWithoutTheExtension() throws {

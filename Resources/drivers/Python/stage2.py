@@ -50,7 +50,7 @@ def _BOND_encode(value):
         text = _BOND_ENCODER.encode(value)
         if isinstance(text, _BOND_text):
             text = text.encode("utf-8")
-        if _BOND_OBJECTS_ON[0] and b'"$bond"' in text:
+        if _BOND_OBJECTS_ON and b'"$bond"' in text:
             text = _BOND_escaping(value, text)
         return text
     except (TypeError, ValueError, UnicodeError, RecursionError if _BOND_sys.version_info >= (3, 5) else RuntimeError) as error:
@@ -245,7 +245,7 @@ def _BOND_read():
         return line.rstrip(b"\r\n").decode("ascii", "replace"), None
     # One decoding of the whole line, then JSON read in place from after the verb (no slices).
     text = line.decode("utf-8")
-    decoder = _BOND_MARKER_DECODER if _BOND_OBJECTS_ON[0] and '"$bond"' in text else _BOND_DECODER
+    decoder = _BOND_MARKER_DECODER if _BOND_OBJECTS_ON and '"$bond"' in text else _BOND_DECODER
     data, end = decoder.raw_decode(text, space + 1)
     if text[end:].strip():
         raise ValueError("extra data after the JSON payload")
@@ -361,7 +361,7 @@ def _BOND_execute(verb, data):
         return None
     if verb == "RUN":
         return _BOND_run(data)
-    if verb in _BOND_OBJECT_REQUESTS and _BOND_OBJECTS_ON[0]:
+    if verb in _BOND_OBJECT_REQUESTS and _BOND_OBJECTS_ON:
         return _BOND_object_request(verb, data)
     raise ValueError("unknown request " + repr(verb))
 
@@ -385,7 +385,7 @@ def _BOND_serve(nested):
             if nested:
                 return verb, data
             continue
-        if verb == "RELEASE" and _BOND_OBJECTS_ON[0]:
+        if verb == "RELEASE" and _BOND_OBJECTS_ON:
             _BOND_release(data)
             continue
         outer = _BOND_RUNNING[0]
@@ -412,7 +412,7 @@ def _BOND_serve(nested):
 # unless the host switched it on at start-up: then a JSON object with a "$bond" member is a
 # marker, both ways, and a user dict with such a member is sent escaped.
 
-_BOND_OBJECTS_ON = [False]
+_BOND_OBJECTS_ON = False
 _BOND_TABLE = {}  # handle id -> the object the host holds
 _BOND_LAST_ID = [0]
 _BOND_RELEASED = []  # ids of proxies collected here, for the host with our next frame
@@ -598,8 +598,8 @@ def _BOND_object_request(verb, data):
 
 
 def _BOND_objects_on():
-    global _BOND_ENCODER, _BOND_MARKER_DECODER
-    _BOND_OBJECTS_ON[0] = True
+    global _BOND_ENCODER, _BOND_MARKER_DECODER, _BOND_OBJECTS_ON
+    _BOND_OBJECTS_ON = True
     _BOND_ENCODER = _BOND_json.JSONEncoder(
         ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_BOND_default)
     _BOND_MARKER_DECODER = _BOND_json.JSONDecoder(object_hook=_BOND_unmark)
