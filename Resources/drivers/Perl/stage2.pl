@@ -2,7 +2,7 @@
 #
 # Sent by the host as data and evaluated by stage 1 at the top level, then
 # started with __BOND::start($protocol, $trans_except). Written from the wire
-# protocol in docs/PROTOCOL.md. Core modules only (JSON::PP for booleans, B,
+# protocol in docs/protocol.md. Core modules only (JSON::PP for booleans, B,
 # Scalar::Util, POSIX), so a bare Perl >= 5.14 on a remote host is enough.
 
 # User code is compiled here, first, in package main, with no pragma in effect
