@@ -183,6 +183,35 @@ import Testing
         }
     }
 
+    @Test(arguments: places) func php(place: Place) throws {
+        let (php, _) = try makeBond("PHP", place)
+        defer { php.close() }
+        try php.evalBlock("class Counter { public $n; function __construct($n) { $this->n = $n; } function add($k) { $this->n += $k; return $this->n; } }")
+        let counter = try php.object("new Counter(1)")
+        #expect(counter.typeName == "Counter")
+        #expect(try counter.call("add", 4) == 5)
+        #expect(try counter.attribute("n") == 5)  // a property
+        #expect(counter.description.contains("[n] => 5"))
+        let closure = try php.object("function ($x) { return $x * 3; }")
+        #expect(closure.typeName == "Closure")
+        #expect(try closure(5) == 15)
+        #expect(try php.call("(function ($c, $f) { return [$c->add(1), $f(2)]; })", counter, closure) == [6, 6])
+        let add = try counter.attribute("add", unserializable: .handle)  // a method, bound to its object
+        #expect(try add.handleValue?(1) == 7)
+        let made = try counter.call("add", 0, unserializable: .handle)
+        #expect(made == 7)
+        guard case .value(.handle(let stream))? = try php.run("fopen('php://memory', 'r')", unserializable: .handle) else {
+            Issue.record("run with .handle gives a handle")
+            return
+        }
+        #expect(stream.typeName.hasPrefix("resource"))
+        #expect(try php.call("(function ($x) { return $x; })", ["$bond": "handle", "id": 1] as BondValue) == ["$bond": "handle", "id": 1])
+        guard case .remote? = bondError({ _ = try counter.call("nope") }) else {
+            Issue.record("a missing method is a remote error")
+            return
+        }
+    }
+
     @Test(arguments: places) func perl(place: Place) throws {
         let (pl, _) = try makeBond("Perl", place)
         defer { pl.close() }
@@ -208,7 +237,7 @@ import Testing
 /// bond, through the host, nested calls included (a callback of the user's language, called
 /// by the owner's method). Every ordered pair of languages.
 @Suite(.timeLimit(.minutes(5))) struct ObjectProxyTests {
-    static let languages = ["Python", "JavaScript", "Perl"]
+    static let languages = ["Python", "JavaScript", "Perl", "PHP"]
     static let pairs: [(String, String)] = languages.flatMap { owner in languages.map { (owner, $0) } }
 
     /// An `Account` class: `owner`, `balance`, `deposit(n)`, `visit(f)` (calls `f(balance)`).
@@ -233,16 +262,27 @@ import Testing
             sub visit { my ($self, $f) = @_; return $f->($self->{balance}) }
             package main;
             """,
+        "PHP": """
+            class Account {
+                public $owner; public $balance = 0;
+                function __construct($owner) { $this->owner = $owner; }
+                function deposit($n) { $this->balance += $n; return $this->balance; }
+                function visit($f) { return $f($this->balance); }
+            }
+            """,
     ]
-    static let newAccount = ["Python": "Account('ada')", "JavaScript": "new Account('ada')", "Perl": "Account->new('ada')"]
+    static let newAccount = [
+        "Python": "Account('ada')", "JavaScript": "new Account('ada')", "Perl": "Account->new('ada')", "PHP": "new Account('ada')",
+    ]
     /// A function that uses the proxy `a`: a method, a field, a method that calls back.
     static let useProxy = [
         "Python": "lambda a: [a.deposit(10), a.owner, a.visit(lambda b: b * 2)]",
         "JavaScript": "(a) => [a.deposit(10), a.owner, a.visit((b) => b * 2)]",
         "Perl": "sub { my $a = shift; [$a->deposit(10), $a->{owner}, $a->visit(sub { $_[0] * 2 })] }",
+        "PHP": "(function ($a) { return [$a->deposit(10), $a->owner, $a->visit(function ($b) { return $b * 2; })]; })",
     ]
     /// A function that gives back what it was given (a proxy goes back as the handle).
-    static let identity = ["Python": "lambda a: a", "JavaScript": "(a) => a", "Perl": "sub { $_[0] }"]
+    static let identity = ["Python": "lambda a: a", "JavaScript": "(a) => a", "Perl": "sub { $_[0] }", "PHP": "(function ($a) { return $a; })"]
 
     /// Every ordered pair, the user's bond local and (with the test sshd) remote.
     static let cases: [(String, String, Place)] = pairs.flatMap { pair in places.map { (pair.0, pair.1, $0) } }
@@ -262,13 +302,13 @@ import Testing
     }
 
     /// Proxies collected in the other interpreter are released in the host (with its next frame).
-    @Test(arguments: ["Python", "Perl"]) func proxiesAreReleased(user: String) throws {
+    @Test(arguments: ["Python", "Perl", "PHP"]) func proxiesAreReleased(user: String) throws {
         let (home, _) = try makeBond("Python")
         defer { home.close() }
         let (away, _) = try makeBond(user)
         defer { away.close() }
         let list = try home.object("[1, 2]")
-        let append = user == "Python" ? "lambda a: a.append(3)" : "sub { $_[0]->append(3) }"
+        let append = ["Python": "lambda a: a.append(3)", "Perl": "sub { $_[0]->append(3) }", "PHP": "(function ($a) { $a->append(3); })"][user]!
         for _ in 0..<3 { try away.call(append, list) }
         #expect(try list.call("__len__") == 5)
         _ = try away.eval("1")  // (a RELEASE rides on this request's reply, if one is still due)
