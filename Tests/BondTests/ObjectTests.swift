@@ -1,5 +1,6 @@
 @testable import Bond
 import Foundation
+import Synchronization
 import Testing
 
 /// Live remote objects (the OBJECTS extension): handles, their methods and attributes, handles
@@ -81,6 +82,29 @@ import Testing
         let method = try box.attribute("plain", unserializable: .handle)
         #expect(try method.handleValue?() == [1, "a"])
         #expect(try py.object("3").call("__add__", 4) == 7)
+    }
+
+    /// Handles are Sendable: used and dropped from several threads at once.
+    @Test func handlesFromManyThreads() throws {
+        let (py, _) = try makeBond("Python")
+        defer { py.close() }
+        try py.evalBlock(Self.accountPython)
+        let account = try py.object("Account('ada')")
+        let failures = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+            for _ in 0..<25 {
+                do {
+                    let spare = try py.object("object()")  // (made and dropped on this thread)
+                    _ = try account.call("deposit", 1)
+                    _ = spare
+                } catch {
+                    failures.withLock { $0 += 1 }
+                }
+            }
+        }
+        #expect(failures.withLock { $0 } == 0)
+        #expect(try account.attribute("balance") == 100)
+        #expect(try py.eval("len(_BOND_TABLE)") == 1)  // (the spares' releases rode on that request)
     }
 
     @Test func errors() throws {

@@ -100,7 +100,7 @@ function _BOND_write($verb, $json = null)
     }
     // an interrupt must never cut a frame in half: it waits for the end of the frame
     _BOND::$writing = true;
-    _BOND_put($json === null ? "$verb\n" : "$verb $json\n");
+    _BOND_put((_BOND_Objects::$released ? _BOND_release_line() : '') . ($json === null ? "$verb\n" : "$verb $json\n"));
     _BOND::$writing = false;
     if (_BOND::$pending) {
         _BOND::$pending = false;
@@ -113,9 +113,6 @@ function _BOND_write($verb, $json = null)
 // _BOND_put_rest, directly.
 function _BOND_put($line)
 {
-    if (_BOND_Objects::$released) {
-        $line = _BOND_release_line() . $line;
-    }
     $done = @fwrite(_BOND::$out, $line);
     if ($done !== strlen($line)) {
         _BOND_put_rest($line, $done);
@@ -208,7 +205,9 @@ function _BOND_send_value($verb, $value)
         _BOND_write('ERROR', json_encode("cannot serialize the $what: $problem", _BOND::JSON | JSON_INVALID_UTF8_SUBSTITUTE));
         return;
     }
-    _BOND_put("$verb $json\n");   // a reply
+    // (Releases of proxies ride here and on _BOND_write's frames, not on the quick path's
+    // replies: a frame of another kind takes them soon enough.)
+    _BOND_put((_BOND_Objects::$released ? _BOND_release_line() : '') . "$verb $json\n");   // a reply
 }
 
 function _BOND_send_error($message)
@@ -1443,7 +1442,7 @@ function _BOND_send_objects($value, $want, $run)
         _BOND_write('ERROR', json_encode('cannot serialize the result: ' . json_last_error_msg(), _BOND::JSON));
         return;
     }
-    _BOND_put("RETURN $json\n");
+    _BOND_put((_BOND_Objects::$released ? _BOND_release_line() : '') . "RETURN $json\n");
 }
 
 // ---------------------------------------------------------------------------

@@ -50,7 +50,7 @@ def _BOND_encode(value):
         text = _BOND_ENCODER.encode(value)
         if isinstance(text, _BOND_text):
             text = text.encode("utf-8")
-        if _BOND_OBJECTS_ON and b'"$bond"' in text:
+        if _BOND_OBJECTS_ON and isinstance(value, (dict, list, tuple)) and b'"$bond"' in text:
             text = _BOND_escaping(value, text)
         return text
     except (TypeError, ValueError, UnicodeError, RecursionError if _BOND_sys.version_info >= (3, 5) else RuntimeError) as error:
@@ -245,8 +245,7 @@ def _BOND_read():
         return line.rstrip(b"\r\n").decode("ascii", "replace"), None
     # One decoding of the whole line, then JSON read in place from after the verb (no slices).
     text = line.decode("utf-8")
-    decoder = _BOND_MARKER_DECODER if _BOND_OBJECTS_ON and '"$bond"' in text else _BOND_DECODER
-    data, end = decoder.raw_decode(text, space + 1)
+    data, end = _BOND_DECODER.raw_decode(text, space + 1)
     if text[end:].strip():
         raise ValueError("extra data after the JSON payload")
     return text[:space], data
@@ -465,14 +464,13 @@ def _BOND_encode_handles(value):
 
 def _BOND_escaped(value, depth=0):
     """`value` with each user dict that has a "$bond" member escaped as {"$bond": "map", ...}."""
-    kind = type(value)
     if depth > 10000:
         return value
-    if kind is dict:
+    if isinstance(value, dict) and type(value) is not _BOND_Marker:
         if "$bond" in value:
             return _BOND_Marker({"$bond": "map", "items": [[k, _BOND_escaped(v, depth + 1)] for k, v in value.items()]})
         return dict((k, _BOND_escaped(v, depth + 1)) for k, v in value.items())
-    if kind is list or kind is tuple:
+    if isinstance(value, (list, tuple)):
         return [_BOND_escaped(v, depth + 1) for v in value]
     return value
 
@@ -488,12 +486,11 @@ def _BOND_escaping(value, text):
 
 def _BOND_user_marker_key(value, depth=0):
     """Whether a user dict in `value` has a "$bond" member."""
-    kind = type(value)
     if depth > 10000:
         return False
-    if kind is dict:
+    if isinstance(value, dict) and type(value) is not _BOND_Marker:
         return "$bond" in value or any(_BOND_user_marker_key(v, depth + 1) for v in value.values())
-    if kind is list or kind is tuple:
+    if isinstance(value, (list, tuple)):
         return any(_BOND_user_marker_key(v, depth + 1) for v in value)
     return False
 
@@ -598,11 +595,14 @@ def _BOND_object_request(verb, data):
 
 
 def _BOND_objects_on():
-    global _BOND_ENCODER, _BOND_MARKER_DECODER, _BOND_OBJECTS_ON
+    # Requests are decoded with a hook on every JSON object (none is called for a payload
+    # without objects: a big string costs nothing more); a reply's text is searched for
+    # "$bond" only when its value is a container (only a dict can need escaping).
+    global _BOND_ENCODER, _BOND_DECODER, _BOND_OBJECTS_ON
     _BOND_OBJECTS_ON = True
     _BOND_ENCODER = _BOND_json.JSONEncoder(
         ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_BOND_default)
-    _BOND_MARKER_DECODER = _BOND_json.JSONDecoder(object_hook=_BOND_unmark)
+    _BOND_DECODER = _BOND_json.JSONDecoder(object_hook=_BOND_unmark)
 
 
 def __BOND_start(proto, trans_except, extensions=()):
