@@ -66,7 +66,7 @@ final class AsyncConversation: Sendable {
         _ verb: String, timeout: Duration?,
         writingPayload writePayload: (inout BondFrameWriter) throws(BondError) -> Void
     ) async throws -> BondValue {
-        var frame = BondFrameWriter(errors: errors)
+        var frame = BondFrameWriter(errors: errors, objects: conversation.objects)
         try frame.build(verb, writePayload)
         if closedByUser.isSet && !connection.isClosed { throw errors.usage("the bond is closed") }
         let line = frame.bytes
@@ -166,9 +166,30 @@ final class AsyncConversation: Sendable {
                 case .array(let arguments) = parts[1]
             else { return answer("EXCEPT", "malformed CALL payload: \(payload)") }
             callback(name, arguments)
-        case .output, .eval, .evalBlock, .xcall, .export, .run:
+        case .ocall, .oget, .odescribe:
+            // [ext] OBJECTS: served at once (the driver waits for nothing else meanwhile).
+            answerObjectRequest(frame.verb, payload)
+        case .release:
+            conversation.objects.dropProxies(payload)
+        case .output, .eval, .evalBlock, .xcall, .export, .run, .object:
             answer("ERROR", "the host does not serve \(frame.verb.rawValue)")
         }
+    }
+
+    /// [ext] Answers the driver's `OCALL`, `OGET` or `ODESCRIBE` of a proxy it holds.
+    private func answerObjectRequest(_ verb: Verb, _ payload: BondValue) {
+        var frame = BondFrameWriter(errors: errors, objects: conversation.objects)
+        do throws(BondError) {
+            let result = try conversation.objects.serve(verb, payload)
+            do throws(BondError) {
+                try frame.build("RETURN") { (frame: inout BondFrameWriter) throws(BondError) in try frame.write(result) }
+            } catch {
+                return answer("ERROR", "cannot serialize the result of \(verb.rawValue): \(error.message)")
+            }
+        } catch {
+            return answer("EXCEPT", String(describing: error))
+        }
+        _ = connection.send(line: frame.bytes)
     }
 
     /// The driver calls exported function `name`: it runs in a task of its own, and its
@@ -226,7 +247,7 @@ final class AsyncConversation: Sendable {
         } catch {
             return line("EXCEPT", String(describing: error))
         }
-        var frame = BondFrameWriter(errors: errors)
+        var frame = BondFrameWriter(errors: errors, objects: conversation.objects)
         do {
             try frame.build("RETURN") { (frame: inout BondFrameWriter) throws(BondError) in try frame.write(result) }
         } catch {
