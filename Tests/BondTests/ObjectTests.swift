@@ -179,6 +179,35 @@ import Testing
         }
     }
 
+    /// [ext] OBJECTS and BYTES at once: handles, escaped user maps and byte strings in one
+    /// frame, both ways, and bytes through a proxy's call into the owning bond.
+    @Test(arguments: ["Python", "JavaScript", "Perl", "PHP"]) func handlesAndBytesTogether(language: String) throws {
+        let pair = [
+            "Python": "lambda o, b: [o, b[::-1]]", "JavaScript": "(o, b) => [o, Buffer.from(b).reverse()]",
+            "Perl": "sub { return [$_[0], scalar reverse $_[1]] }", "PHP": "(fn($o, $b) => [$o, strrev($b)])",
+        ][language]!
+        let echo = ["Python": "lambda v: v", "JavaScript": "(v) => v", "Perl": "sub { $_[0] }", "PHP": "(fn($v) => $v)"][language]!
+        let (bond, collected) = try makeBond(language)
+        defer { bond.close() }
+        let kept = try bond.object("'k'")
+        #expect(try bond.call(pair, kept, BondValue.bytes([0, 255, 10])) == ["k", .bytes([10, 255, 0])])
+        let looksLikeAMarker: BondValue = ["$bond": "handle", "b": .bytes([1, 0xFF]), "c": [.bytes([0xFE])]]
+        let echoed = try bond.call(echo, looksLikeAMarker)
+        #expect(echoed == looksLikeAMarker, "\(echoed); \(collected.traffic.map(\.line).suffix(8))")
+        let sent = collected.traffic.filter { $0.direction == .sent }.map(\.line)
+        #expect(sent.contains { $0.hasPrefix("BYTES ") }, "the bytes went as blocks: \(sent)")
+
+        let (py, _) = try makeBond(language == "Python" ? "JavaScript" : "Python")
+        defer { py.close() }
+        let flipper = try py.object(
+            language == "Python" ? "{flip: (b) => Buffer.from(b).reverse()}" : "type('F', (), {'flip': lambda self, b: b[::-1]})()")
+        let viaProxy = [
+            "Python": "lambda f: f.flip(b'\\x00\\xff\\x01')", "JavaScript": "(f) => f.flip(Buffer.from([0, 255, 1]))",
+            "Perl": "sub { $_[0]->flip(\"\\x00\\xff\\x01\") }", "PHP": "(fn($f) => $f->flip(\"\\x00\\xff\\x01\"))",
+        ][language]!
+        let flipped = try bond.call(viaProxy, flipper)
+        #expect(flipped == .bytes([1, 255, 0]), "\(flipped); \(collected.traffic.map(\.line).suffix(8))")
+    }
 }
 
 /// What a handle holds and how it is used, per language (locally and over ssh).
