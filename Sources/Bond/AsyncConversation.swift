@@ -135,9 +135,21 @@ final class AsyncConversation: Sendable {
         let payload: BondValue
         switch frame.content {
         case .call(let name, let arguments):
-            return callback(name, arguments)
+            // [ext] OBJECTS: markers read back as handles and proxies, as in `Conversation`.
+            guard frame.mayHoldMarkers && conversation.objects.isOn else { return callback(name, arguments) }
+            do {
+                return callback(name, try conversation.objects.decode(arguments))
+            } catch {
+                return answer("EXCEPT", String(describing: error))
+            }
         case .value(let value):
-            payload = value
+            do {
+                payload = frame.mayHoldMarkers && conversation.objects.isOn ? try conversation.objects.decode(value) : value
+            } catch {
+                if frame.verb.isReply { transition { stack, effects in stack.replied(.failure(error), &effects) } }
+                else { answer("ERROR", "cannot read the \(frame.verb.rawValue) payload: \(error.message)") }
+                return
+            }
         case .unreadable(let error):
             switch frame.verb {
             case .reply, .except, .error:

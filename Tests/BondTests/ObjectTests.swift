@@ -179,6 +179,21 @@ import Testing
         }
     }
 
+    /// The async face writes handles as markers, reads markers back (an escaped user map
+    /// among them), and serves a proxy's requests from the interpreter.
+    @Test func asyncFace() async throws {
+        let (py, _) = try makeBond("Python")
+        defer { py.close() }
+        try await py.evalBlock(Self.accountPython)
+        let account = try py.object("Account('ada')")
+        #expect(try await py.call("lambda a: a.deposit(3)", values: [.handle(account)]) == 3)
+        let looksLikeAMarker: BondValue = ["$bond": "handle", "id": 1]
+        #expect(try await py.call("lambda v: v", values: [looksLikeAMarker]) == looksLikeAMarker)
+        let (js, _) = try makeBond("JavaScript")
+        defer { js.close() }
+        #expect(try await js.call("(a) => a.deposit(4)", values: [.handle(account)]) == 7)
+    }
+
     /// [ext] OBJECTS and BYTES at once: handles, escaped user maps and byte strings in one
     /// frame, both ways, and bytes through a proxy's call into the owning bond.
     @Test(arguments: ["Python", "JavaScript", "Perl", "PHP"]) func handlesAndBytesTogether(language: String) throws {
