@@ -61,6 +61,11 @@ def driver_folder(language):
     sys.exit("no driver for %s" % language)
 
 
+# Extensions switched on at start-up when the driver offers them (--no-extensions: none, as
+# python-bond's host starts a driver).
+SWITCHED_ON = ["BYTES", "OBJECTS"]
+
+
 class Bond:
     """A driver started over plain pipes, up to READY, then raw frames."""
 
@@ -85,7 +90,10 @@ class Bond:
         self.send(stage1.encode())
         self.wait_for(rb"STAGE2\r?\n")
         with open(os.path.join(folder, init["stage2"]["file"])) as f:
-            self.send(json.dumps({"code": f.read(), "start": ["JSON", False]}).encode())
+            # (The extensions our host switches on for a driver that offers them, as it does.)
+            offered = [e for e in manifest.get("extensions", []) if e in SWITCHED_ON]
+            start = ["JSON", False] + ([offered] if offered else [])
+            self.send(json.dumps({"code": f.read(), "start": start}).encode())
         self.wait_for(rb"READY\r?\n")
 
     def wait_for(self, pattern):
@@ -217,6 +225,8 @@ def main():
     parser.add_argument("language")
     parser.add_argument("-n", type=int, default=None, help="requests (default 1 000 000; 10 000 and 40 000 with --instructions, 2 000 and 8 000 one at a time; "
                         "with --instructions, N/4 and N)")
+    parser.add_argument("--no-extensions", action="store_true",
+                        help="start the driver with no extension switched on (as python-bond's host does)")
     parser.add_argument("--callbacks", action="store_true", help="measure callbacks (CALL from the driver, RETURN from here)")
     parser.add_argument("--instructions", action="store_true", help="count instructions per request with callgrind")
     parser.add_argument("--one-at-a-time", action="store_true",
@@ -227,6 +237,8 @@ def main():
                         help="with --instructions: the instructions of a start-up to the first EVAL answered, "
                              "and of the bare interpreter's start and exit")
     args = parser.parse_args()
+    if args.no_extensions:
+        SWITCHED_ON[:] = []
     what = "callback" if args.callbacks else "call"
     if (args.one_at_a_time or args.limit) and not args.instructions:
         sys.exit("--one-at-a-time and --limit go with --instructions")

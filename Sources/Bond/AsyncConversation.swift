@@ -66,7 +66,7 @@ final class AsyncConversation: Sendable {
         _ verb: String, timeout: Duration?,
         writingPayload writePayload: (inout BondFrameWriter) throws(BondError) -> Void
     ) async throws -> BondValue {
-        var frame = BondFrameWriter(errors: errors)
+        var frame = BondFrameWriter(errors: errors, objects: conversation.objects)
         try frame.build(verb, writePayload)
         if closedByUser.isSet && !connection.isClosed { throw errors.usage("the bond is closed") }
         let line = frame.bytes
@@ -135,9 +135,21 @@ final class AsyncConversation: Sendable {
         let payload: BondValue
         switch frame.content {
         case .call(let name, let arguments):
-            return callback(name, arguments)
+            // [ext] OBJECTS: markers read back as handles and proxies, as in `Conversation`.
+            guard frame.mayHoldMarkers && conversation.objects.isOn else { return callback(name, arguments) }
+            do {
+                return callback(name, try conversation.objects.decode(arguments))
+            } catch {
+                return answer("EXCEPT", String(describing: error))
+            }
         case .value(let value):
-            payload = value
+            do {
+                payload = frame.mayHoldMarkers && conversation.objects.isOn ? try conversation.objects.decode(value) : value
+            } catch {
+                if frame.verb.isReply { transition { stack, effects in stack.replied(.failure(error), &effects) } }
+                else { answer("ERROR", "cannot read the \(frame.verb.rawValue) payload: \(error.message)") }
+                return
+            }
         case .unreadable(let error):
             switch frame.verb {
             case .reply, .except, .error:
@@ -166,9 +178,30 @@ final class AsyncConversation: Sendable {
                 case .array(let arguments) = parts[1]
             else { return answer("EXCEPT", "malformed CALL payload: \(payload)") }
             callback(name, arguments)
-        case .output, .eval, .evalBlock, .xcall, .export, .run:
+        case .ocall, .oget, .odescribe:
+            // [ext] OBJECTS: served at once (the driver waits for nothing else meanwhile).
+            answerObjectRequest(frame.verb, payload)
+        case .release:
+            conversation.objects.dropProxies(payload)
+        case .output, .eval, .evalBlock, .xcall, .export, .run, .object:
             answer("ERROR", "the host does not serve \(frame.verb.rawValue)")
         }
+    }
+
+    /// [ext] Answers the driver's `OCALL`, `OGET` or `ODESCRIBE` of a proxy it holds.
+    private func answerObjectRequest(_ verb: Verb, _ payload: BondValue) {
+        var frame = BondFrameWriter(errors: errors, objects: conversation.objects)
+        do throws(BondError) {
+            let result = try conversation.objects.serve(verb, payload)
+            do throws(BondError) {
+                try frame.build("RETURN") { (frame: inout BondFrameWriter) throws(BondError) in try frame.write(result) }
+            } catch {
+                return answer("ERROR", "cannot serialize the result of \(verb.rawValue): \(error.message)")
+            }
+        } catch {
+            return answer("EXCEPT", String(describing: error))
+        }
+        _ = connection.send(line: frame.bytes)
     }
 
     /// The driver calls exported function `name`: it runs in a task of its own, and its
@@ -226,7 +259,7 @@ final class AsyncConversation: Sendable {
         } catch {
             return line("EXCEPT", String(describing: error))
         }
-        var frame = BondFrameWriter(errors: errors)
+        var frame = BondFrameWriter(errors: errors, objects: conversation.objects)
         do {
             try frame.build("RETURN") { (frame: inout BondFrameWriter) throws(BondError) in try frame.write(result) }
         } catch {

@@ -37,6 +37,8 @@ public final class Bond: Sendable {
     let errors: BondErrors
     /// The protocol extensions the driver's manifest offers (`"RUN"`, ...).
     let driverExtensions: Set<String>
+    /// Remote objects (the `OBJECTS` extension): releases, proxies, markers.
+    let objects: BondObjects
     private let host: any InterpreterHost
     private let shutdown: Shutdown
 
@@ -67,6 +69,8 @@ public final class Bond: Sendable {
         self.errors = errors
         let extensions = Set(driver.manifest.extensions ?? [])
         self.driverExtensions = extensions
+        let objects = BondObjects(isOn: extensions.contains("OBJECTS"), errors: errors)
+        self.objects = objects
         guard options.serializationProtocol.uppercased() == "JSON" else {
             throw errors.usage("unsupported protocol \(options.serializationProtocol); this host speaks JSON")
         }
@@ -103,16 +107,18 @@ public final class Bond: Sendable {
             connection: connection, host: host, closedByUser: closedByUser, grace: options.closeGracePeriod.seconds)
         conversation = Conversation(
             connection: connection, timeout: options.timeout, closedByUser: closedByUser,
-            sendsBlocks: extensions.contains(BytesBlocks.extensionName))
+            sendsBlocks: extensions.contains(BytesBlocks.extensionName), objects: objects)
         asyncConversation = AsyncConversation(
             connection: connection, conversation: conversation, closedByUser: closedByUser,
             grace: options.interruptGracePeriod,
             interruptRetry: host.remoteDestination == nil ? .milliseconds(200) : .seconds(2),  // (through ssh, a process each)
             interrupt: { [host, connection] in host.interrupt(connection.process) }, close: { [shutdown] in shutdown.close() })
+        objects.attach(self)
         do {
+            // [ext] The extensions the host switches on, one list: those it speaks that the driver offers.
             try connection.handshake(
                 driver, transparentExceptions: options.transparentExceptions,
-                extensions: extensions.intersection([BytesBlocks.extensionName]).sorted(),
+                switchingOn: extensions.intersection([BytesBlocks.extensionName, "OBJECTS"]).sorted(),
                 within: options.startupTimeout ?? options.timeout)
             try host.started(driver: driver) { (expression) throws(BondError) in try eval(expression) }
         } catch {
@@ -203,6 +209,9 @@ public final class Bond: Sendable {
         return depth == 0 ? .idle : .busy(depth: depth)
     }
 
+    /// Whether `close()` was called.
+    var isClosedByUser: Bool { shutdown.closedByUser.isSet }
+
     /// Whether the interpreter is still running.
     public var isAlive: Bool { !connection.isClosed }
 
@@ -231,6 +240,7 @@ public final class Bond: Sendable {
     /// after `closeGracePeriod` each. Waiting calls fail with `terminated`. Safe to call twice.
     public func close() {
         shutdown.close()
+        objects.dropAll()
     }
 
     // MARK: The conversation

@@ -136,6 +136,7 @@ extension BondValue {
         case let v as Double: return .double(v)
         case let v as Bool: return .bool(v)
         case let v as BondValue: return v
+        case let v as BondHandle: return .handle(v)
         case let v as Substring: return .string(String(v))
         case let v as Int32: return .int(Int(v))
         case let v as Int64: return .int(Int(v))
@@ -228,6 +229,7 @@ extension BondValue: Codable {
         case .array(let a): try container.encode(a)
         case .object(let o): try container.encode(Dictionary(uniqueKeysWithValues: o.map { ($0.key, $0.value) }))
         case .bytes(let b): try container.encode(Data(b))
+        case .handle(let h): try container.encode("<\(h.typeName) handle of \(h.bond.name)>")
         }
     }
 }

@@ -12,10 +12,13 @@ public struct BondFrameWriter: Sendable {
     private var blocks: [[UInt8]] = []
     /// [ext] Whether the driver reads `BYTES` blocks.
     let sendsBlocks: Bool
+    /// The bond's side of remote objects: how handles, and maps with a `$bond` member, are written.
+    let objects: BondObjects?
 
-    init(errors: BondErrors, sendsBlocks: Bool = false) {
+    init(errors: BondErrors, sendsBlocks: Bool = false, objects: BondObjects? = nil) {
         self.errors = errors
         self.sendsBlocks = sendsBlocks
+        self.objects = objects
     }
 
     // MARK: Values
@@ -23,10 +26,14 @@ public struct BondFrameWriter: Sendable {
     /// Writes a value as JSON.
     public mutating func write(_ value: BondValue) throws(BondError) {
         let before = blocks.count
-        do {
-            try JSONWriter.write(value, into: &bytes, blocks: &blocks)
-        } catch {
-            throw errors.serialization(.local, error.message)
+        if let objects, objects.needsMarkers(value) {
+            try objects.write(value, into: &bytes, blocks: &blocks)
+        } else {
+            do {
+                try JSONWriter.write(value, into: &bytes, blocks: &blocks)
+            } catch {
+                throw errors.serialization(.local, error.message)
+            }
         }
         if blocks.count > before, !sendsBlocks {
             throw errors.usage(
@@ -66,6 +73,7 @@ public struct BondFrameWriter: Sendable {
     public mutating func writeObject(
         _ keys: [String], _ writeValue: (inout BondFrameWriter, String) throws(BondError) -> Void
     ) throws(BondError) {
+        if objects?.isOn == true, keys.contains(BondObjects.markerKey) { return try writeEscapedObject(keys, writeValue) }
         bytes.append(UInt8(ascii: "{"))
         call.nesting += 1
         for (index, key) in keys.enumerated() {
@@ -76,6 +84,57 @@ public struct BondFrameWriter: Sendable {
         }
         call.nesting -= 1
         bytes.append(UInt8(ascii: "}"))
+    }
+
+    /// Writes a map that has a `$bond` member, escaped as `{"$bond":"map","items":[[key, value]...]}`
+    /// (docs/protocol.md, the `OBJECTS` extension).
+    private mutating func writeEscapedObject(
+        _ keys: [String], _ writeValue: (inout BondFrameWriter, String) throws(BondError) -> Void
+    ) throws(BondError) {
+        bytes.append(contentsOf: #"{"$bond":"map","items":"#.utf8)
+        try writeArray(keys) { (frame, key) throws(BondError) in
+            frame.bytes.append(UInt8(ascii: "["))
+            frame.write(key)
+            frame.bytes.append(UInt8(ascii: ","))
+            try writeValue(&frame, key)
+            frame.bytes.append(UInt8(ascii: "]"))
+        }
+        bytes.append(UInt8(ascii: "}"))
+    }
+
+    /// Writes a handle: its object again in its own bond, a proxy in another one.
+    public mutating func write(handle: BondHandle) throws(BondError) {
+        guard let objects else { throw errors.usage("a handle crosses only to a bond") }
+        try objects.write(handle, into: &bytes)
+    }
+
+    /// Writes the payload of a method call of a handle: `[id, method or null, [arguments...], mode]`.
+    mutating func writeObjectCall(
+        _ id: Int, method: String?, mode: String, _ writeArguments: (inout BondFrameWriter) throws(BondError) -> Void
+    ) throws(BondError) {
+        call = CallState()
+        defer { call = CallState() }
+        bytes.append(UInt8(ascii: "["))
+        write(id)
+        bytes.append(UInt8(ascii: ","))
+        if let method { write(method) } else { writeNull() }
+        bytes.append(contentsOf: ",[".utf8)
+        try writeArguments(&self)
+        bytes.append(contentsOf: "],".utf8)
+        write(mode)
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    /// Puts `RELEASE [ids]` before the frame built last, so that it goes in the same write
+    /// (handles released at no extra round trip).
+    mutating func prependRelease(_ ids: [Int]) {
+        var line = Array("RELEASE [".utf8)
+        for (i, id) in ids.enumerated() {
+            if i > 0 { line.append(UInt8(ascii: ",")) }
+            JSONWriter.writeInteger(id, into: &line)
+        }
+        line.append(contentsOf: "]\n".utf8)
+        bytes.insert(contentsOf: line, at: 0)
     }
 
     /// Writes a ref, as an immediate argument of a call (the interpreter evaluates it there).

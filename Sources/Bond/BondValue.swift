@@ -13,6 +13,8 @@ public enum BondValue: Sendable, Hashable {
     /// [ext] Binary data (Python `bytes`, Node `Buffer`, a PHP or Perl byte string), sent out of
     /// band as a raw block (docs/protocol.md, `BYTES`).
     case bytes([UInt8])
+    /// [ext] A live object that stays in its interpreter (see `BondHandle`); never plain data.
+    case handle(BondHandle)
 }
 
 // MARK: - Accessors
@@ -47,6 +49,7 @@ extension BondValue {
     public var objectValue: OrderedDictionary<String, BondValue>? {
         if case .object(let o) = self { o } else { nil }
     }
+    public var handleValue: BondHandle? { if case .handle(let h) = self { h } else { nil } }
 
     /// The element at `index` of an array, or `nil`.
     public subscript(index: Int) -> BondValue? {

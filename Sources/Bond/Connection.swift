@@ -228,7 +228,10 @@ final class Connection: Sendable {
 
     /// Sends a whole frame line, its end of line included, with one write.
     func send(line: [UInt8]) -> Bool {
-        if delivery.logs { delivery.record(.sent, line.dropLast(), depth: depth) }
+        if delivery.logs {
+            // (A `RELEASE` notice may ride before the frame: each line is a record of its own.)
+            for part in line.dropLast().split(separator: 0x0A) { delivery.record(.sent, part, depth: depth) }
+        }
         guard line.count > 1 << 16 else { return process.write(line) }
         return writingBig { process.write(line) }
     }

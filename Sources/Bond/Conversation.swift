@@ -13,6 +13,8 @@ final class Conversation: Sendable {
     let connection: Connection
     /// The functions exported to the interpreter.
     let exports = Mutex(ExportTable())
+    /// Remote objects: markers, releases, proxies (the `OBJECTS` extension).
+    let objects: BondObjects
     private let turns = NSRecursiveLock()
     /// Where frame lines are built and sent from (a frame is sent before the next is built,
     /// so nested requests share it).
@@ -21,12 +23,13 @@ final class Conversation: Sendable {
     private let closedByUser: ClosedFlag
     private let errors: BondErrors
 
-    init(connection: Connection, timeout: Duration?, closedByUser: ClosedFlag, sendsBlocks: Bool = false) {
+    init(connection: Connection, timeout: Duration?, closedByUser: ClosedFlag, sendsBlocks: Bool = false, objects: BondObjects) {
         self.connection = connection
         self.timeout = timeout
         self.closedByUser = closedByUser
         self.errors = BondErrors(language: connection.language)
-        self.frames = Mutex(BondFrameWriter(errors: errors, sendsBlocks: sendsBlocks))
+        self.objects = objects
+        self.frames = Mutex(BondFrameWriter(errors: errors, sendsBlocks: sendsBlocks, objects: objects))
     }
 
     // MARK: Requests
@@ -43,7 +46,10 @@ final class Conversation: Sendable {
     ) throws(BondError) -> BondValue {
         turns.lock()
         defer { turns.unlock() }
-        try frames.withLock { (frame: inout BondFrameWriter) throws(BondError) in try frame.build(verb, writePayload) }
+        try frames.withLock { (frame: inout BondFrameWriter) throws(BondError) in
+            try frame.build(verb, writePayload)
+            if let released = objects.takeReleases() { frame.prependRelease(released) }
+        }
         if closedByUser.isSet && !connection.isClosed { throw errors.usage("the bond is closed") }
         guard connection.enter() else { throw terminated() }
         defer { connection.leave() }
@@ -90,10 +96,18 @@ final class Conversation: Sendable {
         let payload: BondValue
         switch frame.content {
         case .call(let name, let arguments):  // (only a CALL is read so)
-            serveCall(name, arguments)
+            guard frame.mayHoldMarkers && objects.isOn else {
+                serveCall(name, arguments)
+                return nil
+            }
+            do {
+                serveCall(name, try objects.decode(arguments))
+            } catch {
+                answer("EXCEPT", String(describing: error))
+            }
             return nil
         case .value(let value):
-            payload = value
+            payload = frame.mayHoldMarkers && objects.isOn ? try objects.decode(value) : value
         case .unreadable(let error):
             switch frame.verb {
             case .reply, .except, .error:
@@ -118,7 +132,13 @@ final class Conversation: Sendable {
         case .call:
             serveCall(payload)
             return nil
-        case .output, .eval, .evalBlock, .xcall, .export, .run:
+        case .ocall, .oget, .odescribe:
+            reply(to: frame.verb.rawValue, with: Result { () throws(BondError) in try objects.serve(frame.verb, payload) })
+            return nil
+        case .release:
+            objects.dropProxies(payload)
+            return nil
+        case .output, .eval, .evalBlock, .xcall, .export, .run, .object:
             // A request verb from the driver is not part of the protocol: answer it with an error.
             answer("ERROR", "the host does not serve \(frame.verb.rawValue)")
             return nil
@@ -147,19 +167,27 @@ final class Conversation: Sendable {
             answer("EXCEPT", "\(name) is not a function exported by the host")
             return
         }
-        let result: BondValue
         let nest = connection.delivery.logs ? ConversationNest.beginServing() : nil
         defer { if let nest { ConversationNest.endServing(nest) } }
-        do {
-            if let function = exported.function, keywords == nil {
-                result = try function(arguments)
-            } else if let function = exported.keywordFunction {
-                result = try function(arguments, keywords ?? [:])
-            } else {
-                answer("EXCEPT", "\(name) takes no keyword arguments (it was exported without them)")
-                return
-            }
-        } catch {
+        let outcome: Result<BondValue, any Error>
+        if let function = exported.function, keywords == nil {
+            outcome = Result { try function(arguments) }
+        } else if let function = exported.keywordFunction {
+            outcome = Result { try function(arguments, keywords ?? [:]) }
+        } else {
+            answer("EXCEPT", "\(name) takes no keyword arguments (it was exported without them)")
+            return
+        }
+        reply(to: name, with: outcome)
+    }
+
+    /// Answers a request of the driver with its result: `RETURN`, or `EXCEPT` with the error's
+    /// text (`ERROR` when the result cannot be written).
+    private func reply(to name: String, with outcome: Result<BondValue, some Error>) {
+        let result: BondValue
+        switch outcome {
+        case .success(let value): result = value
+        case .failure(let error):
             answer("EXCEPT", String(describing: error))
             return
         }

@@ -4,10 +4,11 @@ extension Connection {
     /// Injects the driver, as the protocol's start-up says: waits for the interpreter's prompt
     /// (`init.wait`), sends the probe and waits for `STAGE1`, sends stage 1 and waits for
     /// `STAGE2`, sends stage 2 and waits for `READY`, all within `limit`.
-    /// [ext] `extensions`: those of the driver's extensions that it must know the host speaks
-    /// (`BYTES`), sent as a third start value when there are any (never to python-bond's drivers).
+    /// [ext] `extensions`: the protocol extensions the host switches on (`BYTES`, `OBJECTS`),
+    /// sent as ONE list, the third `start` value, only when there are some (python-bond's
+    /// drivers take two values and see none).
     func handshake(
-        _ driver: Driver, transparentExceptions: Bool, extensions: [String] = [], within limit: Duration?
+        _ driver: Driver, transparentExceptions: Bool, switchingOn extensions: [String] = [], within limit: Duration?
     ) throws(BondError) {
         let errors = BondErrors(language: language)
         let deadline = limit.map { Date().addingTimeInterval($0.seconds) } ?? Date().addingTimeInterval(100 * 365 * 86_400)
@@ -48,7 +49,7 @@ extension Connection {
         else { throw fail("stage 1 of the driver did not start") }
         expectReady(after: afterStage1)
         var startValues: [BondValue] = ["JSON", .bool(transparentExceptions)]
-        if !extensions.isEmpty { startValues.append(.array(extensions.map(BondValue.string))) }
+        if !extensions.isEmpty { startValues.append(.array(extensions.map { .string($0) })) }
         let start: BondValue = ["code": .string(stage2), "start": .array(startValues)]
         guard sendRaw(start.description), waitForReady(deadline: deadline) else {
             throw fail("stage 2 of the driver did not start")

@@ -389,9 +389,7 @@ enum JSONWriter {
     /// Writes `value`; throws for non-finite doubles, which JSON cannot carry. Byte strings
     /// go to `blocks` (each written as `{"__BOND_bytes": index}`: the `BYTES` extension).
     static func write(_ value: BondValue, into out: inout [UInt8], blocks: inout [[UInt8]]) throws(JSONWriteError) {
-        if let bad = firstNonFinite(value) {
-            throw JSONWriteError(message: "\(bad) cannot be represented in JSON")
-        }
+        if let problem = firstUnwritable(value) { throw JSONWriteError(message: problem) }
         var form = BytesForm.blocks(blocks)
         blocks = []
         write(value, into: &out, bytes: &form)
@@ -401,9 +399,7 @@ enum JSONWriter {
     /// Writes `value`; throws for non-finite doubles, which JSON cannot carry. Byte strings are
     /// written as base64 strings (as `JSONEncoder` writes `Data`).
     static func write(_ value: BondValue, into out: inout [UInt8]) throws(JSONWriteError) {
-        if let bad = firstNonFinite(value) {
-            throw JSONWriteError(message: "\(bad) cannot be represented in JSON")
-        }
+        if let problem = firstUnwritable(value) { throw JSONWriteError(message: problem) }
         var form = BytesForm.base64
         write(value, into: &out, bytes: &form)
     }
@@ -414,15 +410,18 @@ enum JSONWriter {
         return out
     }
 
-    private static func firstNonFinite(_ value: BondValue) -> Double? {
+    /// Why `value` cannot be written as JSON (a non-finite double, a handle outside a bond's
+    /// frame), or `nil`.
+    private static func firstUnwritable(_ value: BondValue) -> String? {
         switch value {
-        case .double(let d): return d.isFinite ? nil : d
+        case .double(let d): return d.isFinite ? nil : "\(d) cannot be represented in JSON"
         case .array(let items):
-            for item in items { if let bad = firstNonFinite(item) { return bad } }
+            for item in items { if let bad = firstUnwritable(item) { return bad } }
             return nil
         case .object(let members):
-            for item in members.values { if let bad = firstNonFinite(item) { return bad } }
+            for item in members.values { if let bad = firstUnwritable(item) { return bad } }
             return nil
+        case .handle: return "a handle crosses only to a bond (as an argument of a call)"
         default: return nil
         }
     }
@@ -487,6 +486,13 @@ enum JSONWriter {
                 blocks.append(data)
                 form = .blocks(blocks)
             }
+        case .handle(let handle):
+            // (For descriptions and logs; a frame writes handles through `BondObjects`.)
+            out.append(contentsOf: #"{"$bond":"handle","id":"#.utf8)
+            writeInteger(handle.id, into: &out)
+            out.append(contentsOf: #","type":"#.utf8)
+            writeString(handle.typeName, into: &out)
+            out.append(UInt8(ascii: "}"))
         }
     }
 

@@ -32,6 +32,9 @@ public enum BondUnserializable: String, Sendable, Hashable {
     case error
     /// The interpreter's description of the value (`BondResult.description`).
     case describe
+    /// [ext] A handle to the value (`BondValue.handle`), left in the interpreter; so is any such
+    /// value nested in the result. Needs the `OBJECTS` extension.
+    case handle
 }
 
 extension Bond {
@@ -44,6 +47,7 @@ extension Bond {
     /// (python-bond 1.4's own drivers), `code` is evaluated as an expression, and when that
     /// raises, run as a block (returning nil); the block's error is thrown if both fail.
     public func run(_ code: String, unserializable: BondUnserializable = .describe) throws(BondError) -> BondResult? {
+        if unserializable == .handle { try objects.requireOn() }
         guard offersRun else { return try runAsExpressionThenBlock(code) }
         let reply = try request("RUN", Self.runPayload(code, mode: "input", unserializable))
         return try result(ofRunReply: reply)
@@ -53,6 +57,7 @@ extension Bond {
     /// JavaScript awaits a promise result. Describing needs a driver that offers `RUN`
     /// (else a `.usage` error).
     public func eval(_ code: String, unserializable: BondUnserializable) throws(BondError) -> BondResult {
+        if unserializable == .handle { try objects.requireOn() }
         guard offersRun else {
             guard unserializable == .error else {
                 throw errors.usage(

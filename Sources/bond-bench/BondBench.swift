@@ -39,6 +39,9 @@ struct BondBench: ParsableCommand {
     @Option(help: "The language of the async face's concurrency figures.")
     var asyncLanguage = "Python"
 
+    @Option(help: "Handles made and dropped, one by one, for the remote objects' figures (0 skips them).")
+    var handles = 1_000_000
+
     @Flag(help: "A short smoke run (few calls, small payloads, one run).")
     var quick = false
 
@@ -64,7 +67,7 @@ struct BondBench: ParsableCommand {
         if echoPeer { EchoPeer.serve() }
         if countCalls > 0 { return try AsyncFigures.countCalls(countCalls, async: face == "async") }
         dither.isEnabled = !noDither
-        if quick { calls = 200; runs = 1; payloads = [1]; logLines = min(logLines, 20_000); asyncBonds = min(asyncBonds, 4); asyncCallers = min(asyncCallers, 2) }
+        if quick { calls = 200; runs = 1; payloads = [1]; logLines = min(logLines, 20_000); asyncBonds = min(asyncBonds, 4); asyncCallers = min(asyncCallers, 2); handles = min(handles, 20_000) }
         let chosen = languages.isEmpty ? Bond.languages : languages
         if bytes {
             var figures: [BytesFigure] = []
@@ -316,6 +319,11 @@ struct BondBench: ParsableCommand {
         figures.callbackRatio = mid(zip(t.callback, t.limit).map(/))
         figures.hostCPUMicrosPerCall = mid(t.cpu)
 
+        if handles > 0 {
+            figures.objects = try ObjectFigures.measure(
+                last.bond, language: language, calls: blockCalls, blocks: pairings * blocksPerPairing, handles: handles)
+        }
+
         // The payloads go through the last pairing's processes, warmed up by the round trips
         // (fresh ones made Node.js echo 64 MiB 1.4 to 1.9 times slower than its loop).
         let bond = last.bond
@@ -446,6 +454,8 @@ struct LanguageFigures: Codable {
     var startupSeconds = Double.nan
     var bareStartupSeconds = Double.nan
     var payloads: [PayloadFigure] = []
+    /// Remote objects, for a driver that offers them.
+    var objects: ObjectFigures?
 }
 
 /// The engine against a peer that answers at once (see `EchoPeer`).
@@ -497,6 +507,12 @@ struct Report: Codable {
                     f(p.seconds, 3).leftPad(9), f(p.limitSeconds, 3).leftPad(8), f(p.ratio, 2).leftPad(6),
                 ].joined(separator: " "))
             }
+        }
+        if languages.contains(where: { $0.objects != nil }) {
+            lines.append("")
+            lines.append("remote objects: a handle's method call next to a plain call (blocks in alternation); handles made and dropped one by one")
+            lines.append(ObjectFigures.header)
+            for l in languages { if let o = l.objects { lines.append(o.line(l.language)) } }
         }
         lines.append("")
         lines += asyncFace.lines

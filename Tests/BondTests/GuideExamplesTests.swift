@@ -85,6 +85,18 @@ let got = try py.eval("2 ** 64", unserializable: .describe)    // .description: 
         #expect(area?.value?.doubleValue.map { abs($0 - 12.566) < 0.001 } == true && none == nil && five == .value(5))
         #expect(got == .description(BondDescription(typeName: "int", text: "18446744073709551616")))
 
+// --- Remote objects
+try py.evalBlock("class Account:\n    def __init__(self, owner): self.owner, self.balance = owner, 0\n    def deposit(self, n): self.balance += n; return self.balance\n")
+let account = try py.object("Account('ada')")     // a handle: the object stays in Python
+let deposited = try account.call("deposit", 5)     // 5: a method call, run in Python
+let owner = try account.attribute("owner")         // "ada"
+let nested = try py.call("lambda xs: xs[0]['a'].balance", [["a": account]])  // 5: handles as arguments
+let viaJS = try js.call("(a) => a.deposit(10)", account)  // 15: a proxy in JavaScript, run in Python
+if case .value(.handle(let file)) = try py.eval("open('/dev/null')", unserializable: .handle) {
+    print(file.typeName, file)                     // TextIOWrapper <_io.TextIOWrapper name='/dev/null' ...>
+}
+        #expect(account.typeName == "Account" && deposited == 5 && owner == "ada" && nested == 5 && viaJS == 15)
+
 // --- Errors
 do {
     try py.evalBlock("raise ValueError('boom')")

@@ -263,7 +263,7 @@ enum RunExpectation: Sendable {
         try FileManager.default.copyItem(at: source, to: target)
         let manifest = target.appendingPathComponent("bond.json")
         let text = try String(contentsOf: manifest, encoding: .utf8)
-            .replacingOccurrences(of: "\"extensions\": \\[[^\\]]*\\],", with: "", options: .regularExpression)
+            .replacingOccurrences(of: #""extensions": \[[^\]]*\],"#, with: "", options: .regularExpression)
         try text.write(to: manifest, atomically: true, encoding: .utf8)
         return folder
     }

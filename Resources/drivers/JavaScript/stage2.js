@@ -35,6 +35,7 @@ var __BOND = (function () {
     var text;
     try {
       text = JSON.stringify(value === undefined ? null : value, function (key, x) {
+        if (objectsOn && x !== null && (typeof x === "object" || typeof x === "function")) x = markerFor(x);
         if (typeof x === "function") throw SerializationError("cannot serialize a function");
         if (typeof x === "bigint") throw SerializationError("cannot serialize a BigInt");
         if (typeof x === "symbol") throw SerializationError("cannot serialize a Symbol");
@@ -122,7 +123,7 @@ var __BOND = (function () {
           Object.keys(value).length === 1) {
         return blocks[value.__BOND_bytes];
       }
-      return value;
+      return objectsOn ? unmarked(value) : value;
     });
   }
 
@@ -172,6 +173,10 @@ var __BOND = (function () {
   }
 
   function writeAll(fd, data) {
+    if (released.length > 0 && fd === outFd) {   // [ext] OBJECTS: releases ride before the frame
+      var release = releaseLine();
+      data = typeof data === "string" ? release + data : [release].concat(data);
+    }
     if (Array.isArray(data)) {   // a frame with its raw blocks (see frameLine)
       for (var i = 0; i < data.length; i++) writeAll(fd, data[i]);
       return;
@@ -204,6 +209,7 @@ var __BOND = (function () {
   // The reply line of a request: encoded first, so that an interrupt arriving while it is
   // written can no longer reach this request (see `start`).
   function replyLine(state, value) {
+    if (value instanceof Encoded) return frameLine(value.state + " " + value.payload + "\n", value.payload);
     var payload;
     try {
       payload = encode(value);
@@ -438,8 +444,172 @@ var __BOND = (function () {
       case "EXPORT":
         exportFunction(data);
         return null;
+      case "OBJECT": case "OCALL": case "OGET": case "ODESCRIBE":
+        if (objectsOn) return objectRequest(verb, data);
+        throw new Error("unknown request " + verb);
       default:
         throw new Error("unknown request " + verb);
+    }
+  }
+
+  // ---------------------------------------------------------------------------
+  // [ext] OBJECTS: live remote objects (docs/protocol.md, "The OBJECTS extension"). Off unless
+  // the host switched it on at start-up: then an object with a "$bond" member is a marker, both
+  // ways, and a user object with such a member is sent escaped.
+
+  var objectsOn = false;
+  var table = new Map();        // handle id -> the value the host holds
+  var lastId = 0;
+  var released = [];            // ids of proxies collected here, for the host with our next frame
+  var handleMemo = null;        // while a value is encoded with handles: its markers by value
+  var markers = new WeakSet();  // the markers the driver made (user objects are escaped)
+  var proxyIds = new WeakMap(); // proxy -> its id in the host's table
+  var proxyRegistry = typeof FinalizationRegistry === "function"
+    ? new FinalizationRegistry(function (id) { released.push(id); }) : null;
+
+  function Encoded(payload, state) {
+    this.payload = payload;
+    this.state = state || "RETURN";
+  }
+
+  function marker(members) {
+    markers.add(members);
+    return members;
+  }
+
+  function keep(value) {
+    table.set(++lastId, value);
+    return marker({ "$bond": "handle", id: lastId, type: typeName(value) });
+  }
+
+  function object(id) {
+    if (!table.has(id)) throw new ReferenceError("no object " + JSON.stringify(id) + " here (released, or never made)");
+    return table.get(id);
+  }
+
+  // Whether `x` is data as JSON writes it (an array or a plain object); else, with handles
+  // asked for, it becomes one.
+  function isPlainContainer(x) {
+    if (typeof x !== "object") return false;
+    if (Array.isArray(x)) return true;
+    var proto = Object.getPrototypeOf(x);
+    return proto === Object.prototype || proto === null;
+  }
+
+  // The encoder's view of an object or function: a proxy goes back as itself, a value that is
+  // not data becomes a handle where asked, a user object with a "$bond" member is escaped.
+  function markerFor(x) {
+    if (markers.has(x)) return x;
+    var proxyId = proxyIds.get(x);
+    if (proxyId !== undefined) return marker({ "$bond": "proxy", id: proxyId });
+    if (handleMemo !== null && (typeof x === "function" || !isPlainContainer(x))) {
+      var made = handleMemo.get(x);
+      if (made === undefined) { made = keep(x); handleMemo.set(x, made); }
+      return made;
+    }
+    if (!Array.isArray(x) && Object.prototype.hasOwnProperty.call(x, "$bond")) {
+      return marker({ "$bond": "map", items: Object.keys(x).map(function (k) { return [k, x[k]]; }) });
+    }
+    return x;
+  }
+
+  function encodeHandles(value) {
+    handleMemo = new Map();
+    try { return encode(value); } finally { handleMemo = null; }
+  }
+
+  // JSON from the host, its markers made objects, proxies and plain objects again.
+  function parseMarkers(text) {
+    return JSON.parse(text, function (key, x) { return unmarked(x); });
+  }
+
+  // A value read from the host: a marker made an object, a proxy or a plain object again.
+  function unmarked(x) {
+    if (x === null || typeof x !== "object" || Array.isArray(x) || !Object.prototype.hasOwnProperty.call(x, "$bond")) return x;
+    switch (x["$bond"]) {
+      case "handle": return object(x.id);
+      case "proxy": return makeProxy(x.id, x.type || "Object");
+      case "map":
+        var map = {};
+        x.items.forEach(function (pair) { map[pair[0]] = pair[1]; });
+        return map;
+      default: throw new Error("unknown marker " + JSON.stringify(x["$bond"]));
+    }
+  }
+
+  // A handle of another bond, passed here: reading a property (a method included) and calling
+  // run in the bond that owns the object, through the host.
+  function makeProxy(id, type) {
+    var proxy = new Proxy(function () {}, {
+      get: function (target, name) {
+        if (typeof name === "symbol") {
+          return name === util.inspect.custom ? function () { return "[proxy of a " + type + "]"; } : undefined;
+        }
+        if (name === "then" || name === "toJSON" || name === "constructor" || name === "prototype") return undefined;
+        return ask("OGET", [id, name, "handle"]);
+      },
+      apply: function (target, self, args) { return ask("OCALL", [id, null, args, "handle"]); },
+    });
+    proxyIds.set(proxy, id);
+    if (proxyRegistry !== null) proxyRegistry.register(proxy, id);
+    return proxy;
+  }
+
+  // A proxy's request to the host (what is not data goes as handles of ours); nested requests
+  // are served until its answer.
+  function ask(verb, payload) {
+    if (depth === 0) throw new Error("a proxy answers only during a request (not from a timer or a callback of the event loop)");
+    send(verb, encodeHandles(payload));
+    var answer = serve(true);
+    if (answer.verb === "RETURN") return answer.data;
+    var error;
+    if (answer.verb === "EXCEPT") {
+      error = new Error(typeof answer.data === "string" ? answer.data : JSON.stringify(answer.data));
+      error.__BOND_data = answer.data;
+    } else {
+      error = SerializationError(String(answer.data));
+    }
+    throw error;
+  }
+
+  function releaseHandles(ids) {
+    if (Array.isArray(ids)) ids.forEach(function (id) { table.delete(id); });
+  }
+
+  // The RELEASE notice for the proxies collected since the last frame (taken once).
+  function releaseLine() {
+    var ids = released;
+    released = [];
+    return "RELEASE " + JSON.stringify(ids) + "\n";
+  }
+
+  // OBJECT, OCALL, OGET, ODESCRIBE from the host.
+  function objectRequest(verb, data) {
+    if (verb === "OBJECT") return new Encoded(encode(keep(run("(" + data + "\n)"))));
+    if (verb === "ODESCRIBE") {
+      var described = object(data);
+      return { type: typeName(described), description: util.inspect(described, { depth: 4 }) };
+    }
+    var target = object(data[0]), value, mode;
+    if (verb === "OCALL") {
+      if (data[1] === null) {
+        value = target.apply(undefined, data[2]);
+      } else {
+        var method = target[data[1]];
+        if (typeof method !== "function") throw new TypeError(data[1] + " is not a method of this " + typeName(target));
+        value = method.apply(target, data[2]);
+      }
+      mode = data[3];
+    } else {
+      value = target[data[1]];
+      mode = data[2];
+      if (mode === "handle" && typeof value === "function") value = value.bind(target);
+    }
+    if (mode !== "handle") return value;
+    try {
+      return new Encoded(encodeHandles(value));
+    } catch (error) {
+      return new Encoded(JSON.stringify(describe(error)), "ERROR");
     }
   }
 
@@ -556,6 +726,10 @@ var __BOND = (function () {
       if (request.input) return "RETURN {}\n";
       value = null;   // (an expression's undefined is EVAL's null)
     }
+    if (request.handles) {
+      try { return "RETURN {\"value\":" + encodeHandles(value) + "}\n"; }
+      catch (error) { return "ERROR " + JSON.stringify(describe(error)) + "\n"; }
+    }
     if (request.describe) {
       var data;
       try { data = isData(value, 0, []); } catch (error) { data = false; }
@@ -588,7 +762,8 @@ var __BOND = (function () {
     if (data === null || typeof data !== "object" || typeof data.code !== "string") {
       return finish("ERROR", "malformed RUN request: expected {\"code\": ..., \"mode\": ..., \"unserializable\": ...}");
     }
-    var request = { input: data.mode !== "expression", describe: data.unserializable === "describe" };
+    var request = { input: data.mode !== "expression", describe: data.unserializable === "describe",
+                    handles: objectsOn && data.unserializable === "handle" };
     var finished = false;
     var token = { cancel: end };
     function end(state, value) {
@@ -682,7 +857,11 @@ var __BOND = (function () {
       var verb = space < 0 ? line : line.substring(0, space);
       var data = null;
       try {
-        if (space >= 0) data = blocks === null ? JSON.parse(line.substring(space + 1)) : parseWithBlocks(line.substring(space + 1), blocks);
+        if (space >= 0) {
+          var text = line.substring(space + 1);
+          data = blocks !== null ? parseWithBlocks(text, blocks)
+            : objectsOn && text.indexOf('"$bond"') >= 0 ? parseMarkers(text) : JSON.parse(text);
+        }
       } catch (error) {
         reply("ERROR", "cannot read the request: " + describe(error));
         continue;
@@ -692,6 +871,7 @@ var __BOND = (function () {
         if (abandonedCalls > 0) { abandonedCalls--; continue; }   // the answer to an interrupted call
         goodbye();   // a reply with no call pending ends the top level loop (as python-bond's drivers do)
       }
+      if (verb === "RELEASE" && objectsOn) { releaseHandles(data); continue; }
       if (verb === "RUN") {
         if (serveRun(data, nested) && !nested) return null;   // it awaits: the loop leaves
         if (!nested && yieldWanted) return null;
@@ -848,6 +1028,7 @@ var __BOND = (function () {
   function start(fd, proto, trans, extensions) {
     inFd = fd;
     bytesOn = Array.isArray(extensions) && extensions.indexOf("BYTES") >= 0;
+    objectsOn = Array.isArray(extensions) && extensions.indexOf("OBJECTS") >= 0;
     // With a single processor to run on (availableParallelism follows the affinity mask),
     // reads block at once: looking again would only keep the host from answering.
     var os = require("os");
@@ -919,7 +1100,7 @@ var __BOND = (function () {
     goIdle();
   }
 
-  return { start: start };
+  return { start: start, objectCount: function () { return table.size; } };
 })();
 
 function __BOND_start(fd, proto, transExcept, extensions) {

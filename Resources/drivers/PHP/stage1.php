@@ -5,7 +5,7 @@
 /// normally has). The host sends this file as ONE line: the manifest's
 /// "sub" removes these comment lines and every newline, so nothing may rely
 /// on a line break. It announces stage 2, reads the line
-/// {"code": <stage 2>, "start": [<protocol>, <trans_except>]}, evaluates the
+/// {"code": <stage 2>, "start": [<protocol>, <trans_except>, <extensions>?]}, evaluates the
 /// code at the top level and calls its start function. Then it serves the
 /// requests here, in the global scope, so that evaluated code runs as the
 /// top level of a script: _BOND_request() returns the code of the next one.
@@ -20,7 +20,7 @@ try {
   echo "STAGE2\n";
   $_BOND_stage = json_decode(fgets($_BOND_stdin), true);
   eval("?>" . $_BOND_stage["code"]);
-  _BOND_start($_BOND_stage["start"][0], $_BOND_stage["start"][1], $_BOND_stdin);
+  _BOND_start($_BOND_stage["start"][0], $_BOND_stage["start"][1], $_BOND_stdin, $_BOND_stage["start"][2] ?? array());
   while (true) {
     try {
       _BOND_result(eval(_BOND_request()));

@@ -227,14 +227,15 @@ function _BOND_scope()
 // by their makers (_BOND_send_output, _BOND_call_host), and every other frame is written by
 // the request loop, which a child never reaches (it ends in _BOND_answer_call, _BOND_answer
 // or _BOND_finish).
-function _BOND_write($verb, $json = null)
+// ($blocks: [ext] BYTES, the raw blocks of the payload, written just before its frame.)
+function _BOND_write($verb, $json = null, $blocks = '')
 {
     if (_BOND::$gone) {
         return;
     }
     // an interrupt must never cut a frame in half: it waits for the end of the frame
     _BOND::$writing = true;
-    _BOND_put($json === null ? "$verb\n" : "$verb $json\n");
+    _BOND_put((_BOND_Objects::$released ? _BOND_release_line() : '') . $blocks . ($json === null ? "$verb\n" : "$verb $json\n"));
     _BOND::$writing = false;
     if (_BOND::$pending) {
         _BOND::$pending = false;
@@ -330,13 +331,20 @@ function _BOND_send_value($verb, $value)
         _BOND_flush();
     }
     $json = _BOND_json($value);
+    if (_BOND_Objects::$on && $json !== false && strpos($json, '"$bond"') !== false) {
+        $json = _BOND_json(_BOND_marked($value, false));   // user maps with "$bond" escaped
+    }
     if (($json === false || ((is_array($value) || is_object($value)) && strpos($json, '{}') !== false))
         && ($problem = _BOND_encoding_problem($value, $json)) !== null) {
         $what = $verb === 'EXCEPT' ? 'exception' : 'result';
         _BOND_write('ERROR', json_encode("cannot serialize the $what: $problem", _BOND::JSON | JSON_INVALID_UTF8_SUBSTITUTE));
         return;
     }
-    _BOND_put(_BOND::$blocksOut ? _BOND_blocks_text() . "$verb $json\n" : "$verb $json\n");   // a reply
+    // (Releases of proxies ride here and on _BOND_write's frames, not on the quick path's
+    // replies: a frame of another kind takes them soon enough; before the raw blocks, which
+    // go just before the frame that refers to them.)
+    $release = _BOND_Objects::$released ? _BOND_release_line() : '';
+    _BOND_put($release . (_BOND::$blocksOut ? _BOND_blocks_text() . "$verb $json\n" : "$verb $json\n"));   // a reply
 }
 
 function _BOND_send_error($message)
@@ -836,7 +844,11 @@ function _BOND_prepare($verb, $value)
             }
             $input = ($value['mode'] ?? 'input') !== 'expression';
             $code = $input ? _BOND_input_code($value['code']) : array('return ' . $value['code'] . "\n;", true);
-            return array($code[0], $code[1], null, array('input' => $input, 'describe' => ($value['unserializable'] ?? '') === 'describe'));
+            $run = array('input' => $input, 'describe' => ($value['unserializable'] ?? '') === 'describe');
+            if (_BOND_Objects::$on && ($value['unserializable'] ?? '') === 'handle') {
+                $run['objects'] = 'handle';
+            }
+            return array($code[0], $code[1], null, $run);
 
         case 'EXPORT':
             $keywords = is_array($value) && ($value['keywords'] ?? null) === true;   // [ext] KEYWORDS
@@ -851,6 +863,9 @@ function _BOND_prepare($verb, $value)
                 _BOND_answer('_BOND_export', array($value, $keywords), false);
             }
             return null;
+    }
+    if (_BOND_Objects::$on && isset(_BOND_Objects::$verbs[$verb])) {
+        return _BOND_object_request($verb, $value);
     }
     _BOND_send_error("unknown request: $verb");
     return null;
@@ -957,6 +972,10 @@ function _BOND_not_data($v, $depth = 0)
 // The RETURN of a RUN request: {"value": V}, {} (no value), or a description.
 function _BOND_send_run($value, $want, $run)
 {
+    if (isset($run['objects'])) {
+        _BOND_send_objects($value, $want, $run);
+        return;
+    }
     if (_BOND::$held) {
         _BOND_flush();
     }
@@ -1018,11 +1037,7 @@ function _BOND_next(&$value, &$error)
         // strncmp would cost every call 90 instructions (a callback pays 147 for the test; the
         // call is the figure nearer its limit).
         if ($line[0] === 'R' && strncmp($line, 'RETURN ', 7) === 0) {
-            $value = json_decode(substr($line, 7), true, 10000);
-            if (_BOND::$blocksIn) {
-                $value = _BOND_with_blocks($value);
-            }
-            $error = $value === null ? _BOND_decode_error('RETURN') : null;
+            $value = _BOND_decode_payload(substr($line, 7), 'RETURN', $error);
             return 'RETURN';
         }
         if (($args = _BOND_quick_call($line)) !== null) {
@@ -1059,8 +1074,9 @@ function _BOND_answer_call($fn, $args)
         _BOND_flush();
     }
     $json = json_encode($result, _BOND::JSON);
-    if ($json === false || (!is_scalar($result) && strpos($json, '{}') !== false) || _BOND::$blocksOut) {
-        _BOND_send_value('RETURN', $result);   // says why it cannot, or sends it (bytes too)
+    if ($json === false || (!is_scalar($result) && (strpos($json, '{}') !== false || _BOND_Objects::$on && strpos($json, '"$bond"') !== false))
+        || _BOND::$blocksOut) {
+        _BOND_send_value('RETURN', $result);   // says why it cannot, or sends it (bytes, markers: see there)
         return;
     }
     _BOND_put("RETURN $json\n");
@@ -1101,7 +1117,13 @@ function _BOND_decode_payload($json, $verb, &$error)
 {
     $value = json_decode($json, true, 10000);
     $error = $value === null ? _BOND_decode_error($verb) : null;
-    return _BOND::$blocksIn ? _BOND_with_blocks($value) : $value;
+    if (_BOND::$blocksIn) {
+        $value = _BOND_with_blocks($value);
+    }
+    if (_BOND_Objects::$on && is_array($value) && strpos($json, '"$bond"') !== false) {
+        $value = _BOND_unmarked($value, $error);
+    }
+    return $value;
 }
 
 // Why the last json_decode, which returned null, failed; null when null was the payload.
@@ -1130,6 +1152,9 @@ function _BOND_quick_call($line)
     $head = _BOND_Calls::$lastHead;
     if (strncmp($line, $head, strlen($head)) !== 0 && ($head = _BOND_known_call($line)) === null) {
         return null;
+    }
+    if (_BOND_Objects::$on && strpos($line, '"$bond"') !== false) {
+        return null;   // (markers: decoded by _BOND_decode_payload)
     }
     $open = strlen($head) - 1;    // the arguments' "["
     $close = strlen($line) - 2;   // the payload's "]", before the "\n" (not so with "\r\n")
@@ -1335,6 +1360,291 @@ function _BOND_failure($e)
 }
 
 // ---------------------------------------------------------------------------
+// [ext] OBJECTS: live remote objects (docs/protocol.md, "The OBJECTS extension"). Off unless
+// the host switched it on at start-up: then a JSON object with a "$bond" member is a marker,
+// both ways, and a user map with such a member is sent escaped.
+
+final class _BOND_Objects
+{
+    public static $on = false;
+    public static $table = array();     // handle id => the value the host holds
+    public static $last = 0;
+    public static $released = array();  // ids of proxies gone here, for the host with our next frame
+    public static $verbs = array('OBJECT' => 1, 'OCALL' => 1, 'OGET' => 1, 'ODESCRIBE' => 1, 'RELEASE' => 1);
+}
+
+// A handle of another bond, passed here: its methods (__call), properties (__get) and itself
+// (__invoke) run in the bond that owns the object, through the host.
+final class _BOND_Proxy implements JsonSerializable
+{
+    private $_BOND_id;
+    private $_BOND_type;
+
+    public function __construct($id, $type)
+    {
+        $this->_BOND_id = $id;
+        $this->_BOND_type = $type;
+    }
+
+    public function __call($name, $args)
+    {
+        return _BOND_ask('OCALL', array($this->_BOND_id, $name, array_values($args), 'handle'));
+    }
+
+    public function __get($name)
+    {
+        return _BOND_ask('OGET', array($this->_BOND_id, $name, 'handle'));
+    }
+
+    public function __invoke(...$args)
+    {
+        return _BOND_ask('OCALL', array($this->_BOND_id, null, $args, 'handle'));
+    }
+
+    public function __destruct()
+    {
+        _BOND_Objects::$released[] = $this->_BOND_id;
+    }
+
+    #[\ReturnTypeWillChange]
+    public function jsonSerialize()
+    {
+        return array('$bond' => 'proxy', 'id' => $this->_BOND_id);
+    }
+}
+
+function _BOND_type_name($v)
+{
+    return function_exists('get_debug_type') ? get_debug_type($v) : (is_object($v) ? get_class($v) : gettype($v));
+}
+
+// A new handle: the value goes into the table; its marker.
+function _BOND_keep($v)
+{
+    _BOND_Objects::$table[++_BOND_Objects::$last] = $v;
+    return array('$bond' => 'handle', 'id' => _BOND_Objects::$last, 'type' => _BOND_type_name($v));
+}
+
+function _BOND_table_entry($id)
+{
+    if (!is_int($id) || !array_key_exists($id, _BOND_Objects::$table)) {
+        throw new Exception('no object ' . json_encode($id) . ' here (released, or never made)');
+    }
+    return _BOND_Objects::$table[$id];
+}
+
+// How many values the host holds here (for tests and benchmarks).
+function _BOND_object_count()
+{
+    return count(_BOND_Objects::$table);
+}
+
+// $v made ready for json_encode: proxies as their markers, user maps with a "$bond" member
+// escaped, and with $handles, what is not data (objects other than stdClass and
+// JsonSerializable, closures, resources) kept as handles.
+function _BOND_marked($v, $handles, $depth = 0)
+{
+    if ($depth > 10000) {
+        return $v;
+    }
+    if ($v instanceof _BOND_Proxy) {
+        return $v->jsonSerialize();
+    }
+    if (is_resource($v) || (is_object($v) && !($v instanceof stdClass) && !($v instanceof JsonSerializable))) {
+        return $handles ? _BOND_keep($v) : $v;
+    }
+    if ($v instanceof JsonSerializable) {
+        return _BOND_marked($v->jsonSerialize(), $handles, $depth + 1);
+    }
+    if ($v instanceof stdClass) {
+        if (property_exists($v, '$bond')) {
+            return _BOND_marked((array)$v, $handles, $depth + 1);
+        }
+        $o = new stdClass();
+        foreach ($v as $k => $item) {
+            $o->$k = _BOND_marked($item, $handles, $depth + 1);
+        }
+        return $o;
+    }
+    if (!is_array($v)) {
+        return $v;
+    }
+    if (array_key_exists('$bond', $v)) {
+        $items = array();
+        foreach ($v as $k => $item) {
+            $items[] = array((string)$k, _BOND_marked($item, $handles, $depth + 1));
+        }
+        return array('$bond' => 'map', 'items' => $items);
+    }
+    foreach ($v as $k => $item) {
+        if (is_array($item) || is_object($item) || is_resource($item)) {
+            $v[$k] = _BOND_marked($item, $handles, $depth + 1);
+        }
+    }
+    return $v;
+}
+
+// A decoded payload whose text holds "$bond": its markers made objects, proxies and maps again;
+// in $error why a marker cannot be read.
+function _BOND_unmarked($v, &$error, $depth = 0)
+{
+    if (!is_array($v) || $depth > 10000) {
+        return $v;
+    }
+    if (isset($v['$bond']) && is_string($v['$bond'])) {
+        switch ($v['$bond']) {
+            case 'handle':
+                if (is_int($v['id'] ?? null) && array_key_exists($v['id'], _BOND_Objects::$table)) {
+                    return _BOND_Objects::$table[$v['id']];
+                }
+                $error = 'no object ' . json_encode($v['id'] ?? null) . ' here (released, or never made)';
+                return null;
+            case 'proxy':
+                return new _BOND_Proxy($v['id'] ?? 0, $v['type'] ?? 'object');
+            case 'map':
+                $map = array();
+                foreach ((array)($v['items'] ?? array()) as $pair) {
+                    $map[$pair[0]] = _BOND_unmarked($pair[1], $error, $depth + 1);
+                }
+                return $map;
+        }
+    }
+    foreach ($v as $k => $item) {
+        if (is_array($item)) {
+            $v[$k] = _BOND_unmarked($item, $error, $depth + 1);
+        }
+    }
+    return $v;
+}
+
+// The RELEASE notice for the proxies gone since the last frame (taken once).
+function _BOND_release_line()
+{
+    $ids = _BOND_Objects::$released;
+    _BOND_Objects::$released = array();
+    return 'RELEASE ' . json_encode(array_values($ids)) . "\n";
+}
+
+// A proxy's request to the host (what is not data goes as handles of ours); nested requests
+// are served until its answer.
+function _BOND_ask($verb, $payload)
+{
+    if (!_BOND_own_process()) {
+        throw new Exception('a proxy cannot be used from a child process');
+    }
+    $json = _BOND_json(_BOND_marked($payload, true));
+    if ($json === false) {
+        throw new _BOND_SerializationException('cannot serialize the arguments: ' . json_last_error_msg());
+    }
+    $blocks = _BOND::$blocksOut ? _BOND_blocks_text() : '';   // [ext] BYTES
+    $armed = _BOND::$armed;
+    _BOND::$armed = _BOND::$pending = false;
+    try {
+        _BOND_flush();
+        _BOND_write($verb, $json, $blocks);
+        $verb = _BOND_next($value, $error);
+        if ($verb !== 'RETURN' && $verb !== 'EXCEPT' && $verb !== 'ERROR') {
+            $verb = _BOND_serve($verb, $value, $error);
+        }
+    } finally {
+        _BOND::$armed = $armed;
+        _BOND::$pending = false;
+    }
+    if ($error !== null) {
+        throw new _BOND_SerializationException($error);
+    }
+    if ($verb === 'RETURN') {
+        return $value;
+    }
+    if ($verb === 'EXCEPT') {
+        $e = new _BOND_RemoteException(is_string($value) ? $value : (string)json_encode($value, _BOND::JSON));
+        $e->data = $value;
+        throw $e;
+    }
+    throw new _BOND_SerializationException(is_string($value) ? $value : 'serialization error');
+}
+
+// OBJECT, OCALL, OGET, ODESCRIBE and RELEASE from the host (see _BOND_prepare): the code
+// of OBJECT is evaluated as EVAL's; the others are answered here.
+function _BOND_object_request($verb, $value)
+{
+    switch ($verb) {
+        case 'OBJECT':
+            if (!is_string($value)) {
+                _BOND_send_error('malformed OBJECT request: expected a code string');
+                return null;
+            }
+            return array("return $value\n;", true, null, array('objects' => 'keep'));
+        case 'RELEASE':
+            foreach ((array)$value as $id) {
+                unset(_BOND_Objects::$table[$id]);
+            }
+            return null;
+        case 'ODESCRIBE':
+            _BOND_answer('_BOND_describe_object', array($value), true);
+            return null;
+    }
+    if (!is_array($value) || count($value) < 3) {
+        _BOND_send_error("malformed $verb request: expected [id, name, ...]");
+        return null;
+    }
+    $mode = ($verb === 'OCALL' ? $value[3] : $value[2]) ?? 'error';
+    _BOND_answer($verb === 'OCALL' ? '_BOND_object_call' : '_BOND_object_get', array($value), true, array('objects' => $mode));
+    return null;
+}
+
+function _BOND_describe_object($id)
+{
+    $target = _BOND_table_entry($id);
+    $text = is_scalar($target) ? var_export($target, true) : print_r($target, true);
+    return array('type' => _BOND_type_name($target), 'description' => rtrim($text, "\n"));
+}
+
+function _BOND_object_call($request)
+{
+    $target = _BOND_table_entry($request[0]);
+    $args = array_values((array)$request[2]);
+    return $request[1] === null ? $target(...$args) : $target->{$request[1]}(...$args);
+}
+
+function _BOND_object_get($request)
+{
+    $target = _BOND_table_entry($request[0]);
+    $name = (string)$request[1];
+    if (is_object($target) && !isset($target->$name) && !property_exists($target, $name) && method_exists($target, $name)) {
+        return Closure::fromCallable(array($target, $name));   // a method: bound to its object
+    }
+    if (is_array($target)) {
+        return $target[$name];
+    }
+    return $target->$name;
+}
+
+// The reply of OBJECT ('keep': the value becomes a handle), of OCALL and OGET ('handle': what
+// is not data becomes handles; 'error': data), and of RUN with "handle".
+function _BOND_send_objects($value, $want, $run)
+{
+    _BOND_flush();
+    if (isset($run['input'])) {
+        if (!$want || ($value === null && $run['input'])) {
+            _BOND_put("RETURN {}\n");
+            return;
+        }
+        $value = array('value' => $value);
+    }
+    if ($run['objects'] === 'error') {
+        _BOND_send_value('RETURN', $value);
+        return;
+    }
+    $json = _BOND_json($run['objects'] === 'keep' ? _BOND_keep($value) : _BOND_marked($value, true));
+    if ($json === false) {
+        _BOND_write('ERROR', json_encode('cannot serialize the result: ' . json_last_error_msg(), _BOND::JSON));
+        return;
+    }
+    _BOND_put((_BOND_Objects::$released ? _BOND_release_line() : '') . (_BOND::$blocksOut ? _BOND_blocks_text() : '') . "RETURN $json\n");
+}
+
+// ---------------------------------------------------------------------------
 
 // Whether this process may run on more than one processor (its affinity mask, from /proc):
 // with a single one, reads block at once, since looking again would only keep the host from
@@ -1384,10 +1694,11 @@ function _BOND_forget_startup_lines()
     @readline_write_history($home . '/.php_history');
 }
 
-function _BOND_start($protocol, $trans, $stdin)
+function _BOND_start($protocol, $trans, $stdin, $extensions = array())
 {
-    // [ext] the host's third start value names the extensions it reads (stage 1 keeps it)
-    _BOND::$bytes = in_array('BYTES', $GLOBALS['_BOND_stage']['start'][2] ?? array(), true);
+    // [ext] the host's third start value names the extensions it switches on (one list)
+    _BOND::$bytes = is_array($extensions) && in_array('BYTES', $extensions, true);
+    _BOND_Objects::$on = is_array($extensions) && in_array('OBJECTS', $extensions, true);
     foreach (array('_BOND_stdin', '_BOND_stage', '_BOND_error', '_BOND_l', '_BOND_e') as $name) {
         unset($GLOBALS[$name]);
     }

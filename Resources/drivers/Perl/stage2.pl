@@ -38,6 +38,8 @@ my $PID = $$;           # a child forked by evaluated code must not speak the pr
 my $BYTES = 0;          # [ext] BYTES: the host reads byte strings as raw blocks
 my @BLOCKS;             # the blocks of the payload being encoded
 our @DEC_BLOCKS;        # the blocks read before the payload being decoded
+our $OBJECTS = 0;       # [ext] OBJECTS switched on by the host (see "Remote objects" below)
+our @RELEASED;          # ids of proxies gone here, for the host with our next frame
 our %TIED;              # channel name => tied handle object
 # SIGINT: the handler stays installed (no system call per request); it interrupts only
 # while user code runs ($ARMED), and waits for the end of a frame being written.
@@ -138,6 +140,10 @@ sub enc {
     return enc_text_or_bytes($v);
   }
   die "cannot serialize data nested deeper than $MAX_DEPTH levels\n" if $depth >= $MAX_DEPTH;
+  if ($OBJECTS) {
+    my $marker = marker_for($v, $depth, $path);
+    return $marker if defined $marker;
+  }
   my $addr = Scalar::Util::refaddr($v);
   die "cannot serialize a cyclic structure\n" if $path->{$addr};
   local $path->{$addr} = 1;
@@ -244,7 +250,7 @@ sub dec_val {
       # [ext] BYTES: {"__BOND_bytes": i} is the i-th block read before the frame
       return $DEC_BLOCKS[$h{__BOND_bytes}] if @DEC_BLOCKS && keys(%h) == 1 && defined $h{__BOND_bytes}
         && $h{__BOND_bytes} =~ /\A[0-9]+\z/ && defined $DEC_BLOCKS[$h{__BOND_bytes}];
-      return \%h;
+      return $OBJECTS && exists $h{'$bond'} ? unmark(\%h) : \%h;
     }
   }
 }
@@ -281,11 +287,14 @@ sub write_frame {
   my $line = defined($json) ? "$verb $json\n" : "$verb\n";
   utf8::encode($line);
   # [ext] BYTES: the raw blocks first, each "BYTES <length>\n", its bytes, "\n" (each written
-  # from its own string: a big one is not copied into the line)
+  # from its own string: a big one is not copied into the line); [ext] OBJECTS: releases
+  # before them (the blocks go just before the frame that refers to them)
   if ($blocks) {
     local $WRITING = 1;
+    write_all(release_line()) if @RELEASED;
     write_all('BYTES ' . length($_) . "\n"), write_all($_), write_all("\n") for @$blocks;
   }
+  $line = release_line() . $line if @RELEASED;
   # An interrupt must never cut a frame in half: it waits for the end of the frame.
   {
     local $WRITING = 1;
@@ -771,6 +780,7 @@ sub handle {
     return send_exception($r[0]) unless $ok;
     my $result = list_value(@r);
     return send_value('RETURN', {}) if $input && (!defined($result) || !ends_with_expression($value->{code}));
+    return send_value('RETURN', {value => handles_of($result)}) if $OBJECTS && ($value->{unserializable} // '') eq 'handle';
     return send_run($result, ($value->{unserializable} // '') eq 'describe');
   }
   if ($verb eq 'EXPORT') {
@@ -781,6 +791,8 @@ sub handle {
     %CALLS = ();
     return send_value('RETURN', undef);
   }
+  return object_request($verb, $value) if $OBJECTS && $verb =~ /\A(?:OBJECT|OCALL|OGET|ODESCRIBE)\z/;
+  return release_handles($value) if $OBJECTS && $verb eq 'RELEASE';
   return send_error("unknown request: $verb");
 }
 
@@ -874,6 +886,201 @@ sub send_run {
 }
 
 # ---------------------------------------------------------------------------
+# [ext] OBJECTS: live remote objects (docs/protocol.md, "The OBJECTS extension"). Off unless
+# the host switched it on at start-up: then a hash with a "$bond" member is a marker, both
+# ways, and a user hash with such a member is sent escaped.
+
+my %TABLE;          # handle id -> the value the host holds
+my $LAST_ID = 0;
+our $HANDLES;       # while a value is encoded with handles: its markers by address
+
+sub keep {
+  my ($value) = @_;
+  $TABLE{++$LAST_ID} = $value;
+  my $type = Scalar::Util::blessed($value) // (ref($value) || 'SCALAR');
+  return '{"$bond":"handle","id":' . $LAST_ID . ',"type":' . enc_str($type) . '}';
+}
+
+sub table_entry {
+  my ($id) = @_;
+  die "no object " . ($id // 'null') . " here (released, or never made)\n" unless defined($id) && exists $TABLE{$id};
+  return $TABLE{$id};
+}
+
+# The encoding of a reference that is a marker, or undef: a proxy goes back as itself, a
+# value that is not data becomes a handle where asked, a user hash with "$bond" is escaped.
+sub marker_for {
+  my ($v, $depth, $path) = @_;
+  my $class = Scalar::Util::blessed($v);
+  return $$v if defined $class && $class eq '__BOND::Encoded';
+  if (defined $class && $class eq '__BOND::Proxy') {
+    return '{"$bond":"proxy","id":' . (tied(%$v)->[0]) . '}';
+  }
+  my $ref = ref($v);
+  if ($HANDLES) {
+    my $data = defined $class ? $v->isa('JSON::PP::Boolean') || $v->can('TO_JSON') : $ref eq 'ARRAY' || $ref eq 'HASH';
+    if (!$data) {
+      my $addr = Scalar::Util::refaddr($v);
+      return $HANDLES->{$addr} //= keep($v);
+    }
+  }
+  if (!defined $class && $ref eq 'HASH' && exists $v->{'$bond'}) {
+    return '{"$bond":"map","items":[' . join(',', map { '[' . enc_str($_) . ',' . enc($v->{$_}, $depth + 1, $path) . ']' } sort keys %$v) . ']}';
+  }
+  return undef;
+}
+
+# $value, encoded later with handles for what is not data (see handles_of).
+sub encode_handles {
+  local $HANDLES = {};
+  return encode($_[0]);
+}
+
+# A value to send whose encoding makes handles: wrapped so that send_value encodes it so.
+sub handles_of { return __BOND::WithHandles->new($_[0]) }
+
+# A hash read from the host that has a "$bond" member: the object, a proxy or a plain hash.
+sub unmark {
+  my ($h) = @_;
+  my $kind = $h->{'$bond'} // '';
+  return table_entry($h->{id}) if $kind eq 'handle';
+  return __BOND::Proxy::make($h->{id}, $h->{type}) if $kind eq 'proxy';
+  return { map { ($_->[0] => $_->[1]) } @{$h->{items}} } if $kind eq 'map' && ref($h->{items}) eq 'ARRAY';
+  dec_fail("unknown marker $kind");
+}
+
+# How many values the host holds here (for tests and benchmarks).
+sub object_count { return scalar(keys %TABLE) }
+
+sub release_handles {
+  my ($ids) = @_;
+  delete @TABLE{@$ids} if ref($ids) eq 'ARRAY';
+  return;
+}
+
+# The RELEASE notice for the proxies gone since the last frame (taken once).
+sub release_line {
+  my @ids = splice(@RELEASED);
+  return 'RELEASE [' . join(',', map { 0 + $_ } @ids) . "]\n";
+}
+
+# A proxy's request to the host (what is not data goes as handles of ours); nested requests
+# are served until its answer.
+sub ask {
+  my ($verb, $payload) = @_;
+  die "a proxy cannot be used from a child process\n" if $$ != $PID;
+  my $json = eval { encode_handles($payload) };
+  my $blocks = take_blocks();
+  die _BOND_SerializationException->new("cannot serialize the arguments: " . chomped($@)) unless defined $json;
+  local $ARMED = 0;
+  $PENDING = 0;
+  flush_output();
+  write_frame($verb, $json, $blocks);
+  my ($answer, $value, $error) = serve(1);
+  die _BOND_SerializationException->new($error) if defined $error;
+  return $value if $answer eq 'RETURN';
+  if ($answer eq 'EXCEPT') {
+    die $value if ref($value);
+    $value = 'remote exception' unless defined $value;
+    die($value =~ /\n\z/ ? $value : "$value\n");
+  }
+  die _BOND_SerializationException->new(defined($value) && !ref($value) ? $value : 'serialization error');
+}
+
+# OBJECT, OCALL, OGET, ODESCRIBE from the host.
+sub object_request {
+  my ($verb, $value) = @_;
+  if ($verb eq 'OBJECT') {
+    return send_error("malformed OBJECT request: expected a code string") unless is_code($value);
+    %CALLS = ();
+    my ($ok, @r) = evaluate($value, 1);
+    return send_exception($r[0]) unless $ok;
+    flush_output();
+    return write_frame('RETURN', keep(list_value(@r)));
+  }
+  my ($ok, @r) = run_user(sub {
+    if ($verb eq 'ODESCRIBE') {
+      my $target = table_entry($value);
+      require Data::Dumper;
+      local $Data::Dumper::Terse = 1;
+      local $Data::Dumper::Indent = 1;
+      local $Data::Dumper::Sortkeys = 1;
+      my $text = Data::Dumper::Dumper($target);
+      $text =~ s/\n\z//;
+      return {type => Scalar::Util::blessed($target) // (ref($target) || 'SCALAR'), description => $text};
+    }
+    die "malformed $verb request\n" unless ref($value) eq 'ARRAY';
+    my ($id, $name, $args, $mode) = @$value;
+    my $target = table_entry($id);
+    if ($verb eq 'OGET') {
+      $mode = $args;
+      return $target->{$name} if Scalar::Util::reftype($target) eq 'HASH' && exists $target->{$name};
+      return sub { $target->$name(@_) } if Scalar::Util::blessed($target) && $target->can($name);
+      die "no field or method $name in this " . (ref($target) || 'value') . "\n";
+    }
+    return list_value($target->(@$args)) unless defined $name;
+    return list_value($target->$name(@$args));
+  });
+  return send_exception($r[0]) unless $ok;
+  return send_value('RETURN', $r[0]) if $verb eq 'ODESCRIBE';
+  my $mode = $value->[$verb eq 'OGET' ? 2 : 3] // '';
+  return send_value('RETURN', $mode eq 'handle' ? handles_of($r[0]) : $r[0]);
+}
+
+package __BOND::WithHandles;
+
+# A result whose encoding makes handles of what is not data (OCALL, OGET, RUN with "handle").
+sub new { my ($class, $value) = @_; return bless [$value], $class }
+sub TO_JSON { my $json = __BOND::encode_handles($_[0][0]); return __BOND::Encoded->new($json) }
+
+package __BOND::Encoded;
+
+# JSON text already encoded, written as it is.
+sub new { my ($class, $json) = @_; return bless \$json, $class }
+
+package __BOND::ProxyFields;
+
+# The fields of a proxy: $proxy->{name} reads the attribute in the bond that owns the object.
+sub TIEHASH { my ($class, $id) = @_; return bless [$id], $class }
+sub FETCH { my ($self, $name) = @_; return __BOND::ask('OGET', [$self->[0], $name, 'handle']) }
+sub EXISTS { return 1 }
+sub STORE { die "a proxy's fields cannot be set from here\n" }
+sub DELETE { die "a proxy's fields cannot be deleted from here\n" }
+sub CLEAR { die "a proxy's fields cannot be cleared from here\n" }
+sub FIRSTKEY { return undef }
+sub NEXTKEY { return undef }
+
+package __BOND::Proxy;
+
+# A handle of another bond, passed here: $proxy->method(@args) and $proxy->(@args) run in the
+# bond that owns the object, through the host; $proxy->{name} reads an attribute there.
+use overload '&{}' => sub { my $id = tied(%{$_[0]})->[0]; return sub { __BOND::ask('OCALL', [$id, undef, [@_], 'handle']) } },
+  '""' => sub { "__BOND::Proxy(" . tied(%{$_[0]})->[0] . ")" }, fallback => 1;
+
+sub make {
+  my ($id, $type) = @_;
+  my %fields;
+  tie %fields, '__BOND::ProxyFields', $id;
+  return bless \%fields, '__BOND::Proxy';
+}
+
+our $AUTOLOAD;
+sub AUTOLOAD {
+  my $self = shift;
+  (my $name = $AUTOLOAD) =~ s/.*:://;
+  return __BOND::ask('OCALL', [tied(%$self)->[0], $name, [@_], 'handle']);
+}
+
+sub can { my ($self, $name) = @_; return ref($self) ? sub { my $p = shift; $p->$name(@_) } : undef }
+
+sub DESTROY {
+  my $fields = tied(%{$_[0]});
+  push @__BOND::RELEASED, $fields->[0] if $fields;
+}
+
+package __BOND;
+
+# ---------------------------------------------------------------------------
 
 # Whether this process may run on more than one processor (its affinity mask, from /proc).
 sub spare_cpu {
@@ -893,6 +1100,7 @@ sub spare_cpu {
 sub start {
   my ($protocol, $trans, $extensions) = @_;
   $BYTES = ref($extensions) eq 'ARRAY' && grep({ $_ eq 'BYTES' } @$extensions) ? 1 : 0;
+  $OBJECTS = ref($extensions) eq 'ARRAY' && grep({ $_ eq 'OBJECTS' } @$extensions) ? 1 : 0;
   die "unsupported protocol " . ($protocol // 'undef') . "\n" if ($protocol // '') ne 'JSON';
   $TRANS = $trans ? 1 : 0;
   $SIG{INT} = $INT_HANDLER;

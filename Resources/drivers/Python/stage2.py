@@ -68,6 +68,8 @@ def _BOND_encode(value):
         text = _BOND_ENCODER.encode(value)
         if isinstance(text, _BOND_text):
             text = text.encode("utf-8")
+        if _BOND_OBJECTS_ON and isinstance(value, (dict, list, tuple)) and b'"$bond"' in text:
+            text = _BOND_escaping(value, text)
         if _BOND_BLOCKS:
             text = _BOND_Framed(text)
             text.blocks = _BOND_BLOCKS[:]
@@ -273,6 +275,8 @@ class _BOND_Channel(object):
 def _BOND_write_frame(verb, payload=None):
     if _BOND_in_child():
         return
+    if _BOND_RELEASED:
+        _BOND_OUT.write(_BOND_release_line())
     # Written in pieces: a big payload goes straight from its own buffer to the pipe.
     if payload is None:
         _BOND_OUT.write(verb.encode("ascii") + b"\n")
@@ -340,7 +344,7 @@ def _BOND_read_with_blocks(line, blocks):
     def block(members):
         if len(members) == 1 and type(members.get("__BOND_bytes")) is int and 0 <= members["__BOND_bytes"] < len(blocks):
             return blocks[members["__BOND_bytes"]]
-        return members
+        return _BOND_unmark(members) if _BOND_OBJECTS_ON else members
     space = line.find(b" ")
     if space < 0:
         return line.rstrip(b"\r\n").decode("ascii", "replace"), None
@@ -440,6 +444,8 @@ def _BOND_run(data):
         if value is None:
             return _BOND_Encoded(b"{}")
     try:
+        if data.get("unserializable") == "handle":
+            return _BOND_Encoded(_BOND_encode_handles({"value": value}))
         _BOND_check_integers(value)
         return _BOND_Encoded(_BOND_encode({"value": value}))
     except (_BOND_SerializationException, RuntimeError) as error:
@@ -472,6 +478,8 @@ def _BOND_execute(verb, data):
         return None
     if verb == "RUN":
         return _BOND_run(data)
+    if verb in _BOND_OBJECT_REQUESTS and _BOND_OBJECTS_ON:
+        return _BOND_object_request(verb, data)
     raise ValueError("unknown request " + repr(verb))
 
 
@@ -499,6 +507,9 @@ def _BOND_serve(nested):
             if nested:
                 return verb, data
             _BOND_bye()  # a reply with no call pending ends the top level loop (as python-bond's drivers do)
+        if verb == "RELEASE" and _BOND_OBJECTS_ON:
+            _BOND_release(data)
+            continue
         outer = _BOND_RUNNING[0]
         try:
             _BOND_RUNNING[0] = True
@@ -521,6 +532,207 @@ def _BOND_serve(nested):
         _BOND_reply(state, value)
 
 
+# [ext] OBJECTS: live remote objects (docs/protocol.md, "The OBJECTS extension"). Off
+# unless the host switched it on at start-up: then a JSON object with a "$bond" member is a
+# marker, both ways, and a user dict with such a member is sent escaped.
+
+_BOND_OBJECTS_ON = False
+_BOND_TABLE = {}  # handle id -> the object the host holds
+_BOND_LAST_ID = [0]
+_BOND_RELEASED = []  # ids of proxies collected here, for the host with our next frame
+_BOND_HANDLES = [False, {}]  # whether the value being encoded makes handles; its markers by id()
+_BOND_OBJECT_REQUESTS = ("OBJECT", "OCALL", "OGET", "ODESCRIBE")
+
+
+class _BOND_Marker(dict):
+    """A marker written by the driver (a plain dict with "$bond" is user data, and escaped)."""
+    __slots__ = ()
+
+
+def _BOND_keep(value):
+    """A new handle: the value goes into the table; its marker."""
+    _BOND_LAST_ID[0] += 1
+    _BOND_TABLE[_BOND_LAST_ID[0]] = value
+    return _BOND_Marker({"$bond": "handle", "id": _BOND_LAST_ID[0], "type": type(value).__name__})
+
+
+def _BOND_object(handle_id):
+    try:
+        return _BOND_TABLE[handle_id]
+    except (KeyError, TypeError):
+        raise ValueError("no object %r here (released, or never made)" % (handle_id,))
+
+
+def _BOND_default(value):
+    """The encoder's hook for what JSON cannot carry: proxies go back as themselves; other
+    values become handles where the request asked for them."""
+    if type(value) is _BOND_Proxy:
+        return _BOND_Marker({"$bond": "proxy", "id": object.__getattribute__(value, "_BOND_id")})
+    if _BOND_BYTES[0] and isinstance(value, (bytes, bytearray, memoryview)):
+        return _BOND_block(value)  # [ext] BYTES: data, not a handle
+    if _BOND_HANDLES[0]:
+        marker = _BOND_HANDLES[1].get(id(value))
+        if marker is None:
+            marker = _BOND_HANDLES[1][id(value)] = _BOND_keep(value)
+        return marker
+    raise TypeError("Object of type %s is not JSON serializable" % type(value).__name__)
+
+
+def _BOND_encode_handles(value):
+    """Encodes `value`, making handles of what is not data (at any depth)."""
+    _BOND_HANDLES[0] = True
+    _BOND_HANDLES[1] = {}
+    try:
+        return _BOND_encode(value)
+    finally:
+        _BOND_HANDLES[0] = False
+        _BOND_HANDLES[1] = {}
+
+
+def _BOND_escaped(value, depth=0):
+    """`value` with each user dict that has a "$bond" member escaped as {"$bond": "map", ...}."""
+    if depth > 10000:
+        return value
+    if isinstance(value, dict) and type(value) is not _BOND_Marker:
+        if "$bond" in value:
+            return _BOND_Marker({"$bond": "map", "items": [[k, _BOND_escaped(v, depth + 1)] for k, v in value.items()]})
+        return dict((k, _BOND_escaped(v, depth + 1)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return [_BOND_escaped(v, depth + 1) for v in value]
+    return value
+
+
+def _BOND_escaping(value, text):
+    """The encoding of `value` when "$bond" is in its text: as it is when that came from the
+    driver's own markers, else again with the user's dicts escaped (the same handles reused)."""
+    if not _BOND_user_marker_key(value):
+        return text
+    del _BOND_BLOCKS[:]  # ([ext] BYTES: encoded again, so are they)
+    text = _BOND_ENCODER.encode(_BOND_escaped(value))
+    return text.encode("utf-8") if isinstance(text, _BOND_text) else text
+
+
+def _BOND_user_marker_key(value, depth=0):
+    """Whether a user dict in `value` has a "$bond" member."""
+    if depth > 10000:
+        return False
+    if isinstance(value, dict) and type(value) is not _BOND_Marker:
+        return "$bond" in value or any(_BOND_user_marker_key(v, depth + 1) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_BOND_user_marker_key(v, depth + 1) for v in value)
+    return False
+
+
+def _BOND_unmark(members):
+    """The decoder's hook: markers from the host become objects, proxies and maps again."""
+    kind = members.get("$bond")
+    if kind is None:
+        return members
+    if kind == "handle":
+        return _BOND_object(members.get("id"))
+    if kind == "proxy":
+        return _BOND_Proxy(members["id"], members.get("type", "object"))
+    if kind == "map":
+        return dict((k, v) for k, v in members["items"])
+    raise ValueError("unknown marker " + repr(kind))
+
+
+class _BOND_Proxy(object):
+    """A handle of another bond, passed here by the host: reading an attribute (a method
+    included) and calling it run in the bond that owns the object, through the host."""
+
+    __slots__ = ("_BOND_id", "_BOND_type", "__weakref__")
+
+    def __init__(self, proxy_id, type_name):
+        object.__setattr__(self, "_BOND_id", proxy_id)
+        object.__setattr__(self, "_BOND_type", type_name)
+
+    def __getattr__(self, name):
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        return _BOND_ask("OGET", [object.__getattribute__(self, "_BOND_id"), name, "handle"])
+
+    def __call__(self, *args):
+        return _BOND_ask("OCALL", [object.__getattribute__(self, "_BOND_id"), None, list(args), "handle"])
+
+    def __repr__(self):
+        try:
+            return _BOND_ask("ODESCRIBE", object.__getattribute__(self, "_BOND_id"))["description"]
+        except Exception:
+            return "<proxy of a %s>" % object.__getattribute__(self, "_BOND_type")
+
+    def __del__(self):
+        try:
+            _BOND_RELEASED.append(object.__getattribute__(self, "_BOND_id"))
+        except Exception:  # interpreter shutting down
+            pass
+
+
+def _BOND_ask(verb, payload):
+    """Sends a proxy's request to the host (what is not data goes as handles of ours) and
+    serves nested requests until its answer."""
+    if _BOND_in_child():
+        raise RuntimeError("a proxy cannot be used from a child process")
+    _BOND_send(verb, _BOND_encode_handles(payload))
+    running = _BOND_RUNNING[0]
+    _BOND_RUNNING[0] = False
+    try:
+        answer, data = _BOND_serve(True)
+    finally:
+        _BOND_RUNNING[0] = running
+    if answer == "RETURN":
+        return data
+    if answer == "EXCEPT":
+        raise _BOND_RemoteException(data)
+    raise _BOND_SerializationException(data)
+
+
+def _BOND_release(ids):
+    """RELEASE from the host: its handles went."""
+    for handle_id in ids if isinstance(ids, list) else ():
+        _BOND_TABLE.pop(handle_id, None)
+
+
+def _BOND_release_line():
+    """The RELEASE notice for the proxies collected since the last frame (taken once)."""
+    ids = _BOND_RELEASED[:]
+    del _BOND_RELEASED[:len(ids)]
+    return b"RELEASE " + _BOND_ENCODER.encode(ids).encode("ascii") + b"\n"
+
+
+def _BOND_object_request(verb, data):
+    """OBJECT, OCALL, OGET, ODESCRIBE from the host."""
+    if verb == "OBJECT":
+        return _BOND_Encoded(_BOND_encode(_BOND_keep(eval(data, _BOND_GLOBALS))))
+    if verb == "ODESCRIBE":
+        target = _BOND_object(data)
+        return {"type": type(target).__name__, "description": repr(target)}
+    target = _BOND_object(data[0])
+    if verb == "OCALL":
+        value = (target if data[1] is None else getattr(target, data[1]))(*data[2])
+        mode = data[3] if len(data) > 3 else "error"
+    else:
+        value = getattr(target, data[1])
+        mode = data[2] if len(data) > 2 else "error"
+    if mode != "handle":
+        return value
+    try:
+        return _BOND_Encoded(_BOND_encode_handles(value))
+    except _BOND_SerializationException as error:
+        return _BOND_Encoded(_BOND_encode(_BOND_text(error)), "ERROR")
+
+
+def _BOND_objects_on():
+    # Requests are decoded with a hook on every JSON object (none is called for a payload
+    # without objects: a big string costs nothing more); a reply's text is searched for
+    # "$bond" only when its value is a container (only a dict can need escaping).
+    global _BOND_ENCODER, _BOND_DECODER, _BOND_OBJECTS_ON
+    _BOND_OBJECTS_ON = True
+    _BOND_ENCODER = _BOND_json.JSONEncoder(
+        ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_BOND_default)
+    _BOND_DECODER = _BOND_json.JSONDecoder(object_hook=_BOND_unmark)
+
+
 def __BOND_start(proto, trans_except, extensions=()):
     global _BOND_IN, _BOND_OUT, _BOND_TRANS_EXCEPT
     if proto not in ("JSON", "PICKLE"):
@@ -528,6 +740,8 @@ def __BOND_start(proto, trans_except, extensions=()):
     _BOND_PICKLE[0] = proto == "PICKLE"
     _BOND_BYTES[0] = "BYTES" in extensions and not _BOND_PICKLE[0]  # [ext] only a host that reads them
     _BOND_TRANS_EXCEPT = bool(trans_except)
+    if "OBJECTS" in extensions:
+        _BOND_objects_on()
     if _BOND_AT_FORK:
         _BOND_os.register_at_fork(after_in_child=lambda: _BOND_FORKED.__setitem__(0, True))
     try:
