@@ -559,8 +559,15 @@ var __BOND = (function () {
   // are served until its answer.
   function ask(verb, payload) {
     if (depth === 0) throw new Error("a proxy answers only during a request (not from a timer or a callback of the event loop)");
-    send(verb, encodeHandles(payload));
-    var answer = serve(true);
+    var encoded = encodeHandles(payload);
+    callsWaiting++;   // (see callHost)
+    send(verb, encoded);
+    var answer;
+    try {
+      answer = serve(true);
+    } finally {
+      callsWaiting--;
+    }
     if (answer.verb === "RETURN") return answer.data;
     var error;
     if (answer.verb === "EXCEPT") {

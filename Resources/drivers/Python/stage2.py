@@ -673,10 +673,10 @@ def _BOND_ask(verb, payload):
     serves nested requests until its answer."""
     if _BOND_in_child():
         raise RuntimeError("a proxy cannot be used from a child process")
-    _BOND_send(verb, _BOND_encode_handles(payload))
     running = _BOND_RUNNING[0]
-    _BOND_RUNNING[0] = False
+    _BOND_RUNNING[0] = False  # (before the request goes: see _BOND_call)
     try:
+        _BOND_send(verb, _BOND_encode_handles(payload))
         answer, data = _BOND_serve(True)
     finally:
         _BOND_RUNNING[0] = running
