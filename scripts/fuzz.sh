@@ -25,7 +25,8 @@ build_module InternalCollectionsUtilities "$cols/InternalCollectionsUtilities"
 build_module OrderedCollections "$cols/OrderedCollections" -lInternalCollectionsUtilities
 swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name BondFuzz -I "$out" -L "$out" \
   -lOrderedCollections -lInternalCollectionsUtilities \
-  Sources/Bond/JSON.swift Sources/Bond/ReceivedFrame.swift Sources/Bond/LineSplitter.swift Sources/Bond/BondValue.swift Fuzz/FrameFuzzer.swift \
+  Sources/Bond/JSON.swift Sources/Bond/ReceivedFrame.swift Sources/Bond/LineSplitter.swift Sources/Bond/BondValue.swift Sources/Bond/BytesBlocks.swift \
+  Fuzz/FuzzStubs.swift Fuzz/FrameFuzzer.swift \
   -o "$out/frame-fuzzer"
 cp Fuzz/corpus/* "$out/corpus/" 2>/dev/null || true
 "$out/frame-fuzzer" -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
