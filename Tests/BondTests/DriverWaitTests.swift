@@ -22,6 +22,25 @@ import Testing
         #expect(collected.stderr == "")
     }
 
+    /// An interrupt that comes after its request has ended (the host sent it a moment before
+    /// the reply reached it) finds the driver waiting for the next request, which is still
+    /// served. On one processor Node.js's interrupt watchdog runs only once the driver sleeps
+    /// in its read: the interrupt cut off the read that brought the next request, which was lost.
+    @Test(arguments: CrossLanguageTests.all)
+    func aLateInterruptLosesNoRequest(_ s: Snippets) throws {
+        let (bond, _) = try onOneProcessor { try makeBond(s.language) }
+        defer { bond.close() }
+        try bond.evalBlock(s.defineIdent)
+        for i in 0..<3 {
+            #expect(kill(bond.processID, SIGINT) == 0)
+            Thread.sleep(forTimeInterval: 0.3)  // (the interrupt lands)
+            let answered = Locked(false)
+            after(10) { if !answered.get() { bond.close() } }  // (a lost request would wait for ever)
+            #expect(try bond.call("ident", i) == .int(i))
+            answered.set(true)
+        }
+    }
+
     /// Pinned to one processor (taskset, a container's cpuset), a driver reads without looking
     /// again first: the look would only keep the host from answering. The bond is started from
     /// a thread pinned to one processor, which the interpreter inherits.

@@ -247,21 +247,32 @@ var __BOND = (function () {
     }
   };
 
-  // Before sleeping in a blocking read, look for input for up to 50 microseconds through a
-  // non-blocking descriptor of the same pipe: the host usually sends the next request within
-  // that time, and a sleep and wake-up costs more than the request. Node's fs throws an Error
-  // for EAGAIN, and making one costs about 5 microseconds (its stack trace), which would be
-  // added to the wait. So when Node has its WASI module, the look goes through WASI's
-  // fd_read, which returns the error number instead (about 0.5 microseconds), into a
-  // WebAssembly memory that then also serves as the read buffer.
-  // `peek()`: the bytes read into readBuffer (0: end of input), -1: nothing yet, -2: failed.
-  var peek = null;
-  var spinning = false;   // whether the driver looks again before it blocks (a processor to spare)
+  // Reads join `pending` through a reader: `read()` returns how many bytes it added (0 at the
+  // end of input), -1 when none came (yet), -2 when it failed.
+  //
+  // An interrupt (vm's breakOnSigint) can end the serve loop at any call or loop of the
+  // driver's own code, so also just after a read returned: an interrupt the host sent a moment
+  // before the reply reached it lands in the next read (the driver blocks there), and the
+  // bytes that read brought (the next request) would be lost with it. So reads go through
+  // WASI's fd_read into a WebAssembly memory, where fd_read itself records how many bytes
+  // came (at offset 8; NONE once they are in `pending`): after an interrupt,
+  // `salvageReads` adds what a cut-off read brought.
+  //
+  // Before sleeping in a blocking read, the driver looks for input for up to 50 microseconds
+  // through a non-blocking descriptor of the same pipe: the host usually sends the next
+  // request within that time, and a sleep and wake-up costs more than the request. (fs
+  // throws an Error for EAGAIN, which costs about 5 microseconds for its stack trace; fd_read
+  // returns the error number, in about 0.5 microseconds.)
+  var peek = null;           // the non-blocking reader
+  var blockingRead = null;   // the blocking reader
+  var spinning = false;      // whether the driver looks again before it blocks (a processor to spare)
+  var salvagers = [];        // of each WASI reader: adds what a cut-off read brought
+  var NONE = 0xFFFFFFFF;
 
   // (module (memory (export "memory") 17)): 1 MiB from offset 64, the iovec at 0, the count at 8.
-  var PEEK_MODULE = "0061736d01000000" + "0503010011" + "070a01066d656d6f72790200";
+  var READ_MODULE = "0061736d01000000" + "0503010011" + "070a01066d656d6f72790200";
 
-  function wasiPeek(fd) {
+  function wasiReader(fd) {
     var emitWarning = process.emitWarning;
     process.emitWarning = function () {};  // "WASI is an experimental feature": not user output
     var WASI;
@@ -271,37 +282,55 @@ var __BOND = (function () {
       process.emitWarning = emitWarning;
     }
     var wasi = new WASI({ version: "preview1", stdin: fd, returnOnExit: true });
-    var instance = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(PEEK_MODULE, "hex")), {});
+    var instance = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(READ_MODULE, "hex")), {});
     wasi.initialize(instance);
     var memory = instance.exports.memory.buffer;
     var view = new DataView(memory);
     view.setUint32(0, 64, true);
     view.setUint32(4, 1 << 20, true);
+    view.setUint32(8, NONE, true);
+    var chunk = Buffer.from(memory, 64, 1 << 20);
     var fdRead = wasi.wasiImport.fd_read;
-    var probe = fdRead(0, 0, 1, 8);
-    if (probe !== 0 && probe !== 6) throw new Error("WASI fd_read: " + probe);
-    var first = probe === 0 ? view.getUint32(8, true) : -1;  // what the probe read is kept
-    readBuffer = Buffer.from(memory, 64, 1 << 20);
-    return function () {
-      if (first !== -1) { var n = first; first = -1; return n; }
+    // The bytes the last read brought join `pending`. (An interrupt can land at the copy, a
+    // call; `push` and `setUint32` are built-ins, with no interrupt check between them.)
+    function claim() {
+      var n = view.getUint32(8, true);
+      if (n === NONE) return -1;
+      var bytes = n > 0 ? Buffer.from(chunk.subarray(0, n)) : null;
+      if (bytes !== null) pending.push(bytes);
+      view.setUint32(8, NONE, true);
+      return n;
+    }
+    function read() {
       var errno = fdRead(0, 0, 1, 8);
-      if (errno === 0) return view.getUint32(8, true);
+      if (errno === 0) return claim();
       return errno === 6 || errno === 27 ? -1 : -2;  // EAGAIN, EINTR
-    };
+    }
+    salvagers.push(claim);
+    return read;
   }
 
-  function throwingPeek(fd) {
+  // Without WASI: reads through fs (what an interrupt cuts off is lost).
+  function fsReader(fd, nonBlocking) {
     return function () {
       var limit = Error.stackTraceLimit;
-      Error.stackTraceLimit = 0;
+      if (nonBlocking) Error.stackTraceLimit = 0;
+      var n;
       try {
-        return fs.readSync(fd, readBuffer, 0, readBuffer.length, null);
+        n = fs.readSync(fd, readBuffer, 0, readBuffer.length, null);
       } catch (error) {
         return error.code === "EAGAIN" || error.code === "EINTR" ? -1 : -2;
       } finally {
         Error.stackTraceLimit = limit;
       }
+      if (n > 0) pending.push(Buffer.from(readBuffer.subarray(0, n)));
+      return n;
     };
+  }
+
+  // After an interrupt: what reads it cut off brought joins `pending`.
+  function salvageReads() {
+    for (var i = 0; i < salvagers.length; i++) salvagers[i]();
   }
 
   // The bytes read, 0 at the end of input, or -1 when nothing came in time (or, at the top
@@ -323,6 +352,8 @@ var __BOND = (function () {
   // `pending` holds the bytes read past the last line; only its last chunk can hold a "\n".
   function readLine(top) {
     for (;;) {
+      // (Bytes just read are looked at only after the loop comes round: an interrupt due
+      // lands there, while they are all still in `pending`.)
       var last = pending[pending.length - 1];
       var index = last === undefined ? -1 : last.indexOf(10);
       if (index >= 0) {
@@ -340,15 +371,11 @@ var __BOND = (function () {
           // nothing waits for it: wait here (and the 5 ms count again from now)
           if (spinning) budgetEnd = process.hrtime.bigint() + BUDGET;
         }
-        try {
-          n = fs.readSync(inFd, readBuffer, 0, readBuffer.length, null);
-        } catch (error) {
-          if (error.code === "EAGAIN" || error.code === "EINTR") continue;
-          throw error;
-        }
+        n = blockingRead();
+        if (n === -1) continue;   // EINTR
+        if (n === -2) throw new Error("cannot read the host's requests");
       }
-      if (n <= 0) return undefined;
-      pending.push(Buffer.from(readBuffer.subarray(0, n)));
+      if (n === 0) return undefined;
     }
   }
 
@@ -929,10 +956,7 @@ var __BOND = (function () {
       // what it reads otherwise joins the input, in order, for whoever reads next.
       waits = true;
       keepAlive = setInterval(function () {
-        if (peek === null) return;
-        var n = peek();
-        if (n === 0) goodbye();
-        if (n > 0) pending.push(Buffer.from(readBuffer.subarray(0, n)));
+        if (peek !== null && peek() === 0) goodbye();
       }, 100);
       return true;
     }
@@ -963,6 +987,7 @@ var __BOND = (function () {
             try { process.stderr.write("bond: the JavaScript driver failed: " + (error && error.stack || error) + "\n"); } catch (e) { /* gone */ }
             process.exit(1);
           }
+          salvageReads();
           try {
             var line = replyLine("EXCEPT", exceptionValue(error));
             flushOutput();
@@ -1046,16 +1071,15 @@ var __BOND = (function () {
     var spinFd = reopen("/proc/self/fd/" + fd, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
     if (spinFd >= 0) {
       try {
-        peek = wasiPeek(spinFd);
+        peek = wasiReader(spinFd);
+        if (peek() === -2) throw new Error("WASI fd_read cannot read the input");   // (what it read is kept)
+        blockingRead = wasiReader(fd);
       } catch (error) {
-        peek = throwingPeek(spinFd);
-      }
-      if (!spinning) {
-        // (what the WASI probe may have read must not wait for the first look)
-        var first = peek();
-        if (first > 0) pending.push(Buffer.from(readBuffer.subarray(0, first)));
+        salvagers = [];
+        peek = fsReader(spinFd, true);
       }
     }
+    if (blockingRead === null) blockingRead = fsReader(fd, false);
     transExcept = !!trans;
     // Node's own REPL (`node -i`) read stage 1 and evaluates it: leave its domain (callbacks
     // made from now on must not report to it), and close its input stream before descriptor

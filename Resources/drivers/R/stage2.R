@@ -678,6 +678,10 @@ drop_interrupt <- function() withCallingHandlers(allowInterrupts(Sys.sleep(0)), 
 serve <- function(nested) {
   repeat {
     frame <- read_frame()
+    # At the top level, an interrupt that came before the request was read (while the driver
+    # waited for it, or after the last reply was written) belongs to no request: drop it.
+    # (One sent for this request a moment ago is lost: the host sends it again.)
+    if (!nested) drop_interrupt()
     verb <- frame$verb
     if (verb == "RETURN" || verb == "EXCEPT" || verb == "ERROR") {
       if (nested) return(frame)
@@ -685,8 +689,6 @@ serve <- function(nested) {
     }
     if (!is.null(frame$error)) { send_error(frame$error); next }
     handle(verb, frame$data)
-    # An interrupt that came after the reply was written belongs to no request: drop it.
-    if (!nested) drop_interrupt()
     STATE$served <- STATE$served + 1L
     if (!nested && !STATE$compiled && STATE$served >= STATE$compile_at) return(compile_driver())
   }
