@@ -110,7 +110,8 @@ public struct BondFrameWriter: Sendable {
 
     /// Writes the payload of a method call of a handle: `[id, method or null, [arguments...], mode]`.
     mutating func writeObjectCall(
-        _ id: Int, method: String?, mode: String, _ writeArguments: (inout BondFrameWriter) throws(BondError) -> Void
+        _ id: Int, method: String?, mode: String, keywords: KeyValuePairs<String, (any BondArgument)?>? = nil,
+        _ writeArguments: (inout BondFrameWriter) throws(BondError) -> Void
     ) throws(BondError) {
         call = CallState()
         defer { call = CallState() }
@@ -122,6 +123,10 @@ public struct BondFrameWriter: Sendable {
         try writeArguments(&self)
         bytes.append(contentsOf: "],".utf8)
         write(mode)
+        if let keywords {   // [ext] KEYWORDS: a fifth element
+            bytes.append(UInt8(ascii: ","))
+            try writeKeywords(keywords)
+        }
         bytes.append(UInt8(ascii: "]"))
     }
 
@@ -182,6 +187,12 @@ public struct BondFrameWriter: Sendable {
         guard let keywords else { return closeCall() }
         bytes.append(UInt8(ascii: "]"))
         bytes.append(UInt8(ascii: ","))
+        try writeKeywords(keywords)
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    /// [ext] Keyword arguments as a JSON object `{"key":value,...}`, in their order.
+    private mutating func writeKeywords(_ keywords: KeyValuePairs<String, (any BondArgument)?>) throws(BondError) {
         bytes.append(UInt8(ascii: "{"))
         call.nesting += 1  // (a ref is no keyword value: see `write(ref:)`)
         for (index, (key, value)) in keywords.enumerated() {
@@ -192,7 +203,6 @@ public struct BondFrameWriter: Sendable {
         }
         call.nesting -= 1
         bytes.append(UInt8(ascii: "}"))
-        bytes.append(UInt8(ascii: "]"))
     }
 
     /// Ends a call's payload: `]]` (two bytes appended: a generic append of the text's UTF-8

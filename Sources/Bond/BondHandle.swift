@@ -55,6 +55,19 @@ public final class BondHandle: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Calls the object's method `method` with positional arguments and keyword arguments
+    /// (Python `**kwargs`, PHP 8 named arguments): `account.call("deposit", keywords: ["n": 5])`.
+    /// Throws `.usage` for a language without keyword arguments (JavaScript, Perl).
+    @discardableResult
+    public func call<each Argument: BondArgument>(
+        _ method: String, _ arguments: repeat each Argument, keywords: KeyValuePairs<String, (any BondArgument)?>,
+        unserializable: BondUnserializable = .error
+    ) throws(BondError) -> BondValue {
+        try bond.objectCall(id, method: method, unserializable, keywords: keywords) { (frame: inout BondFrameWriter) throws(BondError) in
+            for argument in repeat each arguments { try frame.writeArgument(argument) }
+        }
+    }
+
     /// Calls the object itself (a function, closure or code ref) with the arguments converted.
     @discardableResult
     public func callAsFunction<each Argument: BondArgument>(
@@ -108,15 +121,18 @@ extension Bond {
         return try request(verb, payload)
     }
 
-    /// `OCALL [id, method, [arguments], unserializable]`.
+    /// `OCALL [id, method, [arguments], unserializable]`, and [ext] `keywords` (if any) as a
+    /// fifth element.
     func objectCall(
         _ id: Int, method: String?, _ unserializable: BondUnserializable,
+        keywords: KeyValuePairs<String, (any BondArgument)?> = [:],
         _ writeArguments: (inout BondFrameWriter) throws(BondError) -> Void
     ) throws(BondError) -> BondValue {
         try requireObjects()
         let mode = try objectMode(unserializable)
+        try checkKeywords(keywords)
         return try request("OCALL") { (frame: inout BondFrameWriter) throws(BondError) in
-            try frame.writeObjectCall(id, method: method, mode: mode, writeArguments)
+            try frame.writeObjectCall(id, method: method, mode: mode, keywords: keywords.isEmpty ? nil : keywords, writeArguments)
         }
     }
 

@@ -46,6 +46,17 @@ extension Bond {
         try export(name, ExportTable.Entry(keywords: function), payload: ["name": .string(name), "keywords": true])
     }
 
+    /// Throws `.usage` when there are keyword arguments and the driver takes none, or a
+    /// keyword is given twice (then nothing is sent).
+    func checkKeywords(_ keywords: KeyValuePairs<String, (any BondArgument)?>) throws(BondError) {
+        guard !keywords.isEmpty else { return }
+        try requireKeywords()
+        var seen = Set<String>()
+        for (key, _) in keywords where !seen.insert(key).inserted {
+            throw errors.usage("the keyword argument \(key) is given twice")
+        }
+    }
+
     /// Throws `.usage` unless the driver offers keyword arguments.
     func requireKeywords() throws(BondError) {
         guard !driverExtensions.contains(KeywordArguments.extensionName) else { return }
@@ -62,11 +73,7 @@ extension Bond {
         _ name: String, keywords: KeyValuePairs<String, (any BondArgument)?>,
         _ writeArguments: (inout BondFrameWriter) throws(BondError) -> Void
     ) throws(BondError) -> BondValue {
-        if !keywords.isEmpty { try requireKeywords() }
-        var seen = Set<String>()
-        for (key, _) in keywords where !seen.insert(key).inserted {
-            throw errors.usage("the keyword argument \(key) is given twice")
-        }
+        try checkKeywords(keywords)
         let owner = ObjectIdentifier(self)
         return try request("CALL") { (frame: inout BondFrameWriter) throws(BondError) in
             try frame.writeCall(name, refsOf: owner, keywords: keywords.isEmpty ? nil : keywords, writeArguments)

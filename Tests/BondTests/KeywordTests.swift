@@ -94,6 +94,53 @@ import Testing
         }
     }
 
+    /// A handle's methods take keyword arguments too (`OCALL`'s fifth element).
+    @Test(arguments: ["Python", "PHP"].flatMap { l in places.map { (l, $0) } })
+    func handleMethodsTakeKeywordArguments(_ language: String, _ place: Place) throws {
+        let (bond, _) = try makeBond(language, place)
+        defer { bond.close() }
+        let account: BondHandle
+        if language == "Python" {
+            try bond.evalBlock("""
+                class Account:
+                    def __init__(self): self.balance = 0
+                    def deposit(self, n, times=1, note=None): self.balance += n * times; return [self.balance, note]
+                """)
+            account = try bond.object("Account()")
+        } else {
+            try bond.evalBlock("""
+                class Account {
+                    public $balance = 0;
+                    function deposit($n, $times = 1, $note = null) { $this->balance += $n * $times; return [$this->balance, $note]; }
+                }
+                """)
+            account = try bond.object("new Account()")
+        }
+        #expect(try account.call("deposit", 5, keywords: ["times": 2]) == [10, nil])
+        #expect(try account.call("deposit", 1, keywords: ["note": "x", "times": 3]) == [13, "x"])
+        #expect(try account.call("deposit", keywords: ["n": 2]) == [15, nil])
+        #expect(try account.call("deposit", 1, keywords: [:]) == [16, nil])
+        // The language's own error for a keyword the method does not take.
+        guard case .remote = bondError({ _ = try account.call("deposit", 1, keywords: ["nope": 1]) }) else {
+            Issue.record("expected a remote error"); return
+        }
+        guard case .usage = bondError({ _ = try account.call("deposit", 1, keywords: ["times": 1, "times": 2]) }) else {
+            Issue.record("expected a usage error for a keyword given twice"); return
+        }
+        #expect(try account.attribute("balance") == 16)
+    }
+
+    @Test(arguments: ["JavaScript", "Perl"])
+    func handlesWithoutKeywordArgumentsSaySo(_ language: String) throws {
+        let (bond, _) = try makeBond(language)
+        defer { bond.close() }
+        let list = try bond.object(language == "Perl" ? "[1, 2]" : "[1, 2]")
+        guard case .usage(_, let message) = bondError({ _ = try list.call("push", 3, keywords: ["x": 1]) }) else {
+            Issue.record("expected a usage error"); return
+        }
+        #expect(message.contains("\(language) has no keyword arguments"), "\(message)")
+    }
+
     @Test(arguments: ["JavaScript", "Perl"])
     func languagesWithoutKeywordArgumentsSaySo(_ language: String) throws {
         let (bond, _) = try makeBond(language)

@@ -1612,6 +1612,9 @@ function _BOND_object_call($request)
 {
     $target = _BOND_table_entry($request[0]);
     $args = array_values((array)$request[2]);
+    if (is_array($request[4] ?? null)) {   // [ext] KEYWORDS: named, after the positional ones
+        $args += $request[4];
+    }
     return $request[1] === null ? $target(...$args) : $target->{$request[1]}(...$args);
 }
 

@@ -709,7 +709,8 @@ def _BOND_object_request(verb, data):
         return {"type": type(target).__name__, "description": repr(target)}
     target = _BOND_object(data[0])
     if verb == "OCALL":
-        value = (target if data[1] is None else getattr(target, data[1]))(*data[2])
+        method = target if data[1] is None else getattr(target, data[1])
+        value = method(*data[2], **data[4]) if len(data) > 4 and data[4] else method(*data[2])  # [ext] KEYWORDS
         mode = data[3] if len(data) > 3 else "error"
     else:
         value = getattr(target, data[1])
