@@ -104,6 +104,24 @@ function _BOND_json($v, $flags = _BOND::JSON)
 
 // [ext] BYTES: the raw blocks of the payload encoded last, written before its frame
 // ("BYTES <length>\n", the bytes, "\n" each), taken.
+// [ext] BYTES: writes the raw blocks of the payload encoded last, each "BYTES <length>\n", its
+// bytes, "\n", before the frame that refers to them; releases ([ext] OBJECTS) before them.
+// [speed] Each block is written from its own string: joined into the frame's line, a 64 MiB
+// block was copied twice more (0.06 s).
+function _BOND_write_blocks()
+{
+    if (_BOND_Objects::$released) {
+        _BOND_put(_BOND_release_line());
+    }
+    foreach (_BOND::$blocksOut as $block) {
+        _BOND_put('BYTES ' . strlen($block) . "\n");
+        _BOND_put($block);
+        _BOND_put("\n");
+    }
+    _BOND::$blocksOut = array();
+}
+
+// The blocks of the payload encoded last as text, for a frame written later (a proxy's request).
 function _BOND_blocks_text()
 {
     $text = '';
@@ -120,30 +138,55 @@ function _BOND_read_blocks($line)
 {
     _BOND::$blocksIn = array();
     while (strncmp($line, 'BYTES ', 6) === 0) {
-        $want = (int)substr($line, 6) + 1;
-        $block = '';
-        $buffer = _BOND_Input::$buffer;
-        if ($buffer !== '') {
-            $block = (string)substr($buffer, _BOND_Input::$start, $want);
-            $rest = (string)substr($buffer, _BOND_Input::$start + strlen($block));
-            _BOND_Input::$buffer = $rest;
-            _BOND_Input::$start = 0;
-        }
-        while (strlen($block) < $want) {
-            $chunk = fread(_BOND::$in, $want - strlen($block));
-            if ($chunk === false) {
-                _BOND_bye();
-            }
-            if ($chunk === '') {
-                _BOND_wait_for_input(0);
-                continue;
-            }
-            $block .= $chunk;
-        }
-        _BOND::$blocksIn[] = substr($block, 0, -1);
+        _BOND::$blocksIn[] = _BOND_read_block((int)substr($line, 6));
         $line = _BOND_read_line();
     }
     return $line;
+}
+
+// The raw block of $count bytes that a BYTES line announced (and its end of line).
+// [speed] Read in pieces of at most 1 MiB, joined once: PHP's fread allocates the size asked
+// for, and a string grown by .= is copied as it grows (a 64 MiB block took 0.5 s, now 0.05).
+function _BOND_read_block($count)
+{
+    $want = $count + 1;   // (with its "\n")
+    $pieces = array();
+    $have = 0;
+    $buffer = _BOND_Input::$buffer;
+    if ($buffer !== '') {
+        $pieces[] = $piece = (string)substr($buffer, _BOND_Input::$start, $want);
+        $have = strlen($piece);
+        _BOND_Input::$buffer = (string)substr($buffer, _BOND_Input::$start + $have);
+        _BOND_Input::$start = 0;
+    }
+    if ($want - $have > 1048576) {
+        // [speed] The rest of a big block in one read into one string: blocking meanwhile,
+        // PHP reads to its end straight into the string it returns.
+        $blocked = stream_get_meta_data(_BOND::$in)['blocked'];
+        stream_set_blocking(_BOND::$in, true);
+        $piece = stream_get_contents(_BOND::$in, $want - $have);
+        stream_set_blocking(_BOND::$in, $blocked);
+        if ($piece === false || $piece === '') {
+            _BOND_bye();
+        }
+        $pieces[] = $piece;
+        $have += strlen($piece);
+    }
+    while ($have < $want) {
+        $piece = fread(_BOND::$in, min($want - $have, 1048576));
+        if ($piece === false) {
+            _BOND_bye();
+        }
+        if ($piece === '') {
+            _BOND_wait_for_input(0);
+            continue;
+        }
+        $pieces[] = $piece;
+        $have += strlen($piece);
+    }
+    $last = count($pieces) - 1;
+    $pieces[$last] = substr($pieces[$last], 0, -1);   // (the "\n" after the block)
+    return $last === 0 ? $pieces[0] : implode('', $pieces);
 }
 
 // [ext] BYTES: a decoded payload with each {"__BOND_bytes": i} replaced by the i-th block read
@@ -343,8 +386,11 @@ function _BOND_send_value($verb, $value)
     // (Releases of proxies ride here and on _BOND_write's frames, not on the quick path's
     // replies: a frame of another kind takes them soon enough; before the raw blocks, which
     // go just before the frame that refers to them.)
+    if (_BOND::$blocksOut) {
+        _BOND_write_blocks();
+    }
     $release = _BOND_Objects::$released ? _BOND_release_line() : '';
-    _BOND_put($release . (_BOND::$blocksOut ? _BOND_blocks_text() . "$verb $json\n" : "$verb $json\n"));   // a reply
+    _BOND_put($release . "$verb $json\n");   // a reply
 }
 
 function _BOND_send_error($message)
@@ -706,7 +752,10 @@ function _BOND_call_host($name, $args, $head, $tail = '')
         if (_BOND::$held) {
             _BOND_flush();
         }
-        if (!_BOND::$gone && ($done = @fwrite(_BOND::$out, $line = (_BOND::$blocksOut ? _BOND_blocks_text() : '') . $head . $json . $tail . "]\n")) !== strlen($line)) {
+        if (_BOND::$blocksOut && !_BOND::$gone) {
+            _BOND_write_blocks();
+        }
+        if (!_BOND::$gone && ($done = @fwrite(_BOND::$out, $line = $head . $json . $tail . "]\n")) !== strlen($line)) {
             _BOND_put_rest($line, $done);
         }
         $verb = _BOND_next($value, $error);
@@ -994,7 +1043,10 @@ function _BOND_send_run($value, $want, $run)
         $json = json_encode(array('description' => $text, 'type' => $type), _BOND::JSON | JSON_INVALID_UTF8_SUBSTITUTE);
         _BOND::$blocksOut = array();   // (of the attempt as data)
     }
-    _BOND_put(_BOND::$blocksOut ? _BOND_blocks_text() . "RETURN $json\n" : "RETURN $json\n");   // [ext] BYTES: blocks first
+    if (_BOND::$blocksOut) {
+        _BOND_write_blocks();   // [ext] BYTES: blocks first
+    }
+    _BOND_put("RETURN $json\n");
 }
 
 // Whether a CALL or XCALL payload has the form [name, [args...]].
@@ -1652,7 +1704,10 @@ function _BOND_send_objects($value, $want, $run)
         _BOND_write('ERROR', json_encode('cannot serialize the result: ' . json_last_error_msg(), _BOND::JSON));
         return;
     }
-    _BOND_put((_BOND_Objects::$released ? _BOND_release_line() : '') . (_BOND::$blocksOut ? _BOND_blocks_text() : '') . "RETURN $json\n");
+    if (_BOND::$blocksOut) {
+        _BOND_write_blocks();
+    }
+    _BOND_put((_BOND_Objects::$released ? _BOND_release_line() : '') . "RETURN $json\n");
 }
 
 // ---------------------------------------------------------------------------
