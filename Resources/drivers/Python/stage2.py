@@ -166,31 +166,32 @@ class _BOND_LineReader(object):
                 pass
         self.buffer = bytearray()
         self.scanned = 0
+        # (Blocks: a blocking reader of the same pipe that reads exactly what is asked, straight
+        # into the bytes it returns: with a buffer of one byte it never reads ahead.)
+        import io
+        self.blocks = io.BufferedReader(io.FileIO(fd, "rb", closefd=False), buffer_size=1)
         self.select = select.select
         self.clock = getattr(time, "perf_counter", time.time)
         self.again = (errno.EAGAIN, errno.EWOULDBLOCK, errno.EINTR)
 
-    def read_exact(self, count):
-        """[ext] BYTES: the next `count` bytes, raw (a block), read straight into their buffer."""
-        import select
-        data = bytearray(count)
+    def read_block(self, count):
+        """[ext] BYTES: the next `count` bytes, raw (a block), and the end of line after them.
+        What the line reads brought of it is taken first; the rest is read through a blocking
+        reader of the pipe straight into one bytes object (the block is copied at most once)."""
         have = min(count, len(self.buffer))
-        data[:have] = self.buffer[:have]
+        block = bytes(self.buffer[:have])
         del self.buffer[:have]
         self.scanned = 0
-        view = memoryview(data)
-        while have < count:
-            try:
-                n = _BOND_os.readv(self.fd, [view[have:]])
-            except OSError as error:
-                if error.errno not in self.again:
-                    raise
-                self.select([self.fd], [], [])
-                continue
-            if n == 0:
+        if have < count:
+            rest = self.blocks.read(count - have)
+            if rest is None or len(rest) < count - have:
                 raise EOFError("the input ended in a block")
-            have += n
-        return data
+            block = block + rest if block else rest
+        if self.buffer:
+            del self.buffer[:1]
+        elif not self.blocks.read(1):
+            raise EOFError("the input ended in a block")
+        return block
 
     def readline(self):
         buffer = self.buffer
@@ -315,12 +316,11 @@ def _BOND_read():
     blocks = None
     while _BOND_BYTES[0] and line.startswith(b"BYTES "):  # [ext] raw blocks before the frame
         try:
-            block = _BOND_IN.read_exact(int(line[6:]) + 1)
+            block = _BOND_IN.read_block(int(line[6:]))
         except EOFError:
             return None, None
-        del block[-1:]
         blocks = blocks or []
-        blocks.append(bytes(block))
+        blocks.append(block)
         line = _BOND_IN.readline()
     if not line:
         return None, None
