@@ -66,10 +66,10 @@ final class AsyncConversation: Sendable {
         _ verb: String, timeout: Duration?,
         writingPayload writePayload: (inout BondFrameWriter) throws(BondError) -> Void
     ) async throws -> BondValue {
-        var frame = BondFrameWriter(errors: errors, objects: conversation.objects)
+        var frame = conversation.newFrameWriter()
         try frame.build(verb, writePayload)
         if closedByUser.isSet && !connection.isClosed { throw errors.usage("the bond is closed") }
-        let line = frame.bytes
+        let line = frame.outgoing
         let id = stack.withLock { $0.reserveID() }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<BondValue, any Error>) in
@@ -190,7 +190,7 @@ final class AsyncConversation: Sendable {
 
     /// [ext] Answers the driver's `OCALL`, `OGET` or `ODESCRIBE` of a proxy it holds.
     private func answerObjectRequest(_ verb: Verb, _ payload: BondValue) {
-        var frame = BondFrameWriter(errors: errors, objects: conversation.objects)
+        var frame = conversation.newFrameWriter()
         do throws(BondError) {
             let result = try conversation.objects.serve(verb, payload)
             do throws(BondError) {
@@ -201,7 +201,7 @@ final class AsyncConversation: Sendable {
         } catch {
             return answer("EXCEPT", String(describing: error))
         }
-        _ = connection.send(line: frame.bytes)
+        _ = connection.send(frame.outgoing)
     }
 
     /// The driver calls exported function `name`: it runs in a task of its own, and its
@@ -243,7 +243,7 @@ final class AsyncConversation: Sendable {
     }
 
     /// The `RETURN` (or `EXCEPT`, `ERROR`) frame answering a call of `function`.
-    private func answer(of function: ExportTable.Entry?, _ name: String, _ arguments: [BondValue]) async -> [UInt8] {
+    private func answer(of function: ExportTable.Entry?, _ name: String, _ arguments: [BondValue]) async -> OutgoingFrame {
         guard let function else { return line("EXCEPT", "\(name) is not a function exported by the host") }
         let result: BondValue
         do {
@@ -259,24 +259,24 @@ final class AsyncConversation: Sendable {
         } catch {
             return line("EXCEPT", String(describing: error))
         }
-        var frame = BondFrameWriter(errors: errors, objects: conversation.objects)
+        var frame = conversation.newFrameWriter()
         do {
             try frame.build("RETURN") { (frame: inout BondFrameWriter) throws(BondError) in try frame.write(result) }
         } catch {
             return line("ERROR", "cannot serialize the result of \(name): \(error.message)")
         }
-        return frame.bytes
+        return frame.outgoing
     }
 
     /// Answers the driver at once with `verb` and a string payload (it waits for nothing else).
     private func answer(_ verb: String, _ text: String) {
-        _ = connection.send(line: line(verb, text))
+        _ = connection.send(line(verb, text))
     }
 
-    private func line(_ verb: String, _ text: String) -> [UInt8] {
+    private func line(_ verb: String, _ text: String) -> OutgoingFrame {
         var payload: [UInt8] = []
         JSONWriter.writeString(text, into: &payload)
-        return BondFrameWriter.line(verb, payload: payload)
+        return OutgoingFrame(line: BondFrameWriter.line(verb, payload: payload))
     }
 
     // MARK: Transitions
@@ -317,9 +317,9 @@ final class AsyncConversation: Sendable {
     }
 
     private func perform(_ effects: AsyncEffects) {
-        if let line = effects.send {
+        if let frame = effects.send {
             // (A failed write is seen as the end of the output, which fails every request.)
-            _ = connection.send(line: line)
+            _ = connection.send(frame)
         }
         if effects.interrupt { interruptInterpreter() }
         for (continuation, result) in effects.resume { continuation.resume(with: result) }
@@ -340,7 +340,7 @@ final class AsyncConversation: Sendable {
 /// What a transition of `AsyncStack` asks to be done once its lock is let go.
 struct AsyncEffects {
     /// A frame to send (at most one: see `AsyncConversation`).
-    var send: [UInt8]?
+    var send: OutgoingFrame?
     /// Requests answered.
     var resume: [(CheckedContinuation<BondValue, any Error>, Result<BondValue, any Error>)] = []
     /// Requests that fail with the `.terminated` error.
@@ -370,7 +370,7 @@ struct AsyncStack {
 
     struct Request {
         let id: UInt64
-        let line: [UInt8]
+        let line: OutgoingFrame
         /// `nil` once the caller was answered early (a grace period ran out).
         var continuation: CheckedContinuation<BondValue, any Error>?
         var timer: Task<Void, Never>?
@@ -381,7 +381,7 @@ struct AsyncStack {
         let id: UInt64
         var task: Task<Void, Never>?
         /// The frame answering the call, held while requests above it wait for their reply.
-        var answer: [UInt8]?
+        var answer: OutgoingFrame?
         var cancelled = false
     }
 
@@ -514,7 +514,7 @@ struct AsyncStack {
     }
 
     /// A callback's function returned (or threw): `answer` is the frame to send once it is on top.
-    mutating func callbackAnswered(_ id: UInt64, _ answer: [UInt8], _ effects: inout AsyncEffects) {
+    mutating func callbackAnswered(_ id: UInt64, _ answer: OutgoingFrame, _ effects: inout AsyncEffects) {
         guard let index = levels.firstIndex(where: { if case .callback(let c) = $0 { c.id == id } else { false } }),
             case .callback(var callback) = levels[index]
         else { return }
@@ -602,7 +602,7 @@ struct AsyncStack {
     private mutating func sendNext(_ effects: inout AsyncEffects) {
         let request = queued.removeFirst()
         effects.send = request.line
-        levels.append(.request(Request(id: request.id, line: [], continuation: request.continuation, timer: request.timer)))
+        levels.append(.request(Request(id: request.id, line: OutgoingFrame(line: []), continuation: request.continuation, timer: request.timer)))
         effects.depth = levels.count
     }
 

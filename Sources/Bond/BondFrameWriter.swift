@@ -275,6 +275,9 @@ public struct BondFrameWriter: Sendable {
         bytes.append(0x20)
     }
 
+    /// The frame built last, to be sent later (by whoever holds the connection then).
+    var outgoing: OutgoingFrame { OutgoingFrame(blocks: blocks, line: bytes) }
+
     /// Sends the line built last; a big one's buffer is let go after.
     mutating func send(through connection: Connection) -> Bool {
         let sent = blocks.isEmpty ? connection.send(line: bytes) : connection.send(blocks: blocks, line: bytes)
@@ -293,4 +296,10 @@ public struct BondFrameWriter: Sendable {
         line.append(0x0A)
         return line
     }
+}
+
+/// A frame built and not sent yet: its line, and [ext] the raw `BYTES` blocks that go before it.
+struct OutgoingFrame: Sendable {
+    var blocks: [[UInt8]] = []
+    var line: [UInt8]
 }

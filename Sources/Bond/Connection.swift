@@ -236,6 +236,11 @@ final class Connection: Sendable {
         return writingBig { process.write(line) }
     }
 
+    /// Sends a frame built earlier: its blocks, if any, then its line.
+    func send(_ frame: OutgoingFrame) -> Bool {
+        frame.blocks.isEmpty ? send(line: frame.line) : send(blocks: frame.blocks, line: frame.line)
+    }
+
     /// [ext] Sends raw `BYTES` blocks, then the frame line that refers to them (`BytesBlocks`):
     /// each block goes from its own buffer to the pipe, never copied into the line.
     func send(blocks: [[UInt8]], line: [UInt8]) -> Bool {

@@ -22,14 +22,22 @@ final class Conversation: Sendable {
     private let timeout: Duration?
     private let closedByUser: ClosedFlag
     private let errors: BondErrors
+    /// [ext] Whether the driver reads `BYTES` blocks.
+    let sendsBlocks: Bool
 
     init(connection: Connection, timeout: Duration?, closedByUser: ClosedFlag, sendsBlocks: Bool = false, objects: BondObjects) {
         self.connection = connection
+        self.sendsBlocks = sendsBlocks
         self.timeout = timeout
         self.closedByUser = closedByUser
         self.errors = BondErrors(language: connection.language)
         self.objects = objects
         self.frames = Mutex(BondFrameWriter(errors: errors, sendsBlocks: sendsBlocks, objects: objects))
+    }
+
+    /// A frame writer for a frame sent later (the async face's requests and answers).
+    func newFrameWriter() -> BondFrameWriter {
+        BondFrameWriter(errors: errors, sendsBlocks: sendsBlocks, objects: objects)
     }
 
     // MARK: Requests

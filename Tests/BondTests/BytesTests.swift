@@ -71,6 +71,21 @@ struct BytesSnippets: Sendable, CustomTestStringConvertible {
         #expect(flipped == .bytes([255, 254, 0]))
     }
 
+    /// The async face sends and takes bytes as the blocking one does: requests, the answers of
+    /// async exported functions, big blocks.
+    @Test(arguments: cases)
+    func theAsyncFaceCarriesBytes(_ s: BytesSnippets, _ place: Place) async throws {
+        let bond = try await Bond.start(language: s.language, command: command(s.language, place))
+        let all = (0...255).map { UInt8($0) }
+        #expect(try await bond.call(s.reverse, BondValue.bytes(all)) == .bytes(all.reversed()))
+        #expect(try await bond.call(s.typeName, BondValue.bytes(all)) == .string(s.bytesType))
+        try await bond.export("flip") { args async throws -> BondValue in .bytes((args.first?.bytesValue ?? []).map { ~$0 }) }
+        #expect(try await bond.call(s.callFlip, BondValue.bytes([0, 1, 255])) == .bytes([255, 254, 0]))
+        let big = (0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        #expect(try await bond.call(s.echo, BondValue.bytes(big)) == .bytes(big))
+        await bond.close()
+    }
+
     @Test(arguments: BytesSnippets.all)
     func runShowsBytesAsData(_ s: BytesSnippets) throws {
         let (bond, _) = try makeBond(s.language)
