@@ -54,6 +54,31 @@ extension TestHostTests {
             TestHosts.expectNothingLeft()
         }
 
+        /// The async face sees a dead link as soon: the waiting task throws `.terminated`
+        /// within seconds (keep-alives), and no thread waited meanwhile.
+        @Test func theAsyncFaceSeesAPartitionDuringACallWithinSeconds() async throws {
+            let bond = try await Bond.start(language: "Python", command: TestHosts.command("h2"), options: TestHosts.options())
+            try await bond.evalBlock("import time\ndef slow(s):\n    time.sleep(s)\n    return s\n")
+            #expect(try await bond.call("slow", 0) == 0)
+            after(1) { TestHosts.script("partition", "h2") }
+            defer { TestHosts.script("heal", "h2") }
+            let started = Date()
+            do {
+                _ = try await bond.call("slow", 12)   // (on h2 it ends then, and the interpreter with it)
+                Issue.record("the call across a dead link returned")
+            } catch BondError.terminated {
+                // Keep-alives every second, two unanswered: about 3 s after the partition.
+                let seen = Date().timeIntervalSince(started)
+                #expect(seen < 10, "the dead link was seen after \(seen) s")
+            } catch {
+                Issue.record("not terminated: \(error)")
+            }
+            #expect(!bond.isAlive)
+            await bond.close()
+            TestHosts.script("heal", "h2")
+            TestHosts.expectNothingLeft(on: ["h2"])
+        }
+
         @Test func aPartitionWhileIdleIsSeenWithinSeconds() throws {
             let states = Collected()
             let group = try makeGroup(states: states)
