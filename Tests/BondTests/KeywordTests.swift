@@ -94,6 +94,42 @@ import Testing
         }
     }
 
+    /// Ruby's keyword arguments and R's named arguments, both ways (issue 21).
+    @Test(arguments: ["Ruby", "R"].flatMap { l in places.map { (l, $0) } })
+    func rubyAndRTakeNamedArguments(_ language: String, _ place: Place) throws {
+        let (bond, _) = try makeBond(language, place)
+        defer { bond.close() }
+        if language == "Ruby" {
+            try bond.evalBlock("def shape(a, b = 0, *rest, z: nil, **named) = [a, b, rest, z, named]")
+            #expect(try bond.call("shape", 1, keywords: ["z": "last"]) == [1, 0, [], "last", [:]])
+            #expect(try bond.call("shape", 1, 2, 3, keywords: ["k": ["x": [1.5]], "z": nil]) == [1, 2, [3], nil, ["k": ["x": [1.5]]]])
+            #expect(try bond.call("->(a, times: 1) { a * times }", 3, keywords: ["times": 4]) == 12)
+            #expect(try bond.call("[3, 1, 2].sum", keywords: [:]) == 6)
+            guard case .remote(_, let message, _) = bondError({ _ = try bond.call("->(a) { a }", 1, keywords: ["nope": 1]) }) else {
+                Issue.record("expected a remote error"); return
+            }
+            #expect(message.contains("ArgumentError"), "\(message)")  // (a lambda takes an unknown keyword as one more argument)
+        } else {
+            try bond.evalBlock("shape <- function(a, b = 0, ...) list(a = a, b = b, rest = list(...))")
+            #expect(try bond.call("shape", 1, keywords: ["b": 2]) == ["a": 1, "b": 2, "rest": []])
+            #expect(try bond.call("shape", 1, keywords: ["z": "last", "b": 5]) == ["a": 1, "b": 5, "rest": ["z": "last"]])
+            #expect(try bond.call("shape", keywords: ["b": 7, "a": 6]) == ["a": 6, "b": 7, "rest": []])
+            #expect(try bond.call("paste", "a", "b", keywords: ["sep": "-"]) == "a-b")
+            #expect(try bond.call("function(x, times = 1) x * times", 3, keywords: ["times": 4]) == 12)
+            guard case .remote = bondError({ _ = try bond.call("function(a) a", 1, keywords: ["nope": 1]) }) else {
+                Issue.record("expected a remote error"); return
+            }
+        }
+        try bond.export("describe", withKeywords: { arguments, keywords in
+            ["arguments": .array(arguments), "keywords": .object(keywords)]
+        })
+        // (R's 1 is a double: 1L an integer.)
+        let call = language == "Ruby" ? "describe(1, 'a', b: true, a: nil)" : "describe(1L, 'a', b = TRUE, a = NULL)"
+        #expect(try bond.eval(call) == ["arguments": [1, "a"], "keywords": ["b": true, "a": nil]])
+        #expect(try bond.eval(language == "Ruby" ? "describe(2)" : "describe(2L)") == ["arguments": [2], "keywords": [:]])
+        #expect(try bond.eval(language == "Ruby" ? "1 + 1" : "1L + 1L") == 2)
+    }
+
     /// A handle's methods take keyword arguments too (`OCALL`'s fifth element).
     @Test(arguments: ["Python", "PHP"].flatMap { l in places.map { (l, $0) } })
     func handleMethodsTakeKeywordArguments(_ language: String, _ place: Place) throws {

@@ -620,18 +620,22 @@ callable <- function(name) {
   f
 }
 
-export <- function(name) {
+# `keywords` ([ext] KEYWORDS): named arguments go to the host as keywords (else by position).
+export <- function(name, keywords = FALSE) {
   fun <- local({
     exported <- name
-    function(...) as_driver(call_host(exported, list(...)))
+    if (keywords) function(...) as_driver(call_host(exported, list(...), TRUE))
+    else function(...) as_driver(call_host(exported, list(...)))
   })
   assign(name, fun, envir = globalenv())
 }
 
 # An exported function: forwards the call to the host and serves its requests until it answers.
-call_host <- function(name, args) {
+call_host <- function(name, args, keywords = FALSE) {
   if (is_child()) stop(name, " cannot be called from a child process: it is exported by the host", call. = FALSE)
-  payload <- tryCatch(paste0("[", enc_chr(name), ",", enc(unname(args)), "]"),
+  named <- if (keywords && !is.null(names(args))) names(args) != "" else FALSE
+  payload <- tryCatch(if (any(named)) paste0("[", enc_chr(name), ",", enc(unname(args[!named])), ",", enc(args[named]), "]")
+                      else paste0("[", enc_chr(name), ",", enc(unname(args)), "]"),
                       error = function(e) stop(ser_error(paste0("cannot serialize the arguments of ", name, ": ", conditionMessage(e)))))
   flush_output()
   write_frame("CALL", payload)
@@ -703,10 +707,12 @@ handle <- function(verb, data) {
   }
   if (verb == "CALL" || verb == "XCALL") {
     data <- as_items(data)
-    if (length(data) != 2L || !is.character(data[[1L]]) || length(data[[1L]]) != 1L || !(is.list(data[[2L]]) || is.atomic(data[[2L]])))
+    if (!(length(data) %in% 2:3) || !is.character(data[[1L]]) || length(data[[1L]]) != 1L || !(is.list(data[[2L]]) || is.atomic(data[[2L]]))
+        || length(data) == 3L && length(data[[3L]]) > 0L && is.null(names(data[[3L]])))
       return(send_error(paste0("malformed ", verb, " request: expected [name, [args...]]")))
     name <- data[[1L]]
     args <- if (is.null(data[[2L]])) list() else as_items(data[[2L]])
+    named <- if (length(data) == 3L) as.list(data[[3L]]) else NULL   # [ext] KEYWORDS: by name, after
     refs <- NULL
     if (verb == "XCALL") {
       pairs <- lapply(args, as_items)
@@ -720,15 +726,17 @@ handle <- function(verb, data) {
         if (is.null(value)) args[i] <- list(NULL) else args[[i]] <- value
       }
       f <- callable(name)
-      as_user(do.call(f, args, envir = globalenv()))
+      as_user(do.call(f, if (length(named)) c(args, named) else args, envir = globalenv()))
     })
     if (!r$ok) return(send_exception(r$error))
     return(send_value("RETURN", r$value))
   }
   if (verb == "EXPORT") {
+    keywords <- is.list(data) && isTRUE(data$keywords)   # [ext] KEYWORDS
+    if (keywords) data <- data$name
     if (!is.character(data) || length(data) != 1L) return(send_error("malformed EXPORT request: expected a name"))
     if (!grepl("^[A-Za-z_][A-Za-z0-9_]*$", data)) return(send_value("EXCEPT", paste0("invalid name for an exported function: ", data)))
-    export(data)
+    export(data, keywords)
     return(send_value("RETURN", NULL))
   }
   if (verb == "RUN") return(run_request(data))

@@ -151,6 +151,7 @@ module BOND_Driver
     # Frames
 
     # The verbs of the protocol: a set lookup spares the common frames a regular expression.
+    EMPTY_KEYWORDS = {}.freeze
     VERBS = %w[CALL EVAL EVAL_BLOCK XCALL EXPORT RUN RETURN EXCEPT ERROR].to_h { |v| [v, true] }.freeze
 
     def child?
@@ -310,13 +311,14 @@ module BOND_Driver
       end
     end
 
-    def callable(name, args)
+    # Calls `name` with `args`, and `keywords` ([ext] KEYWORDS: a Hash of Symbols) if any.
+    def callable(name, args, keywords = EMPTY_KEYWORDS)
       kind = name_kind(name)
       if kind != :other
         if kind == :local && TOPLEVEL_BINDING.local_variable_defined?(name)
-          return TOPLEVEL_BINDING.local_variable_get(name).call(*args)
+          return TOPLEVEL_BINDING.local_variable_get(name).call(*args, **keywords)
         end
-        return MAIN.__send__(name, *args) unless kind == :plain && name.match?(/\A[A-Z]/) && !MAIN.respond_to?(name, true)
+        return MAIN.__send__(name, *args, **keywords) unless kind == :plain && name.match?(/\A[A-Z]/) && !MAIN.respond_to?(name, true)
       elsif (m = SENT.match(name))
         receiver = begin
           evaluate(m[1])
@@ -325,18 +327,24 @@ module BOND_Driver
         end
         if m
           return nil if m[2] == "&." && receiver.nil?
-          return receiver.public_send(m[3], *args) unless m[2] == "::" && m[3].match?(/\A[A-Z]/) && !receiver.respond_to?(m[3])
+          return receiver.public_send(m[3], *args, **keywords) unless m[2] == "::" && m[3].match?(/\A[A-Z]/) && !receiver.respond_to?(m[3])
         end
       end
       function = evaluate(name)
       raise NoMethodError, "#{name} is not callable (#{function.class} has no call method)" unless function.respond_to?(:call)
-      function.call(*args)
+      function.call(*args, **keywords)
     end
 
-    def export(name)
+    # `keywords` ([ext] KEYWORDS): the exported method also takes keyword arguments, and sends
+    # them to the host as the CALL's third element.
+    def export(name, keywords = false)
       driver = self
       prefix = "[#{encode_string(name)},".freeze # the start of its CALL frames, made once
-      Object.__send__(:define_method, name) { |*args| driver.call_host(name, args, prefix) }
+      if keywords
+        Object.__send__(:define_method, name) { |*args, **named| driver.call_host(name, args, prefix, named) }
+      else
+        Object.__send__(:define_method, name) { |*args| driver.call_host(name, args, prefix) }
+      end
       Object.__send__(:private, name)
     end
 
@@ -349,10 +357,12 @@ module BOND_Driver
 
     # An exported function: forwards the call to the host and serves its requests until it
     # answers.
-    def call_host(name, args, prefix = nil)
+    def call_host(name, args, prefix = nil, keywords = nil)
       raise "#{name} cannot be called from a child process: it is exported by the host" if child?
       payload = begin
-        (prefix || "[#{encode_string(name)},") + encode_args(args) << "]"
+        text = (prefix || "[#{encode_string(name)},") + encode_args(args)
+        text << "," << encode(keywords.transform_keys(&:to_s), 1) if keywords && !keywords.empty?
+        text << "]"
       rescue SerializationError => e
         raise SerializationError, "cannot serialize the arguments of #{name}: #{e.message}"
       end
@@ -421,10 +431,11 @@ module BOND_Driver
         return send_exception(value) unless ok
         send_value("RETURN", verb == "EVAL" ? value : nil)
       when "CALL", "XCALL"
-        unless data.is_a?(Array) && data[0].is_a?(String) && data[1].is_a?(Array)
+        unless data.is_a?(Array) && data[0].is_a?(String) && data[1].is_a?(Array) && (data.size == 2 || data.size == 3 && data[2].is_a?(Hash))
           return send_error("malformed #{verb} request: expected [name, [args...]]")
         end
-        name, args = data
+        name, args, named = data
+        keywords = named ? named.transform_keys(&:to_sym) : EMPTY_KEYWORDS # [ext] KEYWORDS
         if verb == "XCALL"
           unless args.all? { |a| a.is_a?(Array) && a.size == 2 && (a[0] != 1 && a[0] != true || a[1].is_a?(String)) }
             return send_error("malformed XCALL argument: expected [is_ref, value]")
@@ -432,14 +443,16 @@ module BOND_Driver
         end
         ok, value = run_user do
           args = args.map { |is_ref, x| is_ref == 1 || is_ref == true ? evaluate(x) : x } if verb == "XCALL"
-          callable(name, args)
+          callable(name, args, keywords)
         end
         return send_exception(value) unless ok
         send_value("RETURN", value)
       when "EXPORT"
+        keywords = data.is_a?(Hash) && data["keywords"] == true # [ext] KEYWORDS
+        data = data["name"] if keywords
         return send_error("malformed EXPORT request: expected a name") unless data.is_a?(String)
         return send_value("EXCEPT", "invalid name for an exported function: #{data}") unless data.match?(NAME)
-        export(data)
+        export(data, keywords)
         send_value("RETURN", nil)
       when "RUN"
         run_request(data)
