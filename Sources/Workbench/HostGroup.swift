@@ -207,6 +207,7 @@ extension AppState {
         switch outcome {
         case .ran(.value(let v)?), .value(let v): .value(oneLine(v))
         case .ran(.description(let d)?): .description(text: d.text, type: d.typeName)
+        case .handle(let ref): .description(text: ref.description, type: ref.typeName + " · handle")
         case .ran(nil), .done: .done
         case .failure(let text): .failure(text)
         case .terminated(let message, _): .terminated(message)
