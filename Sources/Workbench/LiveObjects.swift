@@ -17,11 +17,12 @@ public struct HandleRef: Sendable, Equatable {
 
     public var typeName: String { handle.typeName }
 
-    /// `Account <__main__.Account object at 0x7f…>`: the type, then the description on one
-    /// line, cut to `limit` characters.
+    /// `Account <__main__.Account object at 0x7f…>`: the type (unless the description starts
+    /// with it, as `Map(1) {…}` does), then the description on one line, cut to `limit` characters.
     public func summary(limit: Int = 40) -> String {
         let line = description.split(whereSeparator: \.isNewline).map { $0.trimmingSpaces }.joined(separator: " ")
-        return typeName + " " + (line.count > limit ? String(line.prefix(limit - 1)) + "…" : line)
+        let cut = line.count > limit ? String(line.prefix(limit - 1)) + "…" : line
+        return line.hasPrefix(typeName) ? cut : typeName + " " + cut
     }
 }
 
