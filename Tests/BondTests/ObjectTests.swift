@@ -108,6 +108,21 @@ import Testing
         #expect(floats?[2]?["n"]?.handleValue?.typeName == "float")
     }
 
+    /// PHP's and Perl's NaN and infinities are handles when asked for, at any depth.
+    @Test(arguments: [("PHP", "[1, INF, ['n' => NAN]]"), ("Perl", "[1, 9**9**9, {n => -sin(9**9**9)}]")])
+    func phpAndPerlFloatsThatAreNoDataAreHandles(language: String, code: String) throws {
+        let (bond, _) = try makeBond(language)
+        defer { bond.close() }
+        let value = try bond.eval(code, unserializable: .handle).value
+        #expect(value?[0] == 1)
+        #expect(value?[1]?.handleValue?.description.uppercased().contains("INF") == true)
+        #expect(value?[2]?["n"]?.handleValue != nil)
+        guard case .serialization? = bondError({ _ = try bond.eval(code) }) else {
+            Issue.record("without .handle, a serialization error")
+            return
+        }
+    }
+
     /// JavaScript's values that are no objects and no data (symbols, BigInts, NaN, infinities)
     /// are handles too when asked for, at any depth.
     @Test func javaScriptScalarsThatAreNoDataAreHandles() throws {
