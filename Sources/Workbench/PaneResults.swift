@@ -168,11 +168,11 @@ extension PaneModel {
         transcript.closeOpenLine()
         switch outcome {
         case .value(let v):
-            showValue(v, display)
+            showValue(v.withoutHandles, display)
             if case .eval(let code) = request { recordDefinitions(code) }
         case .ran(let result):
             switch result {
-            case .value(let v)?: showValue(v, display)
+            case .value(let v)?: showValue(v.withoutHandles, display)
             case .description(let d)?: showPreview(.description, d.text, type: d.typeName, display)
             case nil: perlHint(request, transcriptWidth: width)
             }

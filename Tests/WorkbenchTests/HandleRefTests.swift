@@ -179,6 +179,16 @@ extension AppState {
         #expect(!state.panes[0].steps.contains { "\($0)".contains("BondHandle") })
     }
 
+    /// Handles inside a result are shown as text and not kept: only a ref holds an object.
+    @Test func handlesInsideAResultAreShownAndLetGo() throws {
+        var (state, bonds) = try paneWithCounter("Python")
+        let held = try bonds.tableSize(state.panes[0].id)
+        bonds.enter("[Counter(5), 1]", .enter, &state)
+        #expect(state.lines(of: 0).last == #"["<Counter handle>", 1]"#)
+        #expect(state.panes[0].lastHandle == nil)
+        #expect(try bonds.tableSize(state.panes[0].id) == held)  // (released with this very request)
+    }
+
     @Test func handleRefsGoWithTheirBond() throws {
         var (state, bonds) = try paneWithCounter("Python")
         let pane = state.panes[0]
