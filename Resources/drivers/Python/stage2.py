@@ -593,20 +593,32 @@ def _BOND_encode_handles(value):
         _BOND_HANDLES[1] = {}
 
 
+_BOND_INFINITIES = (float("inf"), float("-inf"))
+
+
 def _BOND_is_unreadable_number(value):
     """An integer beyond 64 bits, NaN or an infinity: no data for our host."""
     if isinstance(value, float):
-        return value != value or value in (float("inf"), float("-inf"))
+        return value != value or value in _BOND_INFINITIES
     return isinstance(value, _BOND_INTEGERS) and not isinstance(value, bool) and not -(1 << 63) <= value < (1 << 63)
 
 
 def _BOND_unreadable_number(value, depth=0):
-    """Whether `value` holds a number that is no data for our host."""
-    if isinstance(value, (list, tuple)):
-        return depth < 10000 and any(_BOND_unreadable_number(item, depth + 1) for item in value)
-    if isinstance(value, dict):
-        return depth < 10000 and any(_BOND_unreadable_number(item, depth + 1) for item in value.values())
-    return _BOND_is_unreadable_number(value)
+    """Whether `value` holds a number that is no data for our host (a walk as
+    `_BOND_check_integers` makes: as fast)."""
+    if isinstance(value, float):
+        return value != value or value in _BOND_INFINITIES
+    if isinstance(value, _BOND_INTEGERS):
+        return not isinstance(value, bool) and not -(1 << 63) <= value < (1 << 63)
+    if depth < 10000 and isinstance(value, (list, tuple)):
+        for item in value:
+            if _BOND_unreadable_number(item, depth + 1):
+                return True
+    elif depth < 10000 and isinstance(value, dict):
+        for item in value.values():
+            if _BOND_unreadable_number(item, depth + 1):
+                return True
+    return False
 
 
 def _BOND_numbers_kept(value, depth=0):
