@@ -1135,8 +1135,10 @@ check "unref drops the ref and says so" wait_for "· ref @acct dropped: its Acco
 check "the refs line no longer shows it" absent "refs: @acct ("
 typed 'len(_BOND_TABLE)'; keys Enter
 check "Python's table is empty: the object was released" wait_re '^= 0 +│'
+# next_line_has LINE TEXT: the screen line after LINE (a fixed string) holds TEXT.
+next_line_has() { local i; for ((i = 0; i < 80; i++)); do screen | grep -A1 -F -- "$1" | tail -1 | grep -qF -- "$2" && return 0; sleep 0.1; done; return 1; }
 typed "Account('bob')"; keys Enter
-check "another" wait_re "<__main__\.Account object at 0x[0-9a-f]+>   ‹Account · handle›"
+check "another" next_line_has "› Account('bob')" "‹Account · handle›"
 keys F7; keys C-u; typed 'bob'; keys Enter
 check "named bob" wait_for "· ref @bob = Account"
 cmd 'focus javascript'
