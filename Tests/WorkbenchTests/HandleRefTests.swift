@@ -191,10 +191,14 @@ extension AppState {
 
     @Test func handleRefsGoWithTheirBond() throws {
         var (state, bonds) = try paneWithCounter("Python")
+        bonds.enter("Counter(7)", .enter, &state)
+        _ = state.runCommand("ref d")  // (the command names the last handle as F7 does)
+        #expect(state.panes[0].handleRefs.keys.elementsEqual(["c", "d"]))
+        #expect(state.lines(of: 0).last?.hasPrefix("ref @d = Counter <__main__.Counter object at 0x") == true)
         let pane = state.panes[0]
         _ = state.update(.closed(pane: pane.id, generation: pane.generation))
         #expect(state.panes[0].handleRefs.isEmpty)
-        #expect(state.lines(of: 0).contains("handle refs dropped (the bond is closed): @c"))
+        #expect(state.lines(of: 0).contains("handle refs dropped (the bond is closed): @c @d"))
         _ = bonds
     }
 
