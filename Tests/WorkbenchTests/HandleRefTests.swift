@@ -10,8 +10,19 @@ import Testing
 final class PaneBonds {
     var bonds: [Int: Bond] = [:]
 
-    init(_ state: AppState) throws {
-        for pane in state.panes { bonds[pane.id] = try Bond(language: pane.language) }
+    /// Each pane's bond, local, or `overSSH` through the test sshd (`BOND_TEST_SSH`).
+    init(_ state: AppState, overSSH: Bool = false) throws {
+        for pane in state.panes {
+            bonds[pane.id] = try Bond(language: pane.language, command: overSSH ? Self.sshCommand(pane.language) : nil)
+        }
+    }
+
+    /// The ssh command reaching the test sshd (set by scripts/test.sh), e.g. `ssh -F cfg bondtest`.
+    static let testSSH = ProcessInfo.processInfo.environment["BOND_TEST_SSH"]
+
+    static func sshCommand(_ language: String) -> String? {
+        let program = ["Python": "python3", "JavaScript": "node", "Perl": "perl", "PHP": "php"][language]
+        return testSSH.flatMap { ssh in program.map { "\(ssh) \($0)" } }
     }
 
     deinit { for bond in bonds.values { bond.close() } }
@@ -84,9 +95,9 @@ extension AppState {
 
     /// A pane for `language`, its bond started, `Counter` defined, and an instance made and
     /// named `c` (the input empty, the ref key names the last handle).
-    func paneWithCounter(_ language: String, also others: [String] = []) throws -> (AppState, PaneBonds) {
+    func paneWithCounter(_ language: String, also others: [String] = [], overSSH: Bool = false) throws -> (AppState, PaneBonds) {
         var (state, _) = makeState([language] + others, width: 160, height: 40)
-        let bonds = try PaneBonds(state)
+        let bonds = try PaneBonds(state, overSSH: overSSH)
         let i = 0
         state.focus = .pane(state.panes[i].id)
         bonds.enter(Self.counter[language]!.define, .function(3), &state)
@@ -98,9 +109,14 @@ extension AppState {
         return (state, bonds)
     }
 
-    @Test(arguments: ["Python", "JavaScript", "Perl", "PHP"])
-    func aHandleIsNamedCalledCompletedAndDropped(language: String) throws {
-        var (state, bonds) = try paneWithCounter(language)
+    /// The four languages, locally and (with the test sshd) over ssh.
+    static let places = ["Python", "JavaScript", "Perl", "PHP"].flatMap { language in
+        [(language, false)] + (PaneBonds.testSSH == nil ? [] : [(language, true)])
+    }
+
+    @Test(arguments: places)
+    func aHandleIsNamedCalledCompletedAndDropped(language: String, overSSH: Bool) throws {
+        var (state, bonds) = try paneWithCounter(language, overSSH: overSSH)
         let pane = state.panes[0].id
         // 1. The result stays in the interpreter, shown with its type; the ref key named it.
         #expect(state.lines(of: 0).contains { $0.hasSuffix("‹Counter · handle›") }, "\(state.lines(of: 0))")
