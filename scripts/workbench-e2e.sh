@@ -1227,6 +1227,16 @@ check "idle after the interrupt" wait_for "▶ far · JavaScript · $host · idl
 typed '"still " + "there"'; keys Enter
 check "the remote bond goes on" wait_for '= "still there"'
 capture ssh
+typed 'new Map([["k", 5]])'; keys Enter
+check "over ssh: a Map stays in the remote interpreter, as a handle" wait_for "‹Map · handle›"
+keys F7; keys C-u; typed 'rm'; keys Enter
+check "named over ssh" wait_for "· ref @rm = Map(1)"
+typed '@rm.get "k"'; keys F4
+check "a method of the remote Map" wait_re '│= 5 *$'
+cmd 'focus python'
+typed 'def peek(m): return m.get("k") * 10'; keys F3
+typed 'peek @rm'; keys F4
+check "local Python calls the remote Map through a proxy" wait_re '^= 50 +│'
 keys C-q
 check "quit" wait_for "EXIT=0" 15
 gone() { local i; for ((i = 0; i < 100; i++)); do alive "$1" || return 0; sleep 0.1; done; return 1; }
