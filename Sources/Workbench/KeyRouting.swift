@@ -204,7 +204,7 @@ extension AppState {
             let code = panes[i].input.text.trimmingSpaces
             if code.isEmpty, let last = panes[i].lastHandle {
                 // The input empty: the last result that is a live object gets the name.
-                openPrompt(Prompt(kind: .refName(code: ""), label: "ref name for the \(last.typeName) handle",
+                openPrompt(Prompt(kind: .refName(code: ""), label: "ref name for the \(last.ref.typeName) handle",
                                   input: InputEditor(nextRefName(i)), pane: id))
                 return []
             }

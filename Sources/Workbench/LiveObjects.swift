@@ -26,11 +26,19 @@ public struct HandleRef: Sendable, Equatable {
     }
 }
 
+/// A pane's last result that was a handle, not named yet: the object, and the pane whose bond
+/// holds it (another pane's, for a method of that pane's object called here).
+public struct UnnamedHandle: Sendable, Equatable {
+    public var ref: HandleRef
+    /// The id of the pane whose bond holds the object.
+    public var owner: Int
+}
+
 /// What a pane asks of a live object; run by the pane's worker (`perform` waits on the bond).
 public enum ObjectRequest: Sendable, Equatable {
     /// `@name.method ARG ...`, or the object itself called (`method` nil: `@name ARG ...`).
     /// Its result is data, or a handle where it is not.
-    case call(handle: BondHandle, method: String?, arguments: [BondValue])
+    case call(handle: BondHandle, method: String?, arguments: [BondValue], owner: Int)
     /// The object's methods and attributes, for completion: `lister` is a function of the
     /// object's language, called with the object.
     case members(handle: BondHandle, lister: String)
@@ -40,7 +48,7 @@ public enum ObjectRequest: Sendable, Equatable {
     /// Runs the request (blocking: on the pane's worker, never the UI loop).
     public func perform() throws(BondError) -> Outcome {
         switch self {
-        case .call(let handle, let method, let arguments):
+        case .call(let handle, let method, let arguments, _):
             return .described(try handle.call(method, values: arguments, unserializable: .handle))
         case .members(let handle, let lister):
             let names = try handle.bond.call(lister, handle)
@@ -121,7 +129,7 @@ extension Request {
     func withoutHandles(typed: String? = nil) -> Request {
         switch self {
         case .call(let name, let arguments): return .call(name: name, arguments: arguments.map(\.withoutHandles))
-        case .object(.call(_, _, let arguments)):
+        case .object(.call(_, _, let arguments, _)):
             return .call(name: typed ?? "@object", arguments: arguments.map { .value($0.withoutHandles) })
         default: return self
         }
@@ -172,22 +180,28 @@ extension AppState {
         return []
     }
 
-    /// Names the pane's last result that was a handle.
+    /// Names the pane's last result that was a handle; the ref goes to the pane whose bond
+    /// holds the object.
     mutating func nameLastHandle(_ i: Int, name: String) -> [Effect] {
-        guard let ref = panes[i].lastHandle else {
+        guard let last = panes[i].lastHandle else {
             flash = "no handle to name: run an expression whose value stays in the interpreter first"
             return []
         }
-        panes[i].refs[name] = nil
-        panes[i].handleRefs[name] = ref
         panes[i].lastHandle = nil
-        append(i, .info, "ref @\(name) = \(ref.summary(limit: 60)) (a live object)")
+        guard let k = index(of: last.owner) else {
+            flash = "not named: the pane that held the object is gone"
+            return []
+        }
+        panes[k].refs[name] = nil
+        panes[k].handleRefs[name] = last.ref
+        let elsewhere = k == i ? "" : " of \(panes[k].name)"
+        append(i, .info, "ref @\(name) = \(last.ref.summary(limit: 60)) (a live object\(elsewhere))")
         return []
     }
 
     /// The handle refs of the pane go with its bond (closed, ended, restarted): said once.
     mutating func dropHandleRefs(_ i: Int, because reason: String) {
-        panes[i].lastHandle = nil
+        for k in panes.indices where panes[k].lastHandle?.owner == panes[i].id { panes[k].lastHandle = nil }
         guard !panes[i].handleRefs.isEmpty else { return }
         let names = panes[i].handleRefs.keys.map { "@" + $0 }.joined(separator: " ")
         panes[i].handleRefs = [:]

@@ -22,7 +22,7 @@ public struct PaneModel: Sendable {
     /// Ref name -> a live object of the pane's bond (its handle); they go with the bond.
     public var handleRefs = OrderedDictionary<String, HandleRef>()
     /// The last result that was a handle, until it is named or another result comes.
-    public var lastHandle: HandleRef?
+    public var lastHandle: UnnamedHandle?
     /// The hint about naming a handle has been given.
     var handleHintGiven = false
     /// Rows scrolled up from the bottom (0 follows new output).

@@ -201,7 +201,9 @@ extension PaneModel {
         case .completions:
             break
         case .handle(let ref):
-            lastHandle = ref
+            var owner = id
+            if case .object(.call(_, _, _, let holder)) = request { owner = holder }
+            lastHandle = UnnamedHandle(ref: ref, owner: owner)
             showPreview(.description, ref.description, type: ref.typeName, mark: "handle", display)
             if !handleHintGiven {
                 handleHintGiven = true

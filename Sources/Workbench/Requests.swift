@@ -84,7 +84,7 @@ extension AppState {
         let path = target.dropFirst()
         let name = String(path.prefix { $0 != "." })
         let method = path.count > name.count ? String(path.dropFirst(name.count + 1)) : nil
-        guard let (ref, _) = handleRef(name, from: i) else {
+        guard let (ref, owner) = handleRef(name, from: i) else {
             append(i, .error, panes[i].refs[name] != nil
                 ? "call: @\(name) is a code ref; only a handle ref has methods (call a function with @\(name) as its argument)"
                 : "call: no handle ref @\(name)")
@@ -102,7 +102,7 @@ extension AppState {
             }
             values.append(v)
         }
-        return .object(.call(handle: ref.handle, method: method, arguments: values))
+        return .object(.call(handle: ref.handle, method: method, arguments: values, owner: panes[owner].id))
     }
 
     mutating func send(_ i: Int, _ request: Request) -> [Effect] {
