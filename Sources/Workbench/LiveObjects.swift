@@ -5,25 +5,31 @@ import OrderedCollections
 /// `OBJECTS`): a result that JSON cannot carry, named by the user. The object stays in the
 /// interpreter while the ref holds it; dropping the ref releases it (with the bond's next frame).
 public struct HandleRef: Sendable, Equatable {
-    public var handle: BondHandle
+    public let handle: BondHandle
     /// The interpreter's description of the object when it came (asked once, by the pane's
     /// worker: the model never waits on a bond; `inspect` asks again).
-    public var description: String
+    public let description: String
+    /// The start of the description on one line (made once: the refs line is drawn often).
+    let line: String
 
     public init(handle: BondHandle, description: String) {
         self.handle = handle
         self.description = description
+        line = description.prefix(Self.lineLimit + 1).split(whereSeparator: \.isNewline).map { $0.trimmingSpaces }.joined(separator: " ")
     }
+
+    static let lineLimit = 200
 
     public var typeName: String { handle.typeName }
 
     /// `Account <__main__.Account object at 0x7f…>`: the type (unless the description starts
     /// with it, as `Map(1) {…}` does), then the description on one line, cut to `limit` characters.
     public func summary(limit: Int = 40) -> String {
-        let line = description.split(whereSeparator: \.isNewline).map { $0.trimmingSpaces }.joined(separator: " ")
         let cut = line.count > limit ? String(line.prefix(limit - 1)) + "…" : line
         return line.hasPrefix(typeName) ? cut : typeName + " " + cut
     }
+
+    public static func == (a: HandleRef, b: HandleRef) -> Bool { a.handle == b.handle && a.description == b.description }
 }
 
 /// A pane's last result that was a handle, not named yet: the object, and the pane whose bond
