@@ -8,7 +8,7 @@
 # bounded poll of capture-pane. Prints "N passed, N failed" and exits non-zero on failure.
 # Set CAPTURE_DIR to keep screen captures (used for docs/workbench.md). Set ONLY to a list of
 # sections to run some of them: main signals flood languages inspector nesting wiring session
-# config mouse completion replay keys repl ssh hosts.
+# config mouse completion replay keys repl objects ssh hosts.
 set -u
 cd "$(dirname "$0")/.."
 
@@ -1006,11 +1006,11 @@ check "Python: no SyntaxError" absent "SyntaxError"
 typed 'print("x")'; keys Enter
 check "print shows its output" wait_re '^  x +│'
 typed '2**64'; keys Enter
-check "a big integer is shown as its description, with its type" wait_for "≈ 18446744073709551616   ‹int · description›"
+check "a big integer is shown as its description, with its type (a handle: the value stays in Python)" wait_for "≈ 18446744073709551616   ‹int · handle›"
 typed 'float("inf")'; keys Enter
-check "infinity too" wait_for "≈ inf   ‹float · description›"
+check "infinity too" wait_for "≈ inf   ‹float · handle›"
 typed 'object()'; keys Enter
-check "an object: its repr" wait_re '≈ <object object at 0x[0-9a-f]+>   ‹object · description›'
+check "an object: its repr" wait_re '≈ <object object at 0x[0-9a-f]+>   ‹object · handle›'
 typed '[i for i in range(30)]'; keys Enter
 check "a long list is previewed" wait_re '· … [0-9 ]+ more characters, [0-9]+ more lines \(Alt-v shows it whole\)'
 typed '[1, 2, 3]'; keys Enter
@@ -1031,7 +1031,7 @@ typed 'console.log("hi"); 5'; keys Enter
 check "JavaScript: statements then a value" wait_for "= 5"
 check "JavaScript: its output" wait_re '│  hi *$'
 typed 'Symbol()'; keys Enter
-check "a symbol as its description" wait_for "≈ Symbol()   ‹Symbol · description›"
+check "a symbol as its description" wait_for "≈ Symbol()   ‹Symbol · handle›"
 typed 'Promise.resolve(5)'; keys Enter
 check "a promise is awaited" wait_for "= 5" 
 typed 'await Promise.resolve(6)'; keys Enter
@@ -1103,6 +1103,90 @@ check "quit" wait_for "EXIT=0" 15
 fi
 
 # --------------------------------------------------------------------------------------------
+if want objects; then
+echo "== live objects: handle refs named, shown, called, completed, proxied and dropped"
+start 160 48 python js perl php
+check "started" wait_for "php · PHP · local · idle" 30
+check "perl started" wait_for "perl · Perl · local · idle" 30
+cmd 'focus python'
+typed 'class Account:'; keys M-Enter
+typed '    def __init__(self, owner): self.owner, self.balance = owner, 0'; keys M-Enter
+typed '    def deposit(self, n): self.balance += n; return self.balance'; keys F3
+check "Python: the class is defined" wait_for "· ok"
+typed "Account('ada')"; keys Enter
+check "Python: an object stays in the interpreter: a handle, shown with its type" \
+    wait_re '≈ <__main__\.Account object at 0x[0-9a-f]+>   ‹Account · handle›'
+check "the first handle of a pane says how to name it" wait_for "a live object: F7 (the input empty) names it"
+keys F7
+check "F7 with the input empty asks a name for the handle" wait_for "ref name for the Account handle"
+typed 'acct'; keys Enter
+check "named" wait_re '· ref @acct = Account <__main__\.Account object at 0x'
+check "the refs line shows the handle ref with its type and description" wait_re 'refs: @acct \(Account <__main__\.Account object at 0x'
+typed '@acct.dep'; keys C-Space
+check "Ctrl-Space after @acct. completes its methods" wait_re '› @acct\.deposit +│'
+typed ' 5'; keys F4
+check "F4 @acct.deposit 5 calls the method in Python" wait_re '^= 5 +│'
+cmd 'inspect @acct'
+check "inspect: its type and the pane that holds it" wait_for "· inspect @acct: Account · live object of python"
+typed 'len(_BOND_TABLE)'; keys Enter
+check "Python's table holds the one object" wait_re '^= 1 +│'
+cmd 'unref acct'
+check "unref drops the ref and says so" wait_for "· ref @acct dropped: its Account is released"
+check "the refs line no longer shows it" absent "refs: @acct ("
+typed 'len(_BOND_TABLE)'; keys Enter
+check "Python's table is empty: the object was released" wait_re '^= 0 +│'
+# next_line_has LINE TEXT: the screen line after LINE (a fixed string) holds TEXT.
+next_line_has() { local i; for ((i = 0; i < 80; i++)); do screen | grep -A1 -F -- "$1" | tail -1 | grep -qF -- "$2" && return 0; sleep 0.1; done; return 1; }
+typed "Account('bob')"; keys Enter
+check "another" next_line_has "› Account('bob')" "‹Account · handle›"
+keys F7; keys C-u; typed 'bob'; keys Enter
+check "named bob" wait_for "· ref @bob = Account"
+cmd 'focus javascript'
+check "JavaScript's refs line shows python's handle ref" wait_for "refs: @bob←python"
+typed 'globalThis.give = (a, n) => a.deposit(n)'; keys F3
+check "JavaScript: a function defined" wait_re '│· ok'
+typed 'give @bob 10'; keys F4
+check "@bob as an argument in JavaScript is a proxy: the method runs in Python" wait_re '│= 10 *$'
+typed 'new Map([[1, "one"]])'; keys Enter
+check "JavaScript: a Map is a handle" wait_re '│≈ Map\(1\) \{ 1 => .one. \}   ‹Map · handle›'
+keys F7; keys C-u; typed 'm'; keys Enter
+typed '@m.ge'; keys C-Space
+check "JavaScript: a Map's methods complete" wait_re '│› @m\.get *$'
+typed ' 1'; keys F4
+check "JavaScript: @m.get 1" wait_re '│= "one" *$'
+cmd 'focus python'
+typed 'def first(m): return m.get(1)'; keys F3
+typed 'first @m'; keys F4
+check "Python calls JavaScript's Map through a proxy" wait_re '^= "one" +│'
+capture objects
+cmd 'focus perl'
+typed 'package Counter; sub new { bless {n => $_[1]}, $_[0] } sub add { $_[0]{n} += $_[1]; $_[0]{n} } package main;'; keys F3
+typed 'Counter->new(2)'; keys Enter
+check "Perl: a blessed reference is a handle" wait_re "‹Counter · handle›"
+keys F7; keys C-u; typed 'pc'; keys Enter
+typed '@pc.ad'; keys C-Space
+check "Perl: its methods complete" wait_re '› @pc\.add +│'
+typed ' 4'; keys F4
+check "Perl: @pc.add 4" wait_re '^= 6 +│'
+cmd 'unref pc'
+typed '__BOND::object_count() + 100'; keys Enter
+check "Perl: released (its table holds none: 0 + 100)" wait_re '^= 100 +│'
+cmd 'focus php'
+typed 'class Counter { public $n; function __construct($n) { $this->n = $n; } function add($k) { $this->n += $k; return $this->n; } }'; keys F3
+typed 'new Counter(3)'; keys Enter
+check "PHP: an object is a handle" wait_re '│  \)   ‹Counter · handle›' 
+keys F7; keys C-u; typed 'hc'; keys Enter
+typed '@hc.ad'; keys C-Space
+check "PHP: its methods complete" wait_re '│› @hc\.add *$'
+typed ' 4'; keys F4
+check "PHP: @hc.add 4" wait_re '│= 7 *$'
+cmd 'unref hc'
+typed '_BOND_object_count() + 200'; keys Enter
+check "PHP: released (its table holds none: 0 + 200)" wait_re '│= 200 *$'
+keys C-q
+check "quit" wait_for "EXIT=0" 15
+fi
+# --------------------------------------------------------------------------------------------
 if want ssh; then
 if [[ -n "${BOND_TEST_SSH:-}" ]]; then
 echo "== a pane over ssh (through the test sshd)"
@@ -1143,6 +1227,16 @@ check "idle after the interrupt" wait_for "▶ far · JavaScript · $host · idl
 typed '"still " + "there"'; keys Enter
 check "the remote bond goes on" wait_for '= "still there"'
 capture ssh
+typed 'new Map([["k", 5]])'; keys Enter
+check "over ssh: a Map stays in the remote interpreter, as a handle" wait_for "‹Map · handle›"
+keys F7; keys C-u; typed 'rm'; keys Enter
+check "named over ssh" wait_for "· ref @rm = Map(1)"
+typed '@rm.get "k"'; keys F4
+check "a method of the remote Map" wait_re '│= 5 *$'
+cmd 'focus python'
+typed 'def peek(m): return m.get("k") * 10'; keys F3
+typed 'peek @rm'; keys F4
+check "local Python calls the remote Map through a proxy" wait_re '^= 50 +│'
 keys C-q
 check "quit" wait_for "EXIT=0" 15
 gone() { local i; for ((i = 0; i < 100; i++)); do alive "$1" || return 0; sleep 0.1; done; return 1; }

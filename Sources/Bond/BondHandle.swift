@@ -78,8 +78,10 @@ public final class BondHandle: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// Calls `method` (`nil`: the object itself) with arguments already converted.
-    func call(_ method: String?, values: [BondValue], unserializable: BondUnserializable) throws(BondError) -> BondValue {
+    /// Calls `method` (`nil`: the object itself) with arguments already converted (handles
+    /// among them, at any depth): for callers whose arguments are known only at run time.
+    @discardableResult
+    public func call(_ method: String?, values: [BondValue], unserializable: BondUnserializable = .error) throws(BondError) -> BondValue {
         try bond.objectCall(id, method: method, unserializable) { (frame: inout BondFrameWriter) throws(BondError) in
             for value in values { try frame.writeArgument(value) }
         }

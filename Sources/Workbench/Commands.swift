@@ -24,8 +24,15 @@ public struct Command: Sendable {
         },
         Command(name: "call", aliases: [], usage: "call NAME ARG ...", summary: "call a function; ARG is JSON or @ref",
                 arguments: [.code]) { $0.submitCommand(.call, $1, verb: "call") },
-        Command(name: "ref", aliases: [], usage: "ref NAME CODE", summary: "make a ref (ref NAME = CODE works too)",
+        Command(name: "ref", aliases: [], usage: "ref NAME [CODE]",
+                summary: "make a ref (ref NAME = CODE works too); without CODE, name the last handle",
                 arguments: [.code]) { $0.refCommand($1) },
+        Command(name: "unref", aliases: [], usage: "unref REF", summary: "drop a ref; a handle ref releases its object",
+                arguments: [.ref]) { state, rest in
+            guard let i = state.commandPane("unref") else { return [] }
+            guard !rest.isEmpty else { state.flash = "usage: unref REF"; return [] }
+            return state.unref(i, rest)
+        },
         Command(name: "inspect", aliases: [], usage: "inspect REF", summary: "inspect a ref (or any expression)",
                 arguments: [.ref]) { state, rest in
             guard let i = state.commandPane("inspect") else { return [] }
@@ -140,7 +147,7 @@ extension AppState {
         let name = String(rest.prefix { !$0.isWhitespace })
         var code = String(rest.dropFirst(name.count)).trimmingSpaces
         if code.hasPrefix("=") { code = String(code.dropFirst()).trimmingSpaces }
-        guard !name.isEmpty, !code.isEmpty else { flash = "usage: ref NAME CODE"; return [] }
+        guard !name.isEmpty else { flash = "usage: ref NAME [CODE]"; return [] }
         return makeRef(i, name: name, code: code)
     }
 
@@ -239,7 +246,7 @@ extension AppState {
         guard let verb = words.first else { return full(Command.all.map(\.name)) }
         guard let command = Command.named(verb), !command.arguments.isEmpty else { return [] }
         let position = min(words.count - 1, command.arguments.count - 1)
-        let refs = focusedIndex.map { Array(panes[$0].refs.keys).map { "@" + $0 } } ?? []
+        let refs = focusedIndex.map { i in usableRefNames(i).map { "@" + $0 } } ?? []
         switch command.arguments[position] {
         case .pane: return full(panes.map(\.name))
         case .paneOrLog: return full(panes.map(\.name) + ["log"])

@@ -84,6 +84,11 @@ extension AppState {
                 if state.items.count >= 20 { break }
             }
         }
+        if let object, let request = memberCompletion(i, object: object, start: start) {
+            completion = state
+            panes[i].pending += 1
+            return [.request(pane: pane.id, generation: pane.generation, request)]
+        }
         let expression = Languages.completionExpression(language: pane.language, object: object)
         // A busy pane answers when its request ends (the worker is serial); typing on drops it.
         if pane.status.isLive, let expression {
@@ -96,6 +101,17 @@ extension AppState {
         if !pane.status.isLive { flash = "\(pane.name) is \(pane.status.label): history only" }
         finishCompletion(names: [])
         return []
+    }
+
+    /// `@name.` before the cursor, `name` a handle ref: its object's members, asked of the bond
+    /// that holds it (nil: not a handle ref, or this pane cannot ask now).
+    func memberCompletion(_ i: Int, object: String, start: Int) -> Request? {
+        let at = start - object.count - 2
+        guard at >= 0, panes[i].input.chars[at] == "@", panes[i].status.isLive,
+              let (ref, owner) = handleRef(object, from: i),
+              let lister = Languages.memberLister(language: panes[owner].language)
+        else { return nil }
+        return .object(.members(handle: ref.handle, lister: lister))
     }
 
     /// The interpreter's names arrived: keep those that start with the prefix; one choice is

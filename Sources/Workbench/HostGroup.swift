@@ -205,8 +205,9 @@ extension AppState {
 
     static func answer(_ outcome: Outcome) -> GroupAnswer {
         switch outcome {
-        case .ran(.value(let v)?), .value(let v): .value(oneLine(v))
+        case .ran(.value(let v)?), .value(let v): .value(oneLine(v.withoutHandles))
         case .ran(.description(let d)?): .description(text: d.text, type: d.typeName)
+        case .handle(let ref): .description(text: ref.description, type: ref.typeName + " · handle")
         case .ran(nil), .done: .done
         case .failure(let text): .failure(text)
         case .terminated(let message, _): .terminated(message)

@@ -202,6 +202,12 @@ extension AppState {
             return submit(i, kind: .call)
         case .ref:
             let code = panes[i].input.text.trimmingSpaces
+            if code.isEmpty, let last = panes[i].lastHandle {
+                // The input empty: the last result that is a live object gets the name.
+                openPrompt(Prompt(kind: .refName(code: ""), label: "ref name for the \(last.ref.typeName) handle",
+                                  input: InputEditor(nextRefName(i)), pane: id))
+                return []
+            }
             guard !code.isEmpty else {
                 flash = "\(config.bindings.long(.ref)): type the ref's code in the input first"
                 return []
@@ -211,9 +217,9 @@ extension AppState {
         case .inspect:
             var initial = panes[i].input.text.trimmingSpaces
             if initial.hasPrefix("@") { initial.removeFirst() }
-            if initial.isEmpty { initial = panes[i].refs.keys.last ?? "" }
+            if initial.isEmpty { initial = panes[i].refNames.last ?? "" }
             openPrompt(Prompt(kind: .inspect, label: "inspect ref (or expression; Tab: refs)", input: InputEditor(initial), pane: id,
-                              choices: Array(panes[i].refs.keys)))
+                              choices: usableRefNames(i)))
             return []
         case .proxy:
             let initial = panes[i].input.text.trimmingSpaces
@@ -276,8 +282,8 @@ extension AppState {
     }
 
     func nextRefName(_ i: Int) -> String {
-        var n = panes[i].refs.count + 1
-        while panes[i].refs["r\(n)"] != nil { n += 1 }
+        var n = panes[i].refNames.count + 1
+        while panes[i].refs["r\(n)"] != nil || panes[i].handleRefs["r\(n)"] != nil { n += 1 }
         return "r\(n)"
     }
 }

@@ -47,7 +47,9 @@ extension AppState {
         return PaneModel.ResultDisplay(
             transcript: geometry(of: i).transcript, previewLines: config.previewLines,
             openValueKey: String(b.long(.openValue).split(separator: ",").first ?? "Alt-v"),
-            restartKey: String(b.long(.restart).split(separator: ",").first ?? "F5"))
+            restartKey: String(b.long(.restart).split(separator: ",").first ?? "F5"),
+            refKey: String(b.long(.ref).split(separator: ",").first ?? "F7"),
+            callKey: String(b.long(.call).split(separator: ",").first ?? "F4"))
     }
 
     /// A request's outcome, shown in its pane; a new wire is added (and said in both panes) and

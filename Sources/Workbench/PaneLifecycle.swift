@@ -92,6 +92,7 @@ extension AppState {
             effects.append(.close(pane: p.id, generation: p.generation))
         }
         logEnd(i, .restarted)
+        dropHandleRefs(i, because: "restarted")
         panes[i].beginNewGeneration()
         append(i, .info, "restarting \(p.name)…")
         effects.append(.start(pane: p.id, generation: panes[i].generation, name: p.name, language: p.language, command: p.command))

@@ -19,6 +19,12 @@ public struct PaneModel: Sendable {
     public var history = History()
     /// Ref name -> code.
     public var refs = OrderedDictionary<String, String>()
+    /// Ref name -> a live object of the pane's bond (its handle); they go with the bond.
+    public var handleRefs = OrderedDictionary<String, HandleRef>()
+    /// The last result that was a handle, until it is named or another result comes.
+    public var lastHandle: UnnamedHandle?
+    /// The hint about naming a handle has been given.
+    var handleHintGiven = false
     /// Rows scrolled up from the bottom (0 follows new output).
     public var scroll = 0
     /// Requests handed to the worker and not answered yet.

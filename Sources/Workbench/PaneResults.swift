@@ -14,6 +14,8 @@ extension PaneModel {
         /// The keys named in the hints (`Alt-v shows it whole`, `F5 restarts`).
         var openValueKey: String
         var restartKey: String
+        var refKey = "F7"
+        var callKey = "F4"
     }
 
     // MARK: The bond's life
@@ -69,6 +71,8 @@ extension PaneModel {
         held = []
         pid = nil
         deathReported = false
+        handleRefs = [:]  // (the old bond's objects are gone with it)
+        lastHandle = nil
     }
 
     /// Its bond closed (at the user's word): nothing is pending.
@@ -143,8 +147,9 @@ extension PaneModel {
     mutating func finishStep(_ outcome: Workbench.Outcome) -> Step? {
         guard let k = steps.firstIndex(where: { $0.result == nil }) else { return nil }
         switch outcome {
-        case .value(let v): steps[k].result = .value(v)
-        case .ran(.value(let v)?): steps[k].result = .value(v)
+        case .value(let v): steps[k].result = .value(v.withoutHandles)
+        case .ran(.value(let v)?): steps[k].result = .value(v.withoutHandles)
+        case .handle(let ref): steps[k].result = .value(.string("\(ref.typeName) handle: \(ref.description)"))
         case .ran(.description(let d)?): steps[k].result = .value(.string("\(d.typeName): \(d.text)"))
         case .ran(nil), .done: steps[k].result = .ok
         case .failure(let e): steps[k].result = .error(e)
@@ -163,11 +168,11 @@ extension PaneModel {
         transcript.closeOpenLine()
         switch outcome {
         case .value(let v):
-            showValue(v, display)
+            showValue(v.withoutHandles, display)
             if case .eval(let code) = request { recordDefinitions(code) }
         case .ran(let result):
             switch result {
-            case .value(let v)?: showValue(v, display)
+            case .value(let v)?: showValue(v.withoutHandles, display)
             case .description(let d)?: showPreview(.description, d.text, type: d.typeName, display)
             case nil: perlHint(request, transcriptWidth: width)
             }
@@ -195,6 +200,16 @@ extension PaneModel {
             if value == nil && description == nil, let error { append(.error, error, transcriptWidth: width) }
         case .completions:
             break
+        case .handle(let ref):
+            var owner = id
+            if case .object(.call(_, _, _, let holder)) = request { owner = holder }
+            lastHandle = UnnamedHandle(ref: ref, owner: owner)
+            showPreview(.description, ref.description, type: ref.typeName, mark: "handle", display)
+            if !handleHintGiven {
+                handleHintGiven = true
+                append(.info, "a live object: \(display.refKey) (the input empty) names it; then @name in calls, @name.method ARG ... (\(display.callKey))",
+                       transcriptWidth: width)
+            }
         case .unwired(let name):
             append(.info, "unwired: \(name) now throws \"unwired\"", transcriptWidth: width)
         case .proxied(let wire):
@@ -216,11 +231,11 @@ extension PaneModel {
 
     /// At most `previewLines` lines (default: a third of the pane), then a line that says how
     /// much more there is and which key shows it whole.
-    mutating func showPreview(_ kind: LineKind, _ text: String, type: String?, _ display: ResultDisplay) {
+    mutating func showPreview(_ kind: LineKind, _ text: String, type: String?, mark: String = "description", _ display: ResultDisplay) {
         let g = display.transcript
         let width = max(10, g.width - 2)
         let limit = display.previewLines ?? max(3, g.height / 3)
-        let marked = type.map { text + "   ‹\($0) · description›" } ?? text
+        let marked = type.map { text + "   ‹\($0) · \(mark)›" } ?? text
         lastValue = marked
         var shown: [Substring] = []
         var rows = 0

@@ -49,21 +49,60 @@ extension AppState {
                     switch argument {
                     case .value: resolved.append(argument)
                     case .ref(let name):
-                        guard let code = panes[i].refs[name] else {
+                        // A code ref is evaluated there; a handle ref is its object (a proxy in another pane's bond).
+                        if let code = panes[i].refs[name] {
+                            resolved.append(.ref(code))
+                        } else if let (ref, _) = handleRef(name, from: i) {
+                            resolved.append(.value(.handle(ref.handle)))
+                        } else {
                             append(i, .error, "call: no ref @\(name) in \(panes[i].name)")
                             return []
                         }
-                        resolved.append(.ref(code))
                     }
                 }
-                request = .call(name: name, arguments: resolved)
+                if name.hasPrefix("@") {
+                    guard let object = objectCall(i, name, resolved) else { return [] }
+                    request = object
+                } else {
+                    request = .call(name: name, arguments: resolved)
+                }
             } catch {
                 append(i, .error, error.message)
                 return []
             }
         }
-        if panes[i].status.isLive || panes[i].status == .starting { panes[i].recordStep(request) }
+        if panes[i].status.isLive || panes[i].status == .starting {
+            let typed = kind == .call ? String(text.trimmingSpaces.prefix { !$0.isWhitespace }) : nil
+            panes[i].recordStep(request.withoutHandles(typed: typed))
+        }
         return send(i, request)
+    }
+
+    /// `@name.method ARG ...` (or `@name ARG ...`: the object called): a call of a handle ref's
+    /// object, run in the bond that holds it; nil (said in the pane) when it cannot be made.
+    mutating func objectCall(_ i: Int, _ target: String, _ arguments: [CallArgument]) -> Request? {
+        let path = target.dropFirst()
+        let name = String(path.prefix { $0 != "." })
+        let method = path.count > name.count ? String(path.dropFirst(name.count + 1)) : nil
+        guard let (ref, owner) = handleRef(name, from: i) else {
+            append(i, .error, panes[i].refs[name] != nil
+                ? "call: @\(name) is a code ref; only a handle ref has methods (call a function with @\(name) as its argument)"
+                : "call: no handle ref @\(name)")
+            return nil
+        }
+        if let method, method.isEmpty {
+            append(i, .error, "call: give a method after @\(name).")
+            return nil
+        }
+        var values: [BondValue] = []
+        for argument in arguments {
+            guard case .value(let v) = argument else {
+                append(i, .error, "call: a code ref cannot be an argument of a method call (a value or a handle ref can)")
+                return nil
+            }
+            values.append(v)
+        }
+        return .object(.call(handle: ref.handle, method: method, arguments: values, owner: panes[owner].id))
     }
 
     mutating func send(_ i: Int, _ request: Request) -> [Effect] {
@@ -78,6 +117,8 @@ extension AppState {
             flash = "a ref name is letters, digits, _ and -"
             return []
         }
+        if code.isEmpty { return nameLastHandle(i, name: name) }
+        panes[i].handleRefs[name] = nil
         panes[i].refs[name] = code
         if panes[i].input.text.trimmingSpaces == code { panes[i].input.clear() }
         append(i, .info, "ref @\(name) = \(code)")
@@ -87,6 +128,10 @@ extension AppState {
     mutating func inspect(_ i: Int, _ text: String) -> [Effect] {
         var name = text
         if name.hasPrefix("@") { name.removeFirst() }
+        if panes[i].refs[name] == nil, let (ref, owner) = handleRef(name, from: i) {
+            append(i, .input, "inspect @\(name)")
+            return send(i, .object(.describe(label: "@\(name)", handle: ref.handle, owner: panes[owner].name)))
+        }
         let code = panes[i].refs[name] ?? text
         let label = panes[i].refs[name] != nil ? "@\(name)" : text
         append(i, .input, "inspect \(label)")

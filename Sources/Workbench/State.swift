@@ -166,6 +166,8 @@ public enum Request: Sendable, Equatable {
     /// Asks whether `function` exists (`check` gives true or false) before proxying it into
     /// `target` as `name`.
     case checkFunction(function: String, check: String, target: Int, name: String)
+    /// A request of a live object (a handle ref): a method call, its members, its description.
+    case object(ObjectRequest)
 }
 
 /// How a request ended.
@@ -182,6 +184,8 @@ public enum Outcome: Sendable, Equatable {
     case proxied(Wire)
     case unwired(name: String)
     case completions([String])
+    /// A result JSON cannot carry, kept in the interpreter ([ext] `OBJECTS`): the pane can name it.
+    case handle(HandleRef)
 }
 
 /// Everything the loop receives.
@@ -357,7 +361,12 @@ extension AppState {
 
     func infoText(_ pane: PaneModel) -> String? {
         var parts: [String] = []
-        if !pane.refs.isEmpty { parts.append("refs: " + pane.refs.keys.map { "@\($0)" }.joined(separator: " ")) }
+        let handles = pane.handleRefs.map { "@\($0.key) (\($0.value.summary()))" }
+        let elsewhere = panes.filter { $0.id != pane.id }.flatMap { other in
+            other.handleRefs.keys.filter { pane.refs[$0] == nil && pane.handleRefs[$0] == nil }.map { "@\($0)←\(other.name)" }
+        }
+        let refs = pane.refs.keys.map { "@\($0)" } + handles + elsewhere
+        if !refs.isEmpty { parts.append("refs: " + refs.joined(separator: " ")) }
         let out = wires.filter { $0.source == pane.id }.compactMap { w -> String? in
             guard let t = index(of: w.target) else { return nil }
             return "\(w.function)→\(panes[t].name).\(w.name)"

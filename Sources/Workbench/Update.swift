@@ -60,7 +60,7 @@ extension AppState {
             panes[i].requestAnswered()
             if lastInterrupt.first == id { lastInterrupt = [] }
             groupResult(i, request: request, outcome: outcome)
-            if case .complete = request {
+            if request.isCompletion {
                 guard completion?.pane == id, completion?.waiting == true else { return [] }
                 if case .completions(let names) = outcome {
                     if completion?.object == nil { panes[i].knownNames = names.filter(Bond.isFunctionName) }
@@ -75,7 +75,7 @@ extension AppState {
             }
             var step: Step?
             switch request {
-            case .eval, .run, .block, .call: step = panes[i].finishStep(outcome)
+            case .eval, .run, .block, .call, .object(.call): step = panes[i].finishStep(outcome)
             default: break
             }
             showOutcome(i, request: request, outcome: outcome)
@@ -88,6 +88,7 @@ extension AppState {
         case .died(let id, let gen, let text, let stderr):
             guard let i = live(id, gen) else { return [] }
             logEnd(i, .interpreterEnded(text))
+            dropHandleRefs(i, because: "the interpreter ended")
             if case .closing = panes[i].status { return [] }
             if case .closed = panes[i].status { return [] }
             panes[i].reportTermination(text, stderr: stderr, restartKey: resultDisplay(i).restartKey,
@@ -96,6 +97,7 @@ extension AppState {
         case .closed(let id, let gen):
             guard let i = live(id, gen) else { return [] }
             logEnd(i, .closed)
+            dropHandleRefs(i, because: "the bond is closed")
             panes[i].bondClosed(transcriptWidth: geometry(of: i).transcript.width)
             return []
         case .historyLoaded(let id, let entries):
@@ -177,6 +179,16 @@ extension AppState {
 
     mutating func clampScroll(_ i: Int) {
         panes[i].clampScroll(geometry(of: i).transcript)
+    }
+}
+
+extension Request {
+    /// Names for the completion menu.
+    var isCompletion: Bool {
+        switch self {
+        case .complete, .object(.members): true
+        default: false
+        }
     }
 }
 

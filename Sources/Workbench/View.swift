@@ -20,7 +20,7 @@ public enum KeyHelp {
         (.newline, "new line in the input"),
         (.block, "run the input as a block (statements)"),
         (.call, "call: input is NAME ARG ...; ARG is JSON or @ref"),
-        (.ref, "make a ref from the input (asks its name)"),
+        (.ref, "make a ref from the input (asks its name); the input empty: name the last handle"),
         (.inspect, "inspect a ref: value, or type and description"),
         (.proxy, "proxy a function of this pane into another pane"),
         (.interrupt, "interrupt the running request; when idle, clear input"),

@@ -303,7 +303,7 @@ final class Executor: @unchecked Sendable {
         do {
             switch request {
             case .run(let code):
-                return .ran(try bond.run(code, unserializable: .describe))
+                return try .run(code, on: bond)
             case .eval(let code):
                 return .value(try bond.eval(code))
             case .block(let code), .startup(let code):
@@ -352,6 +352,8 @@ final class Executor: @unchecked Sendable {
                     throw BondError.usage(language: language, message: "unwired: \(remoteName) was unwired in the workbench")
                 }
                 return .unwired(name: remoteName)
+            case .object(let request):
+                return try request.perform()
             case .proxy(let source, let function, let remoteName):
                 try export(function, of: source, to: bond, pane: pane, as: remoteName)
                 return .proxied(Wire(source: source, function: function, target: pane, name: remoteName))

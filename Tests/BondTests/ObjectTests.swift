@@ -85,6 +85,65 @@ import Testing
         #expect(try py.object("3").call("__add__", 4) == 7)
     }
 
+    /// An integer beyond 64 bits is no data for the host (JSON writes it, the host cannot read
+    /// it): asked for handles, Python keeps it as one, at any depth.
+    @Test func bigIntegersAreHandles() throws {
+        let (py, _) = try makeBond("Python")
+        defer { py.close() }
+        guard case .value(.handle(let big))? = try py.run("2 ** 64", unserializable: .handle) else {
+            Issue.record("2 ** 64 with .handle is a handle")
+            return
+        }
+        #expect(big.typeName == "int" && big.description == "18446744073709551616")
+        #expect(try big.call("bit_length") == 65)
+        let nested = try py.eval("[1, {'k': -2 ** 70}, 2 ** 63 - 1, (3, 2 ** 64)]", unserializable: .handle).value
+        #expect(nested?[0] == 1 && nested?[2] == .int(Int.max))
+        #expect(nested?[1]?["k"]?.handleValue?.description == "-1180591620717411303424")
+        #expect(nested?[3]?[1]?.handleValue?.typeName == "int")
+        if case .description(let d)? = try py.run("2 ** 64") { #expect(d.text == "18446744073709551616") } else {
+            Issue.record("described when not asked for handles")
+        }
+        let floats = try py.eval("[float('inf'), 1.5, {'n': float('nan')}]", unserializable: .handle).value
+        #expect(floats?[0]?.handleValue?.description == "inf" && floats?[1] == 1.5)
+        #expect(floats?[2]?["n"]?.handleValue?.typeName == "float")
+    }
+
+    /// PHP's and Perl's NaN and infinities are handles when asked for, at any depth.
+    @Test(arguments: [("PHP", "[1, INF, ['n' => NAN]]"), ("Perl", "[1, 9**9**9, {n => -sin(9**9**9)}]")])
+    func phpAndPerlFloatsThatAreNoDataAreHandles(language: String, code: String) throws {
+        let (bond, _) = try makeBond(language)
+        defer { bond.close() }
+        let value = try bond.eval(code, unserializable: .handle).value
+        #expect(value?[0] == 1)
+        #expect(value?[1]?.handleValue?.description.uppercased().contains("INF") == true)
+        #expect(value?[2]?["n"]?.handleValue != nil)
+        guard case .serialization? = bondError({ _ = try bond.eval(code) }) else {
+            Issue.record("without .handle, a serialization error")
+            return
+        }
+    }
+
+    /// JavaScript's values that are no objects and no data (symbols, BigInts, NaN, infinities)
+    /// are handles too when asked for, at any depth.
+    @Test func javaScriptScalarsThatAreNoDataAreHandles() throws {
+        let (js, _) = try makeBond("JavaScript")
+        defer { js.close() }
+        guard case .value(.handle(let symbol))? = try js.run("Symbol('s')", unserializable: .handle) else {
+            Issue.record("a symbol with .handle is a handle")
+            return
+        }
+        #expect(symbol.typeName == "Symbol" && symbol.description == "Symbol(s)")
+        let nested = try js.eval("[2n ** 70n, NaN, { i: -Infinity }, 3]", unserializable: .handle).value
+        #expect(nested?[0]?.handleValue?.typeName == "BigInt")
+        #expect(try js.call("(b) => String(b)", nested?[0] ?? .null) == "1180591620717411303424")
+        #expect(nested?[1]?.handleValue?.description == "NaN" && nested?[3] == 3)
+        #expect(nested?[2]?["i"]?.handleValue?.typeName == "number")
+        guard case .serialization? = bondError({ _ = try js.eval("Symbol('s')") }) else {
+            Issue.record("without .handle a symbol is still a serialization error")
+            return
+        }
+    }
+
     /// Handles are Sendable: used and dropped from several threads at once.
     @Test func handlesFromManyThreads() throws {
         let (py, _) = try makeBond("Python")

@@ -36,6 +36,7 @@ var __BOND = (function () {
     try {
       text = JSON.stringify(value === undefined ? null : value, function (key, x) {
         if (objectsOn && x !== null && (typeof x === "object" || typeof x === "function")) x = markerFor(x);
+        else if (handleMemo !== null && isScalarHandle(x)) x = keptScalar(x);
         if (typeof x === "function") throw SerializationError("cannot serialize a function");
         if (typeof x === "bigint") throw SerializationError("cannot serialize a BigInt");
         if (typeof x === "symbol") throw SerializationError("cannot serialize a Symbol");
@@ -538,6 +539,18 @@ var __BOND = (function () {
       return marker({ "$bond": "map", items: Object.keys(x).map(function (k) { return [k, x[k]]; }) });
     }
     return x;
+  }
+
+  // A value that is no object yet not data either (a symbol, a BigInt, NaN, an infinity):
+  // with handles asked for, it becomes one too.
+  function isScalarHandle(x) {
+    return typeof x === "symbol" || typeof x === "bigint" || (typeof x === "number" && !isFinite(x));
+  }
+
+  function keptScalar(x) {
+    var made = handleMemo.get(x);
+    if (made === undefined) { made = keep(x); handleMemo.set(x, made); }
+    return made;
   }
 
   function encodeHandles(value) {

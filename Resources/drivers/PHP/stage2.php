@@ -1550,6 +1550,9 @@ function _BOND_marked($v, $handles, $depth = 0)
     if (is_resource($v) || (is_object($v) && !($v instanceof stdClass) && !($v instanceof JsonSerializable))) {
         return $handles ? _BOND_keep($v) : $v;
     }
+    if (is_float($v) && !is_finite($v)) {
+        return $handles ? _BOND_keep($v) : $v;   // NAN and INF: no data for JSON either
+    }
     if ($v instanceof JsonSerializable) {
         return _BOND_marked($v->jsonSerialize(), $handles, $depth + 1);
     }
@@ -1574,7 +1577,7 @@ function _BOND_marked($v, $handles, $depth = 0)
         return array('$bond' => 'map', 'items' => $items);
     }
     foreach ($v as $k => $item) {
-        if (is_array($item) || is_object($item) || is_resource($item)) {
+        if (is_array($item) || is_object($item) || is_resource($item) || (is_float($item) && !is_finite($item))) {
             $v[$k] = _BOND_marked($item, $handles, $depth + 1);
         }
     }

@@ -82,8 +82,10 @@ sub enc_num {
   if ($flags & B::SVf_IOK) {
     return "$v";
   }
-  die "cannot serialize NaN\n" if $v != $v;
-  die "cannot serialize Infinity\n" if $v == 9**9**9 || $v == -9**9**9;
+  if ($v != $v || $v == 9**9**9 || $v == -9**9**9) {
+    return keep($v) if $__BOND::HANDLES;   # [ext] OBJECTS: no data, so a handle where asked
+    die($v != $v ? "cannot serialize NaN\n" : "cannot serialize Infinity\n");
+  }
   my $s = sprintf('%.15g', $v);
   $s = sprintf('%.17g', $v) if $s + 0 != $v;
   return $s;

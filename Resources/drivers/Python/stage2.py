@@ -579,14 +579,58 @@ def _BOND_default(value):
 
 
 def _BOND_encode_handles(value):
-    """Encodes `value`, making handles of what is not data (at any depth)."""
+    """Encodes `value`, making handles of what is not data (at any depth), numbers among them:
+    integers beyond 64 bits (JSON writes those, but our host cannot read them), NaN and
+    infinities."""
     _BOND_HANDLES[0] = True
     _BOND_HANDLES[1] = {}
     try:
+        if _BOND_unreadable_number(value):
+            value = _BOND_numbers_kept(value)
         return _BOND_encode(value)
     finally:
         _BOND_HANDLES[0] = False
         _BOND_HANDLES[1] = {}
+
+
+_BOND_INFINITIES = (float("inf"), float("-inf"))
+
+
+def _BOND_is_unreadable_number(value):
+    """An integer beyond 64 bits, NaN or an infinity: no data for our host."""
+    if isinstance(value, float):
+        return value != value or value in _BOND_INFINITIES
+    return isinstance(value, _BOND_INTEGERS) and not isinstance(value, bool) and not -(1 << 63) <= value < (1 << 63)
+
+
+def _BOND_unreadable_number(value, depth=0):
+    """Whether `value` holds a number that is no data for our host (a walk as
+    `_BOND_check_integers` makes: as fast)."""
+    if isinstance(value, float):
+        return value != value or value in _BOND_INFINITIES
+    if isinstance(value, _BOND_INTEGERS):
+        return not isinstance(value, bool) and not -(1 << 63) <= value < (1 << 63)
+    if depth < 10000 and isinstance(value, (list, tuple)):
+        for item in value:
+            if _BOND_unreadable_number(item, depth + 1):
+                return True
+    elif depth < 10000 and isinstance(value, dict):
+        for item in value.values():
+            if _BOND_unreadable_number(item, depth + 1):
+                return True
+    return False
+
+
+def _BOND_numbers_kept(value, depth=0):
+    """`value` with each number that is no data for our host made a handle (lists and dicts
+    copied; only called when `_BOND_unreadable_number` found one)."""
+    if _BOND_is_unreadable_number(value):
+        return _BOND_default(value)
+    if depth < 10000 and isinstance(value, (list, tuple)):
+        return [_BOND_numbers_kept(item, depth + 1) for item in value]
+    if depth < 10000 and isinstance(value, dict) and type(value) is not _BOND_Marker:
+        return dict((k, _BOND_numbers_kept(v, depth + 1)) for k, v in value.items())
+    return value
 
 
 def _BOND_escaped(value, depth=0):
