@@ -104,6 +104,7 @@ import Testing
             #expect(try bond.call("shape", 1, keywords: ["z": "last"]) == [1, 0, [], "last", [:]])
             #expect(try bond.call("shape", 1, 2, 3, keywords: ["k": ["x": [1.5]], "z": nil]) == [1, 2, [3], nil, ["k": ["x": [1.5]]]])
             #expect(try bond.call("->(a, times: 1) { a * times }", 3, keywords: ["times": 4]) == 12)
+            #expect(try bond.call("shape", bond.ref("40 + 2"), keywords: ["z": 1]) == [42, 0, [], 1, [:]])  // (an XCALL)
             #expect(try bond.call("[3, 1, 2].sum", keywords: [:]) == 6)
             guard case .remote(_, let message, _) = bondError({ _ = try bond.call("->(a) { a }", 1, keywords: ["nope": 1]) }) else {
                 Issue.record("expected a remote error"); return
@@ -114,6 +115,7 @@ import Testing
             #expect(try bond.call("shape", 1, keywords: ["b": 2]) == ["a": 1, "b": 2, "rest": []])
             #expect(try bond.call("shape", 1, keywords: ["z": "last", "b": 5]) == ["a": 1, "b": 5, "rest": ["z": "last"]])
             #expect(try bond.call("shape", keywords: ["b": 7, "a": 6]) == ["a": 6, "b": 7, "rest": []])
+            #expect(try bond.call("shape", bond.ref("40L + 2L"), keywords: ["b": 1]) == ["a": 42, "b": 1, "rest": []])  // (an XCALL)
             #expect(try bond.call("paste", "a", "b", keywords: ["sep": "-"]) == "a-b")
             #expect(try bond.call("function(x, times = 1) x * times", 3, keywords: ["times": 4]) == 12)
             guard case .remote = bondError({ _ = try bond.call("function(a) a", 1, keywords: ["nope": 1]) }) else {

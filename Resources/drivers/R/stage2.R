@@ -707,12 +707,12 @@ handle <- function(verb, data) {
   }
   if (verb == "CALL" || verb == "XCALL") {
     data <- as_items(data)
-    if (!(length(data) %in% 2:3) || !is.character(data[[1L]]) || length(data[[1L]]) != 1L || !(is.list(data[[2L]]) || is.atomic(data[[2L]]))
-        || length(data) == 3L && length(data[[3L]]) > 0L && is.null(names(data[[3L]])))
+    n <- length(data)
+    if (n != 2L && (n != 3L || length(data[[3L]]) > 0L && is.null(names(data[[3L]]))) || !is.character(data[[1L]])
+        || length(data[[1L]]) != 1L || !(is.list(data[[2L]]) || is.atomic(data[[2L]])))
       return(send_error(paste0("malformed ", verb, " request: expected [name, [args...]]")))
     name <- data[[1L]]
     args <- if (is.null(data[[2L]])) list() else as_items(data[[2L]])
-    named <- if (length(data) == 3L) as.list(data[[3L]]) else NULL   # [ext] KEYWORDS: by name, after
     refs <- NULL
     if (verb == "XCALL") {
       pairs <- lapply(args, as_items)
@@ -720,13 +720,14 @@ handle <- function(verb, data) {
       refs <- vapply(pairs, function(p) isTRUE(p[[1L]] == 1), NA)
       args <- lapply(pairs, function(p) p[[2L]])
     }
+    if (n == 3L) args <- c(args, as.list(data[[3L]]))   # [ext] KEYWORDS: by name, after
     r <- run_user(function() {
       if (!is.null(refs)) for (i in which(refs)) {
         value <- evaluate(args[[i]])
         if (is.null(value)) args[i] <- list(NULL) else args[[i]] <- value
       }
       f <- callable(name)
-      as_user(do.call(f, if (length(named)) c(args, named) else args, envir = globalenv()))
+      as_user(do.call(f, args, envir = globalenv()))
     })
     if (!r$ok) return(send_exception(r$error))
     return(send_value("RETURN", r$value))
