@@ -71,17 +71,19 @@ struct PaneSettling {
     mutating func bondBusy(_ pane: Int, generation: Int) -> Ready {
         let onStack = running.filter { $0.value.pane == pane && $0.value.generation == generation }.keys
         guard !onStack.isEmpty else { return [] }
-        for ticket in onStack { onTheStack(ticket) }
+        for ticket in onStack { leavesTheQueue(ticket) }
         return wake(pane)
     }
 
     /// The start-up job `ticket` ended (its request may never have been sent).
     mutating func startupEnded(_ ticket: UInt64, pane: Int) -> Ready {
-        onTheStack(ticket)
+        leavesTheQueue(ticket)
         return wake(pane)
     }
 
-    private mutating func onTheStack(_ ticket: UInt64) {
+    /// The start-up block of `ticket` is on its bond's stack, or its job is over: calls need
+    /// not wait for it any more.
+    private mutating func leavesTheQueue(_ ticket: UInt64) {
         guard let (pane, _) = running.removeValue(forKey: ticket) else { return }
         startups[pane] = Self.decrement(startups[pane])
     }
