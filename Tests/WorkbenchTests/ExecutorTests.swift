@@ -30,10 +30,13 @@ import Testing
                 if let found { return found }
                 try await Task.sleep(for: .milliseconds(5))
             }
-            throw Timeout()
+            throw Timeout(messages: seen.withLock { $0.suffix(12).map { String(describing: $0) } })
         }
 
-        struct Timeout: Error {}
+        /// What was waited for did not come; the last messages that came instead.
+        struct Timeout: Error {
+            let messages: [String]
+        }
 
         func start(_ pane: Int, _ generation: Int, _ language: String = "Python") async throws {
             run(.start(pane: pane, generation: generation, name: "p\(pane)", language: language, command: nil))
