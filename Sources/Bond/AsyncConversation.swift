@@ -83,7 +83,9 @@ final class AsyncConversation: Sendable {
                 let sent = transition { stack, effects in
                     stack.submit(AsyncStack.Request(id: id, line: line, nest: nest, continuation: continuation, timer: timer), &effects)
                 }
-                if sent { connection.readBriefly { stack.withLock { $0.topID != id } } }
+                if sent {
+                    connection.readBriefly(until: { stack.withLock { $0.topID != id } }, stillAwaited: awaitsTheInterpreter)
+                }
             }
         } onCancel: {
             stop(id, .cancelled)
@@ -237,15 +239,21 @@ final class AsyncConversation: Sendable {
             let answer = await answer(of: function, call.name, call.arguments)
             let owner = stack.withLock { $0.task(ofCallback: call.id) }
             let sent = transition { stack, effects in stack.callbackAnswered(call.id, answer, &effects) }
-            guard sent, let owner, !Task.isCancelled, let top = stack.withLock({ $0.topID }) else { return }
+            guard sent, let owner, !Task.isCancelled, let top = stack.withLock({ $0.topID }) else {
+                if sent { connection.wakeBackgroundReader() }  // (no task reads what the answer brings)
+                return
+            }
             let catcher = CallCatcher(owner: owner)
             CallCatcher.$current.withValue(catcher) {
-                connection.readBriefly { stack.withLock { $0.topID != top } }
+                connection.readBriefly(until: { stack.withLock { $0.topID != top } }, stillAwaited: awaitsTheInterpreter)
             }
             guard let next = catcher.take() else { return }
             call = next
         }
     }
+
+    /// Whether a reply or a `CALL` is still to come from the interpreter (see `Connection.readBriefly`).
+    private func awaitsTheInterpreter() -> Bool { stack.withLock { $0.awaitsTheInterpreter } }
 
     /// The `RETURN` (or `EXCEPT`, `ERROR`) frame answering a call of `function`.
     private func answer(of function: ExportTable.Entry?, _ name: String, _ arguments: [BondValue]) async -> [UInt8] {
@@ -529,6 +537,9 @@ struct AsyncStack {
         for case .request(let request) in levels.reversed() { return request.nest }
         return 0
     }
+
+    /// Whether anything is open on the interpreter's side (a request or a callback).
+    var awaitsTheInterpreter: Bool { !levels.isEmpty }
 
     /// The id of the request or callback on top.
     var topID: UInt64? {
