@@ -53,6 +53,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "BondTests", dependencies: ["Bond", "CBondSystem"], swiftSettings: strict),
-        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Bond"], swiftSettings: strict),
+        // (The program's executor is tested too: bond-workbench is imported as a module.)
+        .testTarget(name: "WorkbenchTests", dependencies: ["Workbench", "Bond", "bond-workbench"], swiftSettings: strict),
     ]
 )

@@ -64,6 +64,63 @@ extension Bond {
         }
     }
 
+    /// `call` with the arguments as a list made at run time (`nil` for a null; refs among them
+    /// are evaluated by the interpreter).
+    @discardableResult
+    public func call(_ name: String, arguments: [(any BondArgument)?], timeout: Duration? = nil) async throws -> BondValue {
+        let owner = ObjectIdentifier(self)
+        return try await asyncConversation.request("CALL", timeout: timeout) { (frame: inout BondFrameWriter) throws(BondError) in
+            try frame.writeCall(name, refsOf: owner) { (frame: inout BondFrameWriter) throws(BondError) in
+                for argument in arguments {
+                    if let argument { try frame.writeArgument(argument) } else { try frame.writeArgument(BondValue.null) }
+                }
+            }
+        }
+    }
+
+    /// Runs `code` as the language's REPL would run what a user typed (see the blocking
+    /// `run(_:unserializable:)`; without the `RUN` extension, an expression then a block, each
+    /// given `timeout`).
+    public func run(
+        _ code: String, unserializable: BondUnserializable = .describe, timeout: Duration? = nil
+    ) async throws -> BondResult? {
+        if unserializable == .handle { try objects.requireOn() }
+        guard offersRun else {
+            do {
+                return .value(try await eval(code, timeout: timeout))
+            } catch BondError.remote {
+                try await evalBlock(code, timeout: timeout)
+                return nil
+            }
+        }
+        let payload = Self.runPayload(code, mode: "input", unserializable)
+        let reply = try await asyncConversation.request("RUN", timeout: timeout) { (frame: inout BondFrameWriter) throws(BondError) in
+            try frame.write(payload)
+        }
+        return try result(ofRunReply: reply)
+    }
+
+    /// Evaluates one expression; a value JSON cannot carry is described or an error, as asked
+    /// (see the blocking `eval(_:unserializable:)`).
+    public func eval(_ code: String, unserializable: BondUnserializable, timeout: Duration? = nil) async throws -> BondResult {
+        if unserializable == .handle { try objects.requireOn() }
+        guard offersRun else {
+            guard unserializable == .error else {
+                throw errors.usage(
+                    "describing values that cannot be serialized needs the RUN extension, which the \(language) driver does not offer")
+            }
+            return .value(try await eval(code, timeout: timeout))
+        }
+        let payload = Self.runPayload(code, mode: "expression", unserializable)
+        let reply = try await asyncConversation.request("RUN", timeout: timeout) { (frame: inout BondFrameWriter) throws(BondError) in
+            try frame.write(payload)
+        }
+        guard let result = try result(ofRunReply: reply) else {
+            throw errors.protocolViolation("RUN of an expression answered with no value")
+        }
+        return result
+    }
+
     /// Makes `function` callable in the interpreter as the global function `name`; it runs in
     /// a task of its own each time it is called, and may await any bond (this one included).
     public func export(_ name: String, _ function: @escaping AsyncBondFunction) async throws {

@@ -70,6 +70,7 @@ final class AsyncConversation: Sendable {
         try frame.build(verb, writePayload)
         if closedByUser.isSet && !connection.isClosed { throw errors.usage("the bond is closed") }
         let line = frame.outgoing
+        let nest = connection.delivery.logs ? AsyncNest.count : 0
         let id = stack.withLock { $0.reserveID() }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<BondValue, any Error>) in
@@ -80,9 +81,11 @@ final class AsyncConversation: Sendable {
                     }
                 }
                 let sent = transition { stack, effects in
-                    stack.submit(AsyncStack.Request(id: id, line: line, continuation: continuation, timer: timer), &effects)
+                    stack.submit(AsyncStack.Request(id: id, line: line, nest: nest, continuation: continuation, timer: timer), &effects)
                 }
-                if sent { connection.readBriefly { stack.withLock { $0.topID != id } } }
+                if sent {
+                    connection.readBriefly(until: { stack.withLock { $0.topID != id } }, stillAwaited: awaitsTheInterpreter)
+                }
             }
         } onCancel: {
             stop(id, .cancelled)
@@ -214,9 +217,13 @@ final class AsyncConversation: Sendable {
             }
             return
         }
+        let logs = connection.delivery.logs
         transition { stack, effects in
+            let nest = logs ? stack.nest + AsyncNest.servingStep : 0
             _ = stack.pushCallback(&effects) { id in
-                Task { [self] in await serve(CallCatcher.Call(id: id, name: name, arguments: arguments)) }
+                let call = CallCatcher.Call(id: id, name: name, arguments: arguments)
+                guard logs else { return Task { [self] in await serve(call) } }
+                return Task { [self] in await AsyncNest.$count.withValue(nest) { await serve(call) } }
             }
         }
     }
@@ -232,15 +239,21 @@ final class AsyncConversation: Sendable {
             let answer = await answer(of: function, call.name, call.arguments)
             let owner = stack.withLock { $0.task(ofCallback: call.id) }
             let sent = transition { stack, effects in stack.callbackAnswered(call.id, answer, &effects) }
-            guard sent, let owner, !Task.isCancelled, let top = stack.withLock({ $0.topID }) else { return }
+            guard sent, let owner, !Task.isCancelled, let top = stack.withLock({ $0.topID }) else {
+                if sent { connection.wakeBackgroundReader() }  // (no task reads what the answer brings)
+                return
+            }
             let catcher = CallCatcher(owner: owner)
             CallCatcher.$current.withValue(catcher) {
-                connection.readBriefly { stack.withLock { $0.topID != top } }
+                connection.readBriefly(until: { stack.withLock { $0.topID != top } }, stillAwaited: awaitsTheInterpreter)
             }
             guard let next = catcher.take() else { return }
             call = next
         }
     }
+
+    /// Whether a reply or a `CALL` is still to come from the interpreter (see `Connection.readBriefly`).
+    private func awaitsTheInterpreter() -> Bool { stack.withLock { $0.awaitsTheInterpreter } }
 
     /// The `RETURN` (or `EXCEPT`, `ERROR`) frame answering a call of `function`.
     private func answer(of function: ExportTable.Entry?, _ name: String, _ arguments: [BondValue]) async -> OutgoingFrame {
@@ -307,6 +320,7 @@ final class AsyncConversation: Sendable {
             if effects.release {
                 connection.state.changing { $0.endAsync() }  // (wakes a blocking request waiting)
             }
+            if connection.delivery.logs { connection.delivery.nest.set(stack.nest) }
             guard let depth = effects.depth else { return nil }
             connection.state.withLock { $0.asyncDepth(max(depth, 1)) }
             return depth
@@ -356,7 +370,7 @@ struct AsyncEffects {
     var claim = false
     /// Let the connection go.
     var release = false
-    /// The stack's new depth, when it changed.
+    /// The bond's new depth (requests open), when it changed.
     var depth: Int?
 }
 
@@ -371,6 +385,8 @@ struct AsyncStack {
     struct Request {
         let id: UInt64
         let line: OutgoingFrame
+        /// Where it stands in the conversations of the task chain that made it (`AsyncNest`).
+        let nest: Int
         /// `nil` once the caller was answered early (a grace period ran out).
         var continuation: CheckedContinuation<BondValue, any Error>?
         var timer: Task<Void, Never>?
@@ -396,6 +412,8 @@ struct AsyncStack {
     /// Ids handed out whose request is not submitted yet, and the stops that came meanwhile.
     private var reserved: [UInt64: AsyncStop?] = [:]
     private var holdsConnection = false
+    /// The depth last reported (`noteDepth`).
+    private var reportedDepth = 0
     private var waitsForConnection = false
     private var isClosed = false
 
@@ -478,7 +496,7 @@ struct AsyncStack {
         }
         guard case .request(let request)? = levels.last else { return }  // (nothing waits: stale)
         levels.removeLast()
-        effects.depth = levels.count
+        noteDepth(&effects)
         finish(request, result, &effects)
     }
 
@@ -494,7 +512,7 @@ struct AsyncStack {
         let stopped = levels.contains { if case .request(let r) = $0 { r.stop != nil } else { false } }
         if stopped { effects.cancel.append(task) }
         levels.append(.callback(Callback(id: nextID, task: task, cancelled: stopped)))
-        effects.depth = levels.count
+        noteDepth(&effects)
         return nextID
     }
 
@@ -503,6 +521,25 @@ struct AsyncStack {
         for case .callback(let callback) in levels.reversed() where callback.id == id { return callback.task }
         return nil
     }
+
+    /// The bond's depth is the number of requests open, as on the blocking face (the callbacks
+    /// between them are not counted): reported when it changes.
+    private mutating func noteDepth(_ effects: inout AsyncEffects) {
+        let depth = levels.count { if case .request = $0 { true } else { false } }
+        guard depth != reportedDepth else { return }
+        reportedDepth = depth
+        effects.depth = depth
+    }
+
+    /// The nest of the innermost request (`AsyncNest`): the lines of the bond are logged at it,
+    /// a callback's `RETURN` included (0 when idle).
+    var nest: Int {
+        for case .request(let request) in levels.reversed() { return request.nest }
+        return 0
+    }
+
+    /// Whether anything is open on the interpreter's side (a request or a callback).
+    var awaitsTheInterpreter: Bool { !levels.isEmpty }
 
     /// The id of the request or callback on top.
     var topID: UInt64? {
@@ -571,7 +608,7 @@ struct AsyncStack {
             if let answer = callback.answer {
                 levels.removeLast()
                 effects.send = answer
-                effects.depth = levels.count
+                noteDepth(&effects)
                 if case .request(let request)? = levels.last, request.stop != nil, request.continuation != nil {
                     // It was stopped while its callback ran. The answer just sent unwinds it in
                     // most code, so it is interrupted only if it still runs after `interruptRetry`:
@@ -594,6 +631,7 @@ struct AsyncStack {
             } else if holdsConnection {
                 holdsConnection = false
                 effects.release = true
+                reportedDepth = 0
                 effects.depth = 0
             }
         }
@@ -602,8 +640,9 @@ struct AsyncStack {
     private mutating func sendNext(_ effects: inout AsyncEffects) {
         let request = queued.removeFirst()
         effects.send = request.line
-        levels.append(.request(Request(id: request.id, line: OutgoingFrame(line: []), continuation: request.continuation, timer: request.timer)))
-        effects.depth = levels.count
+        levels.append(.request(Request(
+            id: request.id, line: OutgoingFrame(line: []), nest: request.nest, continuation: request.continuation, timer: request.timer)))
+        noteDepth(&effects)
     }
 
     // MARK: Answers
@@ -655,4 +694,17 @@ final class CallCatcher: Sendable {
     var isEmpty: Bool { call.withLock { $0 == nil } }
     func set(_ caught: Call) { call.withLock { $0 = caught } }
     func take() -> Call? { call.withLock { $0.take() } }
+}
+
+/// How deep an async request runs in the conversations of the tasks that led to it, for the
+/// traffic log (`BondTraffic.nest`), counted as the blocking face counts on a thread
+/// (`ConversationNest`): a request made by a task serving a `CALL` is nested in the request
+/// that `CALL` came from, to any depth, across bonds. Only bonds that log traffic pay for it.
+enum AsyncNest {
+    /// The count of the task making a request: 0 at the top; in a task serving a `CALL`, the
+    /// nest of the request it came from plus `servingStep`.
+    @TaskLocal static var count = 0
+
+    /// As on a thread: a request counts one level, and serving its `CALL` one more.
+    static let servingStep = 2
 }

@@ -24,8 +24,8 @@ public struct BondTraffic: Sendable {
     /// The nesting depth of the conversation when the line passed (1 = top level).
     public let depth: Int
     /// How many requests and served `CALL`s, of every bond that logs traffic, were open on the
-    /// thread when the bond's current conversation level began (0: it began at the top, or no
-    /// request is open). A request sent to this bond from a function that serves another
+    /// thread (on the async face: along the tasks that led to the request) when the bond's
+    /// current conversation level began (0: it began at the top, or no request is open). A request sent to this bond from a function that serves another
     /// bond's `CALL` is nested in that `CALL`; with `depth` and the pairing of the frames, the
     /// exact nesting of each line across bonds (bond-workbench's log). 0 for a bond whose
     /// requests are made on no thread of a logging conversation.

@@ -65,18 +65,19 @@ final class ConditionLock<Value>: @unchecked Sendable {
 /// Where a thread sleeps for a while, woken early by `wakeAll`: apart from the state's
 /// condition, so that the changes a conversation makes (each a broadcast) do not wake it.
 final class Parking: Sendable {
-    private let condition = NSCondition()
+    /// Whether a wake came that no sleep has taken yet (a wake just before a sleep ends it).
+    private let woken = ConditionLock(false)
 
-    /// Sleeps up to `seconds`, or until `wakeAll`.
+    /// Sleeps up to `seconds`, or until `wakeAll` (or at once if one came since the last sleep).
     func sleep(_ seconds: Double) {
-        condition.lock()
-        _ = condition.wait(until: Date().addingTimeInterval(seconds))
-        condition.unlock()
+        _ = woken.wait(until: Date().addingTimeInterval(seconds)) { (woken: inout Bool) -> Bool? in
+            guard woken else { return nil }
+            woken = false
+            return true
+        }
     }
 
     func wakeAll() {
-        condition.lock()
-        condition.broadcast()
-        condition.unlock()
+        woken.changing { $0 = true }
     }
 }

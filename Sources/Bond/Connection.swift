@@ -258,6 +258,7 @@ final class Connection: Sendable {
     /// Writes a big frame while the background reader drains the interpreter's output.
     private func writingBig(_ write: () -> Bool) -> Bool {
         let callerWasReading = state.changing { $0.beginBigWrite() }
+        if !callerWasReading { parking.wakeAll() }  // ([async] the background reader drains meanwhile)
         defer {
             if callerWasReading {
                 state.withLock { $0.endBigWrite() }
@@ -277,16 +278,16 @@ final class Connection: Sendable {
     // MARK: Reading
 
     /// The background reader: reads while the bond starts or is idle, and parks while a
-    /// conversation's calling thread reads for itself. Parked, it looks again after 1 ms, then
-    /// after twice as long each time up to 50 ms: a stream of calls costs it a few wake-ups in
-    /// all rather than two per call, and output that arrives while the bond is idle waits at most
-    /// that long. Requests never wait for it.
+    /// conversation's calling thread reads for itself (or a task of the async face, briefly).
+    /// Parked, it looks again after 1 ms, then after twice as long each time up to 50 ms: a
+    /// stream of calls costs it a few wake-ups in all rather than two per call, and output that
+    /// arrives while the bond is idle waits at most that long. Requests never wait for it.
     private func readInBackground() {
         var fds = [pollfd(fd: process.outputFD, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: wake.readEnd, events: Int16(POLLIN), revents: 0)]
         while true {
             var pause = 0.001
-            while state.withLock({ $0.turn == .caller && !$0.isClosed }) {
+            while state.withLock({ ($0.turn == .caller || $0.asyncTaskReads) && !$0.isClosed }) {
                 parking.sleep(pause)
                 pause = min(pause * 2, 0.05)
             }
@@ -314,12 +315,18 @@ final class Connection: Sendable {
     /// caller does), handing what it reads to the async face on its own thread, until `answered`
     /// says so: a fast reply then resumes the request before it suspends, with no wake-up of
     /// the background reader or of another thread (async call round trip: docs/performance.md).
-    /// Does nothing if the background reader is reading, or with no processor to spare.
-    func readBriefly(until answered: () -> Bool) {
-        guard FrameReader.spinsBeforeSleeping, let reader = state.withLock({ $0.takeReader(for: .background) }) else { return }
+    /// Does nothing if the background reader reads the whole time, or with no processor to spare.
+    ///
+    /// Meanwhile the background reader parks (`asyncTaskReads`), so that a stream of requests
+    /// whose replies their tasks take does not wake it for each. When the read ends and
+    /// `stillAwaited` says a reply or a `CALL` is still to come, it is woken to read it; else
+    /// (the bond idle) it comes back within its parking time, as after a blocking conversation.
+    func readBriefly(until answered: () -> Bool, stillAwaited: () -> Bool) {
+        guard FrameReader.spinsBeforeSleeping else { return }
+        let start = DispatchTime.now().uptimeNanoseconds
+        guard let reader = takeReaderBriefly(since: start, unless: answered) else { return }
         var unused: Event?
         var ended = false
-        let start = DispatchTime.now().uptimeNanoseconds
         repeat {
             var read = false
             if reader.readAvailable({ read = true; consume($0, reader, for: .background, &unused) }) {
@@ -329,9 +336,36 @@ final class Connection: Sendable {
             if read, answered() { break }
         } while DispatchTime.now().uptimeNanoseconds - start < FrameReader.spinNanoseconds
         if ended { finishOutput(reader) }
-        let wakeWaiter = state.withLock { $0.putBack(reader) }
+        let wakeWaiter = state.withLock { state in
+            state.asyncTaskReads = false
+            return state.putBack(reader)
+        }
         if wakeWaiter { state.broadcast() }
+        if stillAwaited() { parking.wakeAll() }
     }
+
+    /// [async] The frame reader for `readBriefly`, waited for within its time while the
+    /// background reader holds it: having resumed the request before, from inside its read, it
+    /// still reads when the task sends the next one, and a request that gave up here would be
+    /// answered through it again, and the next, and so on. Nil if `answered` says meanwhile
+    /// that the background reader handed the reply over, or the time is up.
+    private func takeReaderBriefly(since start: UInt64, unless answered: () -> Bool) -> FrameReader? {
+        while true {
+            let reader = state.withLock { state -> FrameReader? in
+                guard let reader = state.takeReader(for: .background) else { return nil }
+                state.asyncTaskReads = true
+                return reader
+            }
+            if let reader { return reader }
+            if answered() || isClosed || DispatchTime.now().uptimeNanoseconds - start >= FrameReader.spinNanoseconds {
+                return nil
+            }
+        }
+    }
+
+    /// [async] The background reader reads now if it was parked (a frame was sent that no
+    /// task reads the answer of).
+    func wakeBackgroundReader() { parking.wakeAll() }
 
     /// Who reads a chunk: a caller (who takes the first event from the hand-off slot) or the
     /// background reader.

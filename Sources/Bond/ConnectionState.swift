@@ -31,6 +31,10 @@ struct ConnectionState {
     private var readerWaiters = 0
     /// Whether the background reader sits in `poll` (and must be woken to give up its turn).
     private(set) var backgroundPolling = false
+    /// [async] A task of the async face reads for itself (`Connection.readBriefly`): the
+    /// background reader parks meanwhile, as through a blocking conversation, rather than
+    /// being woken by every reply that task takes.
+    var asyncTaskReads = false
     /// Whether the driver has said `READY`.
     private(set) var isReady = false
     /// The conversation's nesting depth (0 when idle).

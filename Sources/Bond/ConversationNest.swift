@@ -27,6 +27,9 @@ final class ConversationNest: Sendable {
         return (level.exchange(thread, ordering: .relaxed), thread)
     }
 
+    /// The async face's level, that of the request on top of its stack (see `AsyncNest`).
+    func set(_ value: Int) { level.store(value, ordering: .relaxed) }
+
     /// The request ends: the level and the thread's count as they were before it.
     func leave(_ saved: (level: Int, thread: Int)) {
         level.store(saved.level, ordering: .relaxed)

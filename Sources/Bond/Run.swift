@@ -75,12 +75,12 @@ extension Bond {
     /// Whether the driver serves `RUN` (its manifest's `"extensions"`).
     public var offersRun: Bool { driverExtensions.contains("RUN") }
 
-    private static func runPayload(_ code: String, mode: String, _ unserializable: BondUnserializable) -> BondValue {
+    static func runPayload(_ code: String, mode: String, _ unserializable: BondUnserializable) -> BondValue {
         ["code": .string(code), "mode": .string(mode), "unserializable": .string(unserializable.rawValue)]
     }
 
     /// The result a `RUN` reply carries: `{"value": V}`, `{"description": D, "type": T}`, or `{}`.
-    private func result(ofRunReply reply: BondValue) throws(BondError) -> BondResult? {
+    func result(ofRunReply reply: BondValue) throws(BondError) -> BondResult? {
         guard case .object(let members) = reply else {
             throw errors.protocolViolation("a RUN reply that is not an object: \(reply)")
         }

@@ -2,28 +2,38 @@ import Bond
 import Foundation
 import Workbench
 
-/// Runs effects: each pane's bond lives on its own serial queue (one per start, so a restart
-/// does not wait behind a stuck request); results come back to the loop as messages.
-final class Executor: @unchecked Sendable {
-    private struct Key: Hashable { let pane: Int, generation: Int }
+/// Runs effects. Each start of a pane's bond (a generation) has a lane: one task that runs the
+/// pane's requests in order on the bond's async face, so no thread waits on an interpreter; a
+/// restart starts a new lane and the old one ends with its last job. Results come back to the
+/// loop as messages. A call through a wire awaits the other pane's bond, which serves it as a
+/// nested request when it is itself waiting on a call: two panes that call each other's
+/// functions at once do not deadlock.
+final class Executor: Sendable {
+    /// The newest generation of a pane: its lane, and its bond once started.
+    private struct Generation {
+        let number: Int
+        let lane: JobLane
+        var bond: Bond?
+        /// Closed at the user's word while it started: the start closes its bond when it ends.
+        var closing = false
+    }
+
+    private struct State {
+        var generations: [Int: Generation] = [:]
+        var names: [Int: String] = [:]
+        var settling = PaneSettling()
+        /// Lanes whose task has not ended (the current generations', and old ones finishing).
+        var lanes = 0
+        var quitting = false
+        var nextWaiter: UInt64 = 0
+    }
 
     private let queue: MessageQueue
-    private let lock = NSLock()
-    private var bonds: [Int: (generation: Int, bond: Bond)] = [:]
-    private var workers: [Key: DispatchQueue] = [:]
-    private var names: [Int: String] = [:]
-    /// Generations closed (or restarted) before their start finished.
-    private var abandoned: Set<Key> = []
-    private var closing: Set<Key> = []
-    /// Panes whose bond is starting (a call through a wire from them waits for the start).
-    private var startingPanes: [Int: Int] = [:]
-    /// Panes whose start-up block is queued or running, and the thread running it: a call
-    /// through a wire from them waits for the block, unless it comes from the block itself.
-    private var startupsPending: [Int: Int] = [:]
-    private var startupThreads: [Int: Thread] = [:]
-    private var quitting = false
+    private let state = Locked(State())
+    /// Starts and closes in progress: `.allClosed` is posted when none is left after `.quit`.
     private let lifecycle = DispatchGroup()
     private let files = DispatchQueue(label: "bond-workbench.files")
+    /// How long a request may take before it is interrupted (nil: no limit; `Bond.eval(_:timeout:)`).
     let timeout: Duration?
     let stateDirectory: URL?
 
@@ -36,46 +46,28 @@ final class Executor: @unchecked Sendable {
     private func post(_ m: Message) { queue.post(m) }
 
     private func bond(_ pane: Int, _ generation: Int) -> Bond? {
-        lock.withLock {
-            guard let entry = bonds[pane], entry.generation == generation else { return nil }
+        state.withLock {
+            guard let entry = $0.generations[pane], entry.number == generation else { return nil }
             return entry.bond
         }
     }
 
-    private func currentBond(_ pane: Int) -> Bond? { lock.withLock { bonds[pane]?.bond } }
-    private func name(_ pane: Int) -> String { lock.withLock { names[pane] ?? "pane \(pane)" } }
+    private func name(_ pane: Int) -> String { state.withLock { $0.names[pane] ?? "pane \(pane)" } }
 
-    private func worker(_ pane: Int, _ generation: Int) -> DispatchQueue {
-        lock.withLock {
-            let key = Key(pane: pane, generation: generation)
-            if let q = workers[key] { return q }
-            let q = DispatchQueue(label: "bond-workbench.pane\(pane).\(generation)")
-            workers[key] = q
-            return q
-        }
-    }
+    /// Lanes whose task has not ended: one per pane whose bond runs, starts or is being closed.
+    var laneCount: Int { state.withLock { $0.lanes } }
 
     func run(_ effect: Effect) {
         switch effect {
         case .start(let pane, let gen, let name, let language, let command):
             start(pane: pane, generation: gen, name: name, language: language, command: command)
         case .request(let pane, let gen, let request):
-            let isStartup: Bool
-            if case .startup = request { isStartup = true } else { isStartup = false }
-            if isStartup { lock.withLock { startupsPending[pane, default: 0] += 1 } }
-            worker(pane, gen).async { [self] in
-                if isStartup { lock.withLock { startupThreads[pane] = Thread.current } }
-                let outcome = perform(request, pane: pane, generation: gen)
-                if isStartup {
-                    lock.withLock {
-                        startupThreads[pane] = nil
-                        startupsPending[pane, default: 1] -= 1
-                        if startupsPending[pane] == 0 { startupsPending[pane] = nil }
-                    }
-                }
-                post(.result(pane: pane, generation: gen, request: request, outcome: outcome))
-            }
+            submit(request, pane: pane, generation: gen)
         case .interrupt(let pane, let gen):
+            // The interpreter raises its own interrupt error, which fails whatever it runs: a
+            // request of this pane, or a call through a wire (the chain then unwinds, each pane
+            // showing its error). (Cancelling the lane's task would throw `CancellationError`
+            // instead of that error, and could not reach a call through a wire.)
             bond(pane, gen)?.interrupt()
         case .close(let pane, let gen):
             close(pane: pane, generation: gen)
@@ -158,86 +150,129 @@ final class Executor: @unchecked Sendable {
 
     // MARK: Life of a bond
 
+    /// A new lane for the generation, whose first job starts the bond; the pane's older
+    /// generation (closed, or dead: a dead bond is restarted without a close) takes no more jobs.
     private func start(pane: Int, generation: Int, name: String, language: String, command: String?) {
-        lock.withLock {
-            names[pane] = name
-            startingPanes[pane, default: 0] += 1
+        let lane = JobLane { [weak self] in self?.state.withLock { $0.lanes -= 1 } }
+        let older = state.withLock { state -> Generation? in
+            state.names[pane] = name
+            state.settling.startBegins(pane)
+            state.lanes += 1
+            defer { state.generations[pane] = Generation(number: generation, lane: lane) }
+            return state.generations[pane]
+        }
+        if let older {
+            older.lane.finish()
+            // (A dead bond, or one still closing: its close, off the loop's thread, is quick.)
+            if let bond = older.bond { Task { await bond.close() } }
         }
         lifecycle.enter()
-        let key = Key(pane: pane, generation: generation)
-        worker(pane, generation).async { [self] in
-            var handedOver = false  // `.started` posted: the pane is settled by the event loop
-            defer {
-                if !handedOver { settled(pane: pane) }
-                lifecycle.leave()
-            }
-            var options = BondOptions()
-            options.name = name
-            options.timeout = timeout
-            options.startupTimeout = timeout ?? .seconds(60)  // a start that hangs (an ssh password prompt) ends
-            let queue = self.queue
-            // ssh's questions become the workbench's own prompt: posted to the UI loop, this bond
-            // thread waits for the answer (the UI loop never waits for it).
-            options.sshAnswer = { [desk = sshDesk] question in
-                desk.ask { id in
-                    queue.post(.sshQuestion(pane: pane, question: id, prompt: question.description, secret: question.kind == .secret))
-                }
-            }
-            options.output = .handler { channel, text in
-                queue.post(.output(pane: pane, generation: generation, channel: channel, text: text))
-            }
-            options.log = .handler { t in
-                let size = t.line.utf8.count
-                let line = size > LogEntry.maximumRawBytes
-                    ? String(decoding: Array(t.line.utf8.prefix(LogEntry.maximumRawBytes)), as: UTF8.self) : t.line
-                queue.post(.traffic(pane: pane, generation: generation, TrafficRecord(
-                    sent: t.direction == .sent, time: t.time, line: line, depth: t.depth, nest: t.nest, bytes: size)))
-            }
-            let stateChanged: @Sendable (BondState) -> Void = { [weak self] state in
-                queue.post(.state(pane: pane, generation: generation, state))
-                if case .terminated = state { self?.reportDeath(pane: pane, generation: generation) }
-            }
-            let bond: Bond
-            do {
-                bond = try Bond(language: language, command: command, options: options, stateChanged: stateChanged)
-            } catch {
-                post(.startFailed(pane: pane, generation: generation, message: String(describing: error)))
-                return
-            }
-            Signals.remember(pid: bond.processID)
-            let drop = lock.withLock { () -> Bool in
-                if quitting || abandoned.contains(key) { return true }
-                bonds[pane] = (generation, bond)
-                return false
-            }
-            if drop {
-                bond.close()
-                Signals.forget(pid: bond.processID)
-                post(.closed(pane: pane, generation: generation))
-                return
-            }
-            handedOver = true
-            post(.started(pane: pane, generation: generation, pid: bond.remoteProcessID ?? bond.processID, remoteHost: bond.remoteHost))
+        _ = lane.submit { [self] in
+            await startBond(pane: pane, generation: generation, name: name, language: language, command: command)
+            lifecycle.leave()
         }
     }
 
+    private func startBond(pane: Int, generation: Int, name: String, language: String, command: String?) async {
+        var options = BondOptions()
+        options.name = name
+        options.timeout = timeout
+        options.startupTimeout = timeout ?? .seconds(60)  // a start that hangs (an ssh password prompt) ends
+        let queue = self.queue
+        // ssh's questions become the workbench's own prompt: posted to the UI loop, the start's
+        // own thread waits for the answer (the UI loop never waits for it).
+        options.sshAnswer = { [desk = sshDesk] question in
+            desk.ask { id in
+                queue.post(.sshQuestion(pane: pane, question: id, prompt: question.description, secret: question.kind == .secret))
+            }
+        }
+        options.output = .handler { channel, text in
+            queue.post(.output(pane: pane, generation: generation, channel: channel, text: text))
+        }
+        options.log = .handler { t in
+            let size = t.line.utf8.count
+            let line = size > LogEntry.maximumRawBytes
+                ? String(decoding: Array(t.line.utf8.prefix(LogEntry.maximumRawBytes)), as: UTF8.self) : t.line
+            queue.post(.traffic(pane: pane, generation: generation, TrafficRecord(
+                sent: t.direction == .sent, time: t.time, line: line, depth: t.depth, nest: t.nest, bytes: size)))
+        }
+        let stateChanged: @Sendable (BondState) -> Void = { [weak self] state in
+            queue.post(.state(pane: pane, generation: generation, state))
+            switch state {
+            case .busy: self?.bondBusy(pane: pane, generation: generation)
+            case .terminated: self?.reportDeath(pane: pane, generation: generation)
+            default: break
+            }
+        }
+        let bond: Bond
+        do {
+            bond = try await Bond.start(language: language, command: command, options: options, stateChanged: stateChanged)
+        } catch {
+            settled(pane: pane)
+            finishLane(pane: pane, generation: generation)
+            post(.startFailed(pane: pane, generation: generation, message: String(describing: error)))
+            return
+        }
+        Signals.remember(pid: bond.processID)
+        let kept = state.withLock { state -> Bool in
+            guard !state.quitting, var entry = state.generations[pane], entry.number == generation, !entry.closing else {
+                return false
+            }
+            entry.bond = bond
+            state.generations[pane] = entry
+            return true
+        }
+        guard kept else {
+            // Closed (or restarted, or quitting) while it started.
+            state.withLock { state in
+                if state.generations[pane]?.number == generation { state.generations[pane] = nil }
+            }
+            settled(pane: pane)
+            await bond.close()
+            Signals.forget(pid: bond.processID)
+            post(.closed(pane: pane, generation: generation))
+            return
+        }
+        // (The event loop settles the pane once it has run the effects of `.started`.)
+        post(.started(pane: pane, generation: generation, pid: bond.remoteProcessID ?? bond.processID, remoteHost: bond.remoteHost))
+    }
+
     /// The pane's start is over. For a bond that started, the event loop says so once it has
-    /// run the effects of `.started` (the start-up block among them is then pending): a call
+    /// run the effects of `.started` (the start-up block among them is then queued): a call
     /// through a wire from this pane waits until then, with no moment in between where it
     /// could run before the start-up block.
     func settled(pane: Int) {
-        lock.withLock {
-            startingPanes[pane, default: 1] -= 1
-            if startingPanes[pane] == 0 { startingPanes[pane] = nil }
+        resume(state.withLock { $0.settling.startSettled(pane) })
+    }
+
+    private func bondBusy(pane: Int, generation: Int) {
+        resume(state.withLock { $0.settling.bondBusy(pane, generation: generation) })
+    }
+
+    private func resume(_ ready: PaneSettling.Ready) {
+        for waiter in ready { waiter.resume() }
+    }
+
+    /// The generation's lane takes no more jobs (its bond will run nothing more).
+    private func finishLane(pane: Int, generation: Int) {
+        let lane = state.withLock { state -> JobLane? in
+            guard let entry = state.generations[pane], entry.number == generation else { return nil }
+            return entry.lane
         }
+        lane?.finish()
     }
 
     /// After the interpreter ended by itself: its exit status and last stderr, from the error
     /// that any request now fails with at once.
     private func reportDeath(pane: Int, generation: Int) {
+        // (On Dispatch's queue, not the cooperative pool: the exit status may take a moment.)
         DispatchQueue.global().async { [self] in
-            guard let bond = bond(pane, generation) else { return }
-            if lock.withLock({ closing.contains(Key(pane: pane, generation: generation)) }) { return }
+            let bond = state.withLock { state -> Bond? in
+                guard let entry = state.generations[pane], entry.number == generation, !entry.closing else { return nil }
+                return entry.bond
+            }
+            guard let bond else { return }
+            finishLane(pane: pane, generation: generation)
             let error = bond.terminationError ?? .terminated(language: bond.language, exit: .unknown, stderr: "")
             if case .terminated(let language, let exit, let stderr) = error {
                 post(.died(pane: pane, generation: generation, message: "\(language) interpreter terminated (\(exit))", stderr: stderr))
@@ -248,20 +283,21 @@ final class Executor: @unchecked Sendable {
     }
 
     private func close(pane: Int, generation: Int) {
-        let key = Key(pane: pane, generation: generation)
-        let bond = lock.withLock { () -> Bond? in
-            closing.insert(key)
-            guard let entry = bonds[pane], entry.generation == generation else {
-                abandoned.insert(key)
-                return nil
+        let (lane, bond) = state.withLock { state -> (JobLane?, Bond?) in
+            guard var entry = state.generations[pane], entry.number == generation else { return (nil, nil) }
+            guard entry.bond != nil else {
+                entry.closing = true  // still starting: closed when the start ends
+                state.generations[pane] = entry
+                return (entry.lane, nil)
             }
-            bonds[pane] = nil
-            return entry.bond
+            state.generations[pane] = nil
+            return (entry.lane, entry.bond)
         }
-        guard let bond else { return }  // still starting: closed when the start ends
+        lane?.finish()
+        guard let bond else { return }
         lifecycle.enter()
-        DispatchQueue.global().async { [self] in
-            bond.close()
+        Task { [self] in
+            await bond.close()
             Signals.forget(pid: bond.processID)
             post(.closed(pane: pane, generation: generation))
             lifecycle.leave()
@@ -271,17 +307,18 @@ final class Executor: @unchecked Sendable {
     /// Closes every bond (in parallel); bonds still starting are closed when their start ends.
     /// Posts `.allClosed` when all are gone.
     private func quitAll() {
-        let all = lock.withLock { () -> [(Int, Int, Bond)] in
-            quitting = true
-            let list = bonds.map { ($0.key, $0.value.generation, $0.value.bond) }
-            for (pane, gen, _) in list { closing.insert(Key(pane: pane, generation: gen)) }
-            bonds.removeAll()
-            return list
+        let (all, waiting) = state.withLock { state -> ([Generation], PaneSettling.Ready) in
+            state.quitting = true
+            defer { state.generations.removeAll() }
+            return (Array(state.generations.values), state.settling.wakeAll())
         }
-        for (_, _, bond) in all {
+        resume(waiting)
+        for generation in all {
+            generation.lane.finish()
+            guard let bond = generation.bond else { continue }
             lifecycle.enter()
-            DispatchQueue.global().async { [self] in
-                bond.close()
+            Task { [self] in
+                await bond.close()
                 Signals.forget(pid: bond.processID)
                 lifecycle.leave()
             }
@@ -296,18 +333,48 @@ final class Executor: @unchecked Sendable {
 
     // MARK: Requests
 
-    private func perform(_ request: Request, pane: Int, generation: Int) -> Outcome {
+    /// Queues `request` in the generation's lane; the result is posted when it is done. With no
+    /// lane (the generation is over), it fails at once, in a task of its own.
+    private func submit(_ request: Request, pane: Int, generation: Int) {
+        let ticket: UInt64? = if case .startup = request { state.withLock { $0.settling.startupQueued(pane) } } else { nil }
+        let job: JobLane.Job = { [self] in
+            if let ticket { state.withLock { $0.settling.startupRuns(ticket, pane: pane, generation: generation) } }
+            let outcome = await perform(request, pane: pane, generation: generation)
+            if let ticket { resume(state.withLock { $0.settling.startupEnded(ticket, pane: pane) }) }
+            post(.result(pane: pane, generation: generation, request: request, outcome: outcome))
+        }
+        let lane = state.withLock { state -> JobLane? in
+            guard let entry = state.generations[pane], entry.number == generation else { return nil }
+            return entry.lane
+        }
+        if lane?.submit(job) != true { Task { await job() } }
+    }
+
+    /// Runs work of the engine's blocking face (a handle's requests have no async face yet) on
+    /// a thread of its own, so that no thread of the cooperative pool waits on an interpreter.
+    private func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws(BondError) -> T) async throws(BondError) -> T {
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<Result<T, BondError>, Never>) in
+            Thread.detachNewThread { continuation.resume(returning: Result { () throws(BondError) -> T in try work() }) }
+        }
+        return try result.get()
+    }
+
+    private func perform(_ request: Request, pane: Int, generation: Int) async -> Outcome {
         guard let bond = bond(pane, generation) else {
             return .failure("\(name(pane)) has no running bond (it did not start, or was closed)")
         }
         do {
             switch request {
             case .run(let code):
-                return try .run(code, on: bond)
+                // With OBJECTS, a result JSON cannot carry comes back as a handle the user can name.
+                guard bond.offersObjects else { return .ran(try await bond.run(code, unserializable: .describe, timeout: timeout)) }
+                let result = try await bond.run(code, unserializable: .handle, timeout: timeout)
+                guard case .value(.handle(let handle))? = result else { return .ran(result) }
+                return try await offThePool { () throws(BondError) -> Outcome in .handle(HandleRef(handle: handle, description: handle.description)) }
             case .eval(let code):
-                return .value(try bond.eval(code))
+                return .value(try await bond.eval(code, timeout: timeout))
             case .block(let code), .startup(let code):
-                try bond.evalBlock(code)
+                try await bond.evalBlock(code, timeout: timeout)
                 return .done
             case .call(let function, let arguments):
                 let values: [(any BondArgument)?] = arguments.map {
@@ -316,23 +383,23 @@ final class Executor: @unchecked Sendable {
                     case .ref(let code): bond.ref(code)
                     }
                 }
-                return .value(try bond.call(function, arguments: values))
+                return .value(try await bond.call(function, arguments: values, timeout: timeout))
             case .inspect(let label, let code, let describe):
                 if bond.offersRun {
                     // The driver describes what JSON cannot carry (RUN), in every language it serves.
-                    switch try bond.eval(code, unserializable: .describe) {
+                    switch try await bond.eval(code, unserializable: .describe, timeout: timeout) {
                     case .value(let value):
                         return .inspected(name: label, type: nil, description: nil, value: value, error: nil)
                     case .description(let d):
                         return .inspected(name: label, type: d.typeName, description: d.text, value: nil, error: nil)
                     }
                 }
-                do throws(BondError) {
-                    return .inspected(name: label, type: nil, description: nil, value: try bond.eval(code), error: nil)
-                } catch {
+                do {
+                    return .inspected(name: label, type: nil, description: nil, value: try await bond.eval(code, timeout: timeout), error: nil)
+                } catch let error as BondError {
                     guard case .serialization = error, let describe else { throw error }
                     do {
-                        let d = try bond.eval(describe)
+                        let d = try await bond.eval(describe, timeout: timeout)
                         return .inspected(
                             name: label, type: d[0]?.stringValue, description: d[1]?.stringValue ?? d[1]?.description,
                             value: nil, error: String(describing: error))
@@ -342,20 +409,20 @@ final class Executor: @unchecked Sendable {
                     }
                 }
             case .checkFunction(_, let check, _, _):
-                return .value(try bond.eval(check))
+                return .value(try await bond.eval(check, timeout: timeout))
             case .complete(let expression):
-                let names = try bond.eval(expression)
+                let names = try await bond.eval(expression, timeout: timeout)
                 return .completions((names.arrayValue ?? []).compactMap(\.stringValue))
             case .unwire(let remoteName):
                 let language = bond.language
-                try bond.export(remoteName) { _ in
+                try await bond.export(remoteName) { _ async throws -> BondValue in
                     throw BondError.usage(language: language, message: "unwired: \(remoteName) was unwired in the workbench")
                 }
                 return .unwired(name: remoteName)
             case .object(let request):
-                return try request.perform()
+                return try await offThePool { () throws(BondError) -> Outcome in try request.perform() }
             case .proxy(let source, let function, let remoteName):
-                try export(function, of: source, to: bond, pane: pane, as: remoteName)
+                try await export(function, of: source, to: bond, pane: pane, as: remoteName)
                 return .proxied(Wire(source: source, function: function, target: pane, name: remoteName))
             }
         } catch {
@@ -366,24 +433,27 @@ final class Executor: @unchecked Sendable {
         }
     }
 
-    /// `Bond.proxy`, with notes in both panes so nested calls show where they run. The source
-    /// bond is looked up at each call, so the wire survives a restart of the source pane.
-    private func export(_ function: String, of source: Int, to target: Bond, pane: Int, as remoteName: String) throws(BondError) {
+    /// `Bond.proxy` on the async face, with notes in both panes so nested calls show where they
+    /// run. The source bond is looked up at each call, so the wire survives a restart of the
+    /// source pane; the call awaits it (no thread waits), and is served by it as a nested
+    /// request when it waits on a call itself.
+    private func export(_ function: String, of source: Int, to target: Bond, pane: Int, as remoteName: String) async throws {
         let targetName = name(pane)
         let sourceName = name(source)
-        try target.export(remoteName) { [weak self] arguments in
-            guard let self else { throw BondError.usage(language: target.language, message: "the workbench is gone") }
+        let language = target.language  // (not the bond: its exports hold this function)
+        try await target.export(remoteName) { [weak self] arguments in
+            guard let self else { throw BondError.usage(language: language, message: "the workbench is gone") }
             self.post(.wireCalled(target: pane, name: remoteName))
             let shown = Self.brief(arguments.map(\.description).joined(separator: ", "))
             self.post(.note(pane: pane, kind: .nested, text: "\(remoteName)(\(shown)) → \(sourceName).\(function)"))
-            guard let bond = self.sourceBond(source) else {
-                let error = BondError.usage(language: target.language, message: "\(sourceName) has no running bond")
+            guard let bond = await self.sourceBond(source) else {
+                let error = BondError.usage(language: language, message: "\(sourceName) has no running bond")
                 self.post(.note(pane: source, kind: .error, text: "called from \(targetName): \(String(describing: error))"))
                 throw error
             }
             self.post(.note(pane: source, kind: .nested, text: "\(function)(\(shown)) ← called from \(targetName)"))
             do {
-                let result = try bond.call(function, arguments: arguments)
+                let result = try await bond.call(function, values: arguments, timeout: self.timeout)
                 self.post(.note(pane: source, kind: .nested, text: "\(function) returned \(Self.brief(result.description))"))
                 return result
             } catch {
@@ -393,23 +463,38 @@ final class Executor: @unchecked Sendable {
         }
     }
 
-    /// The source pane's bond for a call through a wire; while it starts, or runs its start-up
-    /// block, waits for it (a minute at most).
-    private func sourceBond(_ pane: Int) -> Bond? {
-        let deadline = Date().addingTimeInterval(60)
-        while true {
-            let (bond, starting, settling) = lock.withLock { () -> (Bond?, Bool, Bool) in
-                // Settling: started, but its start-up block not yet run (or not yet even queued:
-                // the event loop has not handled `.started`), unless this is that block's thread.
-                let inStartup = (startupsPending[pane] != nil || startingPanes[pane] != nil)
-                    && startupThreads[pane] !== Thread.current
-                return (bonds[pane]?.bond, startingPanes[pane] != nil, inStartup)
-            }
-            if let bond, !settling || Date() > deadline { return bond }
-            if bond == nil, !starting || Date() > deadline { return nil }
-            if lock.withLock({ quitting }) { return bond }
-            usleep(10_000)
+    /// The source pane's bond for a call through a wire; while it starts, or its start-up block
+    /// is not yet running, the call waits (a minute at most; see `PaneSettling`).
+    private func sourceBond(_ pane: Int) async -> Bond? {
+        await waitUntilSettled(pane, atMost: .seconds(60))
+        return state.withLock { $0.generations[pane]?.bond }
+    }
+
+    private func waitUntilSettled(_ pane: Int, atMost limit: Duration) async {
+        let id = state.withLock { state -> UInt64 in
+            state.nextWaiter += 1
+            return state.nextWaiter
         }
+        let stopWaiting: @Sendable () -> Void = { [self] in
+            state.withLock { $0.settling.stopWaiting(pane, id) }?.resume()
+        }
+        let timer = Task {
+            guard (try? await Task.sleep(for: limit)) != nil else { return }
+            stopWaiting()
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let waits = state.withLock { state -> Bool in
+                    guard !state.quitting, state.settling.isSettling(pane), !Task.isCancelled else { return false }
+                    state.settling.wait(pane, id, continuation)
+                    return true
+                }
+                if !waits { continuation.resume() }
+            }
+        } onCancel: {
+            stopWaiting()
+        }
+        timer.cancel()
     }
 
     static func brief(_ s: String) -> String {
