@@ -331,7 +331,9 @@ final class AsyncConversation: Sendable {
     }
 
     private func perform(_ effects: AsyncEffects) {
-        if let frame = effects.send {
+        if var frame = effects.send {
+            // [ext] Handles let go ride on the next frame, a RELEASE before it.
+            if let released = conversation.objects.takeReleases() { frame.release = OutgoingFrame.releaseLine(released) }
             // (A failed write is seen as the end of the output, which fails every request.)
             _ = connection.send(frame)
         }

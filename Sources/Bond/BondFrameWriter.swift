@@ -10,6 +10,8 @@ public struct BondFrameWriter: Sendable {
     private var call = CallState()
     /// [ext] The byte strings of the frame, sent as raw blocks before it (`BytesBlocks`).
     private var blocks: [[UInt8]] = []
+    /// [ext] `RELEASE [ids]\n` to send before the frame and its blocks, or empty.
+    private var release: [UInt8] = []
     /// [ext] Whether the driver reads `BYTES` blocks.
     let sendsBlocks: Bool
     /// The bond's side of remote objects: how handles, and maps with a `$bond` member, are written.
@@ -130,17 +132,9 @@ public struct BondFrameWriter: Sendable {
         bytes.append(UInt8(ascii: "]"))
     }
 
-    /// Puts `RELEASE [ids]` before the frame built last, so that it goes in the same write
-    /// (handles released at no extra round trip).
-    mutating func prependRelease(_ ids: [Int]) {
-        var line = Array("RELEASE [".utf8)
-        for (i, id) in ids.enumerated() {
-            if i > 0 { line.append(UInt8(ascii: ",")) }
-            JSONWriter.writeInteger(id, into: &line)
-        }
-        line.append(contentsOf: "]\n".utf8)
-        bytes.insert(contentsOf: line, at: 0)
-    }
+    /// Puts `RELEASE [ids]` before the frame built last (and its blocks), so that it goes with
+    /// it (handles released at no extra round trip).
+    mutating func prependRelease(_ ids: [Int]) { release = OutgoingFrame.releaseLine(ids) }
 
     /// Writes a ref, as an immediate argument of a call (the interpreter evaluates it there).
     mutating func write(ref: BondRef) throws(BondError) {
@@ -270,18 +264,20 @@ public struct BondFrameWriter: Sendable {
     private mutating func restart(_ verb: String) {
         bytes.removeAll(keepingCapacity: true)
         if !blocks.isEmpty { blocks = [] }
+        if !release.isEmpty { release = [] }
         var verb = verb
         verb.withUTF8 { bytes.append(contentsOf: $0) }
         bytes.append(0x20)
     }
 
     /// The frame built last, to be sent later (by whoever holds the connection then).
-    var outgoing: OutgoingFrame { OutgoingFrame(blocks: blocks, line: bytes) }
+    var outgoing: OutgoingFrame { OutgoingFrame(release: release, blocks: blocks, line: bytes) }
 
     /// Sends the line built last; a big one's buffer is let go after.
     mutating func send(through connection: Connection) -> Bool {
-        let sent = blocks.isEmpty ? connection.send(line: bytes) : connection.send(blocks: blocks, line: bytes)
+        let sent = blocks.isEmpty && release.isEmpty ? connection.send(line: bytes) : connection.send(outgoing)
         blocks = []
+        release = []
         if bytes.capacity > 1 << 16 { bytes = [] }
         return sent
     }
@@ -298,8 +294,21 @@ public struct BondFrameWriter: Sendable {
     }
 }
 
-/// A frame built and not sent yet: its line, and [ext] the raw `BYTES` blocks that go before it.
+/// A frame built and not sent yet: its line, and before it [ext] the raw `BYTES` blocks it
+/// refers to and, first, a `RELEASE` of handles let go.
 struct OutgoingFrame: Sendable {
+    var release: [UInt8] = []
     var blocks: [[UInt8]] = []
     var line: [UInt8]
+
+    /// `RELEASE [ids]\n`.
+    static func releaseLine(_ ids: [Int]) -> [UInt8] {
+        var line = Array("RELEASE [".utf8)
+        for (i, id) in ids.enumerated() {
+            if i > 0 { line.append(UInt8(ascii: ",")) }
+            JSONWriter.writeInteger(id, into: &line)
+        }
+        line.append(contentsOf: "]\n".utf8)
+        return line
+    }
 }

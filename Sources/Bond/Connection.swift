@@ -236,9 +236,15 @@ final class Connection: Sendable {
         return writingBig { process.write(line) }
     }
 
-    /// Sends a frame built earlier: its blocks, if any, then its line.
+    /// Sends a frame built earlier: its `RELEASE` and its blocks, if any, then its line (a
+    /// small frame and its `RELEASE` in one write).
     func send(_ frame: OutgoingFrame) -> Bool {
-        frame.blocks.isEmpty ? send(line: frame.line) : send(blocks: frame.blocks, line: frame.line)
+        if frame.blocks.isEmpty {
+            if frame.release.isEmpty { return send(line: frame.line) }
+            if frame.line.count <= 1 << 16 { return send(line: frame.release + frame.line) }
+        }
+        if !frame.release.isEmpty, !send(line: frame.release) { return false }
+        return frame.blocks.isEmpty ? send(line: frame.line) : send(blocks: frame.blocks, line: frame.line)
     }
 
     /// [ext] Sends raw `BYTES` blocks, then the frame line that refers to them (`BytesBlocks`):

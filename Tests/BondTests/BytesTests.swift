@@ -71,6 +71,33 @@ struct BytesSnippets: Sendable, CustomTestStringConvertible {
         #expect(flipped == .bytes([255, 254, 0]))
     }
 
+    /// A handle let go rides on the next frame as a `RELEASE`, before the frame's blocks, on
+    /// both faces (it went between the blocks and their frame, which then lost them).
+    @Test(arguments: BytesSnippets.all)
+    func aReleaseGoesBeforeTheBlocks(_ s: BytesSnippets) throws {
+        let (bond, _) = try makeBond(s.language)
+        defer { bond.close() }
+        do { _ = try bond.object(Self.plainObject[s.language]!) }   // (let go at once)
+        #expect(try bond.call(s.echo, Self.someBytes) == Self.someBytes)
+        #expect(try bond.eval(Self.tableSize[s.language]!) == 0)
+    }
+
+    @Test(arguments: BytesSnippets.all)
+    func aReleaseGoesBeforeTheBlocksOnTheAsyncFace(_ s: BytesSnippets) async throws {
+        let bond = try await Bond.start(language: s.language)
+        do { _ = try await bond.object(Self.plainObject[s.language]!) }
+        #expect(try await bond.call(s.echo, Self.someBytes) == Self.someBytes)
+        #expect(try await bond.eval(Self.tableSize[s.language]!) == 0)
+        await bond.close()
+    }
+
+    static let someBytes = BondValue.bytes([0, 255, 10, 128])
+    /// An object with nothing in it.
+    static let plainObject = ["Python": "object()", "JavaScript": "({})", "Perl": "bless({}, 'Thing')", "PHP": "new stdClass()"]
+    /// How many objects the driver holds for the host.
+    static let tableSize = ["Python": "len(_BOND_TABLE)", "JavaScript": "__BOND.objectCount()",
+                            "Perl": "__BOND::object_count()", "PHP": "_BOND_object_count()"]
+
     /// The async face sends and takes bytes as the blocking one does: requests, the answers of
     /// async exported functions, big blocks.
     @Test(arguments: cases)
