@@ -431,8 +431,14 @@ var __BOND = (function () {
     } catch (error) {
       throw SerializationError("cannot serialize the arguments of " + name + ": " + error.message);
     }
-    callsWaiting++;   // (before the CALL goes: the host may interrupt as soon as it reads it)
-    send("CALL", payload);
+    return askHost("CALL", payload);
+  }
+
+  // Sends a request to the host (a CALL, or a proxy's request) and serves nested requests
+  // until its answer: the value, or the host's error thrown.
+  function askHost(verb, payload) {
+    callsWaiting++;   // (before the request goes: the host may interrupt as soon as it reads it)
+    send(verb, payload);
     var answer;
     try {
       answer = serve(true);
@@ -599,24 +605,7 @@ var __BOND = (function () {
   // are served until its answer.
   function ask(verb, payload) {
     if (depth === 0) throw new Error("a proxy answers only during a request (not from a timer or a callback of the event loop)");
-    var encoded = encodeHandles(payload);
-    callsWaiting++;   // (see callHost)
-    send(verb, encoded);
-    var answer;
-    try {
-      answer = serve(true);
-    } finally {
-      callsWaiting--;
-    }
-    if (answer.verb === "RETURN") return answer.data;
-    var error;
-    if (answer.verb === "EXCEPT") {
-      error = new Error(typeof answer.data === "string" ? answer.data : JSON.stringify(answer.data));
-      error.__BOND_data = answer.data;
-    } else {
-      error = SerializationError(String(answer.data));
-    }
-    throw error;
+    return askHost(verb, encodeHandles(payload));
   }
 
   function releaseHandles(ids) {

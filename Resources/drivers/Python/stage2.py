@@ -380,19 +380,25 @@ def _BOND_call(name, args, kwargs=None):
         payload = _BOND_encode([name, args, kwargs] if kwargs else [name, args])
     except _BOND_SerializationException as error:
         raise _BOND_SerializationException("cannot serialize the arguments of %s: %s" % (name, error))
+    return _BOND_ask_host("CALL", payload)
+
+
+def _BOND_ask_host(verb, payload):
+    """Sends a request to the host (a CALL, or a proxy's request) and serves nested requests
+    until its answer: the value, or the host's error raised."""
     running = _BOND_RUNNING[0]
-    # No interrupt may cut the conversation while the host answers: off before the CALL is
+    # No interrupt may cut the conversation while the host answers: off before the request is
     # sent (the host may interrupt as soon as it reads it; raised here, it would leave the
     # host's answer to reach the top level, which ends the driver).
     _BOND_RUNNING[0] = False
     try:
-        _BOND_send("CALL", payload)
-        verb, data = _BOND_serve(True)
+        _BOND_send(verb, payload)
+        answer, data = _BOND_serve(True)
     finally:
         _BOND_RUNNING[0] = running
-    if verb == "RETURN":
+    if answer == "RETURN":
         return data
-    if verb == "EXCEPT":
+    if answer == "EXCEPT":
         if isinstance(data, BaseException):  # PICKLE with transparent exceptions: the object itself
             raise data
         raise _BOND_RemoteException(data)
@@ -717,18 +723,7 @@ def _BOND_ask(verb, payload):
     serves nested requests until its answer."""
     if _BOND_in_child():
         raise RuntimeError("a proxy cannot be used from a child process")
-    running = _BOND_RUNNING[0]
-    _BOND_RUNNING[0] = False  # (before the request goes: see _BOND_call)
-    try:
-        _BOND_send(verb, _BOND_encode_handles(payload))
-        answer, data = _BOND_serve(True)
-    finally:
-        _BOND_RUNNING[0] = running
-    if answer == "RETURN":
-        return data
-    if answer == "EXCEPT":
-        raise _BOND_RemoteException(data)
-    raise _BOND_SerializationException(data)
+    return _BOND_ask_host(verb, _BOND_encode_handles(payload))
 
 
 def _BOND_release(ids):
