@@ -25,7 +25,7 @@ enum AsyncStop: Sendable {
 /// otherwise it waits in the queue. A callback's answer waits until the requests above it are
 /// answered. So at most one frame is ever in flight (each send is made possible only by the
 /// interpreter's answer to the one before), which is why frames can be sent outside the lock.
-final class AsyncConversation: Sendable {
+final class AsyncConversation: AsyncSink {
     private let connection: Connection
     private let conversation: Conversation
     private let errors: BondErrors
@@ -66,29 +66,44 @@ final class AsyncConversation: Sendable {
         _ verb: String, timeout: Duration?,
         writingPayload writePayload: (inout BondFrameWriter) throws(BondError) -> Void
     ) async throws -> BondValue {
-        var frame = conversation.newFrameWriter()
+        let spare = stack.withLock { $0.takeWriter() }
+        var frame = spare ?? conversation.newFrameWriter()
         try frame.build(verb, writePayload)
         if closedByUser.isSet && !connection.isClosed { throw errors.usage("the bond is closed") }
+        try Task.checkCancellation()  // (a task cancelled already sends nothing)
         let line = frame.outgoing
         let nest = connection.delivery.logs ? AsyncNest.count : 0
-        let id = stack.withLock { $0.reserveID() }
+        var submitted: UInt64 = 0
+        let sent = transition { stack, effects in
+            stack.giveBack(frame)
+            submitted = stack.submit(line: line, nest: nest, &effects)
+        }
+        let id = submitted
+        if let timeout {
+            let timer = Task { [self, id] in
+                guard (try? await Task.sleep(for: timeout)) != nil else { return }
+                stop(id, .timedOut(timeout))
+            }
+            if !stack.withLock({ $0.setTimer(timer, of: id) }) { timer.cancel() }
+        }
+        if sent {
+            connection.readBriefly(until: { stack.withLock { $0.topID != id } }, stillAwaited: awaitsTheInterpreter)
+            if let outcome = stack.withLock({ $0.takeOutcome(of: id) }) { return try result(of: outcome) }
+        }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<BondValue, any Error>) in
-                let timer = timeout.map { timeout in
-                    Task { [self] in
-                        guard (try? await Task.sleep(for: timeout)) != nil else { return }
-                        stop(id, .timedOut(timeout))
-                    }
-                }
-                let sent = transition { stack, effects in
-                    stack.submit(AsyncStack.Request(id: id, line: line, nest: nest, continuation: continuation, timer: timer), &effects)
-                }
-                if sent {
-                    connection.readBriefly(until: { stack.withLock { $0.topID != id } }, stillAwaited: awaitsTheInterpreter)
-                }
+                transition { stack, effects in stack.attach(continuation, to: id, &effects) }
             }
         } onCancel: {
             stop(id, .cancelled)
+        }
+    }
+
+    /// What a request answered before its task suspended returns or throws.
+    private func result(of outcome: AsyncStack.Outcome) throws -> BondValue {
+        switch outcome {
+        case .result(let result): try result.get()
+        case .terminated: throw conversation.terminated()
         }
     }
 
@@ -120,6 +135,11 @@ final class AsyncConversation: Sendable {
     }
 
     // MARK: The interpreter's side
+
+    /// The blocking face's conversation ended: the requests waiting take the connection.
+    func connectionIdle() {
+        Task { transition { stack, effects in stack.connectionIdle(&effects) } }
+    }
 
     /// An event read by the connection's background reader (in order, on its thread).
     func handle(_ event: Connection.Event) {
@@ -234,16 +254,24 @@ final class AsyncConversation: Sendable {
     /// no wake-up of another thread (async callback round trip: docs/performance.md).
     private func serve(_ first: CallCatcher.Call) async {
         var call = first
+        // (The task that serves a CALL it caught is the one serving now; it keeps one frame
+        // writer for its answers: no buffer made, no growth, per answer.)
+        var catcher: CallCatcher?
+        var writer = conversation.newFrameWriter()
         while true {
             let function = conversation.exports.withLock { $0.entry(named: call.name) }
-            let answer = await answer(of: function, call.name, call.arguments)
-            let owner = stack.withLock { $0.task(ofCallback: call.id) }
-            let sent = transition { stack, effects in stack.callbackAnswered(call.id, answer, &effects) }
+            let answer = await answer(of: function, call.name, call.arguments, writer: &writer)
+            var owner: Task<Void, Never>?
+            let sent = transition { stack, effects in
+                owner = stack.task(ofCallback: call.id)
+                stack.callbackAnswered(call.id, answer, &effects)
+            }
             guard sent, let owner, !Task.isCancelled, let top = stack.withLock({ $0.topID }) else {
                 if sent { connection.wakeBackgroundReader() }  // (no task reads what the answer brings)
                 return
             }
-            let catcher = CallCatcher(owner: owner)
+            if catcher?.owner != owner { catcher = CallCatcher(owner: owner) }
+            guard let catcher else { return }
             CallCatcher.$current.withValue(catcher) {
                 connection.readBriefly(until: { stack.withLock { $0.topID != top } }, stillAwaited: awaitsTheInterpreter)
             }
@@ -256,7 +284,9 @@ final class AsyncConversation: Sendable {
     private func awaitsTheInterpreter() -> Bool { stack.withLock { $0.awaitsTheInterpreter } }
 
     /// The `RETURN` (or `EXCEPT`, `ERROR`) frame answering a call of `function`.
-    private func answer(of function: ExportTable.Entry?, _ name: String, _ arguments: [BondValue]) async -> OutgoingFrame {
+    private func answer(
+        of function: ExportTable.Entry?, _ name: String, _ arguments: [BondValue], writer frame: inout BondFrameWriter
+    ) async -> OutgoingFrame {
         guard let function else { return line("EXCEPT", "\(name) is not a function exported by the host") }
         let result: BondValue
         do {
@@ -272,7 +302,6 @@ final class AsyncConversation: Sendable {
         } catch {
             return line("EXCEPT", String(describing: error))
         }
-        var frame = conversation.newFrameWriter()
         do {
             try frame.build("RETURN") { (frame: inout BondFrameWriter) throws(BondError) in try frame.write(result) }
         } catch {
@@ -304,15 +333,14 @@ final class AsyncConversation: Sendable {
         let depth = stack.withLock { stack -> Int? in
             change(&stack, &effects)
             stack.advance(&effects)
+            var claimed = false
             while effects.claim {
                 effects.claim = false
-                let claim = connection.state.withLock { state in
-                    state.beginAsync({ [self] in handle($0) }, whenIdle: { [self] in
-                        Task { transition { stack, effects in stack.connectionIdle(&effects) } }
-                    })
-                }
+                let claim = connection.state.withLock { $0.beginAsync(self) }
                 switch claim {
-                case .claimed: stack.connectionClaimed(&effects)
+                case .claimed:
+                    claimed = true
+                    stack.connectionClaimed(&effects)
                 case .busy: stack.waitForConnection()
                 case .closed: stack.closed(&effects)
                 }
@@ -322,7 +350,8 @@ final class AsyncConversation: Sendable {
             }
             if connection.delivery.logs { connection.delivery.nest.set(stack.nest) }
             guard let depth = effects.depth else { return nil }
-            connection.state.withLock { $0.asyncDepth(max(depth, 1)) }
+            // (Taking the connection set its depth to 1, letting it go to 0: no lock again then.)
+            if !effects.release && !(claimed && depth <= 1) { connection.state.withLock { $0.asyncDepth(max(depth, 1)) } }
             return depth
         }
         if let depth { connection.stateChanged?(effects.release ? .idle : .busy(depth: depth)) }
@@ -386,13 +415,34 @@ struct AsyncStack {
 
     struct Request {
         let id: UInt64
-        let line: OutgoingFrame
+        var line: OutgoingFrame
         /// Where it stands in the conversations of the task chain that made it (`AsyncNest`).
         let nest: Int
-        /// `nil` once the caller was answered early (a grace period ran out).
-        var continuation: CheckedContinuation<BondValue, any Error>?
+        /// Who waits for the answer.
+        var waiter: Waiter
         var timer: Task<Void, Never>?
         var stop: AsyncStop?
+    }
+
+    /// Who waits for a request's answer.
+    enum Waiter {
+        /// Its task, reading the interpreter's output briefly before it suspends: an answer
+        /// that comes meanwhile is kept in `outcomes`, and no continuation is ever made (a
+        /// speed trick: the async call round trip, docs/performance.md).
+        case readingBriefly
+        /// Its task, suspended.
+        case continuation(CheckedContinuation<BondValue, any Error>)
+        /// Nobody: the caller was answered early (a grace period ran out).
+        case answered
+
+        var isWaiting: Bool { if case .answered = self { false } else { true } }
+    }
+
+    /// An answer kept for a task that reads briefly.
+    enum Outcome {
+        case result(Result<BondValue, any Error>)
+        /// The bond ended (the error is made by the conversation, out of the lock).
+        case terminated
     }
 
     struct Callback {
@@ -403,54 +453,121 @@ struct AsyncStack {
         var cancelled = false
     }
 
-    enum Level {
-        case request(Request)
-        case callback(Callback)
+    /// A level of the stack: its id and kind stored beside what it holds, so that the hot paths
+    /// read them in place (matching the payload of an enum copies it, retaining every
+    /// reference it holds: about twenty such copies a callback, 200 host instructions each;
+    /// the async callback round trip, docs/performance.md).
+    struct Level {
+        let id: UInt64
+        /// A request (else a callback).
+        let isRequest: Bool
+        var kind: Kind
+
+        /// (Boxed: a level copied, as array scans of the optimized build still do, retains one
+        /// reference rather than each one its payload holds.)
+        indirect enum Kind {
+            case request(Request)
+            case callback(Callback)
+        }
+
+        init(_ request: Request) { (id, isRequest, kind) = (request.id, true, .request(request)) }
+        init(_ callback: Callback) { (id, isRequest, kind) = (callback.id, false, .callback(callback)) }
+
+        /// A request stopped (cancelled, timed out) whose caller still waits.
+        var isStoppedAndAwaited: Bool {
+            if case .request(let request) = kind { request.stop != nil && request.waiter.isWaiting } else { false }
+        }
+
+        /// A request stopped (cancelled, timed out).
+        var isStopped: Bool { if case .request(let request) = kind { request.stop != nil } else { false } }
+
+        /// A callback whose answer is held until it is on top.
+        var holdsAnswer: Bool { if case .callback(let callback) = kind { callback.answer != nil } else { false } }
     }
 
     private var levels: [Level] = []
     private var queued = Deque<Request>()
     private var nextID: UInt64 = 0
-    /// Ids handed out whose request is not submitted yet, and the stops that came meanwhile.
-    private var reserved: [UInt64: AsyncStop?] = [:]
+    /// Answers that came while their task read briefly (`Waiter.readingBriefly`): one at most,
+    /// but for requests whose tasks were slow to look.
+    private var outcomes: [(id: UInt64, outcome: Outcome)] = []
+    /// A frame writer of a request sent, to build the next one in (its buffer and its speed
+    /// tricks kept: no allocation, no name encoded again).
+    private var spareWriter: BondFrameWriter?
     private var holdsConnection = false
     /// The depth last reported (`noteDepth`).
     private var reportedDepth = 0
     private var waitsForConnection = false
     private var isClosed = false
 
-    mutating func reserveID() -> UInt64 {
-        nextID += 1
-        reserved[nextID] = .some(nil)
-        return nextID
+    mutating func takeWriter() -> BondFrameWriter? { spareWriter.take() }
+
+    mutating func giveBack(_ writer: BondFrameWriter) {
+        if spareWriter == nil { spareWriter = writer }
     }
 
     // MARK: Requests
 
-    mutating func submit(_ request: Request, _ effects: inout AsyncEffects) {
-        let earlyStop = reserved.removeValue(forKey: request.id) ?? nil
-        if let earlyStop {
-            return finish(request, .failure(error(for: earlyStop, answered: true)), &effects)
-        }
+    /// A request to send: queued, sent when the interpreter can read it (`advance`). Its id.
+    mutating func submit(line: OutgoingFrame, nest: Int, _ effects: inout AsyncEffects) -> UInt64 {
+        nextID += 1
+        let request = Request(id: nextID, line: line, nest: nest, waiter: .readingBriefly)
         if isClosed {
-            if let timer = request.timer { effects.cancel.append(timer) }
-            if let continuation = request.continuation { effects.terminated.append(continuation) }
-            return
+            finishTerminated(request, &effects)
+        } else {
+            queued.append(request)
         }
-        queued.append(request)
+        return nextID
+    }
+
+    /// Request `id`'s timer, cancelled when it ends. False if it has ended.
+    mutating func setTimer(_ timer: Task<Void, Never>, of id: UInt64) -> Bool {
+        if let index = queued.firstIndex(where: { $0.id == id }) {
+            queued[index].timer = timer
+            return true
+        }
+        guard let index = levelIndex(ofRequest: id), case .request(var request) = levels[index].kind else { return false }
+        request.timer = timer
+        levels[index].kind = .request(request)
+        return true
+    }
+
+    /// The task of request `id` suspends on `continuation`: it is resumed at once if the
+    /// answer came meanwhile.
+    mutating func attach(_ continuation: CheckedContinuation<BondValue, any Error>, to id: UInt64, _ effects: inout AsyncEffects) {
+        if let outcome = takeOutcome(of: id) {
+            switch outcome {
+            case .result(let result): effects.resume.append((continuation, result))
+            case .terminated: effects.terminated.append(continuation)
+            }
+        } else if let index = queued.firstIndex(where: { $0.id == id }) {
+            queued[index].waiter = .continuation(continuation)
+        } else if let index = levelIndex(ofRequest: id), case .request(var request) = levels[index].kind {
+            request.waiter = .continuation(continuation)
+            levels[index].kind = .request(request)
+        } else {
+            effects.terminated.append(continuation)  // (not reached: a request ends with an outcome)
+        }
+    }
+
+    /// The answer kept for request `id`, if it came while its task read briefly.
+    mutating func takeOutcome(of id: UInt64) -> Outcome? {
+        guard let index = outcomes.firstIndex(where: { $0.id == id }) else { return nil }
+        return outcomes.remove(at: index).outcome
+    }
+
+    private func levelIndex(ofRequest id: UInt64) -> Int? {
+        levels.firstIndex { $0.isRequest && $0.id == id }
     }
 
     mutating func stop(_ id: UInt64, _ why: AsyncStop, _ effects: inout AsyncEffects) {
-        if reserved[id] != nil {
-            reserved[id] = .some(why)
-        } else if let index = queued.firstIndex(where: { $0.id == id }) {
+        if let index = queued.firstIndex(where: { $0.id == id }) {
             let request = queued.remove(at: index)
             finish(request, .failure(error(for: why, answered: true)), &effects)
-        } else if let index = levels.firstIndex(where: { if case .request(let r) = $0 { r.id == id } else { false } }),
-            case .request(var request) = levels[index], request.stop == nil
+        } else if let index = levelIndex(ofRequest: id), case .request(var request) = levels[index].kind, request.stop == nil
         {
             request.stop = why
-            levels[index] = .request(request)
+            levels[index].kind = .request(request)
             if index == levels.count - 1 {
                 effects.interrupt = true
                 effects.graceFor = id
@@ -461,28 +578,28 @@ struct AsyncStack {
 
     /// Whether request `id` was stopped, is not answered, and runs on top.
     func runsInterrupted(_ id: UInt64) -> Bool {
-        guard !isClosed, case .request(let request)? = levels.last, request.id == id else { return false }
-        return request.stop != nil && request.continuation != nil
+        guard !isClosed, let top = levels.indices.last, levels[top].id == id, case .request(let request) = levels[top].kind else { return false }
+        return request.stop != nil && request.waiter.isWaiting
     }
 
     /// The interpreter did not answer the interrupt of `id` in time: its caller is answered
     /// now, and the bond is closed (so no late reply is taken for another request's).
     mutating func graceExpired(_ id: UInt64, _ effects: inout AsyncEffects) {
-        guard !isClosed, let index = levels.firstIndex(where: { if case .request(let r) = $0 { r.id == id } else { false } }),
-            case .request(var request) = levels[index], let stop = request.stop, let continuation = request.continuation
+        guard !isClosed, let index = levelIndex(ofRequest: id), case .request(var request) = levels[index].kind,
+            let stop = request.stop, request.waiter.isWaiting
         else { return }
-        request.continuation = nil
-        levels[index] = .request(request)
-        effects.resume.append((continuation, .failure(error(for: stop, answered: false))))
+        answer(request, .result(.failure(error(for: stop, answered: false))), &effects)
+        request.waiter = .answered
+        levels[index].kind = .request(request)
         effects.closeBond = true
     }
 
     private mutating func cancelCallbacks(above index: Int, _ effects: inout AsyncEffects) {
         for i in levels.indices where i > index {
-            guard case .callback(var callback) = levels[i], !callback.cancelled else { continue }
+            guard case .callback(var callback) = levels[i].kind, !callback.cancelled else { continue }
             callback.cancelled = true
             if let task = callback.task { effects.cancel.append(task) }
-            levels[i] = .callback(callback)
+            levels[i].kind = .callback(callback)
         }
     }
 
@@ -492,12 +609,10 @@ struct AsyncStack {
     mutating func replied(_ result: Result<BondValue, any Error>, _ effects: inout AsyncEffects) {
         // A reply while callbacks are on top: the interpreter's interrupt unwound its CALLs
         // (Node.js ends every request in progress); their answers are not awaited any more.
-        while case .callback(let callback)? = levels.last {
-            if let task = callback.task { effects.cancel.append(task) }
-            levels.removeLast()
+        while let top = levels.indices.last, !levels[top].isRequest {
+            if case .callback(let callback) = levels.removeLast().kind, let task = callback.task { effects.cancel.append(task) }
         }
-        guard case .request(let request)? = levels.last else { return }  // (nothing waits: stale)
-        levels.removeLast()
+        guard !levels.isEmpty, case .request(let request) = levels.removeLast().kind else { return }  // (nothing waits: stale)
         noteDepth(&effects)
         finish(request, result, &effects)
     }
@@ -511,23 +626,24 @@ struct AsyncStack {
     /// The driver sent a `CALL`, served by `task` (a task serving callbacks caught it).
     mutating func pushCallback(servedBy task: Task<Void, Never>, _ effects: inout AsyncEffects) -> UInt64 {
         nextID += 1
-        let stopped = levels.contains { if case .request(let r) = $0 { r.stop != nil } else { false } }
+        let stopped = levels.contains { $0.isStopped }
         if stopped { effects.cancel.append(task) }
-        levels.append(.callback(Callback(id: nextID, task: task, cancelled: stopped)))
+        levels.append(Level(Callback(id: nextID, task: task, cancelled: stopped)))
         noteDepth(&effects)
         return nextID
     }
 
     /// The task serving callback `id`.
     func task(ofCallback id: UInt64) -> Task<Void, Never>? {
-        for case .callback(let callback) in levels.reversed() where callback.id == id { return callback.task }
-        return nil
+        guard let index = levels.lastIndex(where: { !$0.isRequest && $0.id == id }), case .callback(let callback) = levels[index].kind
+        else { return nil }
+        return callback.task
     }
 
     /// The bond's depth is the number of requests open, as on the blocking face (the callbacks
     /// between them are not counted): reported when it changes.
     private mutating func noteDepth(_ effects: inout AsyncEffects) {
-        let depth = levels.count { if case .request = $0 { true } else { false } }
+        let depth = levels.count { $0.isRequest }
         guard depth != reportedDepth else { return }
         reportedDepth = depth
         effects.depth = depth
@@ -536,37 +652,35 @@ struct AsyncStack {
     /// The nest of the innermost request (`AsyncNest`): the lines of the bond are logged at it,
     /// a callback's `RETURN` included (0 when idle).
     var nest: Int {
-        for case .request(let request) in levels.reversed() { return request.nest }
+        for level in levels.reversed() { if case .request(let request) = level.kind { return request.nest } }
         return 0
     }
 
-    /// Whether anything is open on the interpreter's side (a request or a callback).
-    var awaitsTheInterpreter: Bool { !levels.isEmpty }
+    /// Whether a reply or a `CALL` is still to come from the interpreter: a request is on top.
+    /// (With a callback on top the interpreter waits for its answer, and the task that sends
+    /// it reads after, or wakes the background reader: no wake-up of that reader for each
+    /// `CALL` of a loop of callbacks, which then held the reader when the serving task wanted
+    /// it: the async callback round trip, docs/performance.md.)
+    var awaitsTheInterpreter: Bool { !levels.isEmpty && levels[levels.count - 1].isRequest }
 
     /// The id of the request or callback on top.
-    var topID: UInt64? {
-        switch levels.last {
-        case .request(let request)?: request.id
-        case .callback(let callback)?: callback.id
-        case nil: nil
-        }
-    }
+    var topID: UInt64? { levels.isEmpty ? nil : levels[levels.count - 1].id }
 
     /// A callback's function returned (or threw): `answer` is the frame to send once it is on top.
     mutating func callbackAnswered(_ id: UInt64, _ answer: OutgoingFrame, _ effects: inout AsyncEffects) {
-        guard let index = levels.firstIndex(where: { if case .callback(let c) = $0 { c.id == id } else { false } }),
-            case .callback(var callback) = levels[index]
+        guard let index = levels.firstIndex(where: { !$0.isRequest && $0.id == id }),
+            case .callback(var callback) = levels[index].kind
         else { return }
         callback.answer = answer
         callback.task = nil
-        levels[index] = .callback(callback)
+        levels[index].kind = .callback(callback)
     }
 
     /// The interpreter's output ended: every request fails, every callback is cancelled.
     mutating func closed(_ effects: inout AsyncEffects) {
         isClosed = true
         for level in levels {
-            switch level {
+            switch level.kind {
             case .request(let request):
                 if let stop = request.stop {
                     finish(request, .failure(error(for: stop, answered: false)), &effects)
@@ -605,23 +719,22 @@ struct AsyncStack {
     /// top, and takes or lets go of the connection.
     mutating func advance(_ effects: inout AsyncEffects) {
         guard !isClosed, effects.send == nil else { return }
-        switch levels.last {
-        case .callback(let callback)?:
-            if let answer = callback.answer {
-                levels.removeLast()
+        switch levels.indices.last {
+        case let top? where !levels[top].isRequest:
+            if levels[top].holdsAnswer, case .callback(let callback) = levels.removeLast().kind, let answer = callback.answer {
                 effects.send = answer
                 noteDepth(&effects)
-                if case .request(let request)? = levels.last, request.stop != nil, request.continuation != nil {
+                if let below = levels.indices.last, levels[below].isStoppedAndAwaited {
                     // It was stopped while its callback ran. The answer just sent unwinds it in
                     // most code, so it is interrupted only if it still runs after `interruptRetry`:
                     // an interrupt sent now could land before the driver has read the answer,
                     // and leave that answer to be taken for a later request's reply.
-                    effects.graceFor = request.id
+                    effects.graceFor = levels[below].id
                 }
             } else if !queued.isEmpty {
                 sendNext(&effects)
             }
-        case .request?:
+        case .some:
             break
         case nil:
             if !queued.isEmpty {
@@ -640,30 +753,35 @@ struct AsyncStack {
     }
 
     private mutating func sendNext(_ effects: inout AsyncEffects) {
-        let request = queued.removeFirst()
+        var request = queued.removeFirst()
         effects.send = request.line
-        levels.append(.request(Request(
-            id: request.id, line: OutgoingFrame(line: []), nest: request.nest, continuation: request.continuation, timer: request.timer)))
+        request.line = OutgoingFrame(line: [])
+        levels.append(Level(request))
         noteDepth(&effects)
     }
 
     // MARK: Answers
 
-    private func finish(_ request: Request, _ result: Result<BondValue, any Error>, _ effects: inout AsyncEffects) {
+    private mutating func finish(_ request: Request, _ result: Result<BondValue, any Error>, _ effects: inout AsyncEffects) {
         if let timer = request.timer { effects.cancel.append(timer) }
-        guard let continuation = request.continuation else { return }
-        if let stop = request.stop {
-            // (The interpreter answered: its interrupt error, or a value when the code ended
-            // before the interrupt took effect. Either way the caller learns why it stopped.)
-            effects.resume.append((continuation, .failure(error(for: stop, answered: true))))
-        } else {
-            effects.resume.append((continuation, result))
-        }
+        // (A stopped request's interpreter answered: its interrupt error, or a value when the
+        // code ended before the interrupt took effect. Either way the caller learns why it stopped.)
+        answer(request, .result(request.stop.map { .failure(error(for: $0, answered: true)) } ?? result), &effects)
     }
 
-    private func finishTerminated(_ request: Request, _ effects: inout AsyncEffects) {
+    private mutating func finishTerminated(_ request: Request, _ effects: inout AsyncEffects) {
         if let timer = request.timer { effects.cancel.append(timer) }
-        if let continuation = request.continuation { effects.terminated.append(continuation) }
+        answer(request, .terminated, &effects)
+    }
+
+    /// Gives `outcome` to whoever waits for `request`: its continuation, or its task reading briefly.
+    private mutating func answer(_ request: Request, _ outcome: Outcome, _ effects: inout AsyncEffects) {
+        switch (request.waiter, outcome) {
+        case (.readingBriefly, _): outcomes.append((request.id, outcome))
+        case (.continuation(let continuation), .result(let result)): effects.resume.append((continuation, result))
+        case (.continuation(let continuation), .terminated): effects.terminated.append(continuation)
+        case (.answered, _): break
+        }
     }
 
     /// The error a stopped request throws: `CancellationError`, or `.timeout` saying whether

@@ -409,7 +409,7 @@ final class Connection: Sendable {
         if recipient == .caller && handoff == nil {
             handoff = event
         } else {
-            if let asyncSink = state.changing({ $0.enqueue(event) }) { asyncSink(event) }
+            if let asyncSink = state.changing({ $0.enqueue(event) }) { asyncSink.handle(event) }
         }
     }
 
@@ -437,7 +437,7 @@ final class Connection: Sendable {
                 if recipient == .caller { return enqueue(.frame(frame), recipient, &handoff) }
                 switch state.changing({ $0.enqueueReply(.frame(frame)) }) {
                 case .queued: break
-                case .async(let asyncSink): asyncSink(.frame(frame))
+                case .async(let asyncSink): asyncSink.handle(.frame(frame))
                 case .dropped: delivery.warn("\(language) sent \(frame.verb.rawValue) with no request waiting; dropped")
                 }
             default:
@@ -470,7 +470,7 @@ final class Connection: Sendable {
         _ = state.wait(until: Date().addingTimeInterval(1)) { $0.exit != nil ? true : nil }
         _ = state.wait(until: Date().addingTimeInterval(0.2)) { $0.errorsEnded ? true : nil }
         let (handler, asyncSink) = state.changing { ($0.finish(), $0.asyncSink) }
-        asyncSink?(.closed)
+        asyncSink?.handle(.closed)
         parking.wakeAll()
         wake.wake()
         handler?()

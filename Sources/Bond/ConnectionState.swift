@@ -1,5 +1,15 @@
 import DequeModule
 
+/// [async] Where the async face has the connection's events go while it holds it (one object
+/// for the bond's life: taking the connection allocates nothing).
+protocol AsyncSink: AnyObject, Sendable {
+    /// An event read by the connection's background reader (in order, on its thread).
+    func handle(_ event: Connection.Event)
+    /// The blocking face's conversation ended: the async face may take the connection again.
+    /// Called with the connection's state locked.
+    func connectionIdle()
+}
+
 /// Everything about a connection that changes, in one value behind one lock
 /// (`Connection.state`). Each change is one of the methods below, named for what happens.
 struct ConnectionState {
@@ -49,11 +59,9 @@ struct ConnectionState {
     var terminationHandler: (@Sendable () -> Void)?
     /// [async] Where the frames read go while the async face holds the conversation
     /// (`AsyncConversation`): the background reader reads, and hands each event to it.
-    private(set) var asyncSink: AsyncSink?
+    private(set) var asyncSink: (any AsyncSink)?
     /// [async] Async requests waiting for the blocking face's conversation to end.
-    private var idleWaiters: [@Sendable () -> Void] = []
-
-    typealias AsyncSink = @Sendable (Connection.Event) -> Void
+    private var idleWaiters: [any AsyncSink] = []
 
     init(reader: FrameReader) { self.reader = reader }
 
@@ -111,11 +119,11 @@ struct ConnectionState {
 
     /// The async face takes the conversation (depth 1), its events going to `sink`; the
     /// background reader keeps reading. `.busy` while a blocking conversation runs (then
-    /// `whenIdle` is called once it ends).
-    mutating func beginAsync(_ sink: @escaping AsyncSink, whenIdle: @escaping @Sendable () -> Void) -> AsyncClaim {
+    /// `sink.connectionIdle()` is called once it ends).
+    mutating func beginAsync(_ sink: any AsyncSink) -> AsyncClaim {
         guard lifecycle == .running else { return .closed }
         guard depth == 0 else {
-            idleWaiters.append(whenIdle)
+            idleWaiters.append(sink)
             return .busy
         }
         asyncSink = sink
@@ -136,7 +144,7 @@ struct ConnectionState {
     private mutating func wakeIdleWaiters() {
         let waiters = idleWaiters
         idleWaiters = []
-        for waiter in waiters { waiter() }
+        for waiter in waiters { waiter.connectionIdle() }
     }
 
     // MARK: Reading
@@ -178,14 +186,14 @@ struct ConnectionState {
 
     /// An event read, for the conversation; while the async face holds it, its sink is
     /// returned instead (to be called without the lock).
-    mutating func enqueue(_ event: Connection.Event) -> AsyncSink? {
+    mutating func enqueue(_ event: Connection.Event) -> (any AsyncSink)? {
         if let asyncSink { return asyncSink }
         events.append(event)
         return nil
     }
 
     /// Where a reply read by the background reader goes.
-    enum ReplyRoute { case queued, dropped, async(AsyncSink) }
+    enum ReplyRoute { case queued, dropped, async(any AsyncSink) }
 
     /// A reply read by the background reader: queued if a request waits for it.
     mutating func enqueueReply(_ event: Connection.Event) -> ReplyRoute {

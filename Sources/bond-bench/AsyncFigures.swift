@@ -112,16 +112,24 @@ struct AsyncFigures: Codable {
         }
     }
 
-    /// `count` calls of one face against the zero-cost peer, and nothing else (for callgrind).
-    static func countCalls(_ count: Int, async: Bool) throws {
+    /// `count` calls (or callbacks) of one face against the zero-cost peer, and nothing else
+    /// (for callgrind).
+    static func countCalls(_ count: Int, async: Bool, callbacks: Bool) throws {
         let directory = try EchoPeer.makeDriverDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let bond = try Bond(language: EchoPeer.language, options: .with { $0.driverDirectories = [directory]; $0.timeout = nil })
         defer { bond.close() }
-        if async {
+        switch (async, callbacks) {
+        case (true, false):
             try blockOn { for i in 0..<count { _ = try await bond.call("ident", i) } }
-        } else {
+        case (false, false):
             for i in 0..<count { _ = try bond.call("ident", i) }
+        case (true, true):
+            try blockOn { try await bond.export("cb") { args async throws -> BondValue in args.first ?? nil } }
+            _ = try blockOn { try await bond.call("_bond_bench_loop", count) }
+        case (false, true):
+            try bond.export("cb") { args in args.first ?? nil }
+            _ = try bond.call("_bond_bench_loop", count)
         }
     }
 
