@@ -43,6 +43,11 @@ leftovers() { ps -eo pid=,ppid=,args= | awk '$2 == 1' | grep -E ' (python[0-9.]*
 for _ in $(seq 1 50); do [ -z "$(leftovers)" ] && break; sleep 0.1; done
 if [ -n "$(leftovers)" ]; then echo "interpreters left running after the tests:"; leftovers; exit 1; fi
 echo "no interpreter left running after the tests"
+# Nor a test process of this checkout: one that outlived its `swift test` would keep its
+# interpreters, which are then no orphans (it happened once, holding two busy loops).
+strays() { pgrep -af "$PWD/\.build[^ ]*/bondPackageTests\.xctest" || true; }
+for _ in $(seq 1 50); do [ -z "$(strays)" ] && break; sleep 0.1; done
+if [ -n "$(strays)" ]; then echo "test processes left running after the tests:"; strays; exit 1; fi
 # Nor on any test host (the remote side of a dropped link goes within the sshd's keep-alives).
 if [ -n "${BOND_TEST_HOSTS:-}" ]; then
   for h in h1 h2 h3; do
