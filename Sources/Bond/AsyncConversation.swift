@@ -231,17 +231,12 @@ final class AsyncConversation: AsyncSink {
     /// answer is sent once the callback is on top of the stack. (Caught instead when a task
     /// serving callbacks reads it: see `serve`.)
     private func callback(_ name: String, _ arguments: [BondValue]) {
-        if let catcher = CallCatcher.current, catcher.isEmpty {
-            transition { stack, effects in
-                catcher.set(CallCatcher.Call(id: stack.pushCallback(servedBy: catcher.owner, &effects), name: name, arguments: arguments))
-            }
-            return
-        }
         let logs = connection.delivery.logs
         transition { stack, effects in
+            if stack.catchCall(name, arguments, &effects) { return }
             let nest = logs ? stack.nest + AsyncNest.servingStep : 0
             _ = stack.pushCallback(&effects) { id in
-                let call = CallCatcher.Call(id: id, name: name, arguments: arguments)
+                let call = CaughtCall(id: id, name: name, arguments: arguments)
                 guard logs else { return Task { [self] in await serve(call) } }
                 return Task { [self] in await AsyncNest.$count.withValue(nest) { await serve(call) } }
             }
@@ -252,11 +247,9 @@ final class AsyncConversation: AsyncSink {
     /// task whose answer was sent then reads the interpreter's output for a moment itself, and
     /// serves the next `CALL` it reads in the same task (the interpreter calls in loops), with
     /// no wake-up of another thread (async callback round trip: docs/performance.md).
-    private func serve(_ first: CallCatcher.Call) async {
+    private func serve(_ first: CaughtCall) async {
         var call = first
-        // (The task that serves a CALL it caught is the one serving now; it keeps one frame
-        // writer for its answers: no buffer made, no growth, per answer.)
-        var catcher: CallCatcher?
+        // (One frame writer for its answers: no buffer made, no growth, per answer.)
         var writer = conversation.newFrameWriter()
         while true {
             let function = conversation.exports.withLock { $0.entry(named: call.name) }
@@ -266,16 +259,12 @@ final class AsyncConversation: AsyncSink {
                 owner = stack.task(ofCallback: call.id)
                 stack.callbackAnswered(call.id, answer, &effects)
             }
-            guard sent, let owner, !Task.isCancelled, let top = stack.withLock({ $0.topID }) else {
+            guard sent, let owner, !Task.isCancelled, let top = stack.withLock({ $0.startCatching(for: owner) }) else {
                 if sent { connection.wakeBackgroundReader() }  // (no task reads what the answer brings)
                 return
             }
-            if catcher?.owner != owner { catcher = CallCatcher(owner: owner) }
-            guard let catcher else { return }
-            CallCatcher.$current.withValue(catcher) {
-                connection.readBriefly(until: { stack.withLock { $0.topID != top } }, stillAwaited: awaitsTheInterpreter)
-            }
-            guard let next = catcher.take() else { return }
+            connection.readBriefly(until: { stack.withLock { $0.topID != top } }, stillAwaited: awaitsTheInterpreter)
+            guard let next = stack.withLock({ $0.stopCatching() }) else { return }
             call = next
         }
     }
@@ -491,6 +480,10 @@ struct AsyncStack {
     /// Answers that came while their task read briefly (`Waiter.readingBriefly`): one at most,
     /// but for requests whose tasks were slow to look.
     private var outcomes: [(id: UInt64, outcome: Outcome)] = []
+    /// A task that answered a callback and now reads briefly: it serves the next `CALL` read
+    /// meanwhile itself (speed trick: a loop of callbacks in one task, no task made and no
+    /// thread woken for each; the async callback round trip, docs/performance.md).
+    private var catcher: (owner: Task<Void, Never>, caught: CaughtCall?)?
     /// A frame writer of a request sent, to build the next one in (its buffer and its speed
     /// tricks kept: no allocation, no name encoded again).
     private var spareWriter: BondFrameWriter?
@@ -631,6 +624,28 @@ struct AsyncStack {
         levels.append(Level(Callback(id: nextID, task: task, cancelled: stopped)))
         noteDepth(&effects)
         return nextID
+    }
+
+    /// `owner` reads briefly after its answer, and catches the next `CALL`. The id on top.
+    mutating func startCatching(for owner: Task<Void, Never>) -> UInt64? {
+        guard let top = topID, catcher == nil else { return nil }
+        catcher = (owner, nil)
+        return top
+    }
+
+    /// The brief read is over: the `CALL` caught meanwhile, if any.
+    mutating func stopCatching() -> CaughtCall? {
+        defer { catcher = nil }
+        return catcher?.caught
+    }
+
+    /// A `CALL` came while a task that serves callbacks reads briefly: it is that task's to
+    /// serve. False if none waits for one.
+    mutating func catchCall(_ name: String, _ arguments: [BondValue], _ effects: inout AsyncEffects) -> Bool {
+        guard let owner = catcher?.owner, catcher?.caught == nil else { return false }
+        let id = pushCallback(servedBy: owner, &effects)
+        catcher?.caught = CaughtCall(id: id, name: name, arguments: arguments)
+        return true
     }
 
     /// The task serving callback `id`.
@@ -794,26 +809,12 @@ struct AsyncStack {
     }
 }
 
-/// Where a task serving callbacks catches the next `CALL` it reads (see `AsyncConversation.serve`).
-final class CallCatcher: Sendable {
-    struct Call: Sendable {
-        let id: UInt64
-        let name: String
-        let arguments: [BondValue]
-    }
-
-    /// The catcher of the task reading now, if it serves callbacks.
-    @TaskLocal static var current: CallCatcher?
-
-    /// The task serving the calls caught.
-    let owner: Task<Void, Never>
-    private let call = ConditionLock<Call?>(nil)
-
-    init(owner: Task<Void, Never>) { self.owner = owner }
-
-    var isEmpty: Bool { call.withLock { $0 == nil } }
-    func set(_ caught: Call) { call.withLock { $0 = caught } }
-    func take() -> Call? { call.withLock { $0.take() } }
+/// A `CALL` of the interpreter, as a callback of the stack: served by a task made for it, or
+/// caught by the task that served the one before (see `AsyncConversation.serve`).
+struct CaughtCall: Sendable {
+    let id: UInt64
+    let name: String
+    let arguments: [BondValue]
 }
 
 /// How deep an async request runs in the conversations of the tasks that led to it, for the
