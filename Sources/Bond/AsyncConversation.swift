@@ -66,16 +66,18 @@ final class AsyncConversation: AsyncSink {
         _ verb: String, timeout: Duration?,
         writingPayload writePayload: (inout BondFrameWriter) throws(BondError) -> Void
     ) async throws -> BondValue {
-        let spare = stack.withLock { $0.takeWriter() }
-        var frame = spare ?? conversation.newFrameWriter()
-        try frame.build(verb, writePayload)
+        // (The stack's spare writer is swapped out and back in: moved, never copied.)
+        var writer: BondFrameWriter?
+        stack.withLock { swap(&$0.spareWriter, &writer) }
+        if writer == nil { writer = conversation.newFrameWriter() }
+        try writer!.build(verb, writePayload)
         if closedByUser.isSet && !connection.isClosed { throw errors.usage("the bond is closed") }
         try Task.checkCancellation()  // (a task cancelled already sends nothing)
-        let line = frame.outgoing
+        let line = writer!.outgoing
         let nest = connection.delivery.logs ? AsyncNest.count : 0
         var submitted: UInt64 = 0
         let sent = transition { stack, effects in
-            stack.giveBack(frame)
+            if stack.spareWriter == nil { swap(&stack.spareWriter, &writer) }
             submitted = stack.submit(line: line, nest: nest, &effects)
         }
         let id = submitted
@@ -344,12 +346,13 @@ final class AsyncConversation: AsyncSink {
             return depth
         }
         if let depth { connection.stateChanged?(effects.release ? .idle : .busy(depth: depth)) }
-        perform(effects)
-        return effects.send != nil
+        let sends = effects.send != nil
+        perform(&effects)
+        return sends
     }
 
-    private func perform(_ effects: AsyncEffects) {
-        if var frame = effects.send {
+    private func perform(_ effects: inout AsyncEffects) {
+        if var frame = effects.send.take() {
             // [ext] Handles let go ride on the next frame, a RELEASE before it.
             if let released = conversation.objects.takeReleases() { frame.release = OutgoingFrame.releaseLine(released) }
             // (A failed write is seen as the end of the output, which fails every request.)
@@ -486,18 +489,12 @@ struct AsyncStack {
     private var catcher: (owner: Task<Void, Never>, caught: CaughtCall?)?
     /// A frame writer of a request sent, to build the next one in (its buffer and its speed
     /// tricks kept: no allocation, no name encoded again).
-    private var spareWriter: BondFrameWriter?
+    var spareWriter: BondFrameWriter?
     private var holdsConnection = false
     /// The depth last reported (`noteDepth`).
     private var reportedDepth = 0
     private var waitsForConnection = false
     private var isClosed = false
-
-    mutating func takeWriter() -> BondFrameWriter? { spareWriter.take() }
-
-    mutating func giveBack(_ writer: BondFrameWriter) {
-        if spareWriter == nil { spareWriter = writer }
-    }
 
     // MARK: Requests
 
@@ -658,7 +655,8 @@ struct AsyncStack {
     /// The bond's depth is the number of requests open, as on the blocking face (the callbacks
     /// between them are not counted): reported when it changes.
     private mutating func noteDepth(_ effects: inout AsyncEffects) {
-        let depth = levels.count { $0.isRequest }
+        var depth = 0
+        for index in levels.indices where levels[index].isRequest { depth += 1 }
         guard depth != reportedDepth else { return }
         reportedDepth = depth
         effects.depth = depth
@@ -769,8 +767,9 @@ struct AsyncStack {
 
     private mutating func sendNext(_ effects: inout AsyncEffects) {
         var request = queued.removeFirst()
-        effects.send = request.line
-        request.line = OutgoingFrame(line: [])
+        var line = OutgoingFrame(line: [])
+        swap(&line, &request.line)  // (moved, not copied)
+        effects.send = line
         levels.append(Level(request))
         noteDepth(&effects)
     }

@@ -114,11 +114,16 @@ struct AsyncFigures: Codable {
 
     /// `count` calls (or callbacks) of one face against the zero-cost peer, and nothing else
     /// (for callgrind).
-    static func countCalls(_ count: Int, async: Bool, callbacks: Bool) throws {
+    static func countCalls(_ count: Int, language: String?, async: Bool, callbacks: Bool) throws {
         let directory = try EchoPeer.makeDriverDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let bond = try Bond(language: EchoPeer.language, options: .with { $0.driverDirectories = [directory]; $0.timeout = nil })
+        let bond = try language.map { try Bond(language: $0, options: .with { $0.timeout = nil }) }
+            ?? Bond(language: EchoPeer.language, options: .with { $0.driverDirectories = [directory]; $0.timeout = nil })
         defer { bond.close() }
+        if let language {
+            try bond.evalBlock(Snippet.ident[language]!)
+            try bond.evalBlock(Snippet.callbackLoop[language]!)
+        }
         switch (async, callbacks) {
         case (true, false):
             try blockOn { for i in 0..<count { _ = try await bond.call("ident", i) } }

@@ -60,13 +60,17 @@ struct BondBench: ParsableCommand {
     @Option(help: "Only make this many calls against the zero-cost peer, with --face, then exit (for callgrind: run it with two counts and take the difference).")
     var countCalls = 0
 
+    @Option(help: "The language --count-calls talks to (default: the zero-cost peer).")
+    var countLanguage: String?
+
     @Option(help: "The face --count-calls uses: blocking or async; blocking-callbacks or async-callbacks make callbacks instead (the peer calls the host's cb that many times).")
     var face = "blocking"
 
     mutating func run() throws {
         if echoPeer { EchoPeer.serve() }
         if countCalls > 0 {
-            return try AsyncFigures.countCalls(countCalls, async: face.hasPrefix("async"), callbacks: face.hasSuffix("callbacks"))
+            return try AsyncFigures.countCalls(
+                countCalls, language: countLanguage, async: face.hasPrefix("async"), callbacks: face.hasSuffix("callbacks"))
         }
         dither.isEnabled = !noDither
         if quick { calls = 200; runs = 1; payloads = [1]; logLines = min(logLines, 20_000); asyncBonds = min(asyncBonds, 4); asyncCallers = min(asyncCallers, 2); handles = min(handles, 20_000) }
