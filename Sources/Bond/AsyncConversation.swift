@@ -407,7 +407,8 @@ struct AsyncStack {
 
     struct Request {
         let id: UInt64
-        var line: OutgoingFrame
+        /// Its frame, until it is sent (then nil: a request copied holds no buffer).
+        var line: OutgoingFrame?
         /// Where it stands in the conversations of the task chain that made it (`AsyncNest`).
         let nest: Int
         /// Who waits for the answer.
@@ -767,9 +768,7 @@ struct AsyncStack {
 
     private mutating func sendNext(_ effects: inout AsyncEffects) {
         var request = queued.removeFirst()
-        var line = OutgoingFrame(line: [])
-        swap(&line, &request.line)  // (moved, not copied)
-        effects.send = line
+        effects.send = request.line.take()
         levels.append(Level(request))
         noteDepth(&effects)
     }
