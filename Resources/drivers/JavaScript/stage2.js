@@ -410,10 +410,11 @@ var __BOND = (function () {
   }
 
   // The value of an expression (EVAL, OBJECT, an XCALL's ref, a RUN of an expression), run
-  // through a function compiled once per text and kept, as `caller` keeps names. Each run of a
-  // vm script makes a new top-level closure in V8's old generation, garbage that only a full
-  // collection frees: a million OBJECT requests grew node's memory by 11% (bond-bench's handles
-  // figure), and calls of a kept function allocate nothing there. Code that names `eval` or
+  // through a function compiled once per text and kept, as `caller` keeps names. A vm script
+  // allocates in V8's old generation (its code when compiled, a new top-level closure at each
+  // run), garbage that only a full collection frees: OBJECT requests made node's memory saw up
+  // and down by 12 MiB (bond-bench's handles figure: 11% at a million), and calls of a kept
+  // function allocate nothing there (docs/performance.md). Code that names `eval` or
   // `arguments` still runs as a script (in a function, they would see the function's scope).
   var expressions = new Map();
   function evaluate(code) {
