@@ -19,6 +19,8 @@ next to the bare work of a request.
   driver-cost.py PHP --callbacks          # per callback (the driver calls cb(i) in a loop)
   driver-cost.py JavaScript --instructions
   driver-cost.py PHP --instructions --one-at-a-time [--limit]
+  driver-cost.py JavaScript --instructions --one-at-a-time --method   # a handle's method call
+  driver-cost.py JavaScript --instructions --one-at-a-time --handles  # a handle made and dropped
   BOND_DRIVERS=/other/drivers driver-cost.py Perl   # another copy of the drivers
 """
 
@@ -49,6 +51,15 @@ LOOP = {
     "PHP": "function _bond_bench_loop($n) { for ($i = 0; $i < $n; $i++) cb($i); }",
     "Ruby": "def _bond_bench_loop(n)\n  i = 0\n  while i < n\n    cb(i)\n    i += 1\n  end\nend",
     "R": "`_bond_bench_loop` <- function(n) { for (i in seq_len(n)) cb(i); NULL }",
+}
+# bond-bench's box (ObjectFigures.swift): a class whose method `ident` returns its argument, and
+# the expression that makes one.
+BOX = {
+    "Python": ("class _BondBenchBox:\n    def ident(self, x):\n        return x\n", "_BondBenchBox()"),
+    "JavaScript": ("globalThis._BondBenchBox = class { ident(x) { return x; } };", "new _BondBenchBox()"),
+    "Perl": ("package _BondBenchBox; sub new { return bless {}, shift } sub ident { return $_[1] } package main;",
+             "_BondBenchBox->new"),
+    "PHP": ("class _BondBenchBox { function ident($x) { return $x; } }", "new _BondBenchBox()"),
 }
 # `R` is a shell script that starts the interpreter's binary: callgrind must follow the exec.
 VALGRIND_OPTIONS = {"R": ["--trace-children=yes"]}
@@ -112,6 +123,7 @@ class Bond:
         reply = self.proc.stdout.readline()
         if not reply.startswith(b"RETURN"):
             sys.exit("%s failed: %r" % (verb, reply))
+        return json.loads(reply[len(b"RETURN "):])
 
     def stream(self, requests, replies):
         """Writes `requests` from a thread while reading `replies` lines; returns the seconds."""
@@ -158,13 +170,32 @@ def limit_program(language):
 
 def bench_bond(language, callbacks, prefix=()):
     """A driver with bond-bench's `ident` defined, and for callbacks `cb` exported and the loop
-    that calls it."""
+    that calls it; for --method and --handles, bond-bench's box too (and for --method a handle of
+    one, as `bond.handle`)."""
     bond = Bond(language, prefix)
     bond.request("EVAL_BLOCK", IDENT[language])
     if callbacks:
         bond.request("EXPORT", "cb")
         bond.request("EVAL_BLOCK", LOOP[language])
+    if WHAT[0] in ("method", "handle"):
+        if language not in BOX:
+            sys.exit("no box for %s" % language)
+        bond.request("EVAL_BLOCK", BOX[language][0])
+        bond.handle = bond.request("OBJECT", BOX[language][1])["id"]
     return bond
+
+
+# What is measured: "call", "callback", "method" (OCALL of a handle's `ident`) or "handle" (an
+# OBJECT made, its RELEASE riding on the next request, as bond-bench's handles figure does).
+WHAT = ["call"]
+
+
+def request_line(language, bond, i):
+    """The i-th request of a --method or --handles run (the first handle of --handles is the one
+    bench_bond made)."""
+    if WHAT[0] == "method":
+        return b'OCALL [%d,"ident",[%d],"error"]' % (bond.handle, i)
+    return b'RELEASE [%d]\nOBJECT %s' % (bond.handle + i, json.dumps(BOX[language][1]).encode())
 
 
 def run_one_at_a_time(language, n, callbacks, limit, prefix=()):
@@ -186,6 +217,10 @@ def run_one_at_a_time(language, n, callbacks, limit, prefix=()):
             bond.proc.stdout.readline()
             bond.send(b"RETURN %d" % i)
         bond.proc.stdout.readline()
+    elif WHAT[0] in ("method", "handle"):
+        for i in range(n):
+            bond.send(request_line(language, bond, i))
+            bond.proc.stdout.readline()
     else:
         for i in range(n):
             bond.send(b'CALL ["ident",[%d]]' % i)
@@ -214,6 +249,8 @@ def run(language, n, callbacks, prefix=()):
     bond = bench_bond(language, callbacks, prefix)
     if callbacks:
         requests = b'CALL ["_bond_bench_loop",[%d]]\n' % n + b"RETURN 1\n" * n
+    elif WHAT[0] in ("method", "handle"):
+        requests = b"".join(request_line(language, bond, i) + b"\n" for i in range(n))
     else:
         requests = b'CALL ["ident",[1]]\n' * n
     wall = bond.stream(requests, n + 1 if callbacks else n)
@@ -228,6 +265,10 @@ def main():
     parser.add_argument("--no-extensions", action="store_true",
                         help="start the driver with no extension switched on (as python-bond's host does)")
     parser.add_argument("--callbacks", action="store_true", help="measure callbacks (CALL from the driver, RETURN from here)")
+    parser.add_argument("--method", action="store_true",
+                        help="measure a handle's method calls (OCALL of bond-bench's box, OBJECTS extension)")
+    parser.add_argument("--handles", action="store_true",
+                        help="measure handles made and dropped (OBJECT of bond-bench's box, each released on the next)")
     parser.add_argument("--instructions", action="store_true", help="count instructions per request with callgrind")
     parser.add_argument("--one-at-a-time", action="store_true",
                         help="with --instructions: each request waits for the last reply, on one processor")
@@ -239,7 +280,12 @@ def main():
     args = parser.parse_args()
     if args.no_extensions:
         SWITCHED_ON[:] = []
-    what = "callback" if args.callbacks else "call"
+    what = "callback" if args.callbacks else "method" if args.method else "handle" if args.handles else "call"
+    if [args.callbacks, args.method, args.handles].count(True) > 1:
+        sys.exit("--callbacks, --method and --handles measure one thing each: name one")
+    if (args.method or args.handles) and args.no_extensions:
+        sys.exit("--method and --handles need the OBJECTS extension")
+    WHAT[0] = what
     if (args.one_at_a_time or args.limit) and not args.instructions:
         sys.exit("--one-at-a-time and --limit go with --instructions")
     if args.startup:

@@ -187,12 +187,20 @@ public final class Bond: Sendable {
     }
 
     /// Exports this bond's function `name` to `other` as `remoteName` (python-bond's `proxy`):
-    /// calls made there run here.
+    /// calls made there run here. Where `other`'s driver takes keyword arguments, so does the
+    /// proxy, and they are passed on (this bond's `.usage` error if its language has none).
     public func proxy(_ name: String, to other: Bond, as remoteName: String? = nil) throws(BondError) {
-        try other.export(remoteName ?? name) { [weak self] arguments in
-            guard let self else { throw other.errors.usage("the bond behind \(name) is gone") }
-            return try self.call(name, values: arguments)
+        guard other.offersKeywords else {
+            return try other.export(remoteName ?? name) { [weak self] arguments in
+                guard let self else { throw other.errors.usage("the bond behind \(name) is gone") }
+                return try self.call(name, values: arguments)
+            }
         }
+        try other.export(remoteName ?? name, withKeywords: { [weak self] arguments, keywords in
+            guard let self else { throw other.errors.usage("the bond behind \(name) is gone") }
+            if keywords.isEmpty { return try self.call(name, values: arguments) }
+            return try self.call(name, values: arguments, keywords: keywords)
+        })
     }
 
     /// The names exported to this bond, sorted.

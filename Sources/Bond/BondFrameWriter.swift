@@ -110,9 +110,10 @@ public struct BondFrameWriter: Sendable {
         try objects.write(handle, into: &bytes)
     }
 
-    /// Writes the payload of a method call of a handle: `[id, method or null, [arguments...], mode]`.
+    /// Writes the payload of a method call of a handle: `[id, method or null, [arguments...], mode]`,
+    /// and [ext] `keywords`, if any, as a fifth element `{"key":value,...}`.
     mutating func writeObjectCall(
-        _ id: Int, method: String?, mode: String, keywords: KeyValuePairs<String, (any BondArgument)?>? = nil,
+        _ id: Int, method: String?, mode: String, keywords: some Collection<KeywordArgument>,
         _ writeArguments: (inout BondFrameWriter) throws(BondError) -> Void
     ) throws(BondError) {
         call = CallState()
@@ -125,7 +126,7 @@ public struct BondFrameWriter: Sendable {
         try writeArguments(&self)
         bytes.append(contentsOf: "],".utf8)
         write(mode)
-        if let keywords {   // [ext] KEYWORDS: a fifth element
+        if !keywords.isEmpty {   // [ext] KEYWORDS: a fifth element
             bytes.append(UInt8(ascii: ","))
             try writeKeywords(keywords)
         }
@@ -158,7 +159,7 @@ public struct BondFrameWriter: Sendable {
     /// code]...]]` when a ref is among them; [ext] `keywords`, if any, as a third element
     /// `{"key":value,...}` (docs/protocol.md, `KEYWORDS`).
     mutating func writeCall(
-        _ name: String, refsOf owner: ObjectIdentifier, keywords: KeyValuePairs<String, (any BondArgument)?>? = nil,
+        _ name: String, refsOf owner: ObjectIdentifier, keywords: some Collection<KeywordArgument> = EmptyCollection<KeywordArgument>(),
         _ writeArguments: (inout BondFrameWriter) throws(BondError) -> Void
     ) throws(BondError) {
         call = CallState(refOwner: owner)
@@ -177,8 +178,8 @@ public struct BondFrameWriter: Sendable {
     }
 
     /// Ends a call's payload, its keyword arguments (if any) as a third element.
-    private mutating func closeCall(_ keywords: KeyValuePairs<String, (any BondArgument)?>?) throws(BondError) {
-        guard let keywords else { return closeCall() }
+    private mutating func closeCall(_ keywords: some Collection<KeywordArgument>) throws(BondError) {
+        guard !keywords.isEmpty else { return closeCall() }
         bytes.append(UInt8(ascii: "]"))
         bytes.append(UInt8(ascii: ","))
         try writeKeywords(keywords)
@@ -186,7 +187,7 @@ public struct BondFrameWriter: Sendable {
     }
 
     /// [ext] Keyword arguments as a JSON object `{"key":value,...}`, in their order.
-    private mutating func writeKeywords(_ keywords: KeyValuePairs<String, (any BondArgument)?>) throws(BondError) {
+    private mutating func writeKeywords(_ keywords: some Collection<KeywordArgument>) throws(BondError) {
         bytes.append(UInt8(ascii: "{"))
         call.nesting += 1  // (a ref is no keyword value: see `write(ref:)`)
         for (index, (key, value)) in keywords.enumerated() {

@@ -1,3 +1,5 @@
+import OrderedCollections
+
 /// A live object that stays in its bond's interpreter ([ext] `OBJECTS`, docs/protocol.md):
 /// the host holds a handle to it, calls its methods, reads its attributes, and passes it as an
 /// argument (to its own bond, where it is the object again, or to another bond, where it is a
@@ -87,6 +89,18 @@ public final class BondHandle: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// `call(_:values:unserializable:)` with keyword arguments read at run time (those of a
+    /// proxy's request, see `BondObjects.serve`).
+    func call(
+        _ method: String?, values: [BondValue], keywords: OrderedDictionary<String, BondValue>,
+        unserializable: BondUnserializable
+    ) throws(BondError) -> BondValue {
+        let keywords = keywords.map { (key: $0.key, value: $0.value as (any BondArgument)?) }
+        return try bond.objectCall(id, method: method, unserializable, keywords: keywords) { (frame: inout BondFrameWriter) throws(BondError) in
+            for value in values { try frame.writeArgument(value) }
+        }
+    }
+
     /// The object's attribute, property or hash field `name`: data, or with
     /// `unserializable: .handle`, a handle where it is not data (a bound method, an object).
     public func attribute(_ name: String, unserializable: BondUnserializable = .error) throws(BondError) -> BondValue {
@@ -127,14 +141,14 @@ extension Bond {
     /// fifth element.
     func objectCall(
         _ id: Int, method: String?, _ unserializable: BondUnserializable,
-        keywords: KeyValuePairs<String, (any BondArgument)?> = [:],
+        keywords: some Collection<KeywordArgument> = EmptyCollection<KeywordArgument>(),
         _ writeArguments: (inout BondFrameWriter) throws(BondError) -> Void
     ) throws(BondError) -> BondValue {
         try requireObjects()
         let mode = try objectMode(unserializable)
         try checkKeywords(keywords)
         return try request("OCALL") { (frame: inout BondFrameWriter) throws(BondError) in
-            try frame.writeObjectCall(id, method: method, mode: mode, keywords: keywords.isEmpty ? nil : keywords, writeArguments)
+            try frame.writeObjectCall(id, method: method, mode: mode, keywords: keywords, writeArguments)
         }
     }
 

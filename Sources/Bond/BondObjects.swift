@@ -218,7 +218,11 @@ final class BondObjects: Sendable {
         switch verb {
         case .ocall:
             guard parts.count >= 3, case .array(let arguments) = parts[2] else { break }
-            return try handle.call(parts[1].stringValue, values: arguments, unserializable: mode(3))
+            guard parts.count >= 5 else { return try handle.call(parts[1].stringValue, values: arguments, unserializable: mode(3)) }
+            // [ext] KEYWORDS: keyword arguments as a fifth element, for the owning bond (whose
+            // language may have none: then its `.usage` error answers the proxy).
+            guard case .object(let keywords) = parts[4] else { break }
+            return try handle.call(parts[1].stringValue, values: arguments, keywords: keywords, unserializable: mode(3))
         case .oget:
             guard parts.count >= 2, case .string(let name) = parts[1] else { break }
             return try handle.attribute(name, unserializable: mode(2))

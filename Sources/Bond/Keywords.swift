@@ -5,6 +5,10 @@ import OrderedCollections
 public typealias BondKeywordFunction =
     @Sendable (_ arguments: [BondValue], _ keywords: OrderedDictionary<String, BondValue>) throws -> BondValue
 
+/// One keyword argument as the frame writer takes it: an element of a call site's
+/// `KeyValuePairs`, or one read from a proxy's request (see `BondObjects.serve`).
+typealias KeywordArgument = (key: String, value: (any BondArgument)?)
+
 /// [ext] The `KEYWORDS` extension (docs/protocol.md): keyword arguments in both directions.
 enum KeywordArguments {
     /// The name of the extension in a driver's manifest.
@@ -38,6 +42,18 @@ extension Bond {
         }
     }
 
+    /// `call(_:values:keywords:)` with keyword arguments read at run time (those of a call of a
+    /// function proxied from another bond, see `proxy(_:to:as:)`).
+    func call(_ name: String, values arguments: [BondValue], keywords: OrderedDictionary<String, BondValue>) throws(BondError) -> BondValue {
+        let keywords = keywords.map { (key: $0.key, value: $0.value as (any BondArgument)?) }
+        return try requestCall(name, keywords: keywords) { (frame: inout BondFrameWriter) throws(BondError) in
+            for argument in arguments { try frame.writeArgument(argument) }
+        }
+    }
+
+    /// Whether the driver takes keyword arguments (its manifest offers the `KEYWORDS` extension).
+    var offersKeywords: Bool { driverExtensions.contains(KeywordArguments.extensionName) }
+
     /// Makes `function` callable in the interpreter as the global function `name`, with keyword
     /// arguments as well as positional ones (Python `name(1, x=2)`, PHP `name(1, x: 2)`): the
     /// function receives both. Throws `.usage` where the language or driver has none.
@@ -48,7 +64,7 @@ extension Bond {
 
     /// Throws `.usage` when there are keyword arguments and the driver takes none, or a
     /// keyword is given twice (then nothing is sent).
-    func checkKeywords(_ keywords: KeyValuePairs<String, (any BondArgument)?>) throws(BondError) {
+    func checkKeywords(_ keywords: some Collection<KeywordArgument>) throws(BondError) {
         guard !keywords.isEmpty else { return }
         try requireKeywords()
         var seen = Set<String>()
@@ -59,7 +75,7 @@ extension Bond {
 
     /// Throws `.usage` unless the driver offers keyword arguments.
     func requireKeywords() throws(BondError) {
-        guard !driverExtensions.contains(KeywordArguments.extensionName) else { return }
+        guard !offersKeywords else { return }
         if KeywordArguments.languagesWithout.contains(language) {
             throw errors.usage("\(language) has no keyword arguments: pass them as one \(language == "Perl" ? "hash" : "object") argument")
         }
@@ -70,13 +86,13 @@ extension Bond {
     /// A CALL of `name` whose arguments `writeArguments` writes, with `keywords` as its third
     /// element (none: an ordinary call).
     private func requestCall(
-        _ name: String, keywords: KeyValuePairs<String, (any BondArgument)?>,
+        _ name: String, keywords: some Collection<KeywordArgument>,
         _ writeArguments: (inout BondFrameWriter) throws(BondError) -> Void
     ) throws(BondError) -> BondValue {
         try checkKeywords(keywords)
         let owner = ObjectIdentifier(self)
         return try request("CALL") { (frame: inout BondFrameWriter) throws(BondError) in
-            try frame.writeCall(name, refsOf: owner, keywords: keywords.isEmpty ? nil : keywords, writeArguments)
+            try frame.writeCall(name, refsOf: owner, keywords: keywords, writeArguments)
         }
     }
 }

@@ -20,6 +20,10 @@ struct ObjectFigures: Codable {
     var rssBeforeMebibytes = Double.nan
     var rssAfterMebibytes = Double.nan
     var rssGrowth: Double { rssAfterMebibytes / rssBeforeMebibytes - 1 }
+    /// The most it held while the handles were made and dropped (read after each hundredth of
+    /// them): a garbage collector's saw-tooth can end low, and `after` would hide it.
+    var rssPeakMebibytes = Double.nan
+    var rssPeakGrowth: Double { rssPeakMebibytes / rssBeforeMebibytes - 1 }
 
     /// A class with a method `ident`, and an expression that makes one of it.
     static let box: [String: (define: String, make: String)] = [
@@ -56,10 +60,16 @@ struct ObjectFigures: Codable {
 
         try churn(bond, box.make, max(1, handles / 10))  // (the interpreter's memory settles first)
         figures.rssBeforeMebibytes = residentMebibytes(bond.processID)
+        figures.rssPeakMebibytes = figures.rssBeforeMebibytes
         figures.handles = handles
-        figures.handleMicros = try time(handles) { _ throws(BondError) in _ = try bond.object(box.make) }
+        let step = max(1, handles / 100)
+        figures.handleMicros = try time(handles) { i throws(BondError) in
+            _ = try bond.object(box.make)
+            if (i + 1) % step == 0 { figures.rssPeakMebibytes = max(figures.rssPeakMebibytes, residentMebibytes(bond.processID)) }
+        }
         figures.tableAfter = try bond.eval(tableSize).intValue ?? -1
         figures.rssAfterMebibytes = residentMebibytes(bond.processID)
+        figures.rssPeakMebibytes = max(figures.rssPeakMebibytes, figures.rssAfterMebibytes)
         return figures
     }
 
@@ -90,8 +100,9 @@ struct ObjectFigures: Codable {
             f(methodCallMicros).leftPad(9), f(plainCallMicros).leftPad(8), f(methodCallRatio, 2).leftPad(6),
             "\(handles)".leftPad(8), f(handleMicros).leftPad(10), "\(tableAfter)".leftPad(6),
             f(rssBeforeMebibytes).leftPad(8), f(rssAfterMebibytes).leftPad(8), (f(rssGrowth * 100) + "%").leftPad(7),
+            (f(rssPeakGrowth * 100) + "%").leftPad(6),
         ].joined(separator: " ")
     }
 
-    static let header = "language   method us  call us  ratio  handles  us/handle  table  RSS MiB    after  growth"
+    static let header = "language   method us  call us  ratio  handles  us/handle  table  RSS MiB    after  growth   peak"
 }

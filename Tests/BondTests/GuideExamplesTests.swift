@@ -97,6 +97,11 @@ if case .value(.handle(let file)) = try py.eval("open('/dev/null')", unserializa
 }
         #expect(account.typeName == "Account" && deposited == 5 && owner == "ada" && nested == 5 && viaJS == 15)
 
+let php = try Bond(language: "PHP")
+let named = try php.call("(fn($a) => $a->deposit(n: 10))", account)  // 25: a named argument, through a proxy
+        #expect(named == 25)
+        php.close()
+
 // --- Errors
 do {
     try py.evalBlock("raise ValueError('boom')")

@@ -168,6 +168,111 @@ import Testing
         #expect(try account.attribute("balance") == 16)
     }
 
+    /// An `Account` whose `deposit(n, times = 1, note = null)` returns `[balance, note]`.
+    static let keywordAccount = [
+        "Python": """
+            class Account:
+                def __init__(self): self.balance = 0
+                def deposit(self, n, times=1, note=None): self.balance += n * times; return [self.balance, note]
+            """,
+        "PHP": """
+            class Account {
+                public $balance = 0;
+                function deposit($n, $times = 1, $note = null) { $this->balance += $n * $times; return [$this->balance, $note]; }
+            }
+            """,
+        "JavaScript": """
+            globalThis.Account = class Account {
+              constructor() { this.balance = 0; }
+              deposit(n, times = 1, note = null) { this.balance += n * times; return [this.balance, note]; }
+            };
+            """,
+        "Perl": """
+            package Account;
+            sub new { return bless {balance => 0}, shift }
+            sub deposit { my ($self, $n, $times) = @_; $self->{balance} += $n * ($times // 1); return [$self->{balance}, undef] }
+            package main;
+            """,
+    ]
+    static let newKeywordAccount = ["Python": "Account()", "PHP": "new Account()", "JavaScript": "new Account()", "Perl": "Account->new"]
+
+    /// A proxy's methods take keyword arguments (Python `a.deposit(n=5)`, PHP 8 `$a->deposit(n: 5)`):
+    /// the proxy's `OCALL` carries them to the host, which passes them on to the owning bond.
+    @Test(arguments: [("PHP", "Python"), ("Python", "PHP")].flatMap { pair in places.map { (pair.0, pair.1, $0) } })
+    func proxyMethodsTakeKeywordArguments(owner: String, user: String, place: Place) throws {
+        let (home, _) = try makeBond(owner)
+        defer { home.close() }
+        let (away, _) = try makeBond(user, place)
+        defer { away.close() }
+        try home.evalBlock(Self.keywordAccount[owner]!)
+        let account = try home.object(Self.newKeywordAccount[owner]!)
+        let use = user == "Python"
+            ? "lambda a: [a.deposit(n=5), a.deposit(1, times=3, note='x'), a.deposit(**{'n': 2}), a.balance]"
+            : "(function ($a) { return [$a->deposit(n: 5), $a->deposit(1, times: 3, note: 'x'), $a->deposit(...['n' => 2]), $a->balance]; })"
+        #expect(try away.call(use, account) == [[5, nil], [8, "x"], [10, nil], 10])
+        // The owner's own error for a keyword its method does not take, raised where the proxy was called.
+        let wrong = user == "Python" ? "lambda a: a.deposit(1, nope=2)" : "(function ($a) { return $a->deposit(1, nope: 2); })"
+        guard case .remote(_, let message, _) = bondError({ _ = try away.call(wrong, account) }) else {
+            Issue.record("expected a remote error"); return
+        }
+        #expect(message.contains("nope"), "\(message)")
+        #expect(try account.attribute("balance") == 10)
+        #expect(try away.call(user == "Python" ? "lambda a: a.deposit(1)" : "(function ($a) { return $a->deposit(1); })", account) == [11, nil])
+    }
+
+    /// A proxy of an object of a language without keyword arguments, called with some: the error
+    /// says so, raised where the proxy was called, and both bonds go on.
+    @Test(arguments: [("JavaScript", "Python"), ("Perl", "Python"), ("JavaScript", "PHP"), ("Perl", "PHP")].flatMap { pair in
+        places.map { (pair.0, pair.1, $0) }
+    })
+    func proxiesOfLanguagesWithoutKeywordArgumentsSaySo(owner: String, user: String, place: Place) throws {
+        let (home, _) = try makeBond(owner)
+        defer { home.close() }
+        let (away, _) = try makeBond(user, place)
+        defer { away.close() }
+        try home.evalBlock(Self.keywordAccount[owner]!)
+        let account = try home.object(Self.newKeywordAccount[owner]!)
+        let keywords = user == "Python" ? "lambda a: a.deposit(n=5)" : "(function ($a) { return $a->deposit(n: 5); })"
+        guard case .remote(_, let message, _) = bondError({ _ = try away.call(keywords, account) }) else {
+            Issue.record("expected a remote error"); return
+        }
+        #expect(message.contains("\(owner) has no keyword arguments"), "\(message)")
+        let positional = user == "Python" ? "lambda a: a.deposit(5)" : "(function ($a) { return $a->deposit(5); })"
+        #expect(try away.call(positional, account) == [5, nil])
+        #expect(try home.eval("1 + 1") == 2)
+    }
+
+    /// A function proxied to a bond that takes keyword arguments takes them too, and passes
+    /// them on (python-bond's `proxy`, `Bond.proxy(_:to:as:)`).
+    @Test(arguments: places)
+    func proxiedFunctionsTakeKeywordArguments(_ place: Place) throws {
+        let (php, _) = try makeBond("PHP", place)
+        defer { php.close() }
+        let (py, _) = try makeBond("Python", place)
+        defer { py.close() }
+        let (js, _) = try makeBond("JavaScript")
+        defer { js.close() }
+        try php.evalBlock("function greet($name, $greeting = 'hello') { return \"$greeting $name\"; }")
+        try php.proxy("greet", to: py)
+        #expect(try py.eval("greet('ada', greeting='hi')") == "hi ada")
+        #expect(try py.eval("greet('ada')") == "hello ada")
+        try py.evalBlock("def shape(a, b=0, **rest):\n    return [a, b, sorted(rest)]\n")
+        try py.proxy("shape", to: php)
+        #expect(try php.eval("shape(1, b: 2, z: 3)") == [1, 2, ["z"]])
+        #expect(try php.eval("shape(1)") == [1, 0, []])
+        // To a language without keyword arguments: a plain export (JavaScript has no syntax for them).
+        try py.proxy("shape", to: js)
+        #expect(try js.eval("shape(4, 5)") == [4, 5, []])
+        // From one: its error, raised in Python.
+        try js.evalBlock("function add(a, b) { return a + b; }")
+        try js.proxy("add", to: py)
+        #expect(try py.eval("add(1, 2)") == 3)
+        guard case .remote(_, let message, _) = bondError({ _ = try py.eval("add(1, b=2)") }) else {
+            Issue.record("expected a remote error"); return
+        }
+        #expect(message.contains("JavaScript has no keyword arguments"), "\(message)")
+    }
+
     @Test(arguments: ["JavaScript", "Perl"])
     func handlesWithoutKeywordArgumentsSaySo(_ language: String) throws {
         let (bond, _) = try makeBond(language)

@@ -312,6 +312,25 @@ import Testing
         }
     }
 
+    /// An expression the JavaScript driver was given before (`EVAL`, `OBJECT`: compiled once and
+    /// kept by its text, see docs/performance.md) runs anew each time, at the global scope.
+    @Test func javaScriptExpressionsRunAnewEachTime() throws {
+        let (js, _) = try makeBond("JavaScript")
+        defer { js.close() }
+        let first = try js.object("({ n: 0 })")
+        let second = try js.object("({ n: 0 })")
+        try js.call("(o) => { o.n = 1; }", first)
+        #expect(try first.attribute("n") == 1)
+        #expect(try second.attribute("n") == 0)
+        try js.evalBlock("var counter = 0")
+        for i in 1...3 { #expect(try js.eval("++counter") == .int(i)) }
+        #expect(try js.eval("this === globalThis") == true)
+        // `eval` and `arguments` see the global scope, as in a script.
+        #expect(try js.eval("(eval('var fromEval = 7'), fromEval)") == 7)
+        #expect(try js.eval("typeof fromEval") == "number")
+        #expect(try js.eval("typeof arguments") == "undefined")
+    }
+
     @Test(arguments: places) func php(place: Place) throws {
         let (php, _) = try makeBond("PHP", place)
         defer { php.close() }

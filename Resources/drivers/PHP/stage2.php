@@ -783,10 +783,9 @@ function _BOND_call_host($name, $args, $head, $tail = '')
     throw new _BOND_SerializationException(is_string($value) ? $value : 'serialization error');
 }
 
-// [ext] KEYWORDS: a call of a function exported with keywords: $args holds the positional
-// arguments (integer keys) and the named ones (string keys), sent as a keyword CALL when there
-// are any.
-function _BOND_call_host_named($name, $args, $head)
+// [ext] KEYWORDS: the positional arguments (integer keys) and the named ones (string keys: PHP 8
+// collects them so in a variadic parameter and in __call's arguments) of $args.
+function _BOND_split_named($args)
 {
     $positional = array();
     $named = array();
@@ -797,6 +796,14 @@ function _BOND_call_host_named($name, $args, $head)
             $named[$key] = $arg;
         }
     }
+    return array($positional, $named);
+}
+
+// [ext] KEYWORDS: a call of a function exported with keywords, sent as a keyword CALL when $args
+// holds named arguments.
+function _BOND_call_host_named($name, $args, $head)
+{
+    list($positional, $named) = _BOND_split_named($args);
     if (!$named) {
         return _BOND_call_host($name, $positional, $head);
     }
@@ -1485,7 +1492,7 @@ final class _BOND_Proxy implements JsonSerializable
 
     public function __call($name, $args)
     {
-        return _BOND_ask('OCALL', array($this->_BOND_id, $name, array_values($args), 'handle'));
+        return _BOND_ask('OCALL', _BOND_proxy_call($this->_BOND_id, $name, $args));
     }
 
     public function __get($name)
@@ -1495,7 +1502,7 @@ final class _BOND_Proxy implements JsonSerializable
 
     public function __invoke(...$args)
     {
-        return _BOND_ask('OCALL', array($this->_BOND_id, null, $args, 'handle'));
+        return _BOND_ask('OCALL', _BOND_proxy_call($this->_BOND_id, null, $args));
     }
 
     public function __destruct()
@@ -1508,6 +1515,18 @@ final class _BOND_Proxy implements JsonSerializable
     {
         return array('$bond' => 'proxy', 'id' => $this->_BOND_id);
     }
+}
+
+// The OCALL payload of a proxy's call of $method (null: the object itself) with $args; [ext]
+// KEYWORDS named arguments go to the owning bond as a fifth element.
+function _BOND_proxy_call($id, $method, $args)
+{
+    list($positional, $named) = _BOND_split_named($args);
+    $payload = array($id, $method, $positional, 'handle');
+    if ($named) {
+        $payload[] = (object)$named;
+    }
+    return $payload;
 }
 
 function _BOND_type_name($v)

@@ -702,8 +702,11 @@ class _BOND_Proxy(object):
             raise AttributeError(name)
         return _BOND_ask("OGET", [object.__getattribute__(self, "_BOND_id"), name, "handle"])
 
-    def __call__(self, *args):
-        return _BOND_ask("OCALL", [object.__getattribute__(self, "_BOND_id"), None, list(args), "handle"])
+    def __call__(self, *args, **kwargs):
+        payload = [object.__getattribute__(self, "_BOND_id"), None, list(args), "handle"]
+        if kwargs:  # [ext] KEYWORDS: for the owning bond, as a fifth element
+            payload.append(kwargs)
+        return _BOND_ask("OCALL", payload)
 
     def __repr__(self):
         try:
