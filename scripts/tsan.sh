@@ -18,6 +18,7 @@ cd "$(dirname "$0")/.."
 scratch=.build-tsan
 if [ "$#" = 0 ]; then
   set -- whole-blocking whole-async
+  what="the whole engine set"
   if [ -z "${BOND_TEST_SSH:-}" ]; then
     BOND_TEST_SSH="$(scripts/test-sshd.sh)"
     export BOND_TEST_SSH
@@ -27,6 +28,7 @@ if [ "$#" = 0 ]; then
     export BOND_COMPAT_DRIVERS="$compat"
   fi
 fi
+what="${what:-$*}"
 swift build --build-tests --sanitize=thread --scratch-path "$scratch"
 failed=()
 run=$(date +%s)
@@ -58,4 +60,4 @@ if [ "${#failed[@]}" != 0 ]; then
   echo "ThreadSanitizer: failed (${failed[*]})"
   exit 1
 fi
-echo "ThreadSanitizer: clean ($*)"
+echo "ThreadSanitizer: clean ($what)"
