@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs the engine's tests under ThreadSanitizer, in a build of their own (.build-tsan):
-#   scripts/tsan.sh                 the whole engine set, in two groups (see below)
+#   scripts/tsan.sh                 the whole engine set, in two groups, and the workbench's tests
 #   scripts/tsan.sh FILTER...       each FILTER (as swift test --filter) a group of its own
+#                                   (:blocking, :async, :workbench: the three groups below)
 # The whole engine set is every suite of BondTests but the test hosts' (TestHostTests: they
 # need scripts/test-hosts.sh's network namespaces and run apart in scripts/test.sh), in two
 # groups, as scripts/test.sh runs them without the sanitizer: the blocking suites, then the
 # async face's (AsyncTests, and the workbench's executor, ExecutorTests, whose bonds use it)
-# apart, since the blocking suites' calls hold the cooperative pool's few threads. Alone, it
+# apart, since the blocking suites' calls hold the cooperative pool's few threads; then the
+# workbench's other suites (a few seconds: its screen, model and handle tests). Alone, it
 # starts (or reuses) the test sshd for the remote cases, and runs the compatibility suites
 # when python-bond 1.4's drivers are at hand (BOND_COMPAT_DRIVERS, or where scripts/test.sh
 # fetches them).
@@ -17,8 +19,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scratch=.build-tsan
 if [ "$#" = 0 ]; then
-  set -- whole-blocking whole-async
-  what="the whole engine set"
+  set -- :blocking :async :workbench
+  what="the whole engine set, and the workbench's tests"
   if [ -z "${BOND_TEST_SSH:-}" ]; then
     BOND_TEST_SSH="$(scripts/test-sshd.sh)"
     export BOND_TEST_SSH
@@ -36,8 +38,9 @@ number=0
 for group in "$@"; do
   number=$((number + 1))
   case "$group" in
-    whole-blocking) selection=(--filter 'BondTests\.' --skip 'BondTests\.(TestHostTests|AsyncTests)/') ;;
-    whole-async) selection=(--filter 'BondTests\.AsyncTests/|WorkbenchTests\.ExecutorTests/') ;;
+    :blocking) selection=(--filter 'BondTests\.' --skip 'BondTests\.(TestHostTests|AsyncTests)/') ;;
+    :async) selection=(--filter 'BondTests\.AsyncTests/|WorkbenchTests\.ExecutorTests/') ;;
+    :workbench) selection=(--filter 'WorkbenchTests\.' --skip 'WorkbenchTests\.ExecutorTests/') ;;
     *) selection=(--filter "$group") ;;
   esac
   log="$scratch/tsan-$run-$number.log"
