@@ -76,21 +76,22 @@ final class AsyncConversation: AsyncSink {
         let line = writer!.outgoing
         let nest = connection.delivery.logs ? AsyncNest.count : 0
         var submitted: UInt64 = 0
-        let sent = transition { stack, effects in
-            if stack.spareWriter == nil { swap(&stack.spareWriter, &writer) }
-            submitted = stack.submit(line: line, nest: nest, &effects)
-        }
+        var sent = false
+        connection.sendThenReadBriefly(small: line.isSmall, {
+            sent = transition { stack, effects in
+                if stack.spareWriter == nil { swap(&stack.spareWriter, &writer) }
+                submitted = stack.submit(line: line, nest: nest, &effects)
+            }
+            return sent
+        }, until: { stack.withLock { $0.topID != submitted } }, stillAwaited: awaitsTheInterpreter)
         let id = submitted
+        if sent, let outcome = stack.withLock({ $0.takeOutcome(of: id) }) { return try result(of: outcome) }
         if let timeout {
             let timer = Task { [self, id] in
                 guard (try? await Task.sleep(for: timeout)) != nil else { return }
                 stop(id, .timedOut(timeout))
             }
             if !stack.withLock({ $0.setTimer(timer, of: id) }) { timer.cancel() }
-        }
-        if sent {
-            connection.readBriefly(until: { stack.withLock { $0.topID != id } }, stillAwaited: awaitsTheInterpreter)
-            if let outcome = stack.withLock({ $0.takeOutcome(of: id) }) { return try result(of: outcome) }
         }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<BondValue, any Error>) in
@@ -256,16 +257,24 @@ final class AsyncConversation: AsyncSink {
         while true {
             let function = conversation.exports.withLock { $0.entry(named: call.name) }
             let answer = await answer(of: function, call.name, call.arguments, writer: &writer)
-            var owner: Task<Void, Never>?
-            let sent = transition { stack, effects in
-                owner = stack.task(ofCallback: call.id)
-                stack.callbackAnswered(call.id, answer, &effects)
-            }
-            guard sent, let owner, !Task.isCancelled, let top = stack.withLock({ $0.startCatching(for: owner) }) else {
+            var sent = false
+            var top: UInt64?
+            // Sends the answer, then reads, catching the next CALL (if the answer went and the
+            // task is not cancelled).
+            connection.sendThenReadBriefly(small: answer.isSmall, {
+                var owner: Task<Void, Never>?
+                sent = transition { stack, effects in
+                    owner = stack.task(ofCallback: call.id)
+                    stack.callbackAnswered(call.id, answer, &effects)
+                }
+                guard sent, let owner, !Task.isCancelled else { return false }
+                top = stack.withLock { $0.startCatching(for: owner) }
+                return top != nil
+            }, until: { stack.withLock { $0.topID != top } }, stillAwaited: awaitsTheInterpreter)
+            guard top != nil else {
                 if sent { connection.wakeBackgroundReader() }  // (no task reads what the answer brings)
                 return
             }
-            connection.readBriefly(until: { stack.withLock { $0.topID != top } }, stillAwaited: awaitsTheInterpreter)
             guard let next = stack.withLock({ $0.stopCatching() }) else { return }
             call = next
         }

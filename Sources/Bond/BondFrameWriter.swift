@@ -302,6 +302,10 @@ struct OutgoingFrame: Sendable {
     var blocks: [[UInt8]] = []
     var line: [UInt8]
 
+    /// Whether it is written with one small write (no blocks, a line of at most 64 KiB): a
+    /// big one is written while the background reader drains the interpreter's output.
+    var isSmall: Bool { blocks.isEmpty && line.count <= 1 << 16 }
+
     /// `RELEASE [ids]\n`.
     static func releaseLine(_ ids: [Int]) -> [UInt8] {
         var line = Array("RELEASE [".utf8)

@@ -45,6 +45,9 @@ struct ConnectionState {
     /// background reader parks meanwhile, as through a blocking conversation, rather than
     /// being woken by every reply that task takes.
     var asyncTaskReads = false
+    /// [async] A task read the last reply itself, and nothing more was awaited: the background
+    /// reader pauses before it polls again (taken when it looks; see `Connection.readInBackground`).
+    var asyncTaskReadLast = false
     /// Whether the driver has said `READY`.
     private(set) var isReady = false
     /// The conversation's nesting depth (0 when idle).
