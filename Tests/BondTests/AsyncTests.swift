@@ -198,7 +198,11 @@ await py.close()
             Issue.record("got \(String(describing: error))"); return
         }
         #expect(seconds == 0.5 && !bondClosed)
-        #expect(Date().timeIntervalSince(started) < 0.5 + Self.interruptTime(place))
+        // (Answered well before the grace period, 10 s here, would close the bond. The margin
+        // is for this suite's parallel tests: when an interrupt lands before the busy loop has
+        // begun it is lost, and while 64 bonds start beside it the repeats were seen to take
+        // 5.6 s to get through, twice in about fifteen runs of the suite.)
+        #expect(Date().timeIntervalSince(started) < 0.5 + Self.interruptTime(place) + 3)
         #expect(try await bond.eval("6 * 7", timeout: .seconds(5)) == 42)
         await bond.close()
     }
@@ -239,6 +243,10 @@ await py.close()
         try await py.evalBlock("import time\ndef slow(s):\n    time.sleep(s)\n    return s\n")
         try await py.export("nested") { _ async throws -> BondValue in try await py.call("slow", 30) }
         let outer = Task { try await py.eval("nested()") }
+        // (`queued` is made once `outer` is in: two tasks made together reach the bond in
+        // either order, and `queued` first would be answered before `outer` is sent.)
+        let sent = Date().addingTimeInterval(5)
+        while py.state == .idle, Date() < sent { try await Task.sleep(for: .milliseconds(5)) }
         let queued = Task { try await py.call("slow", 1) }
         try await Task.sleep(for: .milliseconds(700))
         #expect(py.state == .busy(depth: 2))  // (requests open: the callback between them is not counted)
