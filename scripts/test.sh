@@ -44,7 +44,7 @@ else
     'AsyncTests|ExecutorTests'
 fi
 # No interpreter may outlive the tests: none left orphaned (docs/reliability.md, "Closing").
-leftovers() { ps -eo pid=,ppid=,args= | awk '$2 == 1' | grep -E ' (python[0-9.]* -i|node -i|nodejs -i|perl -ne eval|php -a|ruby -ne eval|[^ ]*bin/exec/R --vanilla)( |$)' || true; }
+leftovers() { ps -eo pid=,ppid=,args= | awk '$2 == 1' | grep -E '[ /](python[0-9.]* -i|node -i|nodejs -i|perl -ne eval|php -a|ruby -ne eval|[^ ]*bin/exec/R --vanilla)( |$)' || true; }
 for _ in $(seq 1 50); do [ -z "$(leftovers)" ] && break; sleep 0.1; done
 if [ -n "$(leftovers)" ]; then echo "interpreters left running after the tests:"; leftovers; exit 1; fi
 echo "no interpreter left running after the tests"
