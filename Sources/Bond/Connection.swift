@@ -322,13 +322,26 @@ final class Connection: Sendable {
             }
             var unused: Event?
             if reader.readAvailable({ consume($0, reader, for: .background, &unused) }) { finishOutput(reader) }
-            let wakeWaiter = state.withLock { $0.putBack(reader) }
+            let (wakeWaiter, asyncSink) = state.withLock { ($0.putBack(reader), $0.asyncSink) }
             if wakeWaiter { state.broadcast() }
+            if pausesAfterReading(for: asyncSink) { othersRead = true }
         }
         // The reader is closed once whoever holds it puts it back.
         state.withLock { $0.waitsForReader(true) }
         _ = state.wait(until: nil) { $0.takeReaderToClose() }
         wake.close()
+    }
+
+    /// [async] Whether the background reader, having read for the async face, pauses before it
+    /// polls again: with a callback on top (it has just handed a `CALL` to a task of its own,
+    /// say) the interpreter waits for the host's answer, and the task that sends it reads what
+    /// comes next itself, or wakes this reader (`readBriefly`, `wakeBackgroundReader`), as after
+    /// a `CALL` that a task caught. Speed trick: else it polled again at once, and the task had
+    /// to wake it out of `poll` (a wake and a thread switch more each time the interpreter was
+    /// too slow for a brief read: Ruby's garbage collections, several hundred in 100 000 callbacks).
+    private func pausesAfterReading(for asyncSink: (any AsyncSink)?) -> Bool {
+        guard let asyncSink, FrameReader.spinsBeforeSleeping else { return false }
+        return !asyncSink.awaitsTheInterpreter()
     }
 
     /// [async] Speed trick: right after the async face sends a request, the sending task reads

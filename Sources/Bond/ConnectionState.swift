@@ -8,6 +8,8 @@ protocol AsyncSink: AnyObject, Sendable {
     /// The blocking face's conversation ended: the async face may take the connection again.
     /// Called with the connection's state locked.
     func connectionIdle()
+    /// Whether a reply or a `CALL` is still to come from the interpreter (a request is on top).
+    func awaitsTheInterpreter() -> Bool
 }
 
 /// Everything about a connection that changes, in one value behind one lock
