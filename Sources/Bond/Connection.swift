@@ -291,23 +291,24 @@ final class Connection: Sendable {
     private func readInBackground() {
         var fds = [pollfd(fd: process.outputFD, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: wake.readEnd, events: Int16(POLLIN), revents: 0)]
-        // Whether the last poll woke for output that a caller or a task took: then it pauses
-        // before it polls again, as it does while a task of the async face has just read the
-        // last reply itself (`asyncTaskReadLast`). Speed trick: else, through a stream of async
-        // calls, each reply woke it (one thread switch a call: 105 000 in 100 000 Ruby calls);
-        // whoever stops reading with a reply still to come wakes it (`parking`). Whoever takes
-        // the reader while it polls wakes it out of `poll` to park (`backgroundLooks` marks the
-        // poll in the step that decides it): else each frame wakes it in vain inside `poll`.
-        var othersRead = false
+        // Whether it pauses before it polls again: the last poll woke for output that a caller
+        // or a task took, or what it read leaves nothing awaited (`pausesAfterReading`); it
+        // pauses too while a task of the async face has just read the last reply itself
+        // (`asyncTaskReadLast`). Speed trick: else, through a stream of async calls, each reply
+        // woke it (one thread switch a call: 105 000 in 100 000 Ruby calls); whoever stops
+        // reading with a reply still to come wakes it (`parking`). Whoever takes the reader
+        // while it polls wakes it out of `poll` to park (`backgroundLooks` marks the poll in the
+        // step that decides it): else each frame wakes it in vain inside `poll`.
+        var pausesFirst = false
         while true {
             var pause = 0.001
-            var step = othersRead ? .park : state.withLock { $0.backgroundLooks() }
+            var step = pausesFirst ? .park : state.withLock { $0.backgroundLooks() }
             while step == .park {
                 parking.sleep(pause)
                 pause = min(pause * 2, 0.05)
                 step = state.withLock { $0.backgroundLooks() }
             }
-            othersRead = false
+            pausesFirst = false
             if step == .stop { break }
             fds[0].revents = 0
             fds[1].revents = 0
@@ -317,14 +318,14 @@ final class Connection: Sendable {
             if fds[1].revents != 0 { wake.drain() }
             guard fds[0].revents != 0 else { continue }
             guard let reader = state.withLock({ $0.takeReader(for: .background) }) else {
-                othersRead = true
+                pausesFirst = true
                 continue
             }
             var unused: Event?
             if reader.readAvailable({ consume($0, reader, for: .background, &unused) }) { finishOutput(reader) }
             let (wakeWaiter, asyncSink) = state.withLock { ($0.putBack(reader), $0.asyncSink) }
             if wakeWaiter { state.broadcast() }
-            if pausesAfterReading(for: asyncSink) { othersRead = true }
+            if pausesAfterReading(for: asyncSink) { pausesFirst = true }
         }
         // The reader is closed once whoever holds it puts it back.
         state.withLock { $0.waitsForReader(true) }
@@ -421,7 +422,8 @@ final class Connection: Sendable {
     /// Left there, each frame the interpreter writes woke it (the kernel wakes every poller of
     /// the pipe) to find the frame taken by the task, and it slept again inside the same `poll`:
     /// with the sleep, a preemption of the interpreter, whose write woke it onto its processor
-    /// (Ruby's async callbacks: 6 000 to 85 000 thread switches in 100 000, 3 000 to 5 000 after).
+    /// (thread switches in 100 000 of Ruby's async calls: 145 000, then 4 100; of its async
+    /// callbacks: 9 500, then 4 500; docs/performance.md, "Ruby's async callbacks").
     private func takeReaderBriefly(since start: UInt64, unless answered: () -> Bool) -> FrameReader? {
         while true {
             if let (reader, wakeBackground) = state.withLock({ $0.beginTaskRead() }) {
