@@ -281,7 +281,7 @@ final class AsyncConversation: AsyncSink {
     }
 
     /// Whether a reply or a `CALL` is still to come from the interpreter (see `Connection.readBriefly`).
-    private func awaitsTheInterpreter() -> Bool { stack.withLock { $0.awaitsTheInterpreter } }
+    func awaitsTheInterpreter() -> Bool { stack.withLock { $0.awaitsTheInterpreter } }
 
     /// The `RETURN` (or `EXCEPT`, `ERROR`) frame answering a call of `function`.
     private func answer(

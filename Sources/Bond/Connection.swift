@@ -291,43 +291,58 @@ final class Connection: Sendable {
     private func readInBackground() {
         var fds = [pollfd(fd: process.outputFD, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: wake.readEnd, events: Int16(POLLIN), revents: 0)]
-        // Whether the last poll woke for output that a caller or a task took: then it pauses
-        // before it polls again, as it does while a task of the async face has just read the
-        // last reply itself (`asyncTaskReadLast`). Speed trick: else, through a stream of async
-        // calls, each reply woke it (one thread switch a call: 105 000 in 100 000 Ruby calls);
-        // whoever stops reading with a reply still to come wakes it (`parking`).
-        var othersRead = false
+        // Whether it pauses before it polls again: the last poll woke for output that a caller
+        // or a task took, or what it read leaves nothing awaited (`pausesAfterReading`); it
+        // pauses too while a task of the async face has just read the last reply itself
+        // (`asyncTaskReadLast`). Speed trick: else, through a stream of async calls, each reply
+        // woke it (one thread switch a call: 105 000 in 100 000 Ruby calls); whoever stops
+        // reading with a reply still to come wakes it (`parking`). Whoever takes the reader
+        // while it polls wakes it out of `poll` to park (`backgroundLooks` marks the poll in the
+        // step that decides it): else each frame wakes it in vain inside `poll`.
+        var pausesFirst = false
         while true {
             var pause = 0.001
-            while othersRead || state.withLock({ state in
-                defer { state.asyncTaskReadLast = false }
-                return (state.turn == .caller || state.asyncTaskReads || state.asyncTaskReadLast) && !state.isClosed
-            }) {
-                othersRead = false
+            var step = pausesFirst ? .park : state.withLock { $0.backgroundLooks() }
+            while step == .park {
                 parking.sleep(pause)
                 pause = min(pause * 2, 0.05)
+                step = state.withLock { $0.backgroundLooks() }
             }
-            if state.withLock({ $0.backgroundPolls(true) }) { break }
+            pausesFirst = false
+            if step == .stop { break }
             fds[0].revents = 0
             fds[1].revents = 0
             let polled = try? systemCall("poll") { Int(poll(&fds, 2, -1)) }
-            state.withLock { _ = $0.backgroundPolls(false) }
+            state.withLock { $0.backgroundLeftPoll() }
             if polled == nil { break }
             if fds[1].revents != 0 { wake.drain() }
             guard fds[0].revents != 0 else { continue }
             guard let reader = state.withLock({ $0.takeReader(for: .background) }) else {
-                othersRead = true
+                pausesFirst = true
                 continue
             }
             var unused: Event?
             if reader.readAvailable({ consume($0, reader, for: .background, &unused) }) { finishOutput(reader) }
-            let wakeWaiter = state.withLock { $0.putBack(reader) }
+            let (wakeWaiter, asyncSink) = state.withLock { ($0.putBack(reader), $0.asyncSink) }
             if wakeWaiter { state.broadcast() }
+            if pausesAfterReading(for: asyncSink) { pausesFirst = true }
         }
         // The reader is closed once whoever holds it puts it back.
         state.withLock { $0.waitsForReader(true) }
         _ = state.wait(until: nil) { $0.takeReaderToClose() }
         wake.close()
+    }
+
+    /// [async] Whether the background reader, having read for the async face, pauses before it
+    /// polls again: with a callback on top (it has just handed a `CALL` to a task of its own,
+    /// say) the interpreter waits for the host's answer, and the task that sends it reads what
+    /// comes next itself, or wakes this reader (`readBriefly`, `wakeBackgroundReader`), as after
+    /// a `CALL` that a task caught. Speed trick: else it polled again at once, and the task had
+    /// to wake it out of `poll` (a wake and a thread switch more each time the interpreter was
+    /// too slow for a brief read: Ruby's garbage collections, several hundred in 100 000 callbacks).
+    private func pausesAfterReading(for asyncSink: (any AsyncSink)?) -> Bool {
+        guard let asyncSink, FrameReader.spinsBeforeSleeping else { return false }
+        return !asyncSink.awaitsTheInterpreter()
     }
 
     /// [async] Speed trick: right after the async face sends a request, the sending task reads
@@ -402,14 +417,19 @@ final class Connection: Sendable {
     /// still reads when the task sends the next one, and a request that gave up here would be
     /// answered through it again, and the next, and so on. Nil if `answered` says meanwhile
     /// that the background reader handed the reply over, or the time is up.
+    ///
+    /// Speed trick: a background reader sitting in `poll` is woken out of it (once), to park.
+    /// Left there, each frame the interpreter writes woke it (the kernel wakes every poller of
+    /// the pipe) to find the frame taken by the task, and it slept again inside the same `poll`:
+    /// with the sleep, a preemption of the interpreter, whose write woke it onto its processor
+    /// (thread switches in 100 000 of Ruby's async calls: 145 000, then 4 100; of its async
+    /// callbacks: 9 500, then 4 500; docs/performance.md, "Ruby's async callbacks").
     private func takeReaderBriefly(since start: UInt64, unless answered: () -> Bool) -> FrameReader? {
         while true {
-            let reader = state.withLock { state -> FrameReader? in
-                guard let reader = state.takeReader(for: .background) else { return nil }
-                state.asyncTaskReads = true
+            if let (reader, wakeBackground) = state.withLock({ $0.beginTaskRead() }) {
+                if wakeBackground { wake.wake() }
                 return reader
             }
-            if let reader { return reader }
             if answered() || isClosed || DispatchTime.now().uptimeNanoseconds - start >= FrameReader.spinNanoseconds {
                 return nil
             }

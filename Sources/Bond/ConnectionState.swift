@@ -8,6 +8,8 @@ protocol AsyncSink: AnyObject, Sendable {
     /// The blocking face's conversation ended: the async face may take the connection again.
     /// Called with the connection's state locked.
     func connectionIdle()
+    /// Whether a reply or a `CALL` is still to come from the interpreter (a request is on top).
+    func awaitsTheInterpreter() -> Bool
 }
 
 /// Everything about a connection that changes, in one value behind one lock
@@ -39,8 +41,8 @@ struct ConnectionState {
     private var reader: FrameReader?
     /// Callers waiting for the reader to be put back.
     private var readerWaiters = 0
-    /// Whether the background reader sits in `poll` (and must be woken to give up its turn).
-    private(set) var backgroundPolling = false
+    /// Whether the background reader sits in `poll`, not yet woken to give up its turn.
+    private var backgroundPolling = false
     /// [async] A task of the async face reads for itself (`Connection.readBriefly`): the
     /// background reader parks meanwhile, as through a blocking conversation, rather than
     /// being woken by every reply that task takes.
@@ -81,7 +83,15 @@ struct ConnectionState {
         depth += 1
         guard depth == 1 else { return (depth, false) }
         turn = .caller
-        return (depth, backgroundPolling)
+        return (depth, wakesBackgroundOutOfPoll())
+    }
+
+    /// Whether the background reader sits in `poll` and must be woken out of it (with the
+    /// wake pipe). True once per stay in `poll`: a reader woken but not yet running (no
+    /// processor free) is not written to again at each request.
+    private mutating func wakesBackgroundOutOfPoll() -> Bool {
+        defer { backgroundPolling = false }
+        return backgroundPolling
     }
 
     /// A request ends; the last level gives the reading back to the background reader and
@@ -177,15 +187,35 @@ struct ConnectionState {
         return readerWaiters > 0
     }
 
+    /// [async] A task of the async face takes the frame reader to read briefly for itself
+    /// (`Connection.readBriefly`). Returns it, and whether the background reader sits in `poll`
+    /// and must be woken out of it to park, as `beginRequest` does for a caller.
+    mutating func beginTaskRead() -> (reader: FrameReader, wakeBackground: Bool)? {
+        guard let taken = takeReader(for: .background) else { return nil }
+        asyncTaskReads = true
+        return (taken, wakesBackgroundOutOfPoll())
+    }
+
     /// A caller begins or ends waiting for the reader.
     mutating func waitsForReader(_ waiting: Bool) { readerWaiters += waiting ? 1 : -1 }
 
-    /// The background reader enters `poll` (`true`) or leaves it. Returns whether the
-    /// output has ended (then it does not enter).
-    mutating func backgroundPolls(_ polling: Bool) -> Bool {
-        backgroundPolling = polling && lifecycle == .running
-        return lifecycle != .running
+    /// What the background reader does next (`backgroundLooks`).
+    enum BackgroundStep { case park, poll, stop }
+
+    /// The background reader looks what to do: it parks while a caller or a task of the async
+    /// face reads for itself, or a task read the last reply itself (a mark taken as it looks);
+    /// it stops once the output has ended; else it enters `poll`, marked in the same step, so
+    /// that whoever takes the reader from now on knows to wake it out of `poll`.
+    mutating func backgroundLooks() -> BackgroundStep {
+        guard lifecycle == .running else { return .stop }
+        defer { asyncTaskReadLast = false }
+        if turn == .caller || asyncTaskReads || asyncTaskReadLast { return .park }
+        backgroundPolling = true
+        return .poll
     }
+
+    /// The background reader left `poll`.
+    mutating func backgroundLeftPoll() { backgroundPolling = false }
 
     /// An event read, for the conversation; while the async face holds it, its sink is
     /// returned instead (to be called without the lock).
