@@ -364,25 +364,18 @@ final class Connection: Sendable {
     }
 
     /// [async] `readBriefly`, the reader taken before `send` sends the frame (it returns
-    /// whether to read after; not read with no processor to spare; when the reader cannot be
-    /// had in time, the frame is sent and `readBriefly` follows). Speed trick: no moment between the send and the read in which the
-    /// background reader, woken by the answer, takes it (each answer woke it: async callbacks
-    /// through PHP made 10 000 thread switches in 100 000; docs/performance.md). For small
-    /// frames only (`small`): a big one is sent first, written while the background reader
-    /// drains the output.
+    /// whether to read after). Speed trick: no moment between the send and the read in which
+    /// the background reader, woken by the answer, takes it (each answer woke it: async
+    /// callbacks through PHP made 10 000 thread switches in 100 000; docs/performance.md).
+    /// Otherwise the frame is sent first and `readBriefly` follows: a big frame (written while
+    /// the background reader drains the output), no processor to spare (nothing is read then),
+    /// or the reader held by another task reading briefly. (Sent and left in that last case,
+    /// what the frame brings was read by nobody when that task's read ended first, having
+    /// found nothing awaited, and the background reader parked: async callback blocks stalled
+    /// 10 to 35 ms; docs/performance.md, "Stop 26".)
     func sendThenReadBriefly(small: Bool, _ send: () -> Bool, until answered: () -> Bool, stillAwaited: () -> Bool) {
-        guard small else {
-            if send() { readBriefly(until: answered, stillAwaited: stillAwaited) }
-            return
-        }
-        guard FrameReader.spinsBeforeSleeping else { return _ = send() }
         let start = DispatchTime.now().uptimeNanoseconds
-        guard let reader = takeReaderBriefly(since: start, unless: { false }) else {
-            // Another task reads briefly (or the background reader reads): this frame is sent,
-            // then read for as `readBriefly` does. Sent and left, what it brings was read by
-            // nobody when that task's read ended first, having found nothing awaited (it
-            // looked before this frame went), and the background reader parked: async
-            // callback blocks stalled 10 to 35 ms (docs/performance.md, "Stop 26").
+        guard small, FrameReader.spinsBeforeSleeping, let reader = takeReaderBriefly(since: start, unless: { false }) else {
             if send() { readBriefly(until: answered, stillAwaited: stillAwaited) }
             return
         }
